@@ -1,0 +1,104 @@
+"""Settings read once from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///kursbot.db"
+_OFFSET = re.compile(r"^(\d{1,4})([dhm])$")
+_UNIT = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def parse_offsets(value: str) -> tuple[timedelta, ...]:
+    """Parses ``"7d,1d,2h,30m"`` into distinct positive offsets, largest first."""
+    offsets = set()
+    for part in value.replace(" ", "").split(","):
+        if not part:
+            continue
+        match = _OFFSET.match(part.lower())
+        if not match or int(match.group(1)) == 0:
+            raise ValueError(f"{part!r} is not an offset like 7d, 2h or 30m")
+        offsets.add(timedelta(**{_UNIT[match.group(2)]: int(match.group(1))}))
+    return tuple(sorted(offsets, reverse=True))
+
+
+def normalise_database_url(url: str) -> str:
+    """Maps plain ``postgresql://`` and ``postgres://`` URLs to the psycopg 3 driver."""
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg2://",
+        "postgresql+asyncpg://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite+pysqlite://") or url.startswith("sqlite://"):
+        return url
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    raise ValueError("use sqlite:///path/to/file.db or postgresql://user:password@host/database")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
+    kursbot_database_url: str = DEFAULT_DATABASE_URL
+    kursbot_admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    kursbot_telegram_api_url: str = "https://api.telegram.org"
+    kursbot_reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(days=7),
+        timedelta(days=1),
+    )
+    kursbot_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    @field_validator("kursbot_database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+    @field_validator("kursbot_admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("expected Telegram user ids separated by commas, e.g. 123,456")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("kursbot_reminder_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, value: Any) -> Any:
+        return parse_offsets(value) if isinstance(value, str) else value
+
+    @field_validator("kursbot_telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// address")
+        return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Reads the settings; raises `SettingsError` whose one-line message names the bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        name = "TELEGRAM_BOT_TOKEN" if field == "telegram_bot_token" else field.upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"Setting {name} is invalid: {message}") from None

@@ -1,0 +1,347 @@
+"""Courses: create, edit, cancel, look up and list for officers.
+
+Seats are changed only through `kurse.registrations.set_quotas`, which keeps the invariants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kurse import audit
+from kurse.clock import BERLIN, ensure_aware
+from kurse.errors import CourseNotOpen, InvalidInput, NotFound
+from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
+from kurse.validation import check_int, clean_text
+
+MAX_SEATS_PER_AGENCY = 1000
+MAX_TITLE = 200
+MAX_LOCATION = 200
+MAX_DESCRIPTION = 3000
+MAX_REASON = 500
+MAX_COURSE_LENGTH = timedelta(days=60)
+MAX_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CourseDraft:
+    """Everything needed to create a course; ``seats`` maps agency codes to seats."""
+
+    title: str
+    location: str
+    start_at: datetime
+    end_at: datetime
+    registration_deadline: datetime
+    seats: Mapping[str, int]
+    description: str = ""
+    cancellation_deadline: datetime | None = None
+    release_at: datetime | None = None
+    min_participants: int | None = None
+    lead_id: int | None = None
+
+
+EDITABLE_FIELDS = frozenset(f.name for f in fields(CourseDraft) if f.name != "seats")
+
+
+@dataclass(frozen=True)
+class CourseEdit:
+    """The course after an edit and what changed, as ``{field: (before, after)}``."""
+
+    course: Course
+    changes: dict[str, tuple[Any, Any]]
+    affected_person_ids: list[int] = field(default_factory=list)
+
+    @property
+    def schedule_changed(self) -> bool:
+        """True if officers must be told (dates or place changed)."""
+        return bool({"start_at", "end_at", "location"} & self.changes.keys())
+
+
+@dataclass(frozen=True)
+class CourseListing:
+    """One line of the course list, with the seats left for the viewer's agency."""
+
+    course: Course
+    seats_left: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class CoursePage:
+    """One page of open courses."""
+
+    items: list[CourseListing]
+    page: int
+    pages: int
+    total: int
+
+
+def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool) -> CourseDraft:
+    """Returns the cleaned draft or raises `InvalidInput` naming the first wrong field."""
+    title = clean_text(draft.title, "title", max_len=MAX_TITLE, min_len=3)
+    location = clean_text(draft.location, "location", max_len=MAX_LOCATION, min_len=2)
+    description = clean_text(
+        draft.description, "description", max_len=MAX_DESCRIPTION, min_len=0, multiline=True
+    )
+    start, end = _aware(draft.start_at, "start_at"), _aware(draft.end_at, "end_at")
+    deadline = _aware(draft.registration_deadline, "registration_deadline")
+    cancel = _aware(draft.cancellation_deadline or deadline, "cancellation_deadline")
+    release = _aware(draft.release_at, "release_at") if draft.release_at else None
+    if start <= now:
+        raise InvalidInput(field="start_at", reason="in_past")
+    if end <= start:
+        raise InvalidInput(field="end_at", reason="not_after_start")
+    if end - start > MAX_COURSE_LENGTH:
+        raise InvalidInput(field="end_at", reason="too_long")
+    if deadline > start:
+        raise InvalidInput(field="registration_deadline", reason="after_start")
+    if new and deadline <= now:
+        raise InvalidInput(field="registration_deadline", reason="in_past")
+    if cancel > start:
+        raise InvalidInput(field="cancellation_deadline", reason="after_start")
+    if release is not None and release >= start:
+        raise InvalidInput(field="release_at", reason="after_start")
+    if draft.min_participants is not None:
+        check_int(draft.min_participants, "min_participants", low=0, high=MAX_SEATS_PER_AGENCY)
+    if draft.lead_id is not None:
+        lead = session.get(Person, draft.lead_id)
+        if lead is None or not lead.active:
+            raise NotFound(kind="lead")
+    return replace(
+        draft,
+        title=title,
+        location=location,
+        description=description,
+        start_at=start,
+        end_at=end,
+        registration_deadline=deadline,
+        cancellation_deadline=cancel,
+        release_at=release,
+    )
+
+
+def _aware(value: datetime, field_name: str) -> datetime:
+    try:
+        return ensure_aware(value)
+    except (ValueError, AttributeError):
+        raise InvalidInput(field=field_name, reason="naive_datetime") from None
+
+
+def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]:
+    """Maps agency codes to ids and checks every number; raises `InvalidInput` or `NotFound`."""
+    if not seats:
+        raise InvalidInput(field="seats", reason="empty")
+    codes = {code.strip().upper()[:16]: n for code, n in seats.items()}
+    if len(codes) != len(seats):
+        raise InvalidInput(field="seats", reason="duplicate_agency")
+    for n in codes.values():
+        check_int(n, "seats", low=0, high=MAX_SEATS_PER_AGENCY)
+    rows = session.execute(select(Agency.code, Agency.id).where(Agency.code.in_(codes))).all()
+    known = {code: agency_id for code, agency_id in rows}
+    for code in codes:
+        if code not in known:
+            raise NotFound(kind="agency", code=code)
+    return {known[code]: n for code, n in codes.items()}
+
+
+def _next_code(session: Session, start: datetime) -> str:
+    year = start.astimezone(BERLIN).year
+    prefix = f"K-{year}-"
+    last = session.scalar(select(func.max(Course.code)).where(Course.code.like(f"{prefix}%")))
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:03d}"
+
+
+def create_course(
+    session: Session, draft: CourseDraft, now: datetime, *, actor_id: int | None = None
+) -> Course:
+    """Creates a published course with its quotas after checking every field."""
+    draft = _validate(session, draft, now, new=True)
+    quotas = validate_seats(session, draft.seats)
+    if sum(quotas.values()) < 1:
+        raise InvalidInput(field="seats", reason="no_seats")
+    if draft.min_participants is not None and draft.min_participants > sum(quotas.values()):
+        raise InvalidInput(field="min_participants", reason="more_than_seats")
+    values = {name: getattr(draft, name) for name in EDITABLE_FIELDS}
+    course = Course(
+        code=_next_code(session, draft.start_at), created_at=now, updated_at=now, **values
+    )
+    # Two admins creating courses at the same moment on PostgreSQL may pick the same code;
+    # the unique constraint tells, and a savepoint lets us take the next number.
+    for _attempt in range(5):
+        try:
+            with session.begin_nested():
+                session.add(course)
+                session.flush()
+            break
+        except IntegrityError:
+            course.code = _next_code(session, draft.start_at)
+    else:  # pragma: no cover - needs five simultaneous creations
+        raise InvalidInput(field="code", reason="taken")
+    for agency_id, n in quotas.items():
+        session.add(Quota(course_id=course.id, agency_id=agency_id, seats=n))
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="course_created",
+        now=now,
+        course_id=course.id,
+        after={**values, "seats": dict(draft.seats)},
+    )
+    session.flush()
+    return course
+
+
+def get_course(session: Session, course_id: int, *, lock: bool = False) -> Course:
+    """Returns the course with ``course_id``; ``lock`` takes its row lock (PostgreSQL)."""
+    query = select(Course).where(Course.id == course_id)
+    course: Course | None = session.scalar(query.with_for_update() if lock else query)
+    if course is None:
+        raise NotFound(kind="course")
+    return course
+
+
+def get_course_by_code(session: Session, code: str) -> Course:
+    """Returns the course with short code ``code`` (case-insensitive)."""
+    course: Course | None = session.scalar(
+        select(Course).where(Course.code == code.strip().upper()[:16])
+    )
+    if course is None:
+        raise NotFound(kind="course", code=code[:16])
+    return course
+
+
+def edit_course(
+    session: Session,
+    course_id: int,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+) -> CourseEdit:
+    """Changes fields of a published course; returns what changed and whom to tell."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(field=sorted(unknown)[0], reason="not_editable")
+    course = get_course(session, course_id, lock=True)
+    if course.status != CourseStatus.PUBLISHED:
+        raise CourseNotOpen(status=course.status)
+    if now >= course.start_at:
+        raise InvalidInput(field="start_at", reason="course_started")
+    current = {name: getattr(course, name) for name in EDITABLE_FIELDS}
+    draft = CourseDraft(seats={}, **{**current, **changes})
+    # An unchanged start may lie in the past only if the course had started (refused above).
+    cleaned = _validate(session, draft, now, new=False)
+    if "release_at" in changes:
+        _check_release_move(session, course, cleaned.release_at, now)
+    diff = {
+        name: (current[name], getattr(cleaned, name))
+        for name in EDITABLE_FIELDS
+        if getattr(cleaned, name) != current[name]
+    }
+    for name, (_before, after) in diff.items():
+        setattr(course, name, after)
+    if diff:
+        course.updated_at = now
+        audit.record(
+            session,
+            actor_id=actor_id,
+            action="course_edited",
+            now=now,
+            course_id=course.id,
+            before={k: v[0] for k, v in diff.items()},
+            after={k: v[1] for k, v in diff.items()},
+        )
+    session.flush()
+    return CourseEdit(course, diff, registered_person_ids(session, course_id))
+
+
+def _check_release_move(
+    session: Session, course: Course, release: datetime | None, now: datetime
+) -> None:
+    """Refuses to take back a release date once officers hold released seats."""
+    from kurse.registrations import load_seats  # local: registrations imports this module
+
+    if release is not None and release <= now:
+        return
+    seats = load_seats(session, course.id, released=False)
+    if any(seats.over_quota().values()):
+        raise InvalidInput(field="release_at", reason="released_seats_taken")
+
+
+def cancel_course(
+    session: Session,
+    course_id: int,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    actor_id: int | None = None,
+) -> list[int]:
+    """Cancels a published course; returns the ids of everyone confirmed or waiting."""
+    course = get_course(session, course_id, lock=True)
+    if course.status != CourseStatus.PUBLISHED:
+        raise CourseNotOpen(status=course.status)
+    clean_reason = (
+        clean_text(reason, "reason", max_len=MAX_REASON) if reason and reason.strip() else None
+    )
+    course.status = CourseStatus.CANCELLED
+    course.cancel_reason = clean_reason
+    course.updated_at = now
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="course_cancelled",
+        now=now,
+        course_id=course.id,
+        before={"status": CourseStatus.PUBLISHED},
+        after={"status": course.status, "reason": clean_reason},
+    )
+    return registered_person_ids(session, course_id)
+
+
+def registered_person_ids(session: Session, course_id: int) -> list[int]:
+    """Ids of everyone confirmed or waiting for the course, in arrival order."""
+    from kurse.models import Registration
+
+    rows = session.scalars(
+        select(Registration.person_id)
+        .where(
+            Registration.course_id == course_id,
+            Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]),
+            Registration.person_id.is_not(None),
+        )
+        .order_by(Registration.queue_seq)
+    )
+    return [pid for pid in rows if pid is not None]
+
+
+def list_open_courses(
+    session: Session, agency_id: int, now: datetime, *, page: int = 0, page_size: int = 5
+) -> CoursePage:
+    """Courses open for sign-up, soonest first, with the seats left for ``agency_id``."""
+    from kurse.registrations import seats_for_courses
+
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    is_open = (Course.status == CourseStatus.PUBLISHED, Course.registration_deadline > now)
+    total = session.scalar(select(func.count()).select_from(Course).where(*is_open)) or 0
+    pages = max(1, -(-total // page_size))
+    page = max(0, min(page, pages - 1))
+    courses: Sequence[Course] = session.scalars(
+        select(Course)
+        .where(*is_open)
+        .order_by(Course.start_at, Course.id)
+        .limit(page_size)
+        .offset(page * page_size)
+    ).all()
+    seats = seats_for_courses(session, courses, now)
+    items = [
+        CourseListing(c, seats[c.id].free_for(agency_id), seats[c.id].waiting_total())
+        for c in courses
+    ]
+    return CoursePage(items=items, page=page, pages=pages, total=total)

@@ -1,0 +1,240 @@
+"""The tables (SQLModel on SQLAlchemy 2). Schema changes go through Alembic (``migrations/``).
+
+Times are stored as UTC. `UTCDateTime` refuses naive datetimes on the way in and hands back
+aware UTC datetimes on the way out, on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from kurse.clock import ensure_aware
+
+# Stable constraint names, so that Alembic migrations can name what they change.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored in UTC (``timestamptz`` on PostgreSQL, text on SQLite)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = ensure_aware(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class CourseStatus(StrEnum):
+    """Life cycle of a course."""
+
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+
+
+class RegistrationStatus(StrEnum):
+    """State of one officer's registration for one course."""
+
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class Agency(SQLModel, table=True):
+    """A police agency (Dienststelle) taking part in the cooperation."""
+
+    __tablename__ = "agency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    state: str = Field(sa_column=Column(String(100), nullable=False))
+    access_code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    created_at: datetime = _time()
+
+
+class Person(SQLModel, table=True):
+    """A Telegram user who joined as an officer of an agency (or an admin)."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    username: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    rank: str | None = Field(default=None, sa_column=Column(String(50)))
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False)
+    )
+    language: str = Field(default="de", sa_column=Column(String(8), nullable=False))
+    is_admin: bool = Field(default=False, nullable=False)
+    active: bool = Field(default=True, nullable=False)
+    lead_notifications: bool = Field(default=True, nullable=False)
+    consent_at: datetime = _time()
+    joined_at: datetime = _time()
+
+
+class Course(SQLModel, table=True):
+    """A joint training course with per-agency quotas (see `Quota`)."""
+
+    __tablename__ = "course"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="course_ends_after_start"),
+        CheckConstraint("registration_deadline <= start_at", name="course_deadline_before_start"),
+        CheckConstraint(
+            "cancellation_deadline <= start_at", name="course_cancel_deadline_before_start"
+        ),
+        CheckConstraint("reg_seq >= 0", name="course_reg_seq_non_negative"),
+        CheckConstraint(
+            "min_participants IS NULL OR min_participants >= 0",
+            name="course_min_participants_non_negative",
+        ),
+        CheckConstraint(
+            "status IN ('published', 'cancelled', 'finished')", name="course_status_known"
+        ),
+        Index("ix_course_status_start", "status", "start_at"),
+        Index("ix_course_status_deadline", "status", "registration_deadline", "start_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    location: str = Field(sa_column=Column(String(200), nullable=False))
+    start_at: datetime = _time()
+    end_at: datetime = _time()
+    registration_deadline: datetime = _time()
+    cancellation_deadline: datetime = _time()
+    release_at: datetime | None = _time(nullable=True)
+    min_participants: int | None = Field(default=None, sa_column=Column(Integer))
+    lead_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+    )
+    status: str = Field(
+        default=CourseStatus.PUBLISHED, sa_column=Column(String(16), nullable=False)
+    )
+    cancel_reason: str | None = Field(default=None, sa_column=Column(String(500)))
+    # Arrival counter: every sign-up takes the next number under the course's row lock, so
+    # waiting lists are first come, first served even across processes.
+    reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Quota(SQLModel, table=True):
+    """Seats of one agency in one course."""
+
+    __tablename__ = "quota"
+    __table_args__ = (
+        CheckConstraint("seats >= 0", name="quota_seats_non_negative"),
+        CheckConstraint("seats <= 10000", name="quota_seats_bounded"),
+    )
+
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
+    )
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), primary_key=True)
+    )
+    seats: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class Registration(SQLModel, table=True):
+    """One officer's place (confirmed or waiting) in one course; cancelled rows stay as history."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        UniqueConstraint("course_id", "person_id", name="uq_registration_course_person"),
+        CheckConstraint(
+            "status IN ('confirmed', 'waiting', 'cancelled')", name="registration_status_known"
+        ),
+        CheckConstraint("queue_seq >= 0", name="registration_queue_seq_non_negative"),
+        Index("ix_registration_course_status_seq", "course_id", "status", "queue_seq"),
+        Index("ix_registration_person_status", "person_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    # NULL once the person's data has been deleted or anonymised (statistics stay right).
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"))
+    )
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False)
+    )
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    queue_seq: int = Field(sa_column=Column(Integer, nullable=False))
+    via_release: bool = Field(default=False, nullable=False)
+    created_at: datetime = _time()
+    confirmed_at: datetime | None = _time(nullable=True)
+    cancelled_at: datetime | None = _time(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, with the state before and after (JSON text)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(index=True)
+    actor_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+    )
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    course_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="SET NULL"), index=True),
+    )
+    subject_person_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+    )
+    before: str | None = Field(default=None, sa_column=Column(Text))
+    after: str | None = Field(default=None, sa_column=Column(Text))
+
+
+agency_table = Agency.__table__
+person_table = Person.__table__
+course_table = Course.__table__
+quota_table = Quota.__table__
+registration_table = Registration.__table__
+audit_table = AuditEntry.__table__

@@ -1,0 +1,148 @@
+"""Officers joining with an access code, their profile, and the admin role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kurse import audit
+from kurse.agencies import verify_access_code
+from kurse.errors import AlreadyJoined, InvalidInput, LastAdmin, NotAllowed, NotFound
+from kurse.models import Person
+from kurse.validation import clean_text
+
+LANGUAGES = ("de", "en")
+MAX_NAME = 100
+MAX_RANK = 50
+
+
+def language_for(telegram_language_code: str | None) -> str:
+    """Picks the initial language from Telegram's ``language_code``: English or German."""
+    code = (telegram_language_code or "").lower()
+    return "en" if code.startswith("en") else "de"
+
+
+def join(
+    session: Session,
+    *,
+    telegram_id: int,
+    access_code: str,
+    name: str,
+    rank: str | None,
+    language: str,
+    now: datetime,
+    username: str | None = None,
+) -> Person:
+    """Joins a Telegram account as an officer of the agency whose access code it typed.
+
+    Called once the person has agreed to the privacy notice; ``now`` is the consent time.
+    """
+    agency = verify_access_code(session, access_code)
+    if session.scalar(select(Person.id).where(Person.telegram_id == telegram_id)) is not None:
+        raise AlreadyJoined()
+    person = Person(
+        telegram_id=telegram_id,
+        username=_clean_username(username),
+        name=clean_text(name, "name", max_len=MAX_NAME, min_len=2),
+        rank=clean_text(rank, "rank", max_len=MAX_RANK) if rank and rank.strip() else None,
+        agency_id=agency.id,
+        language=language if language in LANGUAGES else "de",
+        consent_at=now,
+        joined_at=now,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _clean_username(username: str | None) -> str | None:
+    return username.lstrip("@")[:64].lower() if username else None
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    """Returns the person with database id ``person_id``."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(kind="person")
+    return person
+
+
+def find_by_telegram_id(session: Session, telegram_id: int) -> Person | None:
+    """Returns the joined person of a Telegram account, or None."""
+    return session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+
+
+def find_by_reference(session: Session, reference: str) -> Person:
+    """Finds a person by Telegram id or ``@username`` (as admins type them)."""
+    reference = reference.strip()[:70]
+    if reference.lstrip("-").isdigit():
+        person = find_by_telegram_id(session, int(reference))
+    else:
+        username = _clean_username(reference)
+        person = session.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        raise NotFound(kind="person")
+    return person
+
+
+def set_language(session: Session, person_id: int, language: str) -> Person:
+    """Stores the person's language (``de`` or ``en``)."""
+    if language not in LANGUAGES:
+        raise InvalidInput(field="language", reason="unknown")
+    person = get_person(session, person_id)
+    person.language = language
+    return person
+
+
+def update_profile(session: Session, person_id: int, *, name: str, rank: str | None) -> Person:
+    """Changes the person's name and rank."""
+    person = get_person(session, person_id)
+    person.name = clean_text(name, "name", max_len=MAX_NAME, min_len=2)
+    person.rank = clean_text(rank, "rank", max_len=MAX_RANK) if rank and rank.strip() else None
+    return person
+
+
+def is_admin(person: Person | None, telegram_id: int, bootstrap_ids: Iterable[int]) -> bool:
+    """True if the account is a bootstrap admin (settings) or was made admin in the database."""
+    return telegram_id in set(bootstrap_ids) or bool(person and person.is_admin and person.active)
+
+
+def set_admin(
+    session: Session,
+    *,
+    actor: Person,
+    target_id: int,
+    admin: bool,
+    bootstrap_ids: Iterable[int],
+    now: datetime,
+) -> Person:
+    """Grants or takes back the admin role; the last admin cannot remove themself."""
+    bootstrap = set(bootstrap_ids)
+    if not is_admin(actor, actor.telegram_id, bootstrap):
+        raise NotAllowed()
+    target = get_person(session, target_id)
+    if not admin and target.telegram_id in bootstrap:
+        raise NotAllowed(reason="bootstrap_admin")
+    if not admin and target.is_admin:
+        others = session.scalar(
+            select(func.count())
+            .select_from(Person)
+            .where(Person.is_admin, Person.active, Person.id != target.id)
+        )
+        if not others and not (bootstrap - {target.telegram_id}):
+            raise LastAdmin()
+    before = target.is_admin
+    target.is_admin = admin
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="admin_granted" if admin else "admin_revoked",
+        now=now,
+        subject_person_id=target.id,
+        before={"is_admin": before},
+        after={"is_admin": admin},
+    )
+    return target

@@ -1,0 +1,606 @@
+"""Sign-up, cancellation, promotion, quotas and released seats: PRODUCT.md §4 in one place.
+
+Every function that changes who holds a seat lives here and follows the same pattern:
+
+1. take the course's lock (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+   holds the database's single write lock), so that all seat changes of one course are serial;
+2. read the seat state (quotas, confirmed and waiting per agency) inside that lock;
+3. decide and write, then let `_promote` fill whatever is free, first come, first served.
+
+The invariants (checked by `invariant_violations`, used by the tests):
+
+* total confirmed ≤ sum of quotas;
+* before the release date, confirmed of an agency ≤ its quota (after it, agencies may take
+  the unused seats of others: ``via_release`` marks who did);
+* one registration per person and course (a database constraint), so nobody is both
+  confirmed and waiting;
+* while automatic promotion applies (published, more than 24 hours before the start), nobody
+  waits for a seat that is free for them, and waiting lists are served in arrival order
+  (per agency before the release date, across agencies after it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from kurse import audit
+from kurse.courses import get_course, validate_seats
+from kurse.errors import (
+    CancellationClosed,
+    CourseNotOpen,
+    InvalidInput,
+    NotFound,
+    NotRegistered,
+    QuotaBelowConfirmed,
+    RegistrationClosed,
+)
+from kurse.models import (
+    Agency,
+    Course,
+    CourseStatus,
+    Person,
+    Quota,
+    Registration,
+    RegistrationStatus,
+    course_table,
+    registration_table,
+)
+
+CONFIRMED = RegistrationStatus.CONFIRMED
+WAITING = RegistrationStatus.WAITING
+CANCELLED = RegistrationStatus.CANCELLED
+
+# In the last day before the start a free seat goes to the lead, who knows who can still come.
+MANUAL_WINDOW = timedelta(hours=24)
+
+ExcessDecision = Literal["refuse", "demote_latest"]
+
+
+@dataclass
+class Seats:
+    """The seat state of one course: quotas, confirmed and waiting counts per agency."""
+
+    quotas: dict[int, int]
+    confirmed: dict[int, int]
+    waiting: dict[int, int]
+    released: bool
+
+    def total_free(self) -> int:
+        """Seats not taken by anyone."""
+        return sum(self.quotas.values()) - sum(self.confirmed.values())
+
+    def free_for(self, agency_id: int) -> int:
+        """Seats an officer of ``agency_id`` could take now."""
+        total = self.total_free()
+        if total <= 0:
+            return 0
+        if self.released:
+            return total
+        own = self.quotas.get(agency_id, 0) - self.confirmed.get(agency_id, 0)
+        return max(0, min(own, total))
+
+    def waiting_total(self) -> int:
+        """Everyone on any waiting list."""
+        return sum(self.waiting.values())
+
+    def waiting_ahead_of_newcomer(self, agency_id: int) -> int:
+        """How many wait in the queue a newcomer of ``agency_id`` joins."""
+        return self.waiting_total() if self.released else self.waiting.get(agency_id, 0)
+
+    def over_quota(self) -> dict[int, int]:
+        """Per agency, confirmed beyond its own quota (non-zero only through released seats)."""
+        return {a: max(0, n - self.quotas.get(a, 0)) for a, n in self.confirmed.items()}
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A waiting officer who got a seat (to be told at once)."""
+
+    registration_id: int
+    person_id: int | None
+    course_id: int
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    """What a sign-up did: ``status`` confirmed or waiting, ``position`` if waiting."""
+
+    registration_id: int
+    status: RegistrationStatus
+    position: int | None
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """What a cancellation did, whom it promoted, and whether the lead must fill a seat."""
+
+    registration_id: int
+    previous_status: RegistrationStatus
+    promoted: list[Promotion] = field(default_factory=list)
+    free_seat_for_lead: bool = False
+
+
+@dataclass(frozen=True)
+class QuotaChange:
+    """Quotas before and after (agency code → seats) and who moved."""
+
+    before: dict[str, int]
+    after: dict[str, int]
+    promoted: list[Promotion] = field(default_factory=list)
+    demoted: list[int] = field(default_factory=list)
+
+
+def is_released(course_release_at: datetime | None, now: datetime) -> bool:
+    """True once the release date has passed."""
+    return course_release_at is not None and now >= course_release_at
+
+
+def load_seats(session: Session, course_id: int, *, released: bool) -> Seats:
+    """Reads the seat state of one course (two indexed queries)."""
+    quotas: dict[int, int] = dict(
+        session.execute(
+            select(Quota.agency_id, Quota.seats).where(Quota.course_id == course_id)
+        ).all()
+    )
+    confirmed: dict[int, int] = defaultdict(int)
+    waiting: dict[int, int] = defaultdict(int)
+    rows = session.execute(
+        select(Registration.agency_id, Registration.status, func.count())
+        .where(
+            Registration.course_id == course_id,
+            Registration.status.in_([CONFIRMED, WAITING]),
+        )
+        .group_by(Registration.agency_id, Registration.status)
+    )
+    for agency_id, status, n in rows:
+        (confirmed if status == CONFIRMED else waiting)[agency_id] = n
+    return Seats(quotas, dict(confirmed), dict(waiting), released)
+
+
+def seats_for_courses(
+    session: Session, courses: Sequence[Course], now: datetime
+) -> dict[int, Seats]:
+    """Seat states of several courses at once (for lists; two queries for the whole page)."""
+    ids = [c.id for c in courses]
+    result: dict[int, Seats] = {
+        c.id: Seats({}, {}, {}, is_released(c.release_at, now)) for c in courses if c.id
+    }
+    if not ids:
+        return result
+    for course_id, agency_id, seats in session.execute(
+        select(Quota.course_id, Quota.agency_id, Quota.seats).where(Quota.course_id.in_(ids))
+    ):
+        result[course_id].quotas[agency_id] = seats
+    for course_id, agency_id, status, n in session.execute(
+        select(Registration.course_id, Registration.agency_id, Registration.status, func.count())
+        .where(
+            Registration.course_id.in_(ids),
+            Registration.status.in_([CONFIRMED, WAITING]),
+        )
+        .group_by(Registration.course_id, Registration.agency_id, Registration.status)
+    ):
+        target = result[course_id].confirmed if status == CONFIRMED else result[course_id].waiting
+        target[agency_id] = n
+    return result
+
+
+def sign_up(session: Session, course_id: int, person_id: int, now: datetime) -> SignUpResult:
+    """Signs the person up: a seat if one is free for their agency, else the waiting list.
+
+    A second sign-up for the same course changes nothing and says so (``already=True``).
+    """
+    person = session.execute(
+        select(Person.agency_id, Person.active).where(Person.id == person_id)
+    ).first()
+    if person is None or not person.active:
+        raise NotFound(kind="person")
+    agency_id = person.agency_id
+    # Taking the next arrival number also takes the course's row lock (one round trip).
+    locked = session.execute(
+        update(course_table)
+        .where(course_table.c.id == course_id)
+        .values(reg_seq=course_table.c.reg_seq + 1)
+        .returning(
+            course_table.c.status,
+            course_table.c.registration_deadline,
+            course_table.c.release_at,
+            course_table.c.lead_id,
+            course_table.c.reg_seq,
+        )
+    ).first()
+    if locked is None:
+        raise NotFound(kind="course")
+    if locked.status != CourseStatus.PUBLISHED:
+        raise CourseNotOpen(status=locked.status)
+    existing = session.execute(
+        select(
+            Registration.id, Registration.status, Registration.agency_id, Registration.queue_seq
+        ).where(Registration.course_id == course_id, Registration.person_id == person_id)
+    ).first()
+    released = is_released(locked.release_at, now)
+    if existing is not None and existing.status != CANCELLED:
+        position = (
+            _position(session, course_id, existing.agency_id, existing.queue_seq, released)
+            if existing.status == WAITING
+            else None
+        )
+        return SignUpResult(
+            existing.id, RegistrationStatus(existing.status), position, already=True
+        )
+    if now >= locked.registration_deadline:
+        raise RegistrationClosed(lead_id=locked.lead_id)
+
+    seats = load_seats(session, course_id, released=released)
+    # Nobody overtakes those already waiting for the same seats.
+    gets_seat = seats.free_for(agency_id) > 0 and seats.waiting_ahead_of_newcomer(agency_id) == 0
+    status = CONFIRMED if gets_seat else WAITING
+    values = {
+        "status": status,
+        "agency_id": agency_id,
+        "queue_seq": locked.reg_seq,
+        "via_release": gets_seat
+        and seats.confirmed.get(agency_id, 0) >= seats.quotas.get(agency_id, 0),
+        "created_at": now,
+        "confirmed_at": now if gets_seat else None,
+        "cancelled_at": None,
+    }
+    if existing is None:
+        registration_id = session.execute(
+            registration_table.insert()
+            .values(course_id=course_id, person_id=person_id, **values)
+            .returning(registration_table.c.id)
+        ).scalar_one()
+    else:  # signing up again after cancelling: back of the queue, same row
+        registration_id = existing.id
+        session.execute(
+            update(registration_table)
+            .where(registration_table.c.id == existing.id)
+            .values(**values)
+        )
+    position = None if gets_seat else seats.waiting_ahead_of_newcomer(agency_id) + 1
+    return SignUpResult(registration_id, status, position)
+
+
+def cancel(session: Session, registration_id: int, person_id: int, now: datetime) -> CancelResult:
+    """Cancels the person's own registration and promotes whoever may take the seat.
+
+    Someone else's registration id is reported as not found, never touched.
+    """
+    registration = session.scalar(
+        select(Registration).where(
+            Registration.id == registration_id, Registration.person_id == person_id
+        )
+    )
+    if registration is None:
+        raise NotFound(kind="registration")
+    course = get_course(session, registration.course_id, lock=True)
+    session.refresh(registration)  # re-read under the lock
+    previous = RegistrationStatus(registration.status)
+    if previous == CANCELLED:
+        raise NotRegistered()
+    if course.status != CourseStatus.PUBLISHED:
+        raise CourseNotOpen(status=course.status)
+    if previous == CONFIRMED and now >= course.cancellation_deadline:
+        raise CancellationClosed(lead_id=course.lead_id)
+    if previous == WAITING and now >= course.start_at:
+        raise CancellationClosed(lead_id=course.lead_id)
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    registration.confirmed_at = None
+    registration.via_release = False
+    session.flush()
+    promoted, free_for_lead = _promote(session, course, now)
+    return CancelResult(registration.id, previous, promoted, free_for_lead)
+
+
+def cancel_for_course(
+    session: Session, course_id: int, person_id: int, now: datetime
+) -> CancelResult:
+    """Cancels the person's registration for ``course_id`` (from a course page's button)."""
+    registration_id = session.scalar(
+        select(Registration.id).where(
+            Registration.course_id == course_id,
+            Registration.person_id == person_id,
+            Registration.status != CANCELLED,
+        )
+    )
+    if registration_id is None:
+        raise NotRegistered()
+    return cancel(session, registration_id, person_id, now)
+
+
+def release_seats(session: Session, course_id: int, now: datetime) -> list[Promotion]:
+    """At the release date: waiting officers of all agencies take unused seats, in order."""
+    course = get_course(session, course_id, lock=True)
+    promoted, _ = _promote(session, course, now)
+    return promoted
+
+
+def set_quotas(
+    session: Session,
+    course_id: int,
+    seats: Mapping[str, int],
+    now: datetime,
+    *,
+    on_excess: ExcessDecision = "refuse",
+    actor_id: int | None = None,
+) -> QuotaChange:
+    """Sets the seats of the named agencies (others keep theirs) and promotes at once.
+
+    If fewer seats than confirmed officers would remain, nothing changes and
+    `QuotaBelowConfirmed` says how many are over, unless the admin decided
+    ``on_excess="demote_latest"``: then the latest confirmed go back to the waiting list
+    (at the front of it, as they came earlier than those waiting).
+    """
+    course = get_course(session, course_id, lock=True)
+    if course.status != CourseStatus.PUBLISHED:
+        raise CourseNotOpen(status=course.status)
+    if now >= course.start_at:
+        raise InvalidInput(field="seats", reason="course_started")
+    new = validate_seats(session, seats)
+    released = is_released(course.release_at, now)
+    state = load_seats(session, course_id, released=released)
+    codes = _agency_codes(session, set(new) | set(state.quotas))
+    after = {**state.quotas, **new}
+    if sum(after.values()) < 1:
+        raise InvalidInput(field="seats", reason="no_seats")
+    over = _excess(state, after)
+    if over and on_excess != "demote_latest":
+        raise QuotaBelowConfirmed(over={codes[a] if a else "*": n for a, n in over.items()})
+    demoted = [pid for a, n in over.items() for pid in _demote_latest(session, course_id, a, n)]
+    for agency_id, n in new.items():
+        quota = session.get(Quota, (course_id, agency_id))
+        if quota is None:
+            session.add(Quota(course_id=course_id, agency_id=agency_id, seats=n))
+        else:
+            quota.seats = n
+    session.flush()
+    promoted, _ = _promote(session, course, now)
+    change = QuotaChange(
+        before={codes[a]: n for a, n in state.quotas.items()},
+        after={codes[a]: n for a, n in after.items()},
+        promoted=promoted,
+        demoted=demoted,
+    )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="quotas_set",
+        now=now,
+        course_id=course_id,
+        before={"seats": change.before},
+        after={
+            "seats": change.after,
+            "demoted": demoted,
+            "promoted": [p.person_id for p in promoted],
+        },
+    )
+    return change
+
+
+def _excess(state: Seats, after: Mapping[int, int]) -> dict[int, int]:
+    """Confirmed beyond the new quotas: per agency before release, in total (key 0) after it."""
+    if state.released:
+        over_total = sum(state.confirmed.values()) - sum(after.values())
+        return {0: over_total} if over_total > 0 else {}
+    over = {a: state.confirmed.get(a, 0) - n for a, n in after.items()}
+    return {a: n for a, n in over.items() if n > 0}
+
+
+def _demote_latest(session: Session, course_id: int, agency_id: int, n: int) -> list[int]:
+    query = select(Registration).where(
+        Registration.course_id == course_id, Registration.status == CONFIRMED
+    )
+    if agency_id:
+        query = query.where(Registration.agency_id == agency_id)
+    latest = session.scalars(query.order_by(Registration.queue_seq.desc()).limit(n))
+    demoted = []
+    for registration in latest:
+        registration.status = WAITING
+        registration.confirmed_at = None
+        registration.via_release = False
+        demoted.append(registration.person_id)
+    session.flush()
+    return [pid for pid in demoted if pid is not None]
+
+
+def _agency_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    query = select(Agency.id, Agency.code).where(Agency.id.in_(list(ids)))
+    return dict(session.execute(query).all())
+
+
+def promotion_allowed(course: Course, now: datetime) -> bool:
+    """Automatic promotion applies to published courses until 24 hours before the start."""
+    return course.status == CourseStatus.PUBLISHED and now < course.start_at - MANUAL_WINDOW
+
+
+def _promote(session: Session, course: Course, now: datetime) -> tuple[list[Promotion], bool]:
+    """Fills free seats from the waiting lists, first come, first served.
+
+    Must run under the course's lock. Returns the promotions and whether a free seat
+    waits for the lead to fill (inside the last 24 hours before the start).
+    """
+    released = is_released(course.release_at, now)
+    state = load_seats(session, course.id, released=released)
+    if not state.waiting_total() or state.total_free() <= 0:
+        return [], False
+    if not promotion_allowed(course, now):
+        in_window = course.status == CourseStatus.PUBLISHED and now < course.start_at
+        return [], in_window
+    promoted: list[Registration] = []
+    pools: list[int | None] = [None] if released else list(state.quotas)
+    for agency_id in pools:
+        free = state.total_free() if agency_id is None else state.free_for(agency_id)
+        if free <= 0:
+            continue
+        query = select(Registration).where(
+            Registration.course_id == course.id, Registration.status == WAITING
+        )
+        if agency_id is not None:
+            query = query.where(Registration.agency_id == agency_id)
+        for registration in session.scalars(query.order_by(Registration.queue_seq).limit(free)):
+            own_full = state.confirmed.get(registration.agency_id, 0) >= state.quotas.get(
+                registration.agency_id, 0
+            )
+            registration.status = CONFIRMED
+            registration.confirmed_at = now
+            registration.via_release = own_full
+            state.confirmed[registration.agency_id] = (
+                state.confirmed.get(registration.agency_id, 0) + 1
+            )
+            promoted.append(registration)
+    session.flush()
+    return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
+
+
+def _position(
+    session: Session, course_id: int, agency_id: int, queue_seq: int, released: bool
+) -> int:
+    conditions = [
+        Registration.course_id == course_id,
+        Registration.status == WAITING,
+        Registration.queue_seq <= queue_seq,
+    ]
+    if not released:
+        conditions.append(Registration.agency_id == agency_id)
+    return (
+        session.scalar(select(func.count()).select_from(Registration).where(and_(*conditions)))
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class MyRegistration:
+    """One of a person's registrations, with the waiting position if waiting."""
+
+    registration_id: int
+    course: Course
+    status: RegistrationStatus
+    position: int | None
+
+
+def person_registrations(session: Session, person_id: int, now: datetime) -> list[MyRegistration]:
+    """The person's confirmed and waiting registrations of courses not yet ended, soonest first."""
+    rows = session.execute(
+        select(Registration, Course)
+        .join(Course, Course.id == Registration.course_id)
+        .where(
+            Registration.person_id == person_id,
+            Registration.status.in_([CONFIRMED, WAITING]),
+            Course.end_at > now,
+            Course.status != CourseStatus.FINISHED,
+        )
+        .order_by(Course.start_at, Course.id)
+    )
+    result = []
+    for registration, course in rows:
+        position = None
+        if registration.status == WAITING:
+            position = _position(
+                session,
+                course.id,
+                registration.agency_id,
+                registration.queue_seq,
+                is_released(course.release_at, now),
+            )
+        result.append(
+            MyRegistration(
+                registration.id, course, RegistrationStatus(registration.status), position
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One line of a participant list."""
+
+    registration_id: int
+    person_id: int | None
+    name: str | None
+    rank: str | None
+    agency_code: str
+    status: RegistrationStatus
+    position: int | None
+    signed_up_at: datetime
+    via_release: bool
+
+
+@dataclass(frozen=True)
+class ParticipantList:
+    """Confirmed participants grouped by agency code, then the waiting list in order."""
+
+    course: Course
+    confirmed: dict[str, list[Participant]]
+    waiting: list[Participant]
+
+
+def participants(session: Session, course_id: int, now: datetime) -> ParticipantList:
+    """The participant list of a course (for its lead and admins)."""
+    course = get_course(session, course_id)
+    released = is_released(course.release_at, now)
+    rows = session.execute(
+        select(Registration, Person.name, Person.rank, Agency.code)
+        .join(Agency, Agency.id == Registration.agency_id)
+        .outerjoin(Person, Person.id == Registration.person_id)
+        .where(
+            Registration.course_id == course_id,
+            Registration.status.in_([CONFIRMED, WAITING]),
+        )
+        .order_by(Registration.queue_seq)
+    )
+    confirmed: dict[str, list[Participant]] = {}
+    waiting: list[Participant] = []
+    counters: dict[str | None, int] = defaultdict(int)
+    for registration, name, rank, code in rows:
+        position = None
+        if registration.status == WAITING:
+            key = None if released else code
+            counters[key] += 1
+            position = counters[key]
+        item = Participant(
+            registration.id,
+            registration.person_id,
+            name,
+            rank,
+            code,
+            RegistrationStatus(registration.status),
+            position,
+            registration.created_at,
+            registration.via_release,
+        )
+        if item.status == CONFIRMED:
+            confirmed.setdefault(code, []).append(item)
+        else:
+            waiting.append(item)
+    return ParticipantList(course, dict(sorted(confirmed.items())), waiting)
+
+
+def invariant_violations(session: Session, course_id: int, now: datetime) -> list[str]:
+    """Every broken rule of PRODUCT.md §4 for one course, in words (empty when all hold)."""
+    course = get_course(session, course_id)
+    released = is_released(course.release_at, now)
+    state = load_seats(session, course_id, released=released)
+    problems = []
+    if state.total_free() < 0:
+        problems.append(f"total confirmed exceeds seats by {-state.total_free()}")
+    if not released:
+        for agency_id, n in state.over_quota().items():
+            if n:
+                problems.append(f"agency {agency_id} over its quota by {n} before release")
+    if promotion_allowed(course, now):
+        pools: list[int | None] = [None] if released else list(state.quotas)
+        for pool in pools:
+            free = state.total_free() if pool is None else state.free_for(pool)
+            waiting = state.waiting_total() if pool is None else state.waiting.get(pool, 0)
+            if free > 0 and waiting > 0:
+                problems.append(f"{waiting} waiting while {free} seats are free (pool {pool})")
+    return problems

@@ -1,0 +1,63 @@
+"""Small helpers that put agencies, officers and courses into a test database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+from kurse import agencies, courses, people
+from kurse.courses import CourseDraft
+from kurse.db import Database
+from kurse.models import Agency, Course, Person
+
+_telegram_ids = count(10_000)
+
+
+def seed(db: Database, now: datetime) -> dict[str, Agency]:
+    """Creates the two founding agencies; returns them by code."""
+    with db.transaction() as session:
+        agencies.seed_agencies(session, now)
+        return {a.code: a for a in agencies.list_agencies(session)}
+
+
+def officer(
+    db: Database, agency: Agency, now: datetime, *, name: str = "Anna Beispiel", **extra: Any
+) -> Person:
+    """Joins a new officer of ``agency`` with its access code."""
+    with db.transaction() as session:
+        return people.join(
+            session,
+            telegram_id=extra.pop("telegram_id", next(_telegram_ids)),
+            access_code=agency.access_code,
+            name=name,
+            rank=extra.pop("rank", "POK"),
+            language=extra.pop("language", "de"),
+            now=now,
+            **extra,
+        )
+
+
+def draft(now: datetime, seats: Mapping[str, int] | None = None, **overrides: Any) -> CourseDraft:
+    """A valid course a month after ``now``, with deadlines a week before it."""
+    start = overrides.pop("start_at", now + timedelta(days=30))
+    values: dict[str, Any] = {
+        "title": "Grenzüberschreitende Fahndung – Grundlagen",
+        "location": "Hof, Polizeiinspektion",
+        "start_at": start,
+        "end_at": start + timedelta(days=1, hours=7),
+        "registration_deadline": start - timedelta(days=7),
+        "seats": dict(seats) if seats is not None else {"PP-OFR": 5, "PD-Z": 5},
+        "description": "Zweitägiges Seminar.",
+    }
+    values.update(overrides)
+    return CourseDraft(**values)
+
+
+def course(
+    db: Database, now: datetime, seats: Mapping[str, int] | None = None, **overrides: Any
+) -> Course:
+    """Creates a valid course (see `draft`)."""
+    with db.transaction() as session:
+        return courses.create_course(session, draft(now, seats, **overrides), now)
