@@ -1,0 +1,172 @@
+"""Many officers at the same moment: the invariants hold on a file database and on PostgreSQL.
+
+Threads give real parallelism against the database (each has its own connection); the asyncio
+variant goes through `Database.run`, the path the bot takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from kurse import registrations as regs
+from kurse.db import Database
+from kurse.models import Registration
+from tests import builders
+
+THREADS = 32
+
+
+@pytest.fixture
+def agencies(db, clock):
+    return builders.seed(db, clock.now())
+
+
+def race(calls):
+    """Runs the callables in parallel threads released together; returns results or errors."""
+    go = threading.Event()
+
+    def run(call):
+        go.wait()
+        try:
+            return call()
+        except Exception as exc:  # collected and asserted on by the caller
+            return exc
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        go.set()
+        return [f.result() for f in futures]
+
+
+def active_by_agency(db: Database, course_id: int) -> dict[int, list[Registration]]:
+    """Confirmed and waiting registrations per agency, in arrival order."""
+    with db.transaction(readonly=True) as session:
+        rows = session.scalars(
+            select(Registration)
+            .where(Registration.course_id == course_id, Registration.status != "cancelled")
+            .order_by(Registration.queue_seq)
+        ).all()
+    result: dict[int, list[Registration]] = defaultdict(list)
+    for row in rows:
+        result[row.agency_id].append(row)
+    return result
+
+
+def assert_first_come_first_served(db, course_id, quotas):
+    """Per agency, the confirmed are exactly the earliest arrivals, up to the quota."""
+    for agency_id, rows in active_by_agency(db, course_id).items():
+        expected = min(quotas[agency_id], len(rows))
+        assert [r.status for r in rows] == ["confirmed"] * expected + ["waiting"] * (
+            len(rows) - expected
+        )
+
+
+def test_200_officers_signing_up_at_once_fill_exactly_5_plus_5_seats_in_arrival_order(
+    db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
+        for i in range(200)
+    ]
+    calls = [
+        (lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in officers
+    ]
+
+    results = race(calls)
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    quotas = {a.id: 5 for a in agencies.values()}
+    assert_first_come_first_served(db, course.id, quotas)
+    by_agency = active_by_agency(db, course.id)
+    assert {a: sum(r.status == "confirmed" for r in rows) for a, rows in by_agency.items()} == {
+        a.id: 5 for a in agencies.values()
+    }
+    # Each officer was told the position the database gives them.
+    told = {r.registration_id: r.position for r in results}
+    for rows in by_agency.values():
+        waiting = [r for r in rows if r.status == "waiting"]
+        assert [told[r.id] for r in waiting] == list(range(1, 96))
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+async def test_200_sign_ups_through_the_event_loop_keep_the_invariants(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
+        for i in range(200)
+    ]
+
+    results = await asyncio.gather(
+        *(db.run(regs.sign_up, course.id, p.id, clock.now()) for p in officers)
+    )
+
+    assert sum(r.status == "confirmed" for r in results) == 10
+    assert_first_come_first_served(db, course.id, {a.id: 5 for a in agencies.values()})
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+def test_50_cancellations_racing_50_sign_ups_give_every_freed_seat_to_the_right_officer(
+    db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 25, "PD-Z": 25})
+    codes = ["PP-OFR", "PD-Z"]
+    first = [builders.officer(db, agencies[codes[i % 2]], clock.now()) for i in range(100)]
+    held = [db.call(regs.sign_up, course.id, p.id, clock.now()) for p in first]
+    holders = [(r, p) for r, p in zip(held, first, strict=True) if r.status == "confirmed"]
+    waiters = [p for r, p in zip(held, first, strict=True) if r.status == "waiting"]
+    newcomers = [builders.officer(db, agencies[codes[i % 2]], clock.now()) for i in range(50)]
+    cancels = [
+        (lambda r=r, p=p: db.call(regs.cancel, r.registration_id, p.id, clock.now()))
+        for r, p in holders
+    ]
+    signups = [
+        (lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in newcomers
+    ]
+    mixed = [call for pair in zip(cancels, signups, strict=True) for call in pair]
+
+    results = race(mixed)
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    promoted = [p.person_id for r in results[::2] for p in r.promoted]
+    assert sorted(promoted) == sorted(p.id for p in waiters)
+    assert all(r.status == "waiting" for r in results[1::2])
+    assert_first_come_first_served(db, course.id, {a.id: 25 for a in agencies.values()})
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+def test_one_officer_clicking_20_times_at_once_gets_one_registration(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+
+    results = race([lambda: db.call(regs.sign_up, course.id, anna.id, clock.now())] * 20)
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert len({r.registration_id for r in results}) == 1
+    assert sum(not r.already for r in results) == 1
+    assert len(active_by_agency(db, course.id)[agencies["PP-OFR"].id]) == 1
+
+
+def test_one_officer_cancelling_20_times_at_once_promotes_exactly_one_waiting_officer(
+    db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    holder, w1, w2 = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "abc")
+    held = db.call(regs.sign_up, course.id, holder.id, clock.now())
+    db.call(regs.sign_up, course.id, w1.id, clock.now())
+    db.call(regs.sign_up, course.id, w2.id, clock.now())
+
+    results = race(
+        [lambda: db.call(regs.cancel, held.registration_id, holder.id, clock.now())] * 20
+    )
+
+    succeeded = [r for r in results if isinstance(r, regs.CancelResult)]
+    assert len(succeeded) == 1 and [p.person_id for p in succeeded[0].promoted] == [w1.id]
+    assert all(type(r).__name__ == "NotRegistered" for r in results if r not in succeeded)
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
