@@ -12,6 +12,11 @@ Why it looks like this (measured, see the README's "Database access" section):
 * **PostgreSQL** is reached over the network, so `Database.run` hands the service to a small
   thread pool (psycopg 3 releases the GIL while it waits) and the event loop never blocks on a
   round trip. Invariants are kept with row locks (``SELECT … FOR UPDATE`` on the course row).
+* **Group commit** (`Database.run_batched`): when hundreds of officers press "Anmelden" in the
+  same second, the calls that arrive together run one after another, in arrival order, inside
+  one transaction, each in a savepoint of its own. A domain error undoes only its own call; a
+  database error (a deadlock, say) sends that call to run alone afterwards. The begin, commit
+  and pool work is paid once per batch instead of once per officer.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -34,7 +41,22 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MAX_BATCH = 200
 _READONLY = "kursbot_readonly"
+
+
+@dataclass
+class _Job:
+    """One service call waiting for the next batch."""
+
+    service: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    future: asyncio.Future[Any]
+
+
+# (True, result) or (False, exception) for each job of a batch.
+_Outcome = tuple[bool, Any]
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -80,6 +102,8 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._readonly_engine = self.engine.execution_options(**{_READONLY: True})
         self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[_Job] = []
+        self._drainer: asyncio.Task[None] | None = None
         if not self.is_sqlite:
             self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="kursbot-db")
 
@@ -106,6 +130,74 @@ class Database:
         loop = asyncio.get_running_loop()
         job = functools.partial(self.call, service, *args, readonly=readonly, **kwargs)
         return await loop.run_in_executor(self._executor, job)
+
+    async def run_batched(self, service: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Like `run`, but calls that arrive together share one transaction (see module doc).
+
+        For short writes that come in bursts (sign-up, cancel). ``service`` must do all its
+        work through the session it is given, as every service does.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append(_Job(service, args, kwargs, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        """Runs batches until nothing is pending; one batch at a time keeps arrival order."""
+        try:
+            await asyncio.sleep(0)  # let the other updates of this moment queue up first
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                if self._executor is None:
+                    outcomes = self._run_batch(batch)
+                else:
+                    loop = asyncio.get_running_loop()
+                    outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
+                for job, (ok, value) in zip(batch, outcomes, strict=True):
+                    if job.future.done():  # the caller gave up waiting
+                        continue
+                    if ok:
+                        job.future.set_result(value)
+                    else:
+                        job.future.set_exception(value)
+        finally:
+            self._drainer = None
+
+    def _run_batch(self, batch: list[_Job]) -> list[_Outcome]:
+        outcomes: list[_Outcome | None] = [None] * len(batch)
+        alone: list[int] = []
+        try:
+            with self.transaction() as session:
+                connection = session.connection()
+                for i, job in enumerate(batch):
+                    # Plain SAVEPOINT statements: the ORM's begin_nested() costs a third of a
+                    # sign-up's time on SQLite (measured, see README).
+                    connection.exec_driver_sql("SAVEPOINT kursbot_job")
+                    try:
+                        result = job.service(session, *job.args, **job.kwargs)
+                        session.flush()
+                    except Exception as error:
+                        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT kursbot_job")
+                        session.expunge_all()  # forget objects of the undone call
+                        if isinstance(error, SQLAlchemyError):
+                            alone.append(i)  # e.g. a deadlock: try again on its own
+                        else:  # a domain error, or a bug: reported to its caller
+                            outcomes[i] = (False, error)
+                    else:
+                        outcomes[i] = (True, result)
+                    connection.exec_driver_sql("RELEASE SAVEPOINT kursbot_job")
+        except SQLAlchemyError:  # the commit failed: nothing of this batch was written
+            outcomes = [None] * len(batch)
+            alone = list(range(len(batch)))
+        for i in alone:
+            job = batch[i]
+            try:
+                outcomes[i] = (True, self.call(job.service, *job.args, **job.kwargs))
+            except Exception as error:
+                outcomes[i] = (False, error)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def dispose(self) -> None:
         """Closes every pooled connection and the worker threads."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import migrations
+from kurse.db import make_engine
 
 SCRIPT_LOCATION = Path(migrations.__file__).parent
 
@@ -27,3 +29,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def new_revision(message: str) -> str:
+    """Writes a new migration script for the difference between the models and the newest
+    migration (compared on a scratch SQLite database); returns the script's path."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'scratch.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        script = command.revision(alembic_config(url), message=message, autogenerate=True)
+    path = script.path if script is not None and not isinstance(script, list) else ""
+    return str(path)

@@ -158,12 +158,19 @@ class Course(SQLModel, table=True):
 
 
 class Quota(SQLModel, table=True):
-    """Seats of one agency in one course."""
+    """Seats of one agency in one course, and how many of its officers hold or wait for one.
+
+    The two counters are kept by `kurse.registrations` under the course's lock, in the same
+    transaction as the registrations they count, so that a sign-up reads the seat state in
+    one short query however long the waiting list is. `invariant_violations` re-counts.
+    """
 
     __tablename__ = "quota"
     __table_args__ = (
         CheckConstraint("seats >= 0", name="quota_seats_non_negative"),
         CheckConstraint("seats <= 10000", name="quota_seats_bounded"),
+        CheckConstraint("confirmed_count >= 0", name="quota_confirmed_count_non_negative"),
+        CheckConstraint("waiting_count >= 0", name="quota_waiting_count_non_negative"),
     )
 
     course_id: int = Field(
@@ -173,6 +180,12 @@ class Quota(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), primary_key=True)
     )
     seats: int = Field(sa_column=Column(Integer, nullable=False))
+    confirmed_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    waiting_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class Registration(SQLModel, table=True):
@@ -186,6 +199,13 @@ class Registration(SQLModel, table=True):
         ),
         CheckConstraint("queue_seq >= 0", name="registration_queue_seq_non_negative"),
         Index("ix_registration_course_status_seq", "course_id", "status", "queue_seq"),
+        Index(
+            "ix_registration_course_status_agency_seq",
+            "course_id",
+            "status",
+            "agency_id",
+            "queue_seq",
+        ),
         Index("ix_registration_person_status", "person_id", "status"),
     )
 

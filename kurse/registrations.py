@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kurse import audit
@@ -50,6 +50,8 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
     course_table,
+    person_table,
+    quota_table,
     registration_table,
 )
 
@@ -138,57 +140,110 @@ class QuotaChange:
     demoted: list[int] = field(default_factory=list)
 
 
+# The sign-up path is the one hundreds of officers hit in the same second, so its statements
+# are built once and run on the session's connection: four round trips, no ORM objects.
+_p, _r, _c, _q = person_table, registration_table, course_table, quota_table
+_PERSON_WITH_REGISTRATION = (
+    select(
+        _p.c.agency_id,
+        _p.c.active,
+        _r.c.id,
+        _r.c.status,
+        _r.c.agency_id.label("registration_agency_id"),
+        _r.c.queue_seq,
+    )
+    .select_from(
+        _p.outerjoin(_r, and_(_r.c.person_id == _p.c.id, _r.c.course_id == bindparam("course_id")))
+    )
+    .where(_p.c.id == bindparam("person_id"))
+)
+# Taking the next arrival number also takes the course's row lock (one round trip).
+_TAKE_NUMBER = (
+    update(_c)
+    .where(_c.c.id == bindparam("course_id"))
+    .values(reg_seq=_c.c.reg_seq + 1)
+    .returning(
+        _c.c.status, _c.c.registration_deadline, _c.c.release_at, _c.c.lead_id, _c.c.reg_seq
+    )
+)
+_SEAT_ROWS = select(_q.c.agency_id, _q.c.seats, _q.c.confirmed_count, _q.c.waiting_count).where(
+    _q.c.course_id == bindparam("course_id")
+)
+_ADJUST_COUNTS = (
+    update(_q)
+    .where(_q.c.course_id == bindparam("c_id"), _q.c.agency_id == bindparam("a_id"))
+    .values(
+        confirmed_count=_q.c.confirmed_count + bindparam("dc"),
+        waiting_count=_q.c.waiting_count + bindparam("dw"),
+    )
+)
+_INSERT_REGISTRATION = insert(_r).returning(_r.c.id)
+
+
 def is_released(course_release_at: datetime | None, now: datetime) -> bool:
     """True once the release date has passed."""
     return course_release_at is not None and now >= course_release_at
 
 
 def load_seats(session: Session, course_id: int, *, released: bool) -> Seats:
-    """Reads the seat state of one course (two indexed queries)."""
-    quotas: dict[int, int] = dict(
-        session.execute(
-            select(Quota.agency_id, Quota.seats).where(Quota.course_id == course_id)
-        ).all()
-    )
-    confirmed: dict[int, int] = defaultdict(int)
-    waiting: dict[int, int] = defaultdict(int)
-    rows = session.execute(
-        select(Registration.agency_id, Registration.status, func.count())
-        .where(
-            Registration.course_id == course_id,
-            Registration.status.in_([CONFIRMED, WAITING]),
+    """Reads the seat state of one course (one short query on its quota rows)."""
+    seats = Seats({}, {}, {}, released)
+    rows = session.connection().execute(_SEAT_ROWS, {"course_id": course_id})
+    for agency_id, quota, confirmed, waiting in rows:
+        seats.quotas[agency_id] = quota
+        if confirmed:
+            seats.confirmed[agency_id] = confirmed
+        if waiting:
+            seats.waiting[agency_id] = waiting
+    return seats
+
+
+def _adjust(
+    session: Session, course_id: int, agency_id: int, *, confirmed: int = 0, waiting: int = 0
+) -> None:
+    """Moves the counters of an agency's quota row (created with 0 seats if it has none)."""
+    if not confirmed and not waiting:
+        return
+    conn = session.connection()
+    params = {"c_id": course_id, "a_id": agency_id, "dc": confirmed, "dw": waiting}
+    if conn.execute(_ADJUST_COUNTS, params).rowcount == 0:
+        # An agency without seats of its own (released seats, or added later) gets a row.
+        conn.execute(
+            insert(_q).values(
+                course_id=course_id,
+                agency_id=agency_id,
+                seats=0,
+                confirmed_count=confirmed,
+                waiting_count=waiting,
+            )
         )
-        .group_by(Registration.agency_id, Registration.status)
-    )
-    for agency_id, status, n in rows:
-        (confirmed if status == CONFIRMED else waiting)[agency_id] = n
-    return Seats(quotas, dict(confirmed), dict(waiting), released)
 
 
 def seats_for_courses(
     session: Session, courses: Sequence[Course], now: datetime
 ) -> dict[int, Seats]:
-    """Seat states of several courses at once (for lists; two queries for the whole page)."""
-    ids = [c.id for c in courses]
+    """Seat states of several courses at once (for lists: one query for the whole page)."""
     result: dict[int, Seats] = {
         c.id: Seats({}, {}, {}, is_released(c.release_at, now)) for c in courses if c.id
     }
-    if not ids:
+    if not result:
         return result
-    for course_id, agency_id, seats in session.execute(
-        select(Quota.course_id, Quota.agency_id, Quota.seats).where(Quota.course_id.in_(ids))
-    ):
-        result[course_id].quotas[agency_id] = seats
-    for course_id, agency_id, status, n in session.execute(
-        select(Registration.course_id, Registration.agency_id, Registration.status, func.count())
-        .where(
-            Registration.course_id.in_(ids),
-            Registration.status.in_([CONFIRMED, WAITING]),
-        )
-        .group_by(Registration.course_id, Registration.agency_id, Registration.status)
-    ):
-        target = result[course_id].confirmed if status == CONFIRMED else result[course_id].waiting
-        target[agency_id] = n
+    rows = session.execute(
+        select(
+            Quota.course_id,
+            Quota.agency_id,
+            Quota.seats,
+            Quota.confirmed_count,
+            Quota.waiting_count,
+        ).where(Quota.course_id.in_(list(result)))
+    )
+    for course_id, agency_id, quota, confirmed, waiting in rows:
+        seats = result[course_id]
+        seats.quotas[agency_id] = quota
+        if confirmed:
+            seats.confirmed[agency_id] = confirmed
+        if waiting:
+            seats.waiting[agency_id] = waiting
     return result
 
 
@@ -197,44 +252,26 @@ def sign_up(session: Session, course_id: int, person_id: int, now: datetime) -> 
 
     A second sign-up for the same course changes nothing and says so (``already=True``).
     """
-    person = session.execute(
-        select(Person.agency_id, Person.active).where(Person.id == person_id)
-    ).first()
+    conn = session.connection()
+    ids = {"course_id": course_id, "person_id": person_id}
+    locked = conn.execute(_TAKE_NUMBER, ids).first()
+    if locked is None:
+        raise NotFound(kind="course")
+    # Read only under the lock: a concurrent click of the same person may have just written.
+    person = conn.execute(_PERSON_WITH_REGISTRATION, ids).first()
     if person is None or not person.active:
         raise NotFound(kind="person")
     agency_id = person.agency_id
-    # Taking the next arrival number also takes the course's row lock (one round trip).
-    locked = session.execute(
-        update(course_table)
-        .where(course_table.c.id == course_id)
-        .values(reg_seq=course_table.c.reg_seq + 1)
-        .returning(
-            course_table.c.status,
-            course_table.c.registration_deadline,
-            course_table.c.release_at,
-            course_table.c.lead_id,
-            course_table.c.reg_seq,
-        )
-    ).first()
-    if locked is None:
-        raise NotFound(kind="course")
     if locked.status != CourseStatus.PUBLISHED:
         raise CourseNotOpen(status=locked.status)
-    existing = session.execute(
-        select(
-            Registration.id, Registration.status, Registration.agency_id, Registration.queue_seq
-        ).where(Registration.course_id == course_id, Registration.person_id == person_id)
-    ).first()
     released = is_released(locked.release_at, now)
-    if existing is not None and existing.status != CANCELLED:
-        position = (
-            _position(session, course_id, existing.agency_id, existing.queue_seq, released)
-            if existing.status == WAITING
-            else None
-        )
-        return SignUpResult(
-            existing.id, RegistrationStatus(existing.status), position, already=True
-        )
+    if person.id is not None and person.status != CANCELLED:
+        position = None
+        if person.status == WAITING:
+            position = _position(
+                session, course_id, person.registration_agency_id, person.queue_seq, released
+            )
+        return SignUpResult(person.id, RegistrationStatus(person.status), position, already=True)
     if now >= locked.registration_deadline:
         raise RegistrationClosed(lead_id=locked.lead_id)
 
@@ -252,19 +289,14 @@ def sign_up(session: Session, course_id: int, person_id: int, now: datetime) -> 
         "confirmed_at": now if gets_seat else None,
         "cancelled_at": None,
     }
-    if existing is None:
-        registration_id = session.execute(
-            registration_table.insert()
-            .values(course_id=course_id, person_id=person_id, **values)
-            .returning(registration_table.c.id)
+    if person.id is None:
+        registration_id = conn.execute(
+            _INSERT_REGISTRATION, {"course_id": course_id, "person_id": person_id, **values}
         ).scalar_one()
     else:  # signing up again after cancelling: back of the queue, same row
-        registration_id = existing.id
-        session.execute(
-            update(registration_table)
-            .where(registration_table.c.id == existing.id)
-            .values(**values)
-        )
+        registration_id = person.id
+        conn.execute(update(_r).where(_r.c.id == person.id).values(**values))
+    _adjust(session, course_id, agency_id, confirmed=int(gets_seat), waiting=int(not gets_seat))
     position = None if gets_seat else seats.waiting_ahead_of_newcomer(agency_id) + 1
     return SignUpResult(registration_id, status, position)
 
@@ -297,6 +329,14 @@ def cancel(session: Session, registration_id: int, person_id: int, now: datetime
     registration.confirmed_at = None
     registration.via_release = False
     session.flush()
+    was_confirmed = previous == CONFIRMED
+    _adjust(
+        session,
+        course.id,
+        registration.agency_id,
+        confirmed=-int(was_confirmed),
+        waiting=-int(not was_confirmed),
+    )
     promoted, free_for_lead = _promote(session, course, now)
     return CancelResult(registration.id, previous, promoted, free_for_lead)
 
@@ -403,12 +443,16 @@ def _demote_latest(session: Session, course_id: int, agency_id: int, n: int) -> 
         query = query.where(Registration.agency_id == agency_id)
     latest = session.scalars(query.order_by(Registration.queue_seq.desc()).limit(n))
     demoted = []
+    moved: dict[int, int] = defaultdict(int)
     for registration in latest:
         registration.status = WAITING
         registration.confirmed_at = None
         registration.via_release = False
         demoted.append(registration.person_id)
+        moved[registration.agency_id] += 1
     session.flush()
+    for moved_agency, count in moved.items():
+        _adjust(session, course_id, moved_agency, confirmed=-count, waiting=count)
     return [pid for pid in demoted if pid is not None]
 
 
@@ -458,6 +502,11 @@ def _promote(session: Session, course: Course, now: datetime) -> tuple[list[Prom
             )
             promoted.append(registration)
     session.flush()
+    moved: dict[int, int] = defaultdict(int)
+    for registration in promoted:
+        moved[registration.agency_id] += 1
+    for moved_agency, count in moved.items():
+        _adjust(session, course.id, moved_agency, confirmed=count, waiting=-count)
     return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
 
 
@@ -590,6 +639,22 @@ def invariant_violations(session: Session, course_id: int, now: datetime) -> lis
     released = is_released(course.release_at, now)
     state = load_seats(session, course_id, released=released)
     problems = []
+    counted: dict[tuple[str, int], int] = {
+        (status, agency_id): n
+        for agency_id, status, n in session.execute(
+            select(Registration.agency_id, Registration.status, func.count())
+            .where(
+                Registration.course_id == course_id,
+                Registration.status.in_([CONFIRMED, WAITING]),
+            )
+            .group_by(Registration.agency_id, Registration.status)
+        )
+    }
+    kept = {(CONFIRMED, a): n for a, n in state.confirmed.items()} | {
+        (WAITING, a): n for a, n in state.waiting.items()
+    }
+    if counted != kept:
+        problems.append(f"quota counters {kept} differ from the registrations {counted}")
     if state.total_free() < 0:
         problems.append(f"total confirmed exceeds seats by {-state.total_free()}")
     if not released:

@@ -75,9 +75,7 @@ def test_200_officers_signing_up_at_once_fill_exactly_5_plus_5_seats_in_arrival_
         builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
         for i in range(200)
     ]
-    calls = [
-        (lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in officers
-    ]
+    calls = [(lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in officers]
 
     results = race(calls)
 

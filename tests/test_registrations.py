@@ -70,7 +70,9 @@ def test_waiting_positions_count_per_agency_before_release(db, clock, agencies):
     ofr = [builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in range(3)]
     zwi = [builders.officer(db, agencies["PD-Z"], clock.now()) for _ in range(3)]
 
-    results = [sign_up(db, course.id, p.id, clock) for pair in zip(ofr, zwi) for p in pair]
+    results = [
+        sign_up(db, course.id, p.id, clock) for pair in zip(ofr, zwi, strict=True) for p in pair
+    ]
 
     assert [(r.status, r.position) for r in results] == [
         (CONFIRMED, None),

@@ -1,8 +1,8 @@
-"""initial schema: agencies, people, courses, quotas, registrations, audit
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:27:47.300916
+Create Date: 2026-11-29 16:52:10.389581
 """
 
 from __future__ import annotations
@@ -110,8 +110,12 @@ def upgrade() -> None:
     sa.Column('course_id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
     sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('confirmed_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('waiting_count', sa.Integer(), server_default='0', nullable=False),
+    sa.CheckConstraint('confirmed_count >= 0', name='quota_confirmed_count_non_negative'),
     sa.CheckConstraint('seats <= 10000', name='quota_seats_bounded'),
     sa.CheckConstraint('seats >= 0', name='quota_seats_non_negative'),
+    sa.CheckConstraint('waiting_count >= 0', name='quota_waiting_count_non_negative'),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_quota_agency_id_agency'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_quota_course_id_course'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('course_id', 'agency_id', name=op.f('pk_quota'))
@@ -136,6 +140,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('course_id', 'person_id', name='uq_registration_course_person')
     )
     with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.create_index('ix_registration_course_status_agency_seq', ['course_id', 'status', 'agency_id', 'queue_seq'], unique=False)
         batch_op.create_index('ix_registration_course_status_seq', ['course_id', 'status', 'queue_seq'], unique=False)
         batch_op.create_index('ix_registration_person_status', ['person_id', 'status'], unique=False)
 
@@ -147,6 +152,7 @@ def downgrade() -> None:
     with op.batch_alter_table('registration', schema=None) as batch_op:
         batch_op.drop_index('ix_registration_person_status')
         batch_op.drop_index('ix_registration_course_status_seq')
+        batch_op.drop_index('ix_registration_course_status_agency_seq')
 
     op.drop_table('registration')
     op.drop_table('quota')

@@ -1,0 +1,1 @@
+"""Kursbot's Telegram layer: translates updates into calls of the `kurse` services."""

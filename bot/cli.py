@@ -1,0 +1,97 @@
+"""The ``kursbot`` command: ``kursbot run`` and ``kursbot db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from kurse import agencies
+from kurse.clock import SystemClock
+from kurse.config import Settings, SettingsError, load_settings
+from kurse.db import Database
+from kurse.migrate import new_revision, upgrade
+
+log = logging.getLogger("kursbot")
+
+
+def prepare_database(settings: Settings) -> Database:
+    """Opens the database, applies every migration and seeds the founding agencies."""
+    db = Database(settings.kursbot_database_url)
+    upgrade(db.engine)
+    with db.transaction() as session:
+        created = agencies.seed_agencies(session, SystemClock().now())
+    for agency in created:
+        log.info("Created agency %s; `kursbot agencies` shows its access code", agency.code)
+    return db
+
+
+def _run(settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather into .env "
+            "(see .env.example) and start again.",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import Services, build_application  # telegram is only needed here
+
+    db = prepare_database(settings)
+    application = build_application(settings, Services(db, SystemClock(), settings))
+    log.info("Kursbot polls for updates (database: %s)", db.engine.url.render_as_string())
+    application.run_polling()
+    db.dispose()
+    return 0
+
+
+def _db_upgrade(settings: Settings) -> int:
+    db = prepare_database(settings)
+    print(f"Database is up to date: {db.engine.url.render_as_string()}")
+    db.dispose()
+    return 0
+
+
+def _agencies(settings: Settings) -> int:
+    db = prepare_database(settings)
+    with db.transaction(readonly=True) as session:
+        for agency in agencies.list_agencies(session):
+            code = agencies.format_access_code(agency.access_code)
+            print(f"{agency.code:<10} {code:<14} {agency.name} ({agency.state})")
+    db.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kursbot`` console script."""
+    parser = argparse.ArgumentParser(prog="kursbot", description="Kursbot: joint police courses.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot with long polling (token from .env)")
+    db_parser = commands.add_parser("db", help="database maintenance")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
+    revision = db_commands.add_parser("revision", help="write a migration for changed models")
+    revision.add_argument("message", help="what the migration changes, in a few words")
+    commands.add_parser("agencies", help="list the agencies with their access codes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "agencies":
+        return _agencies(settings)
+    if args.db_command == "revision":
+        print(f"Wrote {new_revision(args.message)}: read it before committing.")
+        return 0
+    return _db_upgrade(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

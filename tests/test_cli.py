@@ -1,0 +1,61 @@
+"""The ``kursbot`` command as a new user meets it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+
+def kursbot(*args: str, cwd, env_extra=None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KURSBOT_", "TELEGRAM_"))}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project_env(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {"PYTHONPATH": root}
+
+
+def test_run_without_a_token_says_in_one_line_what_to_set(tmp_path, project_env):
+    result = kursbot("run", cwd=tmp_path, env_extra=project_env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path, project_env):
+    result = kursbot(
+        "run", cwd=tmp_path, env_extra={**project_env, "KURSBOT_RETENTION_DAYS": "viele"}
+    )
+
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().splitlines() == [result.stderr.strip()]
+        and "KURSBOT_RETENTION_DAYS" in result.stderr
+    )
+
+
+def test_db_upgrade_creates_the_schema_and_seeds_the_agencies(tmp_path, project_env):
+    result = kursbot("db", "upgrade", cwd=tmp_path, env_extra=project_env)
+    listing = kursbot("agencies", cwd=tmp_path, env_extra=project_env)
+
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(f"sqlite:///{tmp_path / 'kursbot.db'}")
+    assert "registration" in inspect(engine).get_table_names()
+    engine.dispose()
+    assert [line.split()[0] for line in listing.stdout.splitlines()] == ["PD-Z", "PP-OFR"]
