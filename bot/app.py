@@ -1,39 +1,74 @@
-"""Builds the Telegram `Application` and wires every part of the bot in one place."""
+"""Builds the Telegram `Application` and wires every part of the bot, in one place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from telegram import BotCommand
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
-from kurse.clock import BERLIN, Clock
-from kurse.config import Settings
-from kurse.db import Database
+from bot.context import KursApplication, KursContext, Services
+from bot.handlers import courses, errors, guard, onboarding, profile, registrations
+from bot.i18n import LANGUAGES, _, texts
+from bot.processor import PerUserOrderProcessor
+from kurse.clock import BERLIN
+
+__all__ = ["Services", "build_application"]
+
+# The command menu, per language (set at start with set_my_commands).
+COMMANDS = (
+    ("kurse", _("Open courses")),
+    ("meine", _("My registrations")),
+    ("profil", _("My profile")),
+    ("sprache", _("Language")),
+    ("hilfe", _("Help")),
+)
 
 
-@dataclass(frozen=True)
-class Services:
-    """What handlers need besides the update: the database, the clock and the settings."""
+def build_application(
+    services: Services, *, request: BaseRequest | None = None, rate_limit: bool = True
+) -> KursApplication:
+    """Returns the application with every handler registered.
 
-    db: Database
-    clock: Clock
-    settings: Settings
-
-
-def build_application(settings: Settings, services: Services) -> Application:  # type: ignore[type-arg]
-    """Returns the configured application; the feature handlers are registered here."""
+    ``request`` replaces the HTTP connection to the Bot API (the local API of ``kursbot
+    chat`` and the tests); ``rate_limit`` keeps messages within Telegram's limits.
+    """
+    settings = services.settings
     api = settings.kursbot_telegram_api_url
-    application = (
+    builder = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        .token(settings.telegram_bot_token or "0:local")
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=BERLIN))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .build()
+        .context_types(ContextTypes(context=KursContext))
+        .concurrent_updates(PerUserOrderProcessor())
+        .post_init(_set_commands)
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application: KursApplication = builder.build()  # type: ignore[assignment]
     application.bot_data["services"] = services
-    # The officer, admin and lead handlers are registered here as their issues land
-    # (see README, "Status").
+
+    # Group -1: the guard loads the person and stops whoever has not joined.
+    guard.register(application)
+    # Group 0, in this order: the joining dialog first, so that its steps win over the
+    # catch-alls; the catch-alls (unknown commands, stray text and buttons) last.
+    onboarding.register(application)
+    courses.register(application)
+    registrations.register(application)
+    profile.register(application)
+    profile.register_fallbacks(application)
+    errors.register(application)
     return application
+
+
+async def _set_commands(application: KursApplication) -> None:
+    """Sets the command menu in German (default) and English."""
+    for language in LANGUAGES:
+        t = texts(language)
+        commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
+        code = None if language == "de" else language
+        await application.bot.set_my_commands(commands, language_code=code)

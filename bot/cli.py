@@ -38,7 +38,7 @@ def _run(settings: Settings) -> int:
     from bot.app import Services, build_application  # telegram is only needed here
 
     db = prepare_database(settings)
-    application = build_application(settings, Services(db, SystemClock(), settings))
+    application = build_application(Services(db, SystemClock(), settings))
     log.info("Kursbot polls for updates (database: %s)", db.engine.url.render_as_string())
     application.run_polling()
     db.dispose()

@@ -105,3 +105,11 @@ def verify_access_code(session: Session, typed: str) -> Agency:
     if agency is None:
         raise InvalidAccessCode()
     return agency
+
+
+def get_agency_by_id(session: Session, agency_id: int) -> Agency:
+    """Returns the agency with database id ``agency_id``."""
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(kind="agency")
+    return agency

@@ -146,3 +146,10 @@ def set_admin(
         after={"is_admin": admin},
     )
     return target
+
+
+def set_active(session: Session, person_id: int, active: bool) -> None:
+    """Marks a person reachable or not (``False`` when they blocked the bot)."""
+    person = session.get(Person, person_id)
+    if person is not None:
+        person.active = active

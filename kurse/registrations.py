@@ -510,6 +510,13 @@ def _promote(session: Session, course: Course, now: datetime) -> tuple[list[Prom
     return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
 
 
+def position_of(session: Session, registration: Registration, released: bool) -> int:
+    """The waiting position of a waiting registration (per agency before the release date)."""
+    return _position(
+        session, registration.course_id, registration.agency_id, registration.queue_seq, released
+    )
+
+
 def _position(
     session: Session, course_id: int, agency_id: int, queue_seq: int, released: bool
 ) -> int:

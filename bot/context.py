@@ -1,0 +1,54 @@
+"""The callback context every handler gets: services, the joined person and their texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Texts, texts
+from kurse.clock import Clock
+from kurse.config import Settings
+from kurse.db import Database
+from kurse.models import Person
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers need besides the update: the database, the clock and the settings."""
+
+    db: Database
+    clock: Clock
+    settings: Settings
+
+
+class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """`CallbackContext` with the person of the update, loaded once by `handlers.guard`."""
+
+    person: Person | None = None
+    user_language: str | None = None
+
+    @property
+    def services(self) -> Services:
+        """The database, clock and settings of this application."""
+        services: Services = self.bot_data["services"]
+        return services
+
+    @property
+    def texts(self) -> Texts:
+        """Texts in the person's language, or in Telegram's language before joining."""
+        if self.person is not None:
+            return texts(self.person.language)
+        return texts("en" if (self.user_language or "").startswith("en") else "de")
+
+
+KursApplication = Application[
+    ExtBot[None], KursContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+def effective_user_id(update: Update) -> int | None:
+    """The Telegram id of whoever caused the update."""
+    return update.effective_user.id if update.effective_user else None

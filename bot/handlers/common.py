@@ -1,0 +1,40 @@
+"""Small pieces the feature handlers share."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import render
+from bot.callbacks import Callback, decode
+from bot.context import KursContext
+from kurse.models import Person
+
+
+def person_of(context: KursContext) -> Person:
+    """The joined person (the guard has stopped everyone else)."""
+    assert context.person is not None
+    return context.person
+
+
+async def callback_of(update: Update, context: KursContext) -> Callback | None:
+    """Decodes the pressed button; answers "no longer valid" for data we did not make."""
+    query = update.callback_query
+    assert query is not None
+    callback = decode(query.data)
+    if callback is None:
+        await query.answer(render.stale_button(context.texts), show_alert=True)
+    return callback
+
+
+async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edits the message under a pressed button, or replies to a typed command."""
+    text = render.truncate(text)
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as error:  # a second click on the same button: nothing to change
+            if "not modified" not in str(error).lower():
+                raise
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)

@@ -1,0 +1,74 @@
+"""/kurse: the list of open courses, page by page, and each course's page."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, render
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import callback_of, person_of, show
+from kurse import views
+from kurse.courses import list_open_courses
+from kurse.errors import NotFound
+
+PAGE_SIZE = 5
+
+
+async def course_list(update: Update, context: KursContext) -> None:
+    """Shows a page of open courses with the seats left for the officer's agency."""
+    page = 0
+    if update.callback_query is not None:
+        callback = await callback_of(update, context)
+        if callback is None:
+            return
+        await update.callback_query.answer()
+        page = callback.id
+    person, t = person_of(context), context.texts
+    listing = await context.services.db.run(
+        list_open_courses,
+        person.agency_id,
+        context.services.clock.now(),
+        page=page,
+        page_size=PAGE_SIZE,
+        readonly=True,
+    )
+    await show(update, render.course_list(t, listing), keyboards.course_list(t, listing))
+
+
+async def course_page(update: Update, context: KursContext) -> None:
+    """Shows one course's details and the buttons that apply."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    t = context.texts
+    try:
+        view = await context.services.db.run(
+            views.course_view,
+            callback.id,
+            person_of(context),
+            context.services.clock.now(),
+            readonly=True,
+        )
+    except NotFound as error:
+        await update.callback_query.answer(render.domain_error(t, error), show_alert=True)
+        return
+    await update.callback_query.answer()
+    await show(update, *page_of(context, view, callback.page))
+
+
+def page_of(context: KursContext, view: views.CourseView, page: int):  # type: ignore[no-untyped-def]
+    """The text and buttons of a course page."""
+    t = context.texts
+    return (
+        render.course_page(t, view.listing, view.mine, view.lead),
+        keyboards.course_page(t, view.listing, view.mine, page, open_=view.open_for_sign_up),
+    )
+
+
+def register(application: KursApplication) -> None:
+    """Adds /kurse and its buttons."""
+    application.add_handler(CommandHandler("kurse", course_list))
+    application.add_handler(CallbackQueryHandler(course_list, pattern=r"^p:"))
+    application.add_handler(CallbackQueryHandler(course_page, pattern=r"^c:"))

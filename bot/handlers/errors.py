@@ -1,0 +1,45 @@
+"""The one error handler: log with context, tell the admins briefly, apologise to the user."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot import render
+from bot.context import KursApplication, KursContext
+
+log = logging.getLogger("kursbot.errors")
+
+
+async def on_error(update: object, context: KursContext) -> None:
+    """Logs the error with the update's ids, tells the admins, apologises to the user."""
+    error = context.error
+    user_id = chat_id = update_id = None
+    if isinstance(update, Update):
+        update_id = update.update_id
+        user_id = update.effective_user.id if update.effective_user else None
+        chat_id = update.effective_chat.id if update.effective_chat else None
+    if isinstance(error, Forbidden):  # the user blocked the bot: nothing to tell anyone
+        log.info("update %s: user %s blocked the bot", update_id, user_id)
+        return
+    log.error("update %s from user %s failed", update_id, user_id, exc_info=error)
+    kind = type(error).__name__ if error else "?"
+    for admin in context.services.settings.kursbot_admin_ids:
+        try:
+            await context.bot.send_message(
+                admin, f"⚠️ Kursbot: {html.escape(kind)} (update {update_id}, user {user_id})"
+            )
+        except TelegramError:
+            log.warning("could not tell admin %s about the error", admin)
+    if chat_id is not None:
+        with contextlib.suppress(TelegramError):  # the user may be gone; the log has it
+            await context.bot.send_message(chat_id, render.apology(context.texts))
+
+
+def register(application: KursApplication) -> None:
+    """Installs the error handler."""
+    application.add_error_handler(on_error)  # type: ignore[arg-type]

@@ -1,0 +1,54 @@
+"""Runs first for every update: loads the person, keeps out whoever has not joined."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot import render
+from bot.context import KursApplication, KursContext
+from kurse import people
+
+JOINING = "joining"  # set in user_data while the joining dialog runs
+
+
+async def load_person(update: Update, context: KursContext) -> None:
+    """Loads the person of the update; answers and stops if they have not joined."""
+    user = update.effective_user
+    if user is None or update.effective_chat is None or update.effective_chat.type != "private":
+        raise ApplicationHandlerStop  # the bot works in private chats only
+    context.user_language = user.language_code
+    db = context.services.db
+    try:
+        person = await db.run(people.find_by_telegram_id, user.id, readonly=True)
+        if person is not None and not person.active:  # they blocked the bot and came back
+            await db.run(people.set_active, person.id, True)
+            person.active = True
+    except Exception as error:
+        # Without the person no handler can run: report once, then stop this update.
+        await context.application.process_error(update, error)
+        raise ApplicationHandlerStop from error
+    context.person = person
+    if person is not None or _may_join(update, context):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(render.not_joined(context.texts), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(render.not_joined(context.texts))
+    raise ApplicationHandlerStop
+
+
+def _may_join(update: Update, context: KursContext) -> bool:
+    """Only what the joining dialog handles gets through before joining."""
+    message, query = update.message, update.callback_query
+    if message is not None and message.text:
+        command = message.text.split(maxsplit=1)[0] if message.text.startswith("/") else None
+        if command in ("/start", "/abbrechen"):
+            return True
+        return command is None and bool(context.user_data and context.user_data.get(JOINING))
+    return query is not None and query.data in ("skip", "agree", "abort")
+
+
+def register(application: KursApplication) -> None:
+    """Adds the guard in group -1, ahead of every feature handler."""
+    application.add_handler(TypeHandler(Update, load_person), group=-1)

@@ -1,0 +1,215 @@
+"""Joining: access code (as /start argument, deep link or typed), name, rank, consent."""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from datetime import datetime, timedelta
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import keyboards, render
+from bot.context import KursApplication, KursContext
+from bot.handlers.guard import JOINING
+from kurse import agencies, people
+from kurse.errors import DomainError, InvalidAccessCode
+from kurse.validation import clean_text
+
+CODE, NAME, RANK, CONSENT = range(4)
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+TIMEOUT = timedelta(minutes=30)
+
+
+async def start(update: Update, context: KursContext) -> int:
+    """Greets, checks a code given with /start (or a deep link), or asks for one."""
+    assert update.message is not None
+    t = context.texts
+    if context.person is not None:
+        await update.message.reply_text(render.already_joined(t, context.person))
+        return ConversationHandler.END
+    context.user_data[JOINING] = True  # type: ignore[index]
+    if context.args:
+        return await _check_code(update, context, " ".join(context.args))
+    await update.message.reply_text(render.welcome_ask_code(t))
+    return CODE
+
+
+async def typed_code(update: Update, context: KursContext) -> int:
+    """Checks a typed access code."""
+    assert update.message is not None and update.message.text is not None
+    return await _check_code(update, context, update.message.text)
+
+
+async def _check_code(update: Update, context: KursContext, typed: str) -> int:
+    assert update.message is not None and update.effective_user is not None
+    t, now = context.texts, context.services.clock.now()
+    failures = _failures(context, update.effective_user.id, now)
+    if len(failures) >= MAX_FAILURES:
+        minutes = int((failures[0] + LOCKOUT - now).total_seconds() // 60) + 1
+        await update.message.reply_text(render.code_throttled(t, minutes))
+        return CODE
+    try:
+        agency = await context.services.db.run(agencies.verify_access_code, typed, readonly=True)
+    except InvalidAccessCode:
+        failures.append(now)
+        await update.message.reply_text(render.code_wrong(t))
+        return CODE
+    failures.clear()
+    context.user_data["join"] = {"code": agency.access_code}  # type: ignore[index]
+    await update.message.reply_text(render.ask_name(t, agency))
+    return NAME
+
+
+def _failures(context: KursContext, telegram_id: int, now: datetime) -> deque[datetime]:
+    """Wrong codes of this account in the last 15 minutes (kept in memory, per process)."""
+    store: dict[int, deque[datetime]] = context.bot_data.setdefault("code_failures", {})
+    failures = store.setdefault(telegram_id, deque(maxlen=MAX_FAILURES))
+    while failures and failures[0] + LOCKOUT <= now:
+        failures.popleft()
+    return failures
+
+
+async def typed_name(update: Update, context: KursContext) -> int:
+    """Stores the name and asks for the rank."""
+    assert update.message is not None and update.message.text is not None
+    try:
+        name = clean_text(update.message.text, "name", max_len=people.MAX_NAME, min_len=2)
+    except DomainError as error:
+        await update.message.reply_text(render.domain_error(context.texts, error))
+        return NAME
+    context.user_data["join"]["name"] = name  # type: ignore[index]
+    await update.message.reply_text(
+        render.ask_rank(context.texts), reply_markup=keyboards.skip_rank(context.texts)
+    )
+    return RANK
+
+
+async def typed_rank(update: Update, context: KursContext) -> int:
+    """Stores the rank and shows the privacy notice."""
+    assert update.message is not None and update.message.text is not None
+    try:
+        rank = clean_text(update.message.text, "rank", max_len=people.MAX_RANK)
+    except DomainError as error:
+        await update.message.reply_text(render.domain_error(context.texts, error))
+        return RANK
+    context.user_data["join"]["rank"] = rank  # type: ignore[index]
+    return await _ask_consent(update, context)
+
+
+async def skipped_rank(update: Update, context: KursContext) -> int:
+    """Goes on without a rank."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(None)
+    return await _ask_consent(update, context)
+
+
+async def _ask_consent(update: Update, context: KursContext) -> int:
+    assert update.effective_chat is not None
+    t = context.texts
+    days = context.services.settings.kursbot_retention_days
+    await context.bot.send_message(
+        update.effective_chat.id, render.privacy_notice(t, days), reply_markup=keyboards.consent(t)
+    )
+    return CONSENT
+
+
+async def agreed(update: Update, context: KursContext) -> int:
+    """Joins the officer with everything they gave."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    await query.answer()
+    data = context.user_data.pop("join", {})  # type: ignore[union-attr]
+    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
+    try:
+        person = await context.services.db.run(
+            people.join,
+            telegram_id=user.id,
+            access_code=data["code"],
+            name=data["name"],
+            rank=data.get("rank"),
+            language=people.language_for(user.language_code),
+            now=context.services.clock.now(),
+            username=user.username,
+        )
+    except (DomainError, KeyError) as error:  # code rotated meanwhile, or joined twice
+        text = (
+            render.domain_error(context.texts, error)
+            if isinstance(error, DomainError)
+            else (render.join_cancelled(context.texts))
+        )
+        await query.edit_message_text(text)
+        return ConversationHandler.END
+    context.person = person
+    agency = await context.services.db.run(agencies.get_agency_by_id, person.agency_id)
+    await query.edit_message_text(render.joined(context.texts, person, agency))
+    return ConversationHandler.END
+
+
+async def aborted(update: Update, context: KursContext) -> int:
+    """Leaves the dialog without storing anything."""
+    context.user_data.pop("join", None)  # type: ignore[union-attr]
+    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
+    text = render.join_cancelled(context.texts)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(text)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: KursContext) -> None:
+    """Forgets a dialog left alone for half an hour."""
+    context.user_data.pop("join", None)  # type: ignore[union-attr]
+    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
+
+
+async def stale_step(update: Update, context: KursContext) -> None:
+    """A joining button pressed outside the dialog (old message, or already joined)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+
+
+def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    """The joining dialog; /abbrechen leaves it at any step."""
+    text = filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # PTB warns that CallbackQueryHandlers are tracked per chat, not per message: that is
+        # what we want here, as each step has at most one live button row.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("start", start)],
+            states={
+                CODE: [MessageHandler(text, typed_code)],
+                NAME: [MessageHandler(text, typed_name)],
+                RANK: [
+                    MessageHandler(text, typed_rank),
+                    CallbackQueryHandler(skipped_rank, pattern="^skip$"),
+                ],
+                CONSENT: [
+                    CallbackQueryHandler(agreed, pattern="^agree$"),
+                    CallbackQueryHandler(aborted, pattern="^abort$"),
+                ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+            },
+            fallbacks=[CommandHandler("start", start), CommandHandler("abbrechen", aborted)],
+            name="joining",
+            conversation_timeout=TIMEOUT.total_seconds(),
+        )
+
+
+def register(application: KursApplication) -> None:
+    """Adds the joining dialog and the answer to its buttons outside it."""
+    application.add_handler(build_conversation())
+    application.add_handler(CallbackQueryHandler(stale_step, pattern="^(skip|agree|abort)$"))

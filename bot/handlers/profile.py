@@ -1,0 +1,82 @@
+"""/profil, /sprache, /hilfe, and the answers to anything else."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import keyboards, render
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import callback_of, person_of, show
+from bot.i18n import texts
+from kurse import agencies, people
+
+
+async def profile(update: Update, context: KursContext) -> None:
+    """Shows name, rank, agency and language."""
+    assert update.effective_message is not None
+    person = person_of(context)
+    agency = await context.services.db.run(
+        agencies.get_agency_by_id, person.agency_id, readonly=True
+    )
+    await update.effective_message.reply_text(render.profile(context.texts, person, agency))
+
+
+async def choose_language(update: Update, context: KursContext) -> None:
+    """Offers Deutsch and English."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        render.choose_language(context.texts), reply_markup=keyboards.languages()
+    )
+
+
+async def set_language(update: Update, context: KursContext) -> None:
+    """Stores the chosen language and answers in it."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    person = person_of(context)
+    await context.services.db.run(people.set_language, person.id, callback.value)
+    person.language = str(callback.value)
+    await update.callback_query.answer()
+    await show(update, render.language_set(texts(person.language)))
+
+
+async def help_command(update: Update, context: KursContext) -> None:
+    """Lists the commands."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.help_text(context.texts))
+
+
+async def unknown_command(update: Update, context: KursContext) -> None:
+    """Answers a command we do not know."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.unknown_command(context.texts))
+
+
+async def other_text(update: Update, context: KursContext) -> None:
+    """Points text outside any dialog to the commands."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.plain_text(context.texts))
+
+
+async def unknown_button(update: Update, context: KursContext) -> None:
+    """Any button data no other handler took (forged or from an old version)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+
+
+def register(application: KursApplication) -> None:
+    """Adds the profile commands; the catch-alls go last (see bot/app.py)."""
+    application.add_handler(CommandHandler("profil", profile))
+    application.add_handler(CommandHandler("sprache", choose_language))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:(de|en)$"))
+    application.add_handler(CommandHandler(["hilfe", "help"], help_command))
+
+
+def register_fallbacks(application: KursApplication) -> None:
+    """Answers whatever no feature handler took; must be registered after all of them."""
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(filters.ALL, other_text))
+    application.add_handler(CallbackQueryHandler(unknown_button))

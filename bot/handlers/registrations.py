@@ -1,0 +1,186 @@
+"""Sign-up, cancellation, calendar files and /meine."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, render
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import callback_of, person_of, show
+from bot.handlers.courses import page_of
+from bot.i18n import texts
+from kurse import people, views
+from kurse.errors import DomainError
+from kurse.exports import course_calendar
+from kurse.models import Course, Person
+from kurse.registrations import RegistrationStatus, person_registrations
+
+log = logging.getLogger(__name__)
+
+
+async def sign_up(update: Update, context: KursContext) -> None:
+    """Signs the officer up and says exactly what happened."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    query, person, db = update.callback_query, person_of(context), context.services.db
+    assert query is not None
+    try:
+        result, view = await db.run_batched(
+            views.sign_up_and_view, callback.id, person, context.services.clock.now()
+        )
+    except DomainError as error:
+        await _refused(update, context, error, callback.id)
+        return
+    await query.answer()
+    await show(update, *page_of(context, view, callback.page))
+    course = view.listing.course
+    await context.bot.send_message(
+        person.telegram_id, render.signed_up(context.texts, course, result)
+    )
+    if result.status == RegistrationStatus.CONFIRMED and not result.already:
+        await _send_calendar(context, person, course, result.registration_id)
+
+
+async def ask_cancel(update: Update, context: KursContext) -> None:
+    """Asks before cancelling."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    try:
+        view = await context.services.db.run(
+            views.course_view,
+            callback.id,
+            person_of(context),
+            context.services.clock.now(),
+            readonly=True,
+        )
+    except DomainError as error:
+        await _refused(update, context, error, callback.id)
+        return
+    await update.callback_query.answer()
+    if view.mine is None:  # already cancelled in another message
+        await show(update, *page_of(context, view, callback.page))
+        return
+    t = context.texts
+    await show(
+        update,
+        render.confirm_cancel(t, view.listing.course),
+        keyboards.confirm_cancel(t, callback.id, callback.page),
+    )
+
+
+async def cancel(update: Update, context: KursContext) -> None:
+    """Cancels the registration; promoted officers are told at once."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    query, person = update.callback_query, person_of(context)
+    assert query is not None
+    try:
+        done = await context.services.db.run_batched(
+            views.cancel_and_view, callback.id, person, context.services.clock.now()
+        )
+    except DomainError as error:
+        await _refused(update, context, error, callback.id)
+        return
+    await query.answer()
+    course = done.view.listing.course
+    was_waiting = done.result.previous_status == RegistrationStatus.WAITING
+    await show(update, *page_of(context, done.view, callback.page))
+    await context.bot.send_message(
+        person.telegram_id, render.cancelled(context.texts, course, was_waiting)
+    )
+    for promoted in done.promoted:
+        await tell_promoted(context, promoted, course, done.result.registration_id)
+
+
+async def tell_promoted(
+    context: KursContext, person: Person, course: Course, registration_id: int
+) -> None:
+    """Tells a waiting officer that they got a seat; a blocked chat marks them inactive."""
+    try:
+        await context.bot.send_message(
+            person.telegram_id, render.promoted(texts(person.language), course)
+        )
+    except Forbidden:
+        log.info("person %s blocked the bot; marked inactive", person.id)
+        await context.services.db.run(people.set_active, person.id, False)
+
+
+async def calendar(update: Update, context: KursContext) -> None:
+    """Sends the .ics file of the officer's confirmed registration."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    query, person = update.callback_query, person_of(context)
+    assert query is not None
+    try:
+        view = await context.services.db.run(
+            views.course_view, callback.id, person, context.services.clock.now(), readonly=True
+        )
+    except DomainError as error:
+        await _refused(update, context, error, callback.id)
+        return
+    if view.mine is None or view.mine.status != RegistrationStatus.CONFIRMED:
+        await query.answer(render.domain_error(context.texts, _not_registered()), show_alert=True)
+        return
+    await query.answer()
+    await _send_calendar(context, person, view.listing.course, view.mine.registration_id)
+
+
+async def _send_calendar(
+    context: KursContext, person: Person, course: Course, registration_id: int
+) -> None:
+    content = course_calendar(course, registration_id, context.services.clock.now())
+    await context.bot.send_document(
+        person.telegram_id,
+        document=content,
+        filename=f"{course.code}.ics",
+        caption=render.calendar_caption(context.texts, course),
+    )
+
+
+async def my_registrations(update: Update, context: KursContext) -> None:
+    """/meine: confirmed and waiting registrations with positions."""
+    assert update.effective_message is not None
+    person, t = person_of(context), context.texts
+    items = await context.services.db.run(
+        person_registrations, person.id, context.services.clock.now(), readonly=True
+    )
+    await update.effective_message.reply_text(
+        render.truncate(render.my_registrations(t, items)),
+        reply_markup=keyboards.my_registrations(items, t),
+    )
+
+
+async def _refused(update: Update, context: KursContext, error: DomainError, _course: int) -> None:
+    """Answers a refused action clearly, with whom to contact where that helps."""
+    assert update.callback_query is not None and update.effective_chat is not None
+    lead = None
+    lead_id = error.params.get("lead_id")
+    if lead_id:
+        lead = await context.services.db.run(people.get_person, lead_id, readonly=True)
+    await update.callback_query.answer()
+    text = render.domain_error(context.texts, error, lead)
+    await context.bot.send_message(update.effective_chat.id, text)
+
+
+def _not_registered() -> DomainError:
+    from kurse.errors import NotRegistered
+
+    return NotRegistered()
+
+
+def register(application: KursApplication) -> None:
+    """Adds the sign-up, cancel and calendar buttons and /meine."""
+    application.add_handler(CallbackQueryHandler(sign_up, pattern=r"^su:"))
+    application.add_handler(CallbackQueryHandler(ask_cancel, pattern=r"^cx:"))
+    application.add_handler(CallbackQueryHandler(cancel, pattern=r"^cxy:"))
+    application.add_handler(CallbackQueryHandler(calendar, pattern=r"^ics:"))
+    application.add_handler(CommandHandler("meine", my_registrations))

@@ -1,0 +1,74 @@
+"""The user's language: gettext from the compiled catalogs in ``bot/locales``, babel dates.
+
+Source strings (msgids) are English; ``de`` is the default language and ``en`` is complete too.
+``python -m bot.catalogs update`` extracts new strings, ``compile`` writes the ``.mo`` files.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from datetime import datetime
+from pathlib import Path
+
+from babel.dates import format_datetime
+
+from kurse.clock import BERLIN
+
+LOCALES = Path(__file__).parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("de", "en")
+DEFAULT_LANGUAGE = "de"
+
+_LONG = {"de": "EEE, d. MMMM y, HH:mm", "en": "EEE, d MMMM y, HH:mm"}
+_SHORT = {"de": "EEE dd.MM., HH:mm", "en": "EEE d MMM, HH:mm"}
+_TIME = "HH:mm"
+
+
+def _(message: str) -> str:
+    """Marks a string for extraction where it is translated later (e.g. in constants)."""
+    return message
+
+
+@functools.cache
+def _catalog(language: str) -> gettext.GNUTranslations:
+    # No fallback: a missing compiled catalog is an installation error, not a silent English.
+    return gettext.translation(DOMAIN, LOCALES, languages=[language])
+
+
+class Texts:
+    """Translations and date formats for one language."""
+
+    def __init__(self, language: str | None) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        catalog = _catalog(self.language)
+        self.gettext = catalog.gettext
+        self.ngettext = catalog.ngettext
+
+    def when(self, moment: datetime) -> str:
+        """A date and time in Berlin, spelled out: "Fr., 12. März 2027, 09:00"."""
+        return format_datetime(moment, _LONG[self.language], tzinfo=BERLIN, locale=self.language)
+
+    def short(self, moment: datetime) -> str:
+        """A compact date and time for buttons: "Fr. 12.03., 09:00"."""
+        return format_datetime(moment, _SHORT[self.language], tzinfo=BERLIN, locale=self.language)
+
+    def span(self, start: datetime, end: datetime) -> str:
+        """A course's dates: the end's date is left out when it is the same day."""
+        same_day = start.astimezone(BERLIN).date() == end.astimezone(BERLIN).date()
+        end_text = (
+            format_datetime(end, _TIME, tzinfo=BERLIN, locale=self.language)
+            if same_day
+            else self.when(end)
+        )
+        return f"{self.when(start)} – {end_text}"
+
+
+def texts(language: str | None) -> Texts:
+    """The texts for ``language`` (German for anything unknown)."""
+    return _texts(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@functools.cache
+def _texts(language: str) -> Texts:
+    return Texts(language)

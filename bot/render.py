@@ -1,0 +1,358 @@
+"""Texts the bot sends, as pure functions of domain values and the reader's `Texts`.
+
+Everything a user reads is built here from catalog strings (``_`` / ``ngettext``), with the
+user's own content escaped for Telegram's HTML mode.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.i18n import Texts
+from kurse.courses import CourseListing, CoursePage
+from kurse.errors import DomainError
+from kurse.models import Agency, Course, CourseStatus, Person
+from kurse.registrations import MyRegistration, RegistrationStatus, SignUpResult
+
+MAX_MESSAGE = 4096
+
+
+def welcome_ask_code(t: Texts) -> str:
+    """First contact: what the bot is and what to send."""
+    _ = t.gettext
+    return _(
+        "Welcome to Kursbot, the course registration of the joint police training.\n\n"
+        "Please send the access code of your agency. Your training office gave it to you."
+    )
+
+
+def code_wrong(t: Texts) -> str:
+    """A wrong access code."""
+    _ = t.gettext
+    return _("This access code is not valid. Please check it and send it again.")
+
+
+def code_throttled(t: Texts, minutes: int) -> str:
+    """Too many wrong codes."""
+    return t.ngettext(
+        "Too many wrong codes. Please try again in {n} minute.",
+        "Too many wrong codes. Please try again in {n} minutes.",
+        minutes,
+    ).format(n=minutes)
+
+
+def ask_name(t: Texts, agency: Agency) -> str:
+    """After a right code: the agency, and the question for the name."""
+    _ = t.gettext
+    return _(
+        "Agency: <b>{agency}</b>\n\n"
+        "Please send your first and last name as they should appear on participant lists."
+    ).format(agency=escape(agency.name))
+
+
+def ask_rank(t: Texts) -> str:
+    """The optional rank."""
+    _ = t.gettext
+    return _("Please send your rank (for example POK or KHK), or press “Skip”.")
+
+
+def privacy_notice(t: Texts, retention_days: int) -> str:
+    """What is stored and why; the officer agrees before anything is stored."""
+    _ = t.gettext
+    return _(
+        "<b>Privacy notice</b>\n\n"
+        "Kursbot stores your Telegram id, your name and rank, your agency, your language and "
+        "your course registrations. They are used only to organise the joint courses: the "
+        "course leads and the admins of the training offices see the participant lists. "
+        "The data of a course is anonymised {days} days after it ended. /meine_daten shows "
+        "everything stored about you, /daten_loeschen deletes it.\n\n"
+        "Do you agree?"
+    ).format(days=retention_days)
+
+
+def joined(t: Texts, person: Person, agency: Agency) -> str:
+    """Joining is complete."""
+    _ = t.gettext
+    return _(
+        "Welcome, {name}! You are registered as an officer of {agency}.\n\n"
+        "/kurse shows the open courses, /meine your registrations, /hilfe all commands."
+    ).format(name=escape(person.name), agency=escape(agency.name))
+
+
+def already_joined(t: Texts, person: Person) -> str:
+    """/start by someone who has joined."""
+    _ = t.gettext
+    return _("You have already joined as {name}. /hilfe shows what you can do.").format(
+        name=escape(person.name)
+    )
+
+
+def join_cancelled(t: Texts) -> str:
+    """The officer left the joining dialog."""
+    _ = t.gettext
+    return _("Joining cancelled; nothing was stored. Send /start to begin again.")
+
+
+def not_joined(t: Texts) -> str:
+    """Anyone who has not joined, whatever they send."""
+    _ = t.gettext
+    return _("Please join first with the access code of your agency: send /start.")
+
+
+def help_text(t: Texts) -> str:
+    """/hilfe."""
+    _ = t.gettext
+    return _(
+        "<b>Kursbot – commands</b>\n\n"
+        "/kurse – open courses, sign up or join a waiting list\n"
+        "/meine – your registrations and waiting positions\n"
+        "/profil – your name, rank and agency\n"
+        "/sprache – Deutsch or English\n"
+        "/hilfe – this overview"
+    )
+
+
+def unknown_command(t: Texts) -> str:
+    """A command the bot does not know."""
+    _ = t.gettext
+    return _("I do not know this command. /hilfe lists what you can do.")
+
+
+def plain_text(t: Texts) -> str:
+    """Text outside any dialog."""
+    _ = t.gettext
+    return _("Please use the commands, for example /kurse. /hilfe lists them all.")
+
+
+def stale_button(t: Texts) -> str:
+    """A button whose data we cannot use (old, forged or broken)."""
+    _ = t.gettext
+    return _("This button is no longer valid. Please open the list again with /kurse.")
+
+
+def apology(t: Texts) -> str:
+    """An unexpected error."""
+    _ = t.gettext
+    return _("Sorry, something went wrong. Please try again in a moment; the admins are told.")
+
+
+def seats_label(t: Texts, listing: CourseListing) -> str:
+    """Seats left for the viewer's agency, or that the course is full."""
+    if listing.seats_left <= 0:
+        return t.gettext("full – waiting list")
+    return t.ngettext("{n} seat free", "{n} seats free", listing.seats_left).format(
+        n=listing.seats_left
+    )
+
+
+def course_list(t: Texts, page: CoursePage) -> str:
+    """The header of the course list (the courses themselves are buttons)."""
+    _ = t.gettext
+    if not page.items:
+        return _("There are no open courses at the moment.")
+    return _(
+        "<b>Open courses</b> (page {page} of {pages})\n"
+        "Soonest first; the seats shown are those left for your agency."
+    ).format(page=page.page + 1, pages=page.pages)
+
+
+def course_button(t: Texts, listing: CourseListing) -> str:
+    """One course in the list, short enough for a button."""
+    title = listing.course.title
+    if len(title) > 40:
+        title = title[:39] + "…"
+    return f"{t.short(listing.course.start_at)} · {title} · {seats_label(t, listing)}"
+
+
+def course_page(
+    t: Texts, listing: CourseListing, mine: MyRegistration | None, lead: Person | None
+) -> str:
+    """A course's full details and where the viewer stands."""
+    _ = t.gettext
+    course = listing.course
+    lines = [
+        f"<b>{escape(course.title)}</b> ({escape(course.code)})",
+        "",
+        _("When: {span}").format(span=t.span(course.start_at, course.end_at)),
+        _("Where: {location}").format(location=escape(course.location)),
+        _("Registration until: {deadline}").format(deadline=t.when(course.registration_deadline)),
+        _("Cancellation until: {deadline}").format(deadline=t.when(course.cancellation_deadline)),
+    ]
+    if course.release_at is not None:
+        lines.append(
+            _("Unused seats open to all agencies from: {moment}").format(
+                moment=t.when(course.release_at)
+            )
+        )
+    if lead is not None:
+        lines.append(_("Course lead: {name}").format(name=escape(lead.name)))
+    lines.append(_("Seats for your agency: {seats}").format(seats=seats_label(t, listing)))
+    if course.description:
+        lines += ["", escape(course.description)]
+    if course.status == CourseStatus.CANCELLED:
+        lines += ["", _("<b>This course has been cancelled.</b>")]
+    elif mine is not None:
+        lines += ["", my_status(t, mine.status, mine.position)]
+    return "\n".join(lines)
+
+
+def my_status(t: Texts, status: RegistrationStatus, position: int | None) -> str:
+    """Where the viewer stands in one course."""
+    _ = t.gettext
+    if status == RegistrationStatus.CONFIRMED:
+        return _("✅ You are registered.")
+    return _("⏳ You are on the waiting list, position {position}.").format(position=position)
+
+
+def signed_up(t: Texts, course: Course, result: SignUpResult) -> str:
+    """The answer to "Sign up": exactly what happened."""
+    _ = t.gettext
+    title = escape(course.title)
+    if result.already and result.status == RegistrationStatus.CONFIRMED:
+        return _("You are already registered for <b>{title}</b>.").format(title=title)
+    if result.already:
+        return _(
+            "You are already on the waiting list for <b>{title}</b>, position {position}."
+        ).format(title=title, position=result.position)
+    if result.status == RegistrationStatus.CONFIRMED:
+        return _("✅ You are registered for <b>{title}</b> ({when}).").format(
+            title=title, when=t.when(course.start_at)
+        )
+    return _(
+        "⏳ The seats for your agency in <b>{title}</b> are taken. You are on the waiting "
+        "list at position {position} and will be told at once when a seat becomes free."
+    ).format(title=title, position=result.position)
+
+
+def confirm_cancel(t: Texts, course: Course) -> str:
+    """The question before a cancellation."""
+    _ = t.gettext
+    return _("Do you really want to cancel your registration for <b>{title}</b>?").format(
+        title=escape(course.title)
+    )
+
+
+def cancelled(t: Texts, course: Course, was_waiting: bool) -> str:
+    """A cancellation done."""
+    _ = t.gettext
+    if was_waiting:
+        return _("You have left the waiting list for <b>{title}</b>.").format(
+            title=escape(course.title)
+        )
+    return _("Your registration for <b>{title}</b> is cancelled.").format(
+        title=escape(course.title)
+    )
+
+
+def promoted(t: Texts, course: Course) -> str:
+    """To a waiting officer who got a seat."""
+    _ = t.gettext
+    return _(
+        "🎉 A seat has become free: you are now registered for <b>{title}</b> ({when}). "
+        "If you cannot come, please cancel with /meine so that the next officer can."
+    ).format(title=escape(course.title), when=t.when(course.start_at))
+
+
+def my_registrations(t: Texts, items: list[MyRegistration]) -> str:
+    """/meine."""
+    _ = t.gettext
+    if not items:
+        return _("You are not registered for any course. /kurse shows the open ones.")
+    lines = [_("<b>Your courses</b>")]
+    for item in items:
+        state = (
+            _("registered")
+            if item.status == RegistrationStatus.CONFIRMED
+            else _("waiting list, position {position}").format(position=item.position)
+        )
+        lines.append(f"• {t.short(item.course.start_at)} · {escape(item.course.title)} – {state}")
+    return "\n".join(lines)
+
+
+def profile(t: Texts, person: Person, agency: Agency) -> str:
+    """/profil."""
+    _ = t.gettext
+    return "\n".join(
+        [
+            _("<b>Your profile</b>"),
+            _("Name: {name}").format(name=escape(person.name)),
+            _("Rank: {rank}").format(rank=escape(person.rank or "–")),
+            _("Agency: {agency}").format(agency=escape(agency.name)),
+            _("Language: {language}").format(language=_("English")),
+            _("Joined: {moment}").format(moment=t.when(person.joined_at)),
+        ]
+    )
+
+
+def choose_language(t: Texts) -> str:
+    """/sprache."""
+    return t.gettext("Please choose your language.")
+
+
+def language_set(t: Texts) -> str:
+    """After choosing a language (in the new language)."""
+    return t.gettext("From now on I speak English with you.")
+
+
+def calendar_caption(t: Texts, course: Course) -> str:
+    """The caption of the .ics file."""
+    _ = t.gettext
+    return _("Calendar entry for {title}").format(title=escape(course.title))
+
+
+def lead_contact(t: Texts, lead: Person | None) -> str:
+    """Whom to contact after a deadline."""
+    _ = t.gettext
+    if lead is None:
+        return _("Please contact your training office.")
+    return _("Please contact the course lead, {name}.").format(name=escape(lead.name))
+
+
+def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> str:
+    """A clear message for every domain error the officer side can meet."""
+    _ = t.gettext
+    if error.code == "registration_closed":
+        return (
+            _("The registration deadline of this course has passed.") + " " + lead_contact(t, lead)
+        )
+    if error.code == "cancellation_closed":
+        return (
+            _("The cancellation deadline of this course has passed.") + " " + lead_contact(t, lead)
+        )
+    if error.code == "course_not_open":
+        if error.params.get("status") == CourseStatus.CANCELLED:
+            return _("This course has been cancelled.")
+        return _("This course has already taken place.")
+    if error.code == "not_registered":
+        return _("You are not registered for this course.")
+    if error.code == "not_found":
+        return _("This course does not exist (any more).")
+    if error.code == "invalid_access_code":
+        return code_wrong(t)
+    if error.code == "already_joined":
+        return _("This Telegram account has already joined.")
+    if error.code == "invalid_input":
+        return invalid_input(t, error.params)
+    return apology(t)
+
+
+def invalid_input(t: Texts, params: dict[str, object]) -> str:
+    """What is wrong with a typed value."""
+    _ = t.gettext
+    reason = params.get("reason")
+    if reason == "too_long":
+        return _("That is too long: at most {max} characters, please.").format(
+            max=params.get("max")
+        )
+    if reason in ("too_short", "empty"):
+        return _("That is too short: at least {min} characters, please.").format(
+            min=params.get("min", 1)
+        )
+    if reason == "control_characters":
+        return _("Please send plain text without special control characters.")
+    return _("That value is not valid. Please check it and try again.")
+
+
+def truncate(text: str) -> str:
+    """Keeps a message within Telegram's limit."""
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"

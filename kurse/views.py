@@ -1,0 +1,84 @@
+"""What the officer's screens show, read in one transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kurse.courses import CourseListing, get_course
+from kurse.models import CourseStatus, Person, Registration, RegistrationStatus
+from kurse.registrations import (
+    CancelResult,
+    MyRegistration,
+    SignUpResult,
+    cancel_for_course,
+    is_released,
+    position_of,
+    seats_for_courses,
+    sign_up,
+)
+
+
+@dataclass(frozen=True)
+class CourseView:
+    """A course page as one officer sees it."""
+
+    listing: CourseListing
+    mine: MyRegistration | None
+    lead: Person | None
+    open_for_sign_up: bool
+
+
+def course_view(session: Session, course_id: int, person: Person, now: datetime) -> CourseView:
+    """The course with the seats left for the person's agency and their own registration."""
+    course = get_course(session, course_id)
+    seats = seats_for_courses(session, [course], now)[course_id]
+    listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
+    registration = session.scalar(
+        select(Registration).where(
+            Registration.course_id == course_id,
+            Registration.person_id == person.id,
+            Registration.status != RegistrationStatus.CANCELLED,
+        )
+    )
+    mine = None
+    if registration is not None:
+        position = None
+        if registration.status == RegistrationStatus.WAITING:
+            position = position_of(session, registration, is_released(course.release_at, now))
+        mine = MyRegistration(
+            registration.id, course, RegistrationStatus(registration.status), position
+        )
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
+    return CourseView(listing, mine, lead, is_open)
+
+
+def sign_up_and_view(
+    session: Session, course_id: int, person: Person, now: datetime
+) -> tuple[SignUpResult, CourseView]:
+    """Signs up and reads the page again, in the same transaction."""
+    result = sign_up(session, course_id, person.id, now)
+    return result, course_view(session, course_id, person, now)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancellation with the page to show and the people promoted into the seat."""
+
+    result: CancelResult
+    view: CourseView
+    promoted: list[Person]
+
+
+def cancel_and_view(
+    session: Session, course_id: int, person: Person, now: datetime
+) -> Cancellation:
+    """Cancels, reads the page again and the promoted officers, in the same transaction."""
+    result = cancel_for_course(session, course_id, person.id, now)
+    ids = [p.person_id for p in result.promoted if p.person_id is not None]
+    promoted = list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
+    return Cancellation(result, course_view(session, course_id, person, now), promoted)

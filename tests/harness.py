@@ -1,0 +1,118 @@
+"""Drives the real `Application` through the local Bot API, as officers would."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app import build_application
+from bot.context import KursApplication, Services
+from bot.local_api import LocalBotApi, Sent
+from bot.processor import PerUserOrderProcessor
+
+_ids = itertools.count(500_000)
+
+
+def user(first_name: str = "Anna", language: str = "de", **extra: Any) -> dict[str, Any]:
+    """A Telegram user as updates carry it."""
+    return {
+        "id": next(_ids),
+        "is_bot": False,
+        "first_name": first_name,
+        "language_code": language,
+        **extra,
+    }
+
+
+@dataclass
+class Harness:
+    """The application, its local Bot API and helpers to type and press buttons."""
+
+    app: KursApplication
+    api: LocalBotApi
+    services: Services
+    _seen: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def processor(self) -> PerUserOrderProcessor:
+        processor = self.app.update_processor
+        assert isinstance(processor, PerUserOrderProcessor)
+        return processor
+
+    async def feed(self, updates: list[Any]) -> None:
+        """Puts updates into the application's queue at once and waits until all are done."""
+        target = self.processor.finished + len(updates)
+        for update in updates:
+            await self.app.update_queue.put(update)
+        async with asyncio.timeout(60):
+            await self.processor.wait_for(target)
+
+    async def send(self, who: dict[str, Any], text: str) -> list[Sent]:
+        """``who`` types ``text``; returns what the bot sent to them in answer."""
+        self._mark(who)
+        await self.feed([self.api.user_message(who, text)])
+        return self.new(who)
+
+    async def press(
+        self, who: dict[str, Any], label: str, message: Sent | None = None
+    ) -> list[Sent]:
+        """``who`` presses the button labelled ``label`` (in the newest message that has it)."""
+        message = message or self.with_button(who, label)
+        return await self.press_data(who, message.button(label)["callback_data"], message)
+
+    async def press_data(self, who: dict[str, Any], data: str, message: Sent) -> list[Sent]:
+        """``who`` presses a button with exactly ``data`` (forged data included)."""
+        self._mark(who)
+        await self.feed([self.api.button_press(who, message, data)])
+        return self.new(who)
+
+    def with_button(self, who: dict[str, Any], label: str) -> Sent:
+        """The newest message in ``who``'s chat that shows a button labelled ``label``."""
+        for sent in reversed(self.api.messages(who["id"])):
+            if any(label in text for text in sent.button_texts()):
+                return sent
+        raise AssertionError(f"no message with button {label!r}")
+
+    def new(self, who: dict[str, Any]) -> list[Sent]:
+        """Messages sent to ``who`` since the last `send` or `press`."""
+        return self.api.messages(who["id"])[self._seen.get(who["id"], 0) :]
+
+    def last(self, who: dict[str, Any]) -> Sent:
+        """The newest message in ``who``'s chat (edits included)."""
+        return self.api.last(who["id"])
+
+    def alerts(self) -> list[str]:
+        """Texts of callback answers shown to users, oldest first."""
+        return [a["text"] for a in self.api.callback_answers if a.get("text")]
+
+    def _mark(self, who: dict[str, Any]) -> None:
+        self._seen[who["id"]] = len(self.api.messages(who["id"]))
+
+    async def join(self, who: dict[str, Any], access_code: str, name: str, rank: str = "POK"):  # type: ignore[no-untyped-def]
+        """Runs the whole joining dialog."""
+        await self.send(who, f"/start {access_code}")
+        await self.send(who, name)
+        await self.send(who, rank)
+        return await self.press(
+            who, "Einverstanden" if who["language_code"] != "en" else "I agree"
+        )
+
+
+async def start_harness(services: Services) -> Harness:
+    """Builds and starts the application on the local Bot API (no rate limiter)."""
+    api = LocalBotApi()
+    app = build_application(services, request=api, rate_limit=False)
+    api.bind(app.bot)
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    return Harness(app, api, services)
+
+
+async def stop_harness(harness: Harness) -> None:
+    """Stops the application."""
+    await harness.app.stop()
+    await harness.app.shutdown()

@@ -1,0 +1,408 @@
+"""Officers' flows through the real Application, its handlers and the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.context import Services
+from kurse import courses, people
+from kurse import registrations as regs
+from kurse.config import Settings
+from kurse.db import Database
+from kurse.models import Registration
+from tests import builders
+from tests.harness import start_harness, stop_harness, user
+
+ADMIN_ID = 4242
+
+
+@pytest.fixture
+async def h(db, clock):
+    settings = Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,))
+    harness = await start_harness(Services(db, clock, settings))
+    yield harness
+    await stop_harness(harness)
+
+
+@pytest.fixture
+def agencies(db, clock):
+    return builders.seed(db, clock.now())
+
+
+def registrations_in(db) -> int:
+    with db.transaction(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(Registration))
+
+
+async def joined(h, agencies, code="PP-OFR", name="Anna Beispiel", language="de"):
+    who = user(name.split()[0], language)
+    await h.join(who, agencies[code].access_code, name)
+    return who
+
+
+async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock, agencies):
+    builders.course(db, clock.now())
+    stranger = user()
+
+    answers = await h.send(stranger, "/kurse")
+
+    assert [a.text for a in answers] == [
+        "Bitte melden Sie sich zuerst mit dem Zugangscode Ihrer Dienststelle an: "
+        "senden Sie /start."
+    ]
+
+
+async def test_an_officer_joins_with_the_deep_link_name_rank_and_consent(h, db, agencies):
+    anna = user("Anna")
+
+    first = await h.send(anna, f"/start {agencies['PD-Z'].access_code}")
+    await h.send(anna, "Anna Beispiel")
+    notice = (await h.send(anna, "PHK"))[0].text
+    await h.press(anna, "Einverstanden")
+
+    assert "Polizeidirektion Zwickau" in first[0].text
+    assert notice.startswith("<b>Datenschutzhinweis</b>") and "90 Tage" in notice
+    assert h.last(anna).text.startswith("Willkommen, Anna Beispiel!")
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    assert (person.name, person.rank, person.agency_id, person.language) == (
+        "Anna Beispiel",
+        "PHK",
+        agencies["PD-Z"].id,
+        "de",
+    )
+
+
+async def test_joining_with_a_typed_code_and_skipping_the_rank(h, db, agencies):
+    ben = user("Ben", "en")
+
+    await h.send(ben, "/start")
+    wrong = await h.send(ben, "AAAA-BBBB-CC")
+    await h.send(ben, agencies["PP-OFR"].access_code.lower())
+    await h.send(ben, "Ben Example")
+    await h.press(ben, "Skip")
+    await h.press(ben, "I agree")
+
+    assert wrong[0].text.startswith("This access code is not valid")
+    person = db.call(people.find_by_telegram_id, ben["id"])
+    assert (person.rank, person.language) == (None, "en")
+
+
+async def test_five_wrong_codes_slow_the_account_down_for_15_minutes(h, db, clock, agencies):
+    eve = user("Eve")
+    await h.send(eve, "/start")
+    for _ in range(5):
+        await h.send(eve, "ACDE-FGHJ-KM")
+
+    blocked = await h.send(eve, agencies["PP-OFR"].access_code)
+    clock.advance(timedelta(minutes=16))
+    accepted = await h.send(eve, agencies["PP-OFR"].access_code)
+
+    assert blocked[0].text.startswith("Zu viele falsche Codes")
+    assert accepted[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
+
+
+async def test_a_name_of_10000_characters_is_refused_and_the_dialog_goes_on(h, db, agencies):
+    anna = user()
+    await h.send(anna, f"/start {agencies['PP-OFR'].access_code}")
+
+    refused = await h.send(anna, "A" * 10_000)
+    await h.send(anna, "Anna Beispiel")
+    await h.send(anna, "POK")
+    await h.press(anna, "Einverstanden")
+
+    assert refused[0].text == "Das ist zu lang: bitte höchstens 100 Zeichen."
+    assert db.call(people.find_by_telegram_id, anna["id"]).name == "Anna Beispiel"
+
+
+async def test_course_list_shows_seats_left_for_the_officers_own_agency(h, db, clock, agencies):
+    builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 3}, title="Gemeinsame Fahndung")
+    anna = await joined(h, agencies, "PD-Z")
+
+    answer = await h.send(anna, "/kurse")
+
+    assert answer[0].text.startswith("<b>Offene Kurse</b> (Seite 1 von 1)")
+    assert answer[0].button_texts()[0].endswith("Gemeinsame Fahndung · 3 Plätze frei")
+
+
+async def test_signing_up_confirms_edits_the_page_and_sends_the_calendar_file(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 2, "PD-Z": 2})
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    page = h.last(anna)
+
+    answers = await h.press(anna, "Anmelden")
+
+    assert "✅ Sie sind angemeldet." in page.text and page.edits == 2
+    assert page.button_texts() == ["Abmelden", "Kalender (.ics)", "« Zurück zur Liste"]
+    assert answers[0].text.startswith(f"✅ Sie sind für <b>{course.title}</b> angemeldet")
+    name, ics = answers[1].document
+    assert name == f"{course.code}.ics"
+    assert b"BEGIN:VTIMEZONE" in ics and b"TZID:Europe/Berlin" in ics
+    assert b"UID:kursbot-registration-" in ics
+
+
+async def test_a_full_course_puts_the_officer_on_the_waiting_list_with_the_position(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    first = await joined(h, agencies, name="Erste Person")
+    second = await joined(h, agencies, name="Zweite Person")
+    await h.send(first, "/kurse")
+    await h.press(first, course.title[:20])
+    await h.press(first, "Anmelden")
+    await h.send(second, "/kurse")
+    await h.press(second, course.title[:20])
+
+    answers = await h.press(second, "Auf die Warteliste")
+
+    assert "Position 1" in answers[0].text
+    assert (
+        "⏳ Sie stehen auf der Warteliste, Position 1." in h.with_button(second, "Abmelden").text
+    )
+
+
+async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once(h, db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    first = await joined(h, agencies, name="Erste Person")
+    second = await joined(h, agencies, name="Zweite Person")
+    for who in (first, second):
+        await h.send(who, "/kurse")
+        await h.press(who, course.title[:20])
+        await h.press(who, "Anmelden" if who is first else "Auf die Warteliste")
+
+    page = h.with_button(first, "Abmelden")
+    await h.press(first, "Abmelden", page)
+    asked = page.text
+    await h.press(first, "Ja, abmelden", page)
+
+    assert asked.startswith("Möchten Sie sich wirklich")
+    assert h.last(first).text == f"Ihre Anmeldung für <b>{course.title}</b> ist storniert."
+    assert page.button_texts()[0] == "Auf die Warteliste"  # the seat went to the next one
+    told = [m.text for m in h.api.messages(second["id"]) if m.text and "🎉" in m.text]
+    assert len(told) == 1 and course.title in told[0]
+
+
+async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    page = h.last(anna)
+    data = page.button("Anmelden")["callback_data"]
+
+    await h.press_data(anna, data, page)
+    again = await h.press_data(anna, data, page)
+
+    assert again[0].text == f"Sie sind bereits für <b>{course.title}</b> angemeldet."
+    assert registrations_in(db) == 1
+
+
+@pytest.mark.parametrize(
+    "data", ["su:999999", "garbage", "su:1:2:3", "x" * 65, "su:-1", "cxy:abc", "", "lang:fr"]
+)
+async def test_forged_or_broken_button_data_changes_nothing(h, db, clock, agencies, data):
+    builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    message = h.last(anna)
+
+    await h.press_data(anna, data, message)
+
+    assert registrations_in(db) == 0
+    stale = (
+        "Diese Schaltfläche ist nicht mehr gültig. Bitte öffnen Sie die Liste erneut mit /kurse."
+    )
+    told = [*h.alerts()[-1:], h.last(anna).text]
+    assert stale in told or "Diesen Kurs gibt es nicht (mehr)." in told
+
+
+async def test_cancelling_someone_elses_course_registration_is_refused(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies, name="Anna Beispiel")
+    mallory = await joined(h, agencies, name="Mallory Muster")
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    await h.press(anna, "Anmelden")
+    await h.send(mallory, "/kurse")
+    page = h.last(mallory)
+
+    answers = await h.press_data(mallory, f"cxy:{course.id}:0", page)
+
+    assert answers[-1].text == "Sie sind für diesen Kurs nicht angemeldet."
+    assert db.call(regs.person_registrations, 1, clock.now()) == [] or registrations_in(db) == 1
+
+
+async def test_a_course_cancelled_while_its_page_is_open_cannot_be_joined(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    db.call(courses.cancel_course, course.id, clock.now(), reason="Hochwasser")
+
+    answers = await h.press(anna, "Anmelden")
+
+    assert answers[-1].text == "Dieser Kurs wurde abgesagt."
+    assert registrations_in(db) == 0
+
+
+async def test_after_the_deadline_the_officer_is_told_whom_to_contact(h, db, clock, agencies):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), lead_id=lead.id)
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    clock.set(course.registration_deadline + timedelta(minutes=1))
+
+    answers = await h.press(anna, "Anmelden")
+
+    assert answers[-1].text == (
+        "Die Anmeldefrist dieses Kurses ist abgelaufen. "
+        "Bitte wenden Sie sich an die Kursleitung, Lea Leitung."
+    )
+
+
+async def test_my_registrations_list_confirmed_and_waiting_with_positions(h, db, clock, agencies):
+    full = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, title="Kurs Eins")
+    other = builders.course(db, clock.now(), title="Kurs Zwei")
+    holder = builders.officer(db, agencies["PP-OFR"], clock.now())
+    db.call(regs.sign_up, full.id, holder.id, clock.now())
+    anna = await joined(h, agencies)
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    db.call(regs.sign_up, full.id, person.id, clock.now())
+    db.call(regs.sign_up, other.id, person.id, clock.now())
+
+    answer = await h.send(anna, "/meine")
+
+    assert "Kurs Eins – Warteliste, Position 1" in answer[0].text
+    assert "Kurs Zwei – angemeldet" in answer[0].text
+
+
+async def test_the_language_changes_to_english_and_stays(h, db, clock, agencies):
+    anna = await joined(h, agencies)
+
+    await h.send(anna, "/sprache")
+    choice = h.with_button(anna, "English")
+    await h.press(anna, "English", choice)
+    answer = await h.send(anna, "/meine")
+
+    assert choice.text == "From now on I speak English with you."
+    assert answer[0].text.startswith("You are not registered for any course.")
+    assert db.call(people.find_by_telegram_id, anna["id"]).language == "en"
+
+
+async def test_unknown_commands_and_stray_text_get_a_hint(h, agencies):
+    anna = await joined(h, agencies)
+
+    unknown = await h.send(anna, "/gibtsnicht")
+    stray = await h.send(anna, "x" * 10_000)
+
+    assert unknown[0].text.startswith("Diesen Befehl kenne ich nicht.")
+    assert stray[0].text.startswith("Bitte nutzen Sie die Befehle")
+
+
+async def test_the_command_menu_is_set_in_german_and_english(h):
+    assert [c["command"] for c in h.api.commands[""]] == [
+        "kurse",
+        "meine",
+        "profil",
+        "sprache",
+        "hilfe",
+    ]
+    assert h.api.commands[""][0]["description"] == "Offene Kurse"
+    assert h.api.commands["en"][0]["description"] == "Open courses"
+
+
+async def test_a_promoted_officer_who_blocked_the_bot_is_marked_inactive(h, db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    first = await joined(h, agencies, name="Erste Person")
+    gone = await joined(h, agencies, name="Weg Person")
+    for who in (first, gone):
+        await h.send(who, "/kurse")
+        await h.press(who, course.title[:20])
+        await h.press(who, "Anmelden" if who is first else "Auf die Warteliste")
+    h.api.blocked.add(gone["id"])
+
+    await h.press(first, "Abmelden")
+    await h.press(first, "Ja, abmelden")
+
+    person = db.call(people.find_by_telegram_id, gone["id"])
+    assert not person.active
+    statuses = db.call(regs.participants, course.id, clock.now())
+    assert [p.name for p in statuses.confirmed["PP-OFR"]] == ["Weg Person"]
+
+
+async def test_a_database_failure_gets_an_apology_and_the_admins_are_told(clock, tmp_path):
+    broken = Database(f"sqlite:///{tmp_path}/missing/folder/kursbot.db")
+    settings = Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,))
+    harness = await start_harness(Services(broken, clock, settings))
+    anna = user()
+
+    answer = await harness.send(anna, "/meine")
+
+    await stop_harness(harness)
+    broken.dispose()
+    assert [a.text for a in answer] == [
+        "Entschuldigung, da ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch "
+        "einmal; die Administratoren sind informiert."
+    ]
+    assert harness.api.messages(ADMIN_ID)[-1].text.startswith("⚠️ Kursbot: OperationalError")
+
+
+async def test_100_officers_pressing_sign_up_at_once_keep_every_invariant(h, db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
+    officers = []
+    for i in range(100):
+        agency = agencies["PP-OFR" if i % 2 else "PD-Z"]
+        person = builders.officer(
+            db, agency, clock.now(), name=f"Officer {i}", telegram_id=900_000 + i
+        )
+        officers.append(
+            (
+                {
+                    "id": person.telegram_id,
+                    "is_bot": False,
+                    "first_name": "O",
+                    "language_code": "de",
+                },
+                person,
+            )
+        )
+    page = None
+    presses = []
+    for who, _person in officers:
+        await h.send(who, "/kurse")
+        await h.press(who, course.title[:20])
+        page = h.last(who)
+        presses.append(h.api.button_press(who, page, page.button("Anmelden")["callback_data"]))
+
+    await h.feed(presses)
+
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    listing = db.call(regs.participants, course.id, clock.now())
+    assert {k: len(v) for k, v in listing.confirmed.items()} == {"PD-Z": 5, "PP-OFR": 5}
+    assert len(listing.waiting) == 90
+    for who, _person in officers:
+        answers = [m.text for m in h.api.messages(who["id"]) if m.text]
+        assert any("angemeldet" in t or "Warteliste" in t for t in answers[-2:])
+
+
+async def test_one_users_fast_messages_are_handled_in_the_order_sent(h, db, agencies):
+    anna = user("Anna")
+
+    await h.feed(
+        [
+            h.api.user_message(anna, f"/start {agencies['PP-OFR'].access_code}"),
+            h.api.user_message(anna, "Anna Schnell"),
+            h.api.user_message(anna, "KOK"),
+        ]
+    )
+    await h.press(anna, "Einverstanden")
+
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    assert (person.name, person.rank) == ("Anna Schnell", "KOK")
