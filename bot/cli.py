@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from kurse import agencies
 from kurse.clock import SystemClock
@@ -45,6 +46,27 @@ def _run(settings: Settings) -> int:
     return 0
 
 
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.chat import run_chat  # telegram is only needed here
+
+    if args.admin:
+        settings = settings.model_copy(
+            update={"kursbot_admin_ids": (*settings.kursbot_admin_ids, args.user)}
+        )
+    logging.getLogger().setLevel(logging.WARNING)  # the chat is the output here
+    db = prepare_database(settings)
+    asyncio.run(
+        run_chat(
+            settings, db, user_id=args.user, name=args.name, language=args.language,
+            load_demo=args.demo, files=Path(args.files),
+        )
+    )
+    db.dispose()
+    return 0
+
+
 def _db_upgrade(settings: Settings) -> int:
     db = prepare_database(settings)
     print(f"Database is up to date: {db.engine.url.render_as_string()}")
@@ -73,6 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     revision = db_commands.add_parser("revision", help="write a migration for changed models")
     revision.add_argument("message", help="what the migration changes, in a few words")
     commands.add_parser("agencies", help="list the agencies with their access codes")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram")
+    chat.add_argument("--user", type=int, default=1, help="your Telegram id (default 1)")
+    chat.add_argument("--name", default="Anna", help="your first name as Telegram shows it")
+    chat.add_argument("--language", default="de", choices=["de", "en"], help="Telegram language")
+    chat.add_argument("--demo", action="store_true", help="load a demo term (empty database)")
+    chat.add_argument("--admin", action="store_true", help="make this user an admin")
+    chat.add_argument("--files", default="kursbot-chat-files", help="folder for files")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -87,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(settings)
     if args.command == "agencies":
         return _agencies(settings)
+    if args.command == "chat":
+        return _chat(settings, args)
     if args.db_command == "revision":
         print(f"Wrote {new_revision(args.message)}: read it before committing.")
         return 0

@@ -406,3 +406,34 @@ async def test_one_users_fast_messages_are_handled_in_the_order_sent(h, db, agen
 
     person = db.call(people.find_by_telegram_id, anna["id"])
     assert (person.name, person.rank) == ("Anna Schnell", "KOK")
+
+
+async def test_someone_who_has_not_joined_pressing_an_old_button_changes_nothing(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    page = h.last(anna)
+    stranger = user("Fremd")
+
+    await h.press_data(stranger, page.button("Anmelden")["callback_data"], page)
+
+    assert h.alerts()[-1].startswith("Bitte melden Sie sich zuerst")
+    assert registrations_in(db) == 0
+
+
+async def test_an_old_consent_button_after_joining_is_answered_as_stale(h, db, agencies):
+    anna = user()
+    await h.send(anna, f"/start {agencies['PP-OFR'].access_code}")
+    await h.send(anna, "Anna Beispiel")
+    await h.send(anna, "POK")
+    consent = h.with_button(anna, "Einverstanden")
+    await h.press(anna, "Einverstanden", consent)
+
+    await h.press_data(anna, "agree", consent)
+
+    assert h.alerts()[-1].startswith("Diese Schaltfläche ist nicht mehr gültig")
+    with db.transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(people.Person)) == 1

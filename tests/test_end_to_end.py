@@ -1,0 +1,163 @@
+"""`kursbot run` and `kursbot chat` as processes, the way an operator starts them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:TESTTOKEN"
+
+
+def kursbot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KURSBOT_", "TELEGRAM_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "KURSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'kursbot.db'}",
+            **extra,
+        }
+    )
+    return env
+
+
+class FakeTelegram(BaseHTTPRequestHandler):
+    """A Bot API server on localhost: one pending update, and a record of what was sent."""
+
+    updates: ClassVar[list[dict]] = []
+    sent: ClassVar[list[tuple[str, dict]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length).decode()
+        params = {k: v[0] for k, v in parse_qs(body).items()}
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            params = json.loads(body or "{}")
+        token, method = self.path.split("/")[-2:]
+        if token != f"bot{TOKEN}":
+            self._answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return
+        result: object = True
+        if method == "getMe":
+            result = {"id": 42, "is_bot": True, "first_name": "Kursbot", "username": "k_bot"}
+        elif method == "getUpdates":
+            offset = int(params.get("offset", 0) or 0)
+            result = [u for u in self.updates if u["update_id"] >= offset]
+            if not result:
+                time.sleep(0.2)
+        elif method == "sendMessage":
+            self.sent.append((method, params))
+            result = {
+                "message_id": len(self.sent),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params["text"],
+            }
+        self._answer(200, {"ok": True, "result": result})
+
+    def _answer(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def telegram():
+    FakeTelegram.updates, FakeTelegram.sent = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTelegram)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_kursbot_run_polls_a_local_bot_api_server_and_answers(telegram, tmp_path):
+    FakeTelegram.updates.append(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "text": "/start",
+                "chat": {"id": 777, "type": "private", "first_name": "Anna"},
+                "from": {"id": 777, "is_bot": False, "first_name": "Anna", "language_code": "de"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+    )
+    port = telegram.server_address[1]
+    env = kursbot_env(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, KURSBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{port}"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not FakeTelegram.sent and time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+
+    assert FakeTelegram.sent, output
+    method, params = FakeTelegram.sent[0]
+    assert (method, params["chat_id"]) == ("sendMessage", "777")
+    assert params["text"].startswith("Willkommen beim Kursbot")
+    assert TOKEN not in output  # the token never reaches the log
+
+
+def readme_chat_example() -> str:
+    """The shell block of the README's "Trying it out in the terminal" section."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Trying it out in the terminal") :]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_english(tmp_path):
+    script = readme_chat_example().replace(".venv/bin/kursbot", f"{sys.executable} -m bot.cli")
+
+    chat = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=kursbot_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    assert "Demo term loaded: 5 courses." in out
+    assert "Willkommen, Anna Beispiel!" in out
+    assert "✅ Sie sind für *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
+    assert "Fahndungs- und Kontrolltage an der A 72 – angemeldet" in out
+    assert "From now on I speak English with you." in out
+    assert "Do you really want to cancel your registration" in out
+    assert "Your registration for *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
+    saved = list((tmp_path / "kursbot-chat-files").glob("*.ics"))
+    assert len(saved) == 1 and b"BEGIN:VCALENDAR" in saved[0].read_bytes()
