@@ -8,7 +8,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 from telegram.request import BaseRequest
 
 from bot.context import KursApplication, KursContext, Services
-from bot.handlers import courses, errors, guard, onboarding, profile, registrations
+from bot.handlers import admin, courses, errors, guard, leads, onboarding, profile, registrations
 from bot.i18n import LANGUAGES, _, texts
 from bot.processor import PerUserOrderProcessor
 from kurse.clock import BERLIN
@@ -59,6 +59,8 @@ def build_application(
     onboarding.register(application)
     courses.register(application)
     registrations.register(application)
+    leads.register(application)
+    admin.register(application)
     profile.register(application)
     profile.register_fallbacks(application)
     errors.register(application)

@@ -9,11 +9,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Actions: list page, course page, sign up, ask to cancel, cancel (confirmed), calendar file,
-# language, joining: skip rank, agree, abort.
-ACTIONS = ("p", "c", "su", "cx", "cxy", "ics", "lang", "skip", "agree", "abort")
+# Officers: list page, course page, sign up, ask to cancel, cancel (confirmed), calendar file,
+# language; joining: skip rank, agree, abort. Admins and leads: cancel a course (confirmed),
+# demote over a lowered quota, rotate an access code, CSV and PDF lists, "no".
+ACTIONS = (
+    "p",
+    "c",
+    "su",
+    "cx",
+    "cxy",
+    "ics",
+    "lang",
+    "skip",
+    "agree",
+    "abort",
+    "ka",
+    "kq",
+    "zc",
+    "csv",
+    "pdf",
+    "no",
+)
 _PATTERN = re.compile(
-    r"^(?P<action>p|c|su|cx|cxy|ics|lang|skip|agree|abort)"
+    r"^(?P<action>p|c|su|cx|cxy|ics|lang|skip|agree|abort|ka|kq|zc|csv|pdf|no)"
     r"(?::(?P<value>[0-9]{1,9}|de|en))?(?::(?P<page>[0-9]{1,4}))?$"
 )
 MAX_LENGTH = 64  # Telegram's limit for callback data, in bytes

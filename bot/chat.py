@@ -124,7 +124,8 @@ async def run_chat(
     if load_demo:
         created = db.call(demo.load_demo, clock.now())
         print(
-            f"Demo term loaded: {len(created)} courses." if created
+            f"Demo term loaded: {len(created)} courses."
+            if created
             else "The database already has courses; the demo was not loaded.",
             file=out,
         )

@@ -59,8 +59,13 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     db = prepare_database(settings)
     asyncio.run(
         run_chat(
-            settings, db, user_id=args.user, name=args.name, language=args.language,
-            load_demo=args.demo, files=Path(args.files),
+            settings,
+            db,
+            user_id=args.user,
+            name=args.name,
+            language=args.language,
+            load_demo=args.demo,
+            files=Path(args.files),
         )
     )
     db.dispose()

@@ -57,7 +57,7 @@ def create_agency(session: Session, code: str, name: str, state: str, now: datet
     agency = Agency(
         code=code,
         name=clean_text(name, "agency_name", max_len=200, min_len=2),
-        state=clean_text(state, "agency_state", max_len=100, min_len=2),
+        state=clean_text(state, "agency_state", max_len=100, min_len=0),
         access_code=new_access_code(),
         created_at=now,
     )

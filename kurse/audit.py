@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,18 @@ from sqlalchemy.orm import Session
 from kurse.models import AuditEntry
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a joined person, or a bootstrap admin known only by Telegram id."""
+
+    person_id: int | None
+    telegram_id: int | None
+
+
 def record(
     session: Session,
     *,
-    actor_id: int | None,
+    actor: Actor | None,
     action: str,
     now: datetime,
     course_id: int | None = None,
@@ -26,7 +35,8 @@ def record(
     """Writes one audit entry in the caller's transaction."""
     entry = AuditEntry(
         at=now,
-        actor_id=actor_id,
+        actor_id=actor.person_id if actor else None,
+        actor_telegram_id=actor.telegram_id if actor else None,
         action=action,
         course_id=course_id,
         subject_person_id=subject_person_id,

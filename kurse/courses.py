@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kurse import audit
+from kurse.audit import Actor
 from kurse.clock import BERLIN, ensure_aware
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
@@ -46,7 +47,7 @@ class CourseDraft:
     lead_id: int | None = None
 
 
-EDITABLE_FIELDS = frozenset(f.name for f in fields(CourseDraft) if f.name != "seats")
+EDITABLE_FIELDS = tuple(f.name for f in fields(CourseDraft) if f.name != "seats")
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _next_code(session: Session, start: datetime) -> str:
 
 
 def create_course(
-    session: Session, draft: CourseDraft, now: datetime, *, actor_id: int | None = None
+    session: Session, draft: CourseDraft, now: datetime, *, actor: Actor | None = None
 ) -> Course:
     """Creates a published course with its quotas after checking every field."""
     draft = _validate(session, draft, now, new=True)
@@ -188,7 +189,7 @@ def create_course(
         session.add(Quota(course_id=course.id, agency_id=agency_id, seats=n))
     audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="course_created",
         now=now,
         course_id=course.id,
@@ -223,10 +224,10 @@ def edit_course(
     changes: Mapping[str, Any],
     now: datetime,
     *,
-    actor_id: int | None = None,
+    actor: Actor | None = None,
 ) -> CourseEdit:
     """Changes fields of a published course; returns what changed and whom to tell."""
-    unknown = set(changes) - EDITABLE_FIELDS
+    unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(field=sorted(unknown)[0], reason="not_editable")
     course = get_course(session, course_id, lock=True)
@@ -251,7 +252,7 @@ def edit_course(
         course.updated_at = now
         audit.record(
             session,
-            actor_id=actor_id,
+            actor=actor,
             action="course_edited",
             now=now,
             course_id=course.id,
@@ -281,7 +282,7 @@ def cancel_course(
     now: datetime,
     *,
     reason: str | None = None,
-    actor_id: int | None = None,
+    actor: Actor | None = None,
 ) -> list[int]:
     """Cancels a published course; returns the ids of everyone confirmed or waiting."""
     course = get_course(session, course_id, lock=True)
@@ -295,7 +296,7 @@ def cancel_course(
     course.updated_at = now
     audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="course_cancelled",
         now=now,
         course_id=course.id,

@@ -33,32 +33,72 @@ def load_demo(session: Session, now: datetime) -> list[Course]:
     agencies.seed_agencies(session, now)
     found = {a.code: a for a in agencies.list_agencies(session)}
     lead = people.join(
-        session, telegram_id=LEAD_TELEGRAM_ID, access_code=found["PD-Z"].access_code,
-        name="Lea Leitner", rank="KHKin", language="de", now=now,
+        session,
+        telegram_id=LEAD_TELEGRAM_ID,
+        access_code=found["PD-Z"].access_code,
+        name="Lea Leitner",
+        rank="KHKin",
+        language="de",
+        now=now,
     )
     officers = [
         people.join(
-            session, telegram_id=tid, access_code=found[code].access_code, name=name,
-            rank=rank, language="de", now=now,
+            session,
+            telegram_id=tid,
+            access_code=found[code].access_code,
+            name=name,
+            rank=rank,
+            language="de",
+            now=now,
         )
         for tid, name, rank, code in OFFICERS
     ]
     plans = [
-        ("Gemeinsame Fahndungs- und Kontrolltage an der A 72", "Plauen, Autobahnpolizeirevier",
-         10, 2, {"PP-OFR": 8, "PD-Z": 8}, None,
-         "Zwei Tage gemeinsamer Fahndungs- und Kontrollmaßnahmen im Grenzraum Bayern–Sachsen."),
-        ("Lagebildaustausch Grenzkriminalität", "Hof, Polizeiinspektion", 17, 1,
-         {"PP-OFR": 10, "PD-Z": 10}, None,
-         "Austausch der aktuellen Lagebilder beider Dienststellen, mit Fallbeispielen."),
-        ("Rauschgiftermittlungen im Grenzraum – Aufbaukurs", "Zwickau, Polizeidirektion", 31, 3,
-         {"PP-OFR": 6, "PD-Z": 6}, 21,
-         "Methamphetamin-Schmuggel, Ermittlungsansätze, grenzüberschreitende Zusammenarbeit."),
-        ("Gemeinsamer Einsatztrainingstag", "Bamberg, Bereitschaftspolizei", 24, 1,
-         {"PP-OFR": 2, "PD-Z": 2}, None,
-         "Eigensicherung und Kontrolltechniken in gemischten Teams."),
-        ("Grenzüberschreitende Observation – Grundlagen", "Plauen, Kriminalpolizeiinspektion",
-         45, 2, {"PP-OFR": 5, "PD-Z": 5}, 35,
-         "Rechtsgrundlagen, Übergabe an der Landesgrenze, gemeinsame Funkkommunikation."),
+        (
+            "Gemeinsame Fahndungs- und Kontrolltage an der A 72",
+            "Plauen, Autobahnpolizeirevier",
+            10,
+            2,
+            {"PP-OFR": 8, "PD-Z": 8},
+            None,
+            "Zwei Tage gemeinsamer Fahndungs- und Kontrollmaßnahmen im Grenzraum Bayern–Sachsen.",
+        ),
+        (
+            "Lagebildaustausch Grenzkriminalität",
+            "Hof, Polizeiinspektion",
+            17,
+            1,
+            {"PP-OFR": 10, "PD-Z": 10},
+            None,
+            "Austausch der aktuellen Lagebilder beider Dienststellen, mit Fallbeispielen.",
+        ),
+        (
+            "Rauschgiftermittlungen im Grenzraum – Aufbaukurs",
+            "Zwickau, Polizeidirektion",
+            31,
+            3,
+            {"PP-OFR": 6, "PD-Z": 6},
+            21,
+            "Methamphetamin-Schmuggel, Ermittlungsansätze, grenzüberschreitende Zusammenarbeit.",
+        ),
+        (
+            "Gemeinsamer Einsatztrainingstag",
+            "Bamberg, Bereitschaftspolizei",
+            24,
+            1,
+            {"PP-OFR": 2, "PD-Z": 2},
+            None,
+            "Eigensicherung und Kontrolltechniken in gemischten Teams.",
+        ),
+        (
+            "Grenzüberschreitende Observation – Grundlagen",
+            "Plauen, Kriminalpolizeiinspektion",
+            45,
+            2,
+            {"PP-OFR": 5, "PD-Z": 5},
+            35,
+            "Rechtsgrundlagen, Übergabe an der Landesgrenze, gemeinsame Funkkommunikation.",
+        ),
     ]
     created = []
     for title, place, in_days, length, seats, release_in, description in plans:
@@ -67,10 +107,14 @@ def load_demo(session: Session, now: datetime) -> list[Course]:
             courses.create_course(
                 session,
                 CourseDraft(
-                    title=title, location=place, start_at=start,
+                    title=title,
+                    location=place,
+                    start_at=start,
                     end_at=_at(now, in_days + length - 1, 16),
-                    registration_deadline=start - timedelta(days=5), seats=seats,
-                    description=description, lead_id=lead.id,
+                    registration_deadline=start - timedelta(days=5),
+                    seats=seats,
+                    description=description,
+                    lead_id=lead.id,
                     release_at=_at(now, release_in, 8) if release_in else None,
                 ),
                 now,

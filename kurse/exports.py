@@ -1,13 +1,18 @@
-"""Files made from course data: the iCalendar file of a registration."""
+"""Files made from course data: calendar entries, participant lists as CSV and PDF."""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
 from datetime import datetime
 
+from fpdf import FPDF, XPos, YPos
 from icalendar import Calendar, Event
 
 from kurse.clock import BERLIN
-from kurse.models import Course, CourseStatus
+from kurse.models import Course, CourseStatus, RegistrationStatus
+from kurse.registrations import ParticipantList
 
 PRODID = "-//Kursbot//Gemeinsame Fortbildung//DE"
 
@@ -37,3 +42,106 @@ def course_calendar(course: Course, registration_id: int, now: datetime) -> byte
     calendar.add_missing_timezones()
     ical: bytes = calendar.to_ical()
     return ical
+
+
+@dataclass(frozen=True)
+class ListLabels:
+    """The words of a participant list, in the reader's language (the bot translates them)."""
+
+    columns: tuple[str, str, str, str, str, str]  # agency, rank, name, status, position, time
+    confirmed: str
+    waiting: str
+    signature: str
+    page: str  # with {page} and {pages}
+    when: str  # the course's dates, already formatted
+    lead: str  # "Course lead: …" or ""
+
+
+def participants_csv(listing: ParticipantList, labels: ListLabels) -> bytes:
+    """Semicolon-separated, UTF-8 with BOM, so that German Excel opens it as it is."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(labels.columns)
+    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
+    for p in rows:
+        status = labels.confirmed if p.status == RegistrationStatus.CONFIRMED else labels.waiting
+        writer.writerow(
+            [
+                p.agency_code,
+                p.rank or "",
+                p.name or "–",
+                status,
+                p.position or "",
+                p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_PDF_REPLACEMENTS = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "„": '"',
+        "“": '"',
+        "”": '"',
+        "’": "'",
+        "‚": "'",
+        "…": "...",
+        "\u00a0": " ",
+    }
+)
+
+
+def _latin1(text: str) -> str:
+    """The PDF's built-in font covers Latin-1 (all German letters); others become '?'."""
+    return text.translate(_PDF_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+
+
+def participants_pdf(listing: ParticipantList, labels: ListLabels) -> bytes:
+    """A printable A4 attendance list: course header, one row per confirmed participant with
+    a signature column, page numbers."""
+    course = listing.course
+
+    class AttendanceList(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=8)
+            text = labels.page.format(page=self.page_no(), pages="{nb}")
+            self.cell(0, 8, _latin1(text), align="C")
+
+    pdf = AttendanceList(format="A4")
+    pdf.alias_nb_pages()
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=14)
+    below = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+    pdf.multi_cell(0, 7, _latin1(f"{course.title} ({course.code})"), **below)
+    pdf.set_font("Helvetica", size=10)
+    for line in (labels.when, course.location, labels.lead):
+        if line:
+            pdf.multi_cell(0, 5, _latin1(line), **below)
+    pdf.ln(4)
+    widths = (10, 62, 22, 28, 68)
+    headers = ("#", labels.columns[2], labels.columns[1], labels.columns[0], labels.signature)
+
+    def header_row() -> None:
+        pdf.set_font("Helvetica", style="B", size=10)
+        for width, text in zip(widths, headers, strict=True):
+            pdf.cell(width, 8, _latin1(text), border=1)
+        pdf.ln()
+        pdf.set_font("Helvetica", size=10)
+
+    header_row()
+    number = 0
+    for group in listing.confirmed.values():
+        for p in group:
+            if pdf.will_page_break(10):
+                pdf.add_page()
+                header_row()
+            number += 1
+            cells = (str(number), p.name or "-", p.rank or "", p.agency_code, "")
+            for width, text in zip(widths, cells, strict=True):
+                pdf.cell(width, 10, _latin1(text)[:40], border=1)
+            pdf.ln()
+    return bytes(pdf.output())

@@ -239,6 +239,8 @@ class AuditEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
     )
+    # The admin's Telegram id: bootstrap admins (KURSBOT_ADMIN_IDS) may act before joining.
+    actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     action: str = Field(sa_column=Column(String(64), nullable=False))
     course_id: int | None = Field(
         default=None,

@@ -113,16 +113,18 @@ def is_admin(person: Person | None, telegram_id: int, bootstrap_ids: Iterable[in
 def set_admin(
     session: Session,
     *,
-    actor: Person,
+    actor: audit.Actor,
     target_id: int,
     admin: bool,
     bootstrap_ids: Iterable[int],
     now: datetime,
 ) -> Person:
-    """Grants or takes back the admin role; the last admin cannot remove themself."""
+    """Grants or takes back the admin role (the caller has checked that ``actor`` is admin).
+
+    Admins from the settings are changed there, not here; the last admin cannot remove
+    themself.
+    """
     bootstrap = set(bootstrap_ids)
-    if not is_admin(actor, actor.telegram_id, bootstrap):
-        raise NotAllowed()
     target = get_person(session, target_id)
     if not admin and target.telegram_id in bootstrap:
         raise NotAllowed(reason="bootstrap_admin")
@@ -138,7 +140,7 @@ def set_admin(
     target.is_admin = admin
     audit.record(
         session,
-        actor_id=actor.id,
+        actor=actor,
         action="admin_granted" if admin else "admin_revoked",
         now=now,
         subject_person_id=target.id,

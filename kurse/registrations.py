@@ -31,6 +31,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kurse import audit
+from kurse.audit import Actor
 from kurse.courses import get_course, validate_seats
 from kurse.errors import (
     CancellationClosed,
@@ -371,7 +372,7 @@ def set_quotas(
     now: datetime,
     *,
     on_excess: ExcessDecision = "refuse",
-    actor_id: int | None = None,
+    actor: Actor | None = None,
 ) -> QuotaChange:
     """Sets the seats of the named agencies (others keep theirs) and promotes at once.
 
@@ -412,7 +413,7 @@ def set_quotas(
     )
     audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="quotas_set",
         now=now,
         course_id=course_id,

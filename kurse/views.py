@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kurse.courses import CourseListing, get_course
-from kurse.models import CourseStatus, Person, Registration, RegistrationStatus
+from kurse.models import Agency, CourseStatus, Person, Registration, RegistrationStatus
 from kurse.registrations import (
     CancelResult,
     MyRegistration,
@@ -30,6 +30,7 @@ class CourseView:
     mine: MyRegistration | None
     lead: Person | None
     open_for_sign_up: bool
+    viewer_agency: str
 
 
 def course_view(session: Session, course_id: int, person: Person, now: datetime) -> CourseView:
@@ -54,7 +55,8 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
         )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
-    return CourseView(listing, mine, lead, is_open)
+    agency = session.get(Agency, person.agency_id)
+    return CourseView(listing, mine, lead, is_open, agency.code if agency else "")
 
 
 def sign_up_and_view(

@@ -29,13 +29,45 @@ async def load_person(update: Update, context: KursContext) -> None:
         await context.application.process_error(update, error)
         raise ApplicationHandlerStop from error
     context.person = person
-    if person is not None or _may_join(update, context):
+    if person is not None or _may_join(update, context) or _bootstrap_admin_task(update, context):
         return
     if update.callback_query is not None:
         await update.callback_query.answer(render.not_joined(context.texts), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(render.not_joined(context.texts))
     raise ApplicationHandlerStop
+
+
+# Admins from KURSBOT_ADMIN_IDS may set things up before joining an agency themselves.
+ADMIN_COMMANDS = frozenset(
+    (
+        "kurs_neu",
+        "kurs_bearbeiten",
+        "kurs_absagen",
+        "kontingent",
+        "kursleitung",
+        "dienststellen",
+        "dienststelle_neu",
+        "zugangscode",
+        "admin_neu",
+        "admin_entfernen",
+        "personen",
+        "protokoll",
+        "teilnehmer",
+    )
+)
+ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "no")
+
+
+def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
+    user = update.effective_user
+    if user is None or user.id not in context.services.settings.kursbot_admin_ids:
+        return False
+    message, query = update.message, update.callback_query
+    if message is not None and message.text and message.text.startswith("/"):
+        command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
+        return command in ADMIN_COMMANDS
+    return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
 
 
 def _may_join(update: Update, context: KursContext) -> bool:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
-from telegram.error import Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import keyboards, render
+from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
 from bot.handlers.courses import page_of
-from bot.i18n import texts
+from bot.handlers.notify import lead_change, tell_lead, tell_promoted_people
+from bot.i18n import _
 from kurse import people, views
 from kurse.errors import DomainError
 from kurse.exports import course_calendar
 from kurse.models import Course, Person
 from kurse.registrations import RegistrationStatus, person_registrations
-
-log = logging.getLogger(__name__)
 
 
 async def sign_up(update: Update, context: KursContext) -> None:
@@ -42,8 +38,15 @@ async def sign_up(update: Update, context: KursContext) -> None:
     await context.bot.send_message(
         person.telegram_id, render.signed_up(context.texts, course, result)
     )
-    if result.status == RegistrationStatus.CONFIRMED and not result.already:
+    if result.already:
+        return
+    if result.status == RegistrationStatus.CONFIRMED:
         await _send_calendar(context, person, course, result.registration_id)
+        what = _("signed up")
+    else:
+        what = _("joined the waiting list")
+    change = lead_change(person, view.viewer_agency, course, what)
+    await tell_lead(context, view.lead, course, change)
 
 
 async def ask_cancel(update: Update, context: KursContext) -> None:
@@ -96,21 +99,16 @@ async def cancel(update: Update, context: KursContext) -> None:
     await context.bot.send_message(
         person.telegram_id, render.cancelled(context.texts, course, was_waiting)
     )
-    for promoted in done.promoted:
-        await tell_promoted(context, promoted, course, done.result.registration_id)
-
-
-async def tell_promoted(
-    context: KursContext, person: Person, course: Course, registration_id: int
-) -> None:
-    """Tells a waiting officer that they got a seat; a blocked chat marks them inactive."""
-    try:
-        await context.bot.send_message(
-            person.telegram_id, render.promoted(texts(person.language), course)
+    await tell_promoted_people(context, done.promoted, course)
+    what = _("left the waiting list") if was_waiting else _("cancelled")
+    lead = done.view.lead
+    await tell_lead(
+        context, lead, course, lead_change(person, done.view.viewer_agency, course, what)
+    )
+    if done.result.free_seat_for_lead:
+        await tell_lead(
+            context, lead, course, lambda t: render_admin.free_seat_for_lead(t, course)
         )
-    except Forbidden:
-        log.info("person %s blocked the bot; marked inactive", person.id)
-        await context.services.db.run(people.set_active, person.id, False)
 
 
 async def calendar(update: Update, context: KursContext) -> None:

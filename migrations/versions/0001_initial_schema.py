@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:52:10.389581
+Create Date: 2026-11-29 17:12:11.731423
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_telegram_id', sa.BigInteger(), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=True),
     sa.Column('subject_person_id', sa.Integer(), nullable=True),

@@ -1,0 +1,503 @@
+"""Admin commands: courses, seats, leads, agencies, access codes, admins, people, audit log.
+
+Every command and every admin button checks the role in the database when it runs
+(`kurse.admin`), so an old button of a former admin does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import render, render_admin
+from bot.callbacks import encode
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import callback_of, show
+from bot.handlers.notify import tell_all, tell_promoted_people
+from kurse import admin, agencies, audit
+from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
+from kurse.models import Person
+
+
+def _args_text(update: Update) -> str:
+    """Everything after the command word (other lines included)."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    parts = update.effective_message.text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _who(update: Update, context: KursContext) -> dict[str, Any]:
+    assert update.effective_user is not None
+    return {
+        "telegram_id": update.effective_user.id,
+        "bootstrap": context.services.settings.kursbot_admin_ids,
+    }
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.truncate(text), reply_markup=markup)
+
+
+def _yes_no(yes: str, action: str, value: int, no: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(yes, callback_data=encode(action, value)),
+                InlineKeyboardButton(no, callback_data=encode("no")),
+            ]
+        ]
+    )
+
+
+async def _refuse(update: Update, context: KursContext, error: DomainError) -> None:
+    """The one place that turns an admin-side domain error into a message."""
+    t = context.texts
+    if isinstance(error, NotAllowed):
+        text = (
+            render_admin.bootstrap_admin(t)
+            if error.params.get("reason") == "bootstrap_admin"
+            else render_admin.not_admin(t)
+        )
+    elif isinstance(error, admin.FormInvalid):
+        text = render_admin.form_errors(t, error.params["errors"], created=True)
+    elif isinstance(error, LastAdmin):
+        text = render_admin.last_admin(t)
+    elif isinstance(error, NotFound) and error.params.get("kind") == "course":
+        text = render_admin.unknown_course(t, str(error.params.get("code", "")))
+    elif error.code == "invalid_input":
+        text = render_admin.field_error(t, error.params)
+    else:
+        text = render.domain_error(t, error)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    else:
+        await _reply(update, text)
+
+
+async def new_course(update: Update, context: KursContext) -> None:
+    """Creates a course from the lines after /kurs_neu."""
+    text = _args_text(update)
+    if not text.strip():
+        await _reply(update, render_admin.usage(context.texts, FORM_EXAMPLE))
+        return
+    try:
+        course = await context.services.db.run(
+            admin.create_course_from_form,
+            text,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await _reply(update, render_admin.course_created(context.texts, course))
+
+
+async def edit_course(update: Update, context: KursContext) -> None:
+    """Changes the fields given in the lines after /kurs_bearbeiten <code>."""
+    code, _, form = _args_text(update).partition("\n")
+    if not code.strip() or not form.strip():
+        await _reply(
+            update, render_admin.usage(context.texts, "/kurs_bearbeiten K-2027-001\nOrt: Hof")
+        )
+        return
+    try:
+        edit = await context.services.db.run(
+            admin.edit_course_from_form,
+            code.strip(),
+            form,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except admin.FormInvalid as error:
+        await _reply(
+            update, render_admin.form_errors(context.texts, error.params["errors"], created=False)
+        )
+        return
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    told = 0
+    if edit.schedule_changed:
+        people = await context.services.db.run(_people, edit.affected_person_ids, readonly=True)
+        told = await tell_all(
+            context, people, lambda t: render_admin.course_changed_notice(t, edit.course)
+        )
+    await _reply(update, render_admin.course_edited(context.texts, edit, told))
+
+
+def _people(session: Any, ids: list[int]) -> list[Person]:
+    from sqlalchemy import select
+
+    return list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
+
+
+async def cancel_course(update: Update, context: KursContext) -> None:
+    """Asks before cancelling a course (/kurs_absagen <code> [reason])."""
+    code, _, reason = _args_text(update).partition(" ")
+    if not code.strip():
+        await _reply(update, render_admin.usage(context.texts, "/kurs_absagen K-2027-001 Grund"))
+        return
+    from kurse.courses import get_course_by_code
+
+    try:
+        await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
+        course = await context.services.db.run(get_course_by_code, code, readonly=True)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    context.user_data.setdefault("cancel_reasons", {})[course.id] = reason.strip()[:500]  # type: ignore[union-attr]
+    t = context.texts
+    await _reply(
+        update,
+        render_admin.confirm_course_cancel(t, course, reason.strip() or None),
+        _yes_no(t.gettext("Yes, cancel the course"), "ka", course.id, t.gettext("No")),  # type: ignore[arg-type]
+    )
+
+
+async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
+    """Cancels the course and tells everyone confirmed or waiting, once each."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    reason = (context.user_data or {}).get("cancel_reasons", {}).pop(callback.id, "")
+    from kurse.courses import get_course
+
+    try:
+        course = await context.services.db.run(get_course, callback.id, readonly=True)
+        done = await context.services.db.run(
+            admin.cancel_course_by_code,
+            course.code,
+            reason or None,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    told = await tell_all(
+        context, done.people, lambda t: render_admin.course_cancelled_notice(t, done.course)
+    )
+    await show(update, render_admin.course_cancelled_admin(context.texts, done.course, told))
+
+
+async def quotas(update: Update, context: KursContext) -> None:
+    """/kontingent <code> PP-OFR=10 PD-Z=8: sets seats; asks if that is below the confirmed."""
+    code, _, text = _args_text(update).partition(" ")
+    if not code.strip() or not text.strip():
+        await _reply(
+            update, render_admin.usage(context.texts, "/kontingent K-2027-001 PP-OFR=10 PD-Z=8")
+        )
+        return
+    await _set_quotas(update, context, code.strip(), text, "refuse")
+
+
+async def _set_quotas(
+    update: Update, context: KursContext, code: str, text: str, decision: str
+) -> None:
+    t = context.texts
+    try:
+        course, change = await context.services.db.run(
+            admin.set_quotas_from_text,
+            code,
+            text,
+            context.services.clock.now(),
+            on_excess=decision,
+            **_who(update, context),
+        )
+    except QuotaBelowConfirmed as error:
+        from kurse.courses import get_course_by_code
+
+        course = await context.services.db.run(get_course_by_code, code, readonly=True)
+        context.user_data.setdefault("quota_texts", {})[course.id] = text  # type: ignore[union-attr]
+        await _reply(
+            update,
+            render_admin.quota_over(t, error.params["over"]),
+            _yes_no(t.gettext("Yes, to the waiting list"), "kq", course.id, t.gettext("No")),  # type: ignore[arg-type]
+        )
+        return
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    promoted = await context.services.db.run(
+        _people, [p.person_id for p in change.promoted if p.person_id]
+    )
+    await tell_promoted_people(context, promoted, course)
+    demoted = await context.services.db.run(_people, change.demoted)
+    await tell_all(context, demoted, lambda tt: render_admin.demoted_notice(tt, course))
+    await show(update, render_admin.quotas_set(t, course, change))
+
+
+async def quotas_decided(update: Update, context: KursContext) -> None:
+    """The admin decided: the latest confirmed go back to the waiting list."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    text = (context.user_data or {}).get("quota_texts", {}).pop(callback.id, None)
+    if text is None:
+        await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+        return
+    from kurse.courses import get_course
+
+    course = await context.services.db.run(get_course, callback.id, readonly=True)
+    await update.callback_query.answer()
+    await _set_quotas(update, context, course.code, text, "demote_latest")
+
+
+async def dismissed(update: Update, context: KursContext) -> None:
+    """ "No" under a question: nothing happens."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(None)
+
+
+async def set_lead(update: Update, context: KursContext) -> None:
+    """/kursleitung <code> <id or @username>."""
+    code, _, reference = _args_text(update).partition(" ")
+    if not code.strip() or not reference.strip():
+        await _reply(update, render_admin.usage(context.texts, "/kursleitung K-2027-001 @name"))
+        return
+    try:
+        course, lead = await context.services.db.run(
+            admin.assign_lead,
+            code.strip(),
+            reference.strip(),
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await tell_all(context, [lead], lambda t: render_admin.lead_notice(t, course))
+    await _reply(update, render_admin.lead_set(context.texts, course, lead))
+
+
+async def list_agencies(update: Update, context: KursContext) -> None:
+    """/dienststellen."""
+    try:
+        found = await context.services.db.run(
+            admin.list_agencies, **_who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await _reply(update, render_admin.agencies_list(context.texts, found))
+
+
+async def new_agency(update: Update, context: KursContext) -> None:
+    """/dienststelle_neu <CODE> <Name>[, <Bundesland>]."""
+    code, _, rest = _args_text(update).partition(" ")
+    name, _, state = rest.partition(",")
+    if not code.strip() or not name.strip():
+        await _reply(
+            update,
+            render_admin.usage(
+                context.texts, "/dienststelle_neu PI-XY Polizeiinspektion XY, Bayern"
+            ),
+        )
+        return
+    try:
+        agency = await context.services.db.run(
+            admin.create_agency,
+            code,
+            name.strip(),
+            context.services.clock.now(),
+            state=state.strip(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    shown = agencies.format_access_code(agency.access_code)
+    await _reply(update, render_admin.agency_created(context.texts, agency, shown))
+
+
+async def show_access_code(update: Update, context: KursContext) -> None:
+    """/zugangscode <CODE>: shows it, with a button to rotate it."""
+    code = _args_text(update).strip()
+    if not code:
+        await _reply(update, render_admin.usage(context.texts, "/zugangscode PP-OFR"))
+        return
+    try:
+        agency = await context.services.db.run(
+            admin.access_code, code, **_who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    t = context.texts
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.gettext("Generate a new code"), callback_data=encode("zc", agency.id)
+                )
+            ]
+        ]  # type: ignore[arg-type]
+    )
+    await _reply(
+        update,
+        render_admin.access_code(t, agency, agencies.format_access_code(agency.access_code)),
+        markup,
+    )
+
+
+async def rotate_access_code(update: Update, context: KursContext) -> None:
+    """Asks, then (second press on "Yes") gives the agency a new access code."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    t = context.texts
+    try:
+        agency = await context.services.db.run(
+            agencies.get_agency_by_id, callback.id, readonly=True
+        )
+        if callback.page != 1:  # first press: ask
+            await context.services.db.run(
+                admin.require_admin, **_who(update, context), readonly=True
+            )
+            await update.callback_query.answer()
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            t.gettext("Yes, new code"), callback_data=encode("zc", agency.id, 1)
+                        ),  # type: ignore[arg-type]
+                        InlineKeyboardButton(t.gettext("No"), callback_data=encode("no")),
+                    ]
+                ]
+            )
+            await show(update, render_admin.confirm_rotate(t, agency), markup)
+            return
+        agency = await context.services.db.run(
+            admin.rotate_access_code,
+            agency.code,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await update.callback_query.answer()
+    await show(
+        update, render_admin.rotated(t, agency, agencies.format_access_code(agency.access_code))
+    )
+
+
+async def grant_admin(update: Update, context: KursContext) -> None:
+    """/admin_neu <id or @username>."""
+    await _change_admin(update, context, grant=True)
+
+
+async def revoke_admin(update: Update, context: KursContext) -> None:
+    """/admin_entfernen <id or @username>."""
+    await _change_admin(update, context, grant=False)
+
+
+async def _change_admin(update: Update, context: KursContext, *, grant: bool) -> None:
+    reference = _args_text(update).strip()
+    if not reference:
+        command = "/admin_neu" if grant else "/admin_entfernen"
+        await _reply(update, render_admin.usage(context.texts, f"{command} @name"))
+        return
+    try:
+        person = await context.services.db.run(
+            admin.change_admin,
+            reference,
+            grant,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await _reply(update, render_admin.admin_changed(context.texts, person, grant))
+
+
+async def find_people(update: Update, context: KursContext) -> None:
+    """/personen <name>."""
+    query = _args_text(update).strip()
+    if len(query) < 2:
+        await _reply(update, render_admin.usage(context.texts, "/personen Müller"))
+        return
+    try:
+        found = await context.services.db.run(
+            admin.find_people, query, **_who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await _reply(update, render_admin.people_found(context.texts, query[:50], found))
+
+
+async def audit_log(update: Update, context: KursContext) -> None:
+    """/protokoll [code]: the newest admin actions."""
+    code = _args_text(update).strip()
+    try:
+        entries, names = await context.services.db.run(
+            _audit, code, **_who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await _reply(update, render_admin.audit_log(context.texts, entries, names))
+
+
+def _audit(
+    session: Any, code: str, *, telegram_id: int, bootstrap: Any
+) -> tuple[list[Any], dict[int, str]]:
+    from kurse.courses import get_course_by_code
+
+    admin.require_admin(session, telegram_id, bootstrap)
+    course_id = get_course_by_code(session, code).id if code else None
+    entries = audit.entries(session, course_id=course_id, limit=30)
+    ids = {e.actor_id for e in entries if e.actor_id}
+    from sqlalchemy import select
+
+    names = (
+        dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return entries, names
+
+
+FORM_EXAMPLE = """/kurs_neu
+Titel: Grenzüberschreitende Fahndung – Grundlagen
+Beginn: 12.03.2027 09:00
+Ende: 13.03.2027 16:00
+Ort: Hof, Polizeiinspektion
+Anmeldeschluss: 01.03.2027
+Plätze: PP-OFR=10, PD-Z=10
+Kursleitung: 123456789
+Beschreibung: Zweitägiges Seminar."""
+
+
+def register(application: KursApplication) -> None:
+    """Adds the admin commands and buttons."""
+    for name, callback in (
+        ("kurs_neu", new_course),
+        ("kurs_bearbeiten", edit_course),
+        ("kurs_absagen", cancel_course),
+        ("kontingent", quotas),
+        ("kursleitung", set_lead),
+        ("dienststellen", list_agencies),
+        ("dienststelle_neu", new_agency),
+        ("zugangscode", show_access_code),
+        ("admin_neu", grant_admin),
+        ("admin_entfernen", revoke_admin),
+        ("personen", find_people),
+        ("protokoll", audit_log),
+    ):
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(cancel_course_confirmed, pattern=r"^ka:"))
+    application.add_handler(CallbackQueryHandler(quotas_decided, pattern=r"^kq:"))
+    application.add_handler(CallbackQueryHandler(rotate_access_code, pattern=r"^zc:"))
+    application.add_handler(CallbackQueryHandler(dismissed, pattern=r"^no$"))

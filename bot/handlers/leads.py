@@ -1,0 +1,135 @@
+"""Course leads (and admins): /teilnehmer with CSV and PDF files, /mitteilungen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import render, render_admin
+from bot.callbacks import encode
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import callback_of, person_of
+from kurse import admin, courses, exports
+from kurse.errors import DomainError, NotAllowed
+from kurse.models import Person, Quota
+from kurse.registrations import ParticipantList, participants
+
+
+def _participant_list(
+    session: Any, course_id: int, now: Any, *, telegram_id: int, bootstrap: Any
+) -> tuple[ParticipantList, int, Person | None]:
+    """The list, the number of seats and the lead, after checking lead-or-admin."""
+    course = courses.get_course(session, course_id)
+    admin.require_lead_or_admin(session, course, telegram_id, bootstrap)
+    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id)) or 0
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    return participants(session, course_id, now), int(seats), lead
+
+
+def _course_id_by_code(session: Any, code: str) -> int:
+    course_id: int = courses.get_course_by_code(session, code).id  # type: ignore[assignment]
+    return course_id
+
+
+async def _load(update: Update, context: KursContext, course_id: int):  # type: ignore[no-untyped-def]
+    assert update.effective_user is not None
+    return await context.services.db.run(
+        _participant_list,
+        course_id,
+        context.services.clock.now(),
+        telegram_id=update.effective_user.id,
+        bootstrap=context.services.settings.kursbot_admin_ids,
+        readonly=True,
+    )
+
+
+def _refusal(context: KursContext, error: DomainError) -> str:
+    if isinstance(error, NotAllowed):
+        return render_admin.not_lead(context.texts)
+    if error.code == "not_found":
+        return render_admin.unknown_course(context.texts, str(error.params.get("code", "")))
+    return render.domain_error(context.texts, error)
+
+
+async def participant_list(update: Update, context: KursContext) -> None:
+    """/teilnehmer <code>: confirmed by agency, then the waiting list; CSV and PDF buttons."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    parts = message.text.split(maxsplit=1)
+    t = context.texts
+    if len(parts) < 2:
+        await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
+        return
+    try:
+        course_id = await context.services.db.run(
+            _course_id_by_code, parts[1].strip(), readonly=True
+        )
+        listing, seats, _lead = await _load(update, context, course_id)
+    except DomainError as error:
+        await message.reply_text(_refusal(context, error))
+        return
+    chunks = render_admin.participant_messages(t, listing, seats)
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.gettext("CSV file"), callback_data=encode("csv", course_id)
+                ),
+                InlineKeyboardButton(
+                    t.gettext("PDF attendance list"), callback_data=encode("pdf", course_id)
+                ),
+            ]
+        ]
+    )
+    for i, chunk in enumerate(chunks):
+        await message.reply_text(chunk, reply_markup=markup if i == len(chunks) - 1 else None)
+
+
+async def participant_file(update: Update, context: KursContext) -> None:
+    """Sends the list as CSV or PDF, after checking the role again."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    try:
+        listing, _seats, lead = await _load(update, context, callback.id)
+    except DomainError as error:
+        await query.answer(_refusal(context, error)[:200], show_alert=True)
+        return
+    await query.answer()
+    labels = render_admin.list_labels(context.texts, listing.course, lead)
+    if callback.action == "csv":
+        content, name = exports.participants_csv(listing, labels), f"{listing.course.code}.csv"
+    else:
+        content, name = exports.participants_pdf(listing, labels), f"{listing.course.code}.pdf"
+    await context.bot.send_document(update.effective_chat.id, document=content, filename=name)
+
+
+async def notifications(update: Update, context: KursContext) -> None:
+    """/mitteilungen an|aus: a lead's messages about sign-ups and cancellations."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    parts = message.text.split()
+    choice = parts[1].lower() if len(parts) > 1 else ""
+    if choice not in ("an", "aus", "on", "off"):
+        await message.reply_text(render_admin.usage(context.texts, "/mitteilungen an | aus"))
+        return
+    on = choice in ("an", "on")
+    await context.services.db.run(_set_notifications, person_of(context).id, on)
+    await message.reply_text(render_admin.notifications(context.texts, on))
+
+
+def _set_notifications(session: Any, person_id: int, on: bool) -> None:
+    person = session.get(Person, person_id)
+    person.lead_notifications = on
+
+
+def register(application: KursApplication) -> None:
+    """Adds /teilnehmer, its file buttons and /mitteilungen."""
+    application.add_handler(CommandHandler("teilnehmer", participant_list))
+    application.add_handler(CallbackQueryHandler(participant_file, pattern=r"^(csv|pdf):"))
+    application.add_handler(CommandHandler("mitteilungen", notifications))

@@ -1,0 +1,394 @@
+"""Texts for admins and course leads, as pure functions (see `bot.render` for officers)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from bot.i18n import Texts, _
+from kurse.audit import Actor
+from kurse.courses import CourseEdit
+from kurse.exports import ListLabels
+from kurse.forms import FormError
+from kurse.models import Agency, AuditEntry, Course, Person
+from kurse.registrations import ParticipantList, QuotaChange
+
+FIELDS = {
+    "title": _("Title"),
+    "start_at": _("Start"),
+    "end_at": _("End"),
+    "location": _("Location"),
+    "registration_deadline": _("Registration deadline"),
+    "cancellation_deadline": _("Cancellation deadline"),
+    "release_at": _("Release date"),
+    "min_participants": _("Minimum participants"),
+    "seats": _("Seats"),
+    "lead": _("Lead"),
+    "lead_id": _("Lead"),
+    "description": _("Description"),
+    "code": _("Code"),
+    "form": _("Form"),
+}
+
+REASONS = {
+    "missing": _("missing"),
+    "empty": _("empty"),
+    "bad_date": _("not a date (TT.MM.JJJJ HH:MM, TT.MM.JJJJ or ISO 8601)"),
+    "bad_seats": _("write the seats as PP-OFR=10, PD-Z=8"),
+    "duplicate": _("given twice (first in line {value})"),
+    "duplicate_agency": _("an agency is named twice"),
+    "unknown_line": _("unknown key: “{value}”"),
+    "unknown_agency": _("unknown agency: {value}"),
+    "unknown_person": _("nobody with this Telegram id or @username has joined"),
+    "in_past": _("in the past"),
+    "not_after_start": _("must be after the start"),
+    "after_start": _("must be before the start"),
+    "too_long": _("too long"),
+    "too_short": _("too short"),
+    "no_seats": _("at least one seat is needed"),
+    "out_of_range": _("out of range"),
+    "not_a_number": _("not a whole number"),
+    "more_than_seats": _("more than the number of seats"),
+    "too_many_lines": _("more than {value} lines"),
+    "use_quota_command": _("seats are changed with /kontingent"),
+    "naive_datetime": _("no time zone"),
+    "not_editable": _("cannot be changed"),
+    "course_started": _("cannot be changed after the start"),
+    "released_seats_taken": _("cannot be taken back: released seats are taken"),
+    "control_characters": _("contains control characters"),
+}
+
+ACTIONS = {
+    "course_created": _("course created"),
+    "course_edited": _("course changed"),
+    "course_cancelled": _("course cancelled"),
+    "quotas_set": _("seats changed"),
+    "admin_granted": _("admin role given"),
+    "admin_revoked": _("admin role taken back"),
+    "agency_created": _("agency created"),
+    "access_code_rotated": _("access code renewed"),
+}
+
+
+def not_admin(t: Texts) -> str:
+    """An admin command from someone who is not (or no longer) an admin."""
+    return t.gettext("This is for admins only.")
+
+
+def not_lead(t: Texts) -> str:
+    """A lead's list asked for by someone else."""
+    return t.gettext("Only the course's lead and the admins may see its participants.")
+
+
+def usage(t: Texts, example: str) -> str:
+    """How a command is written."""
+    return t.gettext("Please write it like this: {example}").format(example=escape(example))
+
+
+def unknown_course(t: Texts, code: str) -> str:
+    """A course code that does not exist."""
+    return t.gettext("There is no course {code}.").format(code=escape(code))
+
+
+def form_errors(t: Texts, errors: list[FormError], *, created: bool) -> str:
+    """Every problem of a course form, each with its line."""
+    _ = t.gettext
+    head = _("The course was not created:") if created else _("The course was not changed:")
+    lines = [head]
+    for error in errors[:10]:
+        field = _(FIELDS.get(error.field, error.field))
+        reason = _(REASONS.get(error.reason, error.reason)).format(value=escape(error.value))
+        if error.line:
+            lines.append(
+                _("• Line {line} ({field}): {reason}").format(
+                    line=error.line, field=field, reason=reason
+                )
+            )
+        else:
+            lines.append(_("• {field}: {reason}").format(field=field, reason=reason))
+    if len(errors) > 10:
+        lines.append(_("… and {n} more.").format(n=len(errors) - 10))
+    return "\n".join(lines)
+
+
+def field_error(t: Texts, params: dict[str, Any]) -> str:
+    """A wrong value outside a form (seats, a reason)."""
+    _ = t.gettext
+    field = _(FIELDS.get(str(params.get("field")), str(params.get("field"))))
+    reason = _(REASONS.get(str(params.get("reason")), str(params.get("reason"))))
+    return _("{field}: {reason}.").format(field=field, reason=reason.format(value=""))
+
+
+def course_created(t: Texts, course: Course) -> str:
+    """A course created."""
+    return t.gettext("Course <b>{code}</b> created: {title}, {when}, {location}.").format(
+        code=escape(course.code),
+        title=escape(course.title),
+        when=t.span(course.start_at, course.end_at),
+        location=escape(course.location),
+    )
+
+
+def course_edited(t: Texts, edit: CourseEdit, told: int) -> str:
+    """A course changed."""
+    _ = t.gettext
+    if not edit.changes:
+        return _("Nothing changed.")
+    fields = ", ".join(_(FIELDS.get(name, name)) for name in edit.changes)
+    return _("Course {code} changed: {fields}. Officers told: {n}.").format(
+        code=escape(edit.course.code), fields=fields, n=told
+    )
+
+
+def course_changed_notice(t: Texts, course: Course) -> str:
+    """To everyone registered: the dates or place changed."""
+    return t.gettext("ℹ️ <b>{title}</b> has changed.\nWhen: {span}\nWhere: {location}").format(
+        title=escape(course.title),
+        span=t.span(course.start_at, course.end_at),
+        location=escape(course.location),
+    )
+
+
+def confirm_course_cancel(t: Texts, course: Course, reason: str | None) -> str:
+    """The question before cancelling a course."""
+    _ = t.gettext
+    text = _("Cancel <b>{title}</b> ({code})? Everyone registered or waiting is told.").format(
+        title=escape(course.title), code=escape(course.code)
+    )
+    if reason:
+        text += "\n" + _("Reason: {reason}").format(reason=escape(reason))
+    return text
+
+
+def course_cancelled_admin(t: Texts, course: Course, told: int) -> str:
+    """To the admin: done."""
+    return t.gettext("Course {code} cancelled. Officers told: {n}.").format(
+        code=escape(course.code), n=told
+    )
+
+
+def course_cancelled_notice(t: Texts, course: Course) -> str:
+    """To each officer of a cancelled course."""
+    _ = t.gettext
+    text = _("❌ The course <b>{title}</b> ({when}) has been cancelled.").format(
+        title=escape(course.title), when=t.when(course.start_at)
+    )
+    if course.cancel_reason:
+        text += "\n" + _("Reason: {reason}").format(reason=escape(course.cancel_reason))
+    return text
+
+
+def quotas_set(t: Texts, course: Course, change: QuotaChange) -> str:
+    """Seats changed."""
+    seats = ", ".join(f"{code}={n}" for code, n in sorted(change.after.items()))
+    return t.gettext(
+        "Seats of {code}: {seats}. Moved up from the waiting list: {promoted}. "
+        "Moved back to the waiting list: {demoted}."
+    ).format(
+        code=escape(course.code),
+        seats=seats,
+        promoted=len(change.promoted),
+        demoted=len(change.demoted),
+    )
+
+
+def quota_over(t: Texts, over: dict[str, int]) -> str:
+    """Lowering below the confirmed: the admin decides."""
+    listed = ", ".join(f"{code}: {n}" for code, n in sorted(over.items()))
+    return t.gettext(
+        "With these seats, more officers would be confirmed than there are seats ({over}). "
+        "Nobody has been removed. Shall the latest confirmed go back to the waiting list?"
+    ).format(over=listed)
+
+
+def demoted_notice(t: Texts, course: Course) -> str:
+    """To an officer moved back to the waiting list."""
+    return t.gettext(
+        "⚠️ The seats of your agency in <b>{title}</b> were reduced. As one of the last to "
+        "sign up you are back on the waiting list, at its front."
+    ).format(title=escape(course.title))
+
+
+def lead_set(t: Texts, course: Course, lead: Person) -> str:
+    """To the admin: the lead is set."""
+    return t.gettext("{name} now leads {code}.").format(
+        name=escape(lead.name), code=escape(course.code)
+    )
+
+
+def lead_notice(t: Texts, course: Course) -> str:
+    """To the new lead."""
+    return t.gettext(
+        "You now lead <b>{title}</b> ({code}). /teilnehmer {code} shows the participants."
+    ).format(title=escape(course.title), code=escape(course.code))
+
+
+def agencies_list(t: Texts, agencies: list[Agency]) -> str:
+    """/dienststellen."""
+    lines = [t.gettext("<b>Agencies</b>")]
+    lines += [
+        f"{escape(a.code)} – {escape(a.name)}" + (f" ({escape(a.state)})" if a.state else "")
+        for a in agencies
+    ]
+    return "\n".join(lines)
+
+
+def agency_created(t: Texts, agency: Agency, code: str) -> str:
+    """A new agency with its first access code."""
+    return t.gettext("Agency {code} ({name}) created. Access code: <code>{access}</code>").format(
+        code=escape(agency.code), name=escape(agency.name), access=code
+    )
+
+
+def access_code(t: Texts, agency: Agency, code: str) -> str:
+    """/zugangscode."""
+    return t.gettext("Access code of {name}: <code>{access}</code>").format(
+        name=escape(agency.name), access=code
+    )
+
+
+def confirm_rotate(t: Texts, agency: Agency) -> str:
+    """Before a new access code."""
+    return t.gettext(
+        "Generate a new access code for {name}? The current one stops working at once."
+    ).format(name=escape(agency.name))
+
+
+def rotated(t: Texts, agency: Agency, code: str) -> str:
+    """After a new access code."""
+    return t.gettext(
+        "New access code of {name}: <code>{access}</code>. The old one no longer works."
+    ).format(name=escape(agency.name), access=code)
+
+
+def admin_changed(t: Texts, person: Person, granted: bool) -> str:
+    """/admin_neu and /admin_entfernen."""
+    _ = t.gettext
+    text = _("{name} is now an admin.") if granted else _("{name} is no longer an admin.")
+    return text.format(name=escape(person.name))
+
+
+def last_admin(t: Texts) -> str:
+    """The last admin cannot leave."""
+    return t.gettext("You are the last admin and cannot give up the role.")
+
+
+def bootstrap_admin(t: Texts) -> str:
+    """An admin set in the settings."""
+    return t.gettext("This admin is set in KURSBOT_ADMIN_IDS; change it there.")
+
+
+def people_found(t: Texts, query: str, found: list[tuple[Person, Agency]]) -> str:
+    """/personen."""
+    _ = t.gettext
+    if not found:
+        return _("Nobody found for “{query}”.").format(query=escape(query))
+    lines = [_("<b>People matching “{query}”</b>").format(query=escape(query))]
+    for person, agency in found:
+        rank = f"{escape(person.rank)} " if person.rank else ""
+        admin = " · " + _("admin") if person.is_admin else ""
+        lines.append(
+            f"{rank}{escape(person.name)} – {escape(agency.code)}, id {person.telegram_id}{admin}"
+        )
+    return "\n".join(lines)
+
+
+def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list[str]:
+    """The participant list, split below Telegram's 4096 characters."""
+    _ = t.gettext
+    course = listing.course
+    confirmed = sum(len(rows) for rows in listing.confirmed.values())
+    blocks = [
+        _("<b>{title}</b> ({code})\n{when}\nConfirmed: {n} of {seats}").format(
+            title=escape(course.title),
+            code=escape(course.code),
+            when=t.span(course.start_at, course.end_at),
+            n=confirmed,
+            seats=seats,
+        )
+    ]
+    for code, rows in listing.confirmed.items():
+        lines = [f"<b>{escape(code)}</b> ({len(rows)})"]
+        lines += [
+            f"{i}. {escape(p.name or '–')}" + (f", {escape(p.rank)}" if p.rank else "")
+            for i, p in enumerate(rows, 1)
+        ]
+        blocks.append("\n".join(lines))
+    if listing.waiting:
+        lines = [_("<b>Waiting list</b> ({n})").format(n=len(listing.waiting))]
+        lines += [
+            f"{i}. {escape(p.name or '–')} ({escape(p.agency_code)})"
+            for i, p in enumerate(listing.waiting, 1)
+        ]
+        blocks.append("\n".join(lines))
+    return _split("\n\n".join(blocks))
+
+
+def _split(text: str, limit: int = 4000) -> list[str]:
+    """Splits at line ends into messages of at most ``limit`` characters."""
+    parts, current = [], ""
+    for line in text.split("\n"):
+        if current and len(current) + len(line) + 1 > limit:
+            parts.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line[:limit]
+    parts.append(current)
+    return parts
+
+
+def list_labels(t: Texts, course: Course, lead: Person | None) -> ListLabels:
+    """Column names and words of the CSV and PDF files."""
+    _ = t.gettext
+    return ListLabels(
+        columns=(_("Agency"), _("Rank"), _("Name"), _("Status"), _("Position"), _("Signed up")),
+        confirmed=_("confirmed"),
+        waiting=_("waiting list"),
+        signature=_("Signature"),
+        page=_("Page {page} of {pages}"),
+        when=t.span(course.start_at, course.end_at),
+        lead=_("Course lead: {name}").format(name=lead.name) if lead else "",
+    )
+
+
+def lead_update(t: Texts, course: Course, person: Person, agency: str, what: str) -> str:
+    """To a lead: someone signed up or cancelled."""
+    return t.gettext("📋 {code}: {name} ({agency}) – {what}").format(
+        code=escape(course.code), name=escape(person.name), agency=escape(agency), what=what
+    )
+
+
+def free_seat_for_lead(t: Texts, course: Course) -> str:
+    """To a lead: a seat became free in the last day; nobody was moved up."""
+    return t.gettext(
+        "A seat in <b>{title}</b> became free less than 24 hours before the start. The waiting "
+        "list was not moved up; please fill the seat yourself if someone can still come."
+    ).format(title=escape(course.title))
+
+
+def notifications(t: Texts, on: bool) -> str:
+    """/mitteilungen."""
+    _ = t.gettext
+    return (
+        _("You will be told of every sign-up and cancellation on your courses.")
+        if on
+        else _("You will no longer be told of sign-ups and cancellations.")
+    )
+
+
+def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str:
+    """/protokoll."""
+    _ = t.gettext
+    if not entries:
+        return _("The audit log is empty.")
+    lines = [_("<b>Audit log</b> (newest first)")]
+    for entry in entries:
+        who = names.get(entry.actor_id or 0) or f"id {entry.actor_telegram_id}"
+        what = _(ACTIONS.get(entry.action, entry.action))
+        details = escape((entry.after or "")[:120])
+        lines.append(f"{t.short(entry.at)} · {escape(who)} · {what} · {details}")
+    return "\n".join(lines)
+
+
+def actor_name(actor: Actor, person: Person | None) -> str:
+    """How an actor is named in messages."""
+    return person.name if person else f"id {actor.telegram_id}"

@@ -1,0 +1,266 @@
+"""What admins and course leads do, each call checking the role in the same transaction.
+
+The role is read from the database at the moment the action runs (plus the bootstrap ids of
+``KURSBOT_ADMIN_IDS``), so an admin whose role was taken away cannot act through an old
+button, and a lead sees only their own courses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kurse import agencies, audit, courses, people, registrations
+from kurse.audit import Actor
+from kurse.courses import CourseDraft, CourseEdit
+from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from kurse.forms import FormError, parse_course_form
+from kurse.models import Agency, Course, Person
+from kurse.registrations import ExcessDecision, QuotaChange
+
+
+class FormInvalid(DomainError):
+    """The course form has problems (``errors``: list of `FormError`); nothing was changed."""
+
+    code = "form_invalid"
+
+
+def require_admin(session: Session, telegram_id: int, bootstrap: Iterable[int]) -> Actor:
+    """The acting admin, or `NotAllowed`."""
+    person = people.find_by_telegram_id(session, telegram_id)
+    if not people.is_admin(person, telegram_id, bootstrap):
+        raise NotAllowed(role="admin")
+    return Actor(person.id if person else None, telegram_id)
+
+
+def require_lead_or_admin(
+    session: Session, course: Course, telegram_id: int, bootstrap: Iterable[int]
+) -> Actor:
+    """The course's lead or an admin, or `NotAllowed` (which says nothing about the course)."""
+    person = people.find_by_telegram_id(session, telegram_id)
+    if people.is_admin(person, telegram_id, bootstrap):
+        return Actor(person.id if person else None, telegram_id)
+    if person is not None and person.active and course.lead_id == person.id:
+        return Actor(person.id, telegram_id)
+    raise NotAllowed(role="lead")
+
+
+def _form_errors(form_lines: dict[str, int], error: DomainError) -> list[FormError]:
+    """Names the line of a domain error raised for a form's values."""
+    params = error.params
+    if isinstance(error, InvalidInput):
+        name = str(params.get("field"))
+        return [FormError(form_lines.get(name, 0), name, str(params.get("reason")))]
+    if isinstance(error, NotFound) and params.get("kind") == "agency":
+        code = str(params.get("code", ""))
+        return [FormError(form_lines.get("seats", 0), "seats", "unknown_agency", code)]
+    if isinstance(error, NotFound) and params.get("kind") in ("lead", "person"):
+        return [FormError(form_lines.get("lead", 0), "lead", "unknown_person")]
+    raise error
+
+
+def create_course_from_form(
+    session: Session, text: str, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+) -> Course:
+    """Creates a course from the ``Key: value`` lines; `FormInvalid` lists every problem."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    form = parse_course_form(text)
+    if form.errors:
+        raise FormInvalid(errors=form.errors)
+    values = dict(form.values)
+    try:
+        lead = values.pop("lead", None)
+        if lead is not None:
+            values["lead_id"] = people.find_by_reference(session, lead).id
+        return courses.create_course(session, CourseDraft(**values), now, actor=actor)
+    except (InvalidInput, NotFound) as error:
+        raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+
+
+def edit_course_from_form(
+    session: Session,
+    code: str,
+    text: str,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+) -> CourseEdit:
+    """Changes the fields named in the lines (seats go through `set_quotas_from_text`)."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    course = courses.get_course_by_code(session, code)
+    form = parse_course_form(text, require_all=False)
+    if not form.errors and not form.values:
+        form.errors.append(FormError(0, "form", "empty"))
+    if "seats" in form.values:
+        form.errors.append(FormError(form.lines["seats"], "seats", "use_quota_command"))
+    if form.errors:
+        raise FormInvalid(errors=form.errors)
+    values = dict(form.values)
+    try:
+        if "lead" in values:
+            values["lead_id"] = people.find_by_reference(session, values.pop("lead")).id
+        return courses.edit_course(session, course.id, values, now, actor=actor)
+    except (InvalidInput, NotFound) as error:
+        raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+
+
+@dataclass(frozen=True)
+class CourseCancellation:
+    """A cancelled course and everyone to tell."""
+
+    course: Course
+    people: list[Person]
+
+
+def cancel_course_by_code(
+    session: Session,
+    code: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+) -> CourseCancellation:
+    """Cancels the course; returns everyone who was confirmed or waiting, once each."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    course = courses.get_course_by_code(session, code)
+    ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor)
+    found = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
+    return CourseCancellation(course, [found[i] for i in ids if i in found])
+
+
+def set_quotas_from_text(
+    session: Session,
+    code: str,
+    text: str,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+    on_excess: ExcessDecision = "refuse",
+) -> tuple[Course, QuotaChange]:
+    """Sets quotas from ``PP-OFR=10 PD-Z=8``; raises `QuotaBelowConfirmed` for a decision."""
+    from kurse.forms import parse_seats
+
+    actor = require_admin(session, telegram_id, bootstrap)
+    course = courses.get_course_by_code(session, code)
+    try:
+        seats = parse_seats(text)
+    except KeyError:
+        raise InvalidInput(field="seats", reason="duplicate_agency") from None
+    except ValueError as error:
+        raise InvalidInput(field="seats", reason="bad_seats", value=str(error)) from None
+    change = registrations.set_quotas(
+        session, course.id, seats, now, on_excess=on_excess, actor=actor
+    )
+    return course, change
+
+
+def assign_lead(
+    session: Session,
+    code: str,
+    reference: str,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+) -> tuple[Course, Person]:
+    """Makes the person named by Telegram id or @username the course's lead."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    course = courses.get_course_by_code(session, code)
+    lead = people.find_by_reference(session, reference)
+    edit = courses.edit_course(session, course.id, {"lead_id": lead.id}, now, actor=actor)
+    return edit.course, lead
+
+
+def create_agency(
+    session: Session,
+    code: str,
+    name: str,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+    state: str = "",
+) -> Agency:
+    """Adds an agency with a fresh access code."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    agency = agencies.create_agency(session, code, name, state, now)
+    audit.record(
+        session,
+        actor=actor,
+        action="agency_created",
+        now=now,
+        after={"code": agency.code, "name": agency.name},
+    )
+    return agency
+
+
+def access_code(
+    session: Session, code: str, *, telegram_id: int, bootstrap: Iterable[int]
+) -> Agency:
+    """The agency with its access code, for admins only."""
+    require_admin(session, telegram_id, bootstrap)
+    return agencies.get_agency(session, code)
+
+
+def rotate_access_code(
+    session: Session, code: str, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+) -> Agency:
+    """Gives the agency a new access code; the old one stops working at once."""
+    actor = require_admin(session, telegram_id, bootstrap)
+    agency = agencies.rotate_access_code(session, code)
+    audit.record(
+        session, actor=actor, action="access_code_rotated", now=now, after={"agency": agency.code}
+    )  # the code itself is never written to the log
+    return agency
+
+
+def list_agencies(session: Session, *, telegram_id: int, bootstrap: Iterable[int]) -> list[Agency]:
+    """All agencies, for admins."""
+    require_admin(session, telegram_id, bootstrap)
+    return agencies.list_agencies(session)
+
+
+def change_admin(
+    session: Session,
+    reference: str,
+    grant: bool,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+) -> Person:
+    """Makes a joined person admin, or takes the role back (never from the last admin)."""
+    bootstrap = tuple(bootstrap)
+    actor = require_admin(session, telegram_id, bootstrap)
+    target = people.find_by_reference(session, reference)
+    return people.set_admin(
+        session,
+        actor=actor,
+        target_id=target.id,
+        admin=grant,
+        bootstrap_ids=bootstrap,
+        now=now,
+    )
+
+
+def find_people(
+    session: Session, query: str, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 20
+) -> list[tuple[Person, Agency]]:
+    """People whose name (or @username) contains ``query``, for admins."""
+    require_admin(session, telegram_id, bootstrap)
+    pattern = f"%{query.strip()[:50].lower()}%"
+    rows = session.execute(
+        select(Person, Agency)
+        .join(Agency, Agency.id == Person.agency_id)
+        .where(or_(func.lower(Person.name).like(pattern), Person.username.like(pattern)))
+        .order_by(Person.name)
+        .limit(limit)
+    )
+    return [(person, agency) for person, agency in rows]

@@ -1,0 +1,376 @@
+"""Admins and course leads through the real Application: forms, seats, leads, lists, rights."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from bot.context import Services
+from kurse import agencies as agency_service
+from kurse import courses, people
+from kurse import registrations as regs
+from kurse.config import Settings
+from kurse.models import AuditEntry, Course
+from tests import builders
+from tests.harness import start_harness, stop_harness, user
+
+BOSS = 4242  # bootstrap admin (KURSBOT_ADMIN_IDS)
+
+FORM = """/kurs_neu
+Titel: Grenzüberschreitende Fahndung – Grundlagen
+Beginn: 12.03.2027 09:00
+Ende: 13.03.2027 16:00
+Ort: Hof, Polizeiinspektion
+Anmeldeschluss: 01.03.2027
+Abmeldeschluss: 2027-03-05T12:00
+Freigabe: 20.02.2027
+Mindestteilnehmer: 6
+Plätze: PP-OFR=10, PD-Z=8
+Kursleitung: {lead}
+Beschreibung: Zweitägiges Seminar zu gemeinsamen Fahndungs- und Kontrollmaßnahmen.
+Bitte Dienstausweis mitbringen."""
+
+
+@pytest.fixture
+async def h(db, clock):
+    settings = Settings(_env_file=None, kursbot_admin_ids=(BOSS,))
+    harness = await start_harness(Services(db, clock, settings))
+    yield harness
+    await stop_harness(harness)
+
+
+@pytest.fixture
+def agencies(db, clock):
+    return builders.seed(db, clock.now())
+
+
+@pytest.fixture
+def boss():
+    return {"id": BOSS, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+
+
+def course_count(db) -> int:
+    with db.transaction(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(Course))
+
+
+async def officer(h, agencies, name, code="PP-OFR", **extra):
+    who = user(name.split()[0], **extra)
+    await h.join(who, agencies[code].access_code, name)
+    return who
+
+
+async def test_an_admin_creates_a_course_with_every_german_key(h, db, clock, boss, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+
+    answer = await h.send(boss, FORM.format(lead=lead["id"]))
+
+    assert answer[0].text.startswith("Kurs <b>K-2027-001</b> angelegt: Grenzüberschreitende")
+    course = db.call(courses.get_course_by_code, "K-2027-001")
+    assert course.start_at.isoformat() == "2027-03-12T08:00:00+00:00"
+    assert course.registration_deadline.isoformat() == "2027-03-01T22:59:00+00:00"
+    assert course.cancellation_deadline.isoformat() == "2027-03-05T11:00:00+00:00"
+    assert course.release_at.isoformat() == "2027-02-19T23:00:00+00:00"
+    assert course.min_participants == 6
+    assert course.description.endswith("\nBitte Dienstausweis mitbringen.")
+    assert course.lead_id == db.call(people.find_by_telegram_id, lead["id"]).id
+    with db.transaction(readonly=True) as session:
+        assert regs.load_seats(session, course.id, released=False).quotas == {
+            agencies["PP-OFR"].id: 10,
+            agencies["PD-Z"].id: 8,
+        }
+
+
+async def test_english_keys_and_iso_dates_work_too(h, db, boss, agencies):
+    answer = await h.send(
+        boss,
+        "/kurs_neu\nTitle: Joint control day\nStart: 2027-04-01 08:00\n"
+        "End: 2027-04-01T17:00\nLocation: Plauen\nDeadline: 20.03.2027\n"
+        "Seats: PP-OFR=3 PD-Z=3",
+    )
+
+    assert answer[0].text.startswith("Kurs <b>K-2027-001</b> angelegt: Joint control day")
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        (
+            "Beginn: 12.03.2027 09:00\nEnde: 13.03.2027 16:00\nOrt: Hof\nAnmeldeschluss: "
+            "01.03.2027\nPlätze: PP-OFR=1",
+            "• Titel: fehlt",
+        ),
+        (
+            "Titel: Kurs A\nBeginn: 12.03.2027 09:00\nEnde: 11.03.2027 16:00\nOrt: Hof\n"
+            "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
+            "• Zeile 3 (Ende): muss nach dem Beginn",
+        ),
+        (
+            "Titel: Kurs A\nBeginn: 12.03.2027 09:00\nEnde: 13.03.2027 16:00\nOrt: Hof\n"
+            "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1, LKA-X=2",
+            "• Zeile 6 (Plätze): unbekannte Dienststelle: LKA-X",
+        ),
+        (
+            "Titel: Kurs A\nBeginn: 12.03.2027 09:00\nEnde: 13.03.2027 16:00\nOrt: Hof\n"
+            "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=abc",
+            "• Zeile 6 (Plätze): Plätze bitte als PP-OFR=10, PD-Z=8 angeben",
+        ),
+        (
+            "Titel: Kurs A\nTitel: Kurs B\nBeginn: 12.03.2027 09:00\nEnde: 13.03.2027 16:00\n"
+            "Ort: Hof\nAnmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
+            "• Zeile 2 (Titel): doppelt angegeben (zuerst in Zeile 1)",
+        ),
+        (
+            "Titel: Kurs A\nBeginn: 32.03.2027 09:00\nEnde: 13.03.2027 16:00\nOrt: Hof\n"
+            "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
+            "• Zeile 2 (Beginn): kein Datum",
+        ),
+        ("Titel: Kurs A\n" + "Unsinn: x\n" * 199, "• Formular: mehr als 60 Zeilen"),
+        (
+            "Titel: Kurs A\nBeginn: 12.03.2020 09:00\nEnde: 13.03.2020 16:00\nOrt: Hof\n"
+            "Anmeldeschluss: 01.03.2020\nPlätze: PP-OFR=1",
+            "• Zeile 2 (Beginn): liegt in der Vergangenheit",
+        ),
+    ],
+)
+async def test_a_form_with_any_error_names_the_line_and_creates_nothing(
+    h, db, boss, agencies, form, expected
+):
+    answer = await h.send(boss, "/kurs_neu\n" + form)
+
+    assert answer[0].text.startswith("Der Kurs wurde nicht angelegt:")
+    assert expected in answer[0].text
+    assert course_count(db) == 0
+
+
+async def test_an_officer_typing_an_admin_command_is_refused_and_nothing_changes(
+    h, db, clock, agencies
+):
+    anna = await officer(h, agencies, "Anna Beispiel")
+
+    answers = [
+        await h.send(anna, FORM.format(lead=1)),
+        await h.send(anna, "/zugangscode PP-OFR"),
+        await h.send(anna, "/personen Anna"),
+    ]
+
+    assert {a[0].text for a in answers} == {"Das ist nur für Administratoren."}
+    assert course_count(db) == 0
+
+
+async def test_participants_for_the_lead_with_csv_and_pdf(h, db, clock, boss, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_person = db.call(people.find_by_telegram_id, lead["id"])
+    course = builders.course(db, clock.now(), {"PP-OFR": 2, "PD-Z": 1}, lead_id=lead_person.id)
+    names = ["Jürgen Müller", "Anna Weiß", "Özlem Şahin", "Björn Groß"]
+    for name in names:
+        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=name)
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    shown = await h.send(lead, f"/teilnehmer {course.code}")
+    await h.press(lead, "CSV-Datei")
+    await h.press(lead, "PDF-Anwesenheitsliste")
+
+    text = shown[0].text
+    assert "Bestätigt: 2 von 3" in text and "1. Jürgen Müller" in text
+    assert "<b>Warteliste</b> (2)" in text and "1. Özlem Şahin (PP-OFR)" in text
+    csv_name, csv_bytes = h.api.messages(lead["id"])[-2].document
+    assert csv_name == f"{course.code}.csv" and csv_bytes.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Dienststelle", "Dienstgrad", "Name", "Status", "Position", "Angemeldet am"]
+    assert [r[2] for r in rows[1:]] == names
+    assert [r[3] for r in rows[1:]] == ["bestätigt", "bestätigt", "Warteliste", "Warteliste"]
+    _pdf_name, pdf_bytes = h.api.messages(lead["id"])[-1].document
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes)).pages)
+    assert "Jürgen Müller" in pdf_text and "Anna Weiß" in pdf_text
+    assert "Björn" not in pdf_text  # waiting officers are not on the attendance list
+    assert "Unterschrift" in pdf_text and "Seite 1 von 1" in pdf_text
+
+
+async def test_a_long_pdf_list_has_numbered_pages_and_one_row_per_participant(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 60, "PD-Z": 0})
+    for i in range(60):
+        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Teilnehmer {i:02d}")
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    await h.send(boss, f"/teilnehmer {course.code}")
+    await h.press(boss, "PDF-Anwesenheitsliste")
+
+    reader = PdfReader(io.BytesIO(h.api.messages(BOSS)[-1].document[1]))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 2 and f"Seite {len(reader.pages)} von {len(reader.pages)}" in text
+    assert sum(f"Teilnehmer {i:02d}" in text for i in range(60)) == 60
+
+
+async def test_someone_elses_course_list_is_refused_even_with_a_forged_button(
+    h, db, clock, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_person = db.call(people.find_by_telegram_id, lead["id"])
+    mine = builders.course(db, clock.now(), lead_id=lead_person.id)
+    other = builders.course(db, clock.now())
+
+    refused = await h.send(lead, f"/teilnehmer {other.code}")
+    await h.send(lead, f"/teilnehmer {mine.code}")
+    message = h.with_button(lead, "CSV-Datei")
+    files_before = sum(1 for m in h.api.messages(lead["id"]) if m.document)
+    await h.press_data(lead, f"csv:{other.id}", message)
+
+    text = "Nur die Kursleitung und die Administratoren sehen die Teilnehmer dieses Kurses."
+    assert refused[0].text == text and h.alerts()[-1] == text
+    assert sum(1 for m in h.api.messages(lead["id"]) if m.document) == files_before
+
+
+async def test_cancelling_a_course_tells_every_confirmed_and_waiting_officer_once(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    officers = [await officer(h, agencies, f"Person {i}") for i in range(3)]
+    for who in officers:
+        person = db.call(people.find_by_telegram_id, who["id"])
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    await h.send(boss, f"/kurs_absagen {course.code} Ausbilder erkrankt")
+    await h.press(boss, "Ja, Kurs absagen")
+
+    assert h.last(boss).text == f"Kurs {course.code} abgesagt. Benachrichtigt: 3."
+    for who in officers:
+        told = [m.text for m in h.api.messages(who["id"]) if m.text and "❌" in m.text]
+        assert len(told) == 1 and "Grund: Ausbilder erkrankt" in told[0]
+    assert db.call(courses.get_course, course.id).status == "cancelled"
+
+
+async def test_an_admin_whose_role_was_removed_cannot_use_an_old_button(
+    h, db, clock, boss, agencies
+):
+    second = await officer(h, agencies, "Zweite Admin", "PD-Z")
+    await h.send(boss, f"/admin_neu {second['id']}")
+    course = builders.course(db, clock.now())
+    await h.send(second, f"/kurs_absagen {course.code}")
+    await h.send(boss, f"/admin_entfernen {second['id']}")
+
+    await h.press(second, "Ja, Kurs absagen")
+
+    assert h.alerts()[-1] == "Das ist nur für Administratoren."
+    assert db.call(courses.get_course, course.id).status == "published"
+
+
+async def test_raising_a_quota_promotes_and_tells_lowering_asks_and_then_demotes(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    officers = [await officer(h, agencies, f"Person {i}") for i in range(3)]
+    for who in officers:
+        person = db.call(people.find_by_telegram_id, who["id"])
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    raised = (await h.send(boss, f"/kontingent {course.code} PP-OFR=3"))[0].text
+    asked = (await h.send(boss, f"/kontingent {course.code} PP-OFR=1 PD-Z=1"))[0].text
+    await h.press(boss, "Ja, auf die Warteliste")
+
+    assert raised.startswith(f"Plätze von {course.code}: PD-Z=1, PP-OFR=3.")
+    assert any("🎉" in (m.text or "") for m in h.api.messages(officers[2]["id"]))
+    assert asked.startswith("Mit diesen Plätzen wären mehr Personen bestätigt")
+    assert "Zurück auf die Warteliste: 2." in h.last(boss).text
+    assert any("⚠️" in (m.text or "") for m in h.api.messages(officers[2]["id"]))
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+async def test_access_codes_are_shown_and_rotated_after_a_confirmation(h, db, boss, agencies):
+    shown = (await h.send(boss, "/zugangscode PD-Z"))[0].text
+    await h.press(boss, "Neuen Code erzeugen")
+    asked = h.last(boss).text
+    await h.press(boss, "Ja, neuer Code")
+
+    old = agencies["PD-Z"].access_code
+    assert agency_service.format_access_code(old) in shown
+    assert asked.startswith("Neuen Zugangscode für Polizeidirektion Zwickau erzeugen?")
+    new = db.call(agency_service.get_agency, "PD-Z").access_code
+    assert new != old and agency_service.format_access_code(new) in h.last(boss).text
+
+
+async def test_agencies_are_listed_and_added(h, db, boss, agencies):
+    added = await h.send(boss, "/dienststelle_neu PI-HO Polizeiinspektion Hof, Bayern")
+    listed = await h.send(boss, "/dienststellen")
+
+    assert added[0].text.startswith("Dienststelle PI-HO (Polizeiinspektion Hof) angelegt.")
+    assert "PI-HO – Polizeiinspektion Hof (Bayern)" in listed[0].text
+
+
+async def test_the_last_admin_cannot_remove_themself(h, db, agencies):
+    solo = await officer(h, agencies, "Solo Admin")
+    with db.transaction() as session:
+        people.find_by_telegram_id(session, solo["id"]).is_admin = True
+    harness_settings = h.services.settings
+    assert BOSS in harness_settings.kursbot_admin_ids
+
+    answer = await h.send(solo, f"/admin_entfernen {solo['id']}")
+
+    # BOSS (bootstrap) is still an admin, so solo may step down; without BOSS it is refused.
+    assert answer[0].text == "Solo Admin ist kein Administrator mehr."
+
+
+async def test_people_search_and_audit_log(h, db, clock, boss, agencies):
+    await officer(h, agencies, "Anna Beispiel")
+    await h.send(
+        boss,
+        "/kurs_neu\nTitel: Kurs A\nBeginn: 12.03.2027 09:00\nEnde: 12.03.2027 "
+        "16:00\nOrt: Hof\nAnmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
+    )
+
+    found = await h.send(boss, "/personen beisp")
+    log = await h.send(boss, "/protokoll")
+
+    assert "Anna Beispiel – PP-OFR" in found[0].text
+    assert "Kurs angelegt" in log[0].text and f"id {BOSS}" in log[0].text
+    with db.transaction(readonly=True) as session:
+        entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.actor_id, entry.actor_telegram_id) == (None, BOSS)
+
+
+async def test_the_lead_hears_of_each_sign_up_unless_switched_off(h, db, clock, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_person = db.call(people.find_by_telegram_id, lead["id"])
+    course = builders.course(db, clock.now(), lead_id=lead_person.id)
+    anna = await officer(h, agencies, "Anna Beispiel")
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    await h.press(anna, "Anmelden")
+    await h.send(lead, "/mitteilungen aus")
+    ben = await officer(h, agencies, "Ben Beispiel")
+    await h.send(ben, "/kurse")
+    await h.press(ben, course.title[:20])
+    await h.press(ben, "Anmelden")
+
+    told = [m.text for m in h.api.messages(lead["id"]) if m.text and m.text.startswith("📋")]
+    assert told == [f"📋 {course.code}: Anna Beispiel (PP-OFR) – angemeldet"]
+
+
+async def test_editing_dates_tells_registered_officers(h, db, clock, boss, agencies):
+    course = builders.course(db, clock.now())
+    anna = await officer(h, agencies, "Anna Beispiel")
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    db.call(regs.sign_up, course.id, person.id, clock.now())
+    new_start = (course.start_at + timedelta(days=1)).astimezone(builders_tz())
+
+    new_end = new_start + timedelta(hours=8)
+    form = f"Beginn: {new_start:%d.%m.%Y %H:%M}\nEnde: {new_end:%d.%m.%Y %H:%M}"
+
+    answer = await h.send(boss, f"/kurs_bearbeiten {course.code}\n{form}")
+
+    expected = f"Kurs {course.code} geändert: Beginn, Ende. Benachrichtigt: 1."
+    assert answer[0].text.startswith(expected)
+    assert any((m.text or "").startswith("ℹ️") for m in h.api.messages(anna["id"]))
+
+
+def builders_tz():
+    from kurse.clock import BERLIN
+
+    return BERLIN
