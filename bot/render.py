@@ -112,6 +112,24 @@ def help_text(t: Texts) -> str:
     )
 
 
+def admin_help(t: Texts) -> str:
+    """The admin and lead commands, shown to admins under /hilfe."""
+    _ = t.gettext
+    return _(
+        "<b>For admins</b>\n\n"
+        "/kurs_neu – create a course (alone: step by step; with Key: value lines: at once)\n"
+        "/kurs_bearbeiten CODE + lines – change a course\n"
+        "/kurs_absagen CODE [reason] – cancel a course\n"
+        "/kontingent CODE PP-OFR=10 PD-Z=8 – seats per agency\n"
+        "/kursleitung CODE id|@name – set the lead\n"
+        "/teilnehmer CODE – participants, CSV and PDF (also for the lead)\n"
+        "/dienststellen, /dienststelle_neu CODE Name, /zugangscode CODE\n"
+        "/admin_neu id|@name, /admin_entfernen id|@name, /personen Name\n"
+        "/protokoll [CODE] – audit log\n"
+        "/mitteilungen an|aus – lead messages about sign-ups"
+    )
+
+
 def unknown_command(t: Texts) -> str:
     """A command the bot does not know."""
     _ = t.gettext

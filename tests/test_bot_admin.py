@@ -374,3 +374,52 @@ def builders_tz():
     from kurse.clock import BERLIN
 
     return BERLIN
+
+
+async def test_the_guided_dialog_creates_a_course_step_by_step(h, db, clock, boss, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    await h.send(boss, "/kurs_neu")
+    await h.send(boss, "Gemeinsamer Kontrolltag")
+    past = await h.send(boss, "01.01.2020 08:00")
+    await h.send(boss, "15.04.2027 08:00")
+    await h.send(boss, "15.04.2027 16:00")
+    await h.send(boss, "Plauen")
+    await h.send(boss, "01.04.2027")
+    await h.press(boss, "PP-OFR: 0")
+    await h.send(boss, "6")
+    await h.press(boss, "PD-Z: 0")
+    await h.send(boss, "4")
+    await h.press(boss, "Fertig")
+    await h.send(boss, str(lead["id"]))
+    summary = (await h.press(boss, "Überspringen"))[0].text
+
+    await h.press(boss, "Kurs anlegen")
+
+    assert past[0].text == "Das liegt in der Vergangenheit. Bitte einen späteren Beginn angeben."
+    assert "Plätze: PP-OFR=6, PD-Z=4" in summary and "Ort: Plauen" in summary
+    assert h.last(boss).text.startswith("Kurs <b>K-2027-001</b> angelegt: Gemeinsamer Kontrolltag")
+    course = db.call(courses.get_course_by_code, "K-2027-001")
+    assert course.lead_id == db.call(people.find_by_telegram_id, lead["id"]).id
+
+
+async def test_the_guided_dialog_cancelled_midway_creates_nothing(h, db, boss, agencies):
+    await h.send(boss, "/kurs_neu")
+    await h.send(boss, "Gemeinsamer Kontrolltag")
+
+    answer = await h.send(boss, "/abbrechen")
+    after = await h.send(boss, "Plauen")
+
+    assert answer[0].text == "Kursanlage abgebrochen; es wurde nichts gespeichert."
+    assert course_count(db) == 0
+    assert after[0].text.startswith("Bitte melden Sie sich zuerst")  # boss never joined
+
+
+async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
+    anna = await officer(h, agencies, "Anna Beispiel")
+
+    officer_help = (await h.send(anna, "/hilfe"))[0].text
+    await h.send(boss, f"/admin_neu {anna['id']}")
+    admin_help = (await h.send(anna, "/hilfe"))[0].text
+
+    assert "<b>Für Administratoren</b>" not in officer_help
+    assert "<b>Für Administratoren</b>" in admin_help and "/kurs_neu" in admin_help

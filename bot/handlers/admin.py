@@ -482,8 +482,10 @@ Beschreibung: Zweitägiges Seminar."""
 
 def register(application: KursApplication) -> None:
     """Adds the admin commands and buttons."""
+    from bot.handlers import course_dialog  # it builds on this module's handlers
+
+    application.add_handler(course_dialog.build_conversation())  # /kurs_neu, both forms
     for name, callback in (
-        ("kurs_neu", new_course),
         ("kurs_bearbeiten", edit_course),
         ("kurs_absagen", cancel_course),
         ("kontingent", quotas),

@@ -56,7 +56,7 @@ ADMIN_COMMANDS = frozenset(
         "teilnehmer",
     )
 )
-ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "no")
+ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "no", "nk")
 
 
 def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
@@ -66,7 +66,9 @@ def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
     message, query = update.message, update.callback_query
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
-        return command in ADMIN_COMMANDS
+        return command in ADMIN_COMMANDS or command == "abbrechen"
+    if message is not None and context.user_data and context.user_data.get("new_course"):
+        return True  # an answer in the guided /kurs_neu dialog
     return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
 
 

@@ -44,9 +44,13 @@ async def set_language(update: Update, context: KursContext) -> None:
 
 
 async def help_command(update: Update, context: KursContext) -> None:
-    """Lists the commands."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(render.help_text(context.texts))
+    """Lists the commands (and, for admins, theirs)."""
+    assert update.effective_message is not None and update.effective_user is not None
+    text = render.help_text(context.texts)
+    bootstrap = context.services.settings.kursbot_admin_ids
+    if people.is_admin(context.person, update.effective_user.id, bootstrap):
+        text += "\n\n" + render.admin_help(context.texts)
+    await update.effective_message.reply_text(text)
 
 
 async def unknown_command(update: Update, context: KursContext) -> None:

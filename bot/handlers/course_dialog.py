@@ -1,0 +1,316 @@
+"""/kurs_neu without lines: a guided dialog, one question at a time, /abbrechen anywhere.
+
+Each answer is checked at once (the error names the step); the answers are written as the
+same ``Key: value`` form that the one-message /kurs_neu reads, so both end in
+`kurse.admin.create_course_from_form` and obey the same rules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import render_admin
+from bot.callbacks import encode
+from bot.context import KursContext
+from bot.handlers.admin import _refuse, _who, new_course
+from bot.i18n import Texts, _
+from kurse import admin, agencies, people
+from kurse.errors import DomainError
+from kurse.forms import parse_moment
+from kurse.validation import clean_text
+
+DIALOG = "new_course"  # user_data key while the dialog runs (the guard lets its steps in)
+TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
+TIMEOUT = timedelta(minutes=30)
+
+QUESTIONS = {
+    TITLE: _("Step 1 of 9 – the course's title?"),
+    START: _("Step 2 of 9 – when does it start? (TT.MM.JJJJ HH:MM)"),
+    END: _("Step 3 of 9 – when does it end? (TT.MM.JJJJ HH:MM)"),
+    LOCATION: _("Step 4 of 9 – where does it take place?"),
+    DEADLINE: _("Step 5 of 9 – until when can officers sign up? (TT.MM.JJJJ or TT.MM.JJJJ HH:MM)"),
+    SEATS: _(
+        "Step 6 of 9 – seats per agency. Choose an agency, then type its number of seats; "
+        "press “Done” when all are set."
+    ),
+    LEAD: _("Step 7 of 9 – who leads the course? Telegram id or @username, or “Skip”."),
+    DESCRIPTION: _("Step 8 of 9 – a description for the officers, or “Skip”."),
+}
+KEYS = {
+    TITLE: "Titel",
+    START: "Beginn",
+    END: "Ende",
+    LOCATION: "Ort",
+    DEADLINE: "Anmeldeschluss",
+    LEAD: "Kursleitung",
+    DESCRIPTION: "Beschreibung",
+}
+
+
+def _data(context: KursContext) -> dict[str, Any]:
+    data: dict[str, Any] = context.user_data.setdefault(DIALOG, {})  # type: ignore[union-attr]
+    return data
+
+
+def _skip(t: Texts) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Skip"), callback_data="nk")]])
+
+
+async def _ask(update: Update, context: KursContext, step: int) -> int:
+    assert update.effective_chat is not None
+    t = context.texts
+    _data(context)["step"] = step
+    if step == SEATS:
+        return await _ask_seats(update, context)
+    if step == CONFIRM:
+        return await _ask_confirm(update, context)
+    markup = _skip(t) if step in (LEAD, DESCRIPTION) else None
+    await context.bot.send_message(
+        update.effective_chat.id, t.gettext(QUESTIONS[step]), reply_markup=markup
+    )
+    return step
+
+
+async def start(update: Update, context: KursContext) -> int:
+    """/kurs_neu: with lines, creates at once; alone, starts the dialog (admins only)."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    if len(update.effective_message.text.split(maxsplit=1)) > 1:
+        await new_course(update, context)
+        return ConversationHandler.END
+    try:
+        await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return ConversationHandler.END
+    context.user_data[DIALOG] = {"seats": {}}  # type: ignore[index]
+    await update.effective_message.reply_text(
+        context.texts.gettext(
+            "Let us create a course. /abbrechen leaves at any step; "
+            "nothing is stored before the end."
+        )
+    )
+    return await _ask(update, context, TITLE)
+
+
+async def answered(update: Update, context: KursContext) -> int:
+    """Checks a typed answer, stores it and asks the next question."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    step = _data(context)["step"]
+    text = update.effective_message.text
+    problem = await _check(context, step, text)
+    if problem:
+        await update.effective_message.reply_text(problem)
+        return step
+    if step == SEAT_NUMBER:
+        _data(context)["seats"][_data(context).pop("agency")] = int(text.strip())
+        return await _ask_seats(update, context)
+    _data(context)[KEYS[step]] = " ".join(text.split()) if step != DESCRIPTION else text.strip()
+    return await _ask(update, context, step + 1)
+
+
+async def _check(context: KursContext, step: int, text: str) -> str | None:
+    """The problem with an answer, in words, or None."""
+    t, data = context.texts, _data(context)
+    now = context.services.clock.now()
+    try:
+        if step in (TITLE, LOCATION, DESCRIPTION, LEAD):
+            limits = {TITLE: (3, 200), LOCATION: (2, 200), DESCRIPTION: (0, 3000), LEAD: (1, 70)}
+            low, high = limits[step]
+            clean_text(text, "text", min_len=low, max_len=high, multiline=step == DESCRIPTION)
+            if step == LEAD:
+                await context.services.db.run(people.find_by_reference, text, readonly=True)
+        elif step == SEAT_NUMBER:
+            if not text.strip().isdigit() or int(text.strip()) > 1000:
+                return t.gettext("Please type a whole number from 0 to 1000.")
+        else:
+            moment = parse_moment(text, end_of_day=step in (END, DEADLINE))
+            start = parse_moment(data["Beginn"]) if "Beginn" in data else None
+            if step == START and moment <= now:
+                return t.gettext("This lies in the past. Please give a later start.")
+            if step == END and start and moment <= start:
+                return t.gettext("The end must be after the start.")
+            if step == DEADLINE and start and not now < moment <= start:
+                return t.gettext("The deadline must lie between now and the start.")
+    except ValueError:
+        return t.gettext("That is not a date. Please write TT.MM.JJJJ HH:MM.")
+    except DomainError:
+        return t.gettext("That is not valid here. Please try again, or /abbrechen.")
+    return None
+
+
+async def _ask_seats(update: Update, context: KursContext) -> int:
+    assert update.effective_chat is not None
+    t, data = context.texts, _data(context)
+    found = await context.services.db.run(agencies.list_agencies, readonly=True)
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{a.code}: {data['seats'].get(a.code, 0)}", callback_data=encode("nk", a.id)
+            )
+        ]
+        for a in found
+    ]
+    rows.append([InlineKeyboardButton(t.gettext("Done"), callback_data="nk")])
+    data["step"] = SEATS
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t.gettext(QUESTIONS[SEATS]),
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+    return SEATS
+
+
+async def seat_agency(update: Update, context: KursContext) -> int:
+    """An agency was chosen: asks for its number of seats."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    agency = await context.services.db.run(
+        agencies.get_agency_by_id, int(query.data[3:]), readonly=True
+    )
+    _data(context)["agency"] = agency.code
+    _data(context)["step"] = SEAT_NUMBER
+    await query.edit_message_text(
+        context.texts.gettext("How many seats for {agency}?").format(agency=agency.code)
+    )
+    return SEAT_NUMBER
+
+
+async def skipped(update: Update, context: KursContext) -> int:
+    """“Done” under the seats, or “Skip” under the lead or description."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    step = _data(context).get("step", TITLE)
+    if step == SEATS:
+        if sum(_data(context)["seats"].values()) < 1:
+            await query.answer(
+                context.texts.gettext("At least one seat, please."), show_alert=True
+            )
+            return SEATS
+        return await _ask(update, context, LEAD)
+    if step in (LEAD, DESCRIPTION):
+        await query.edit_message_reply_markup(None)
+        _data(context)["step"] = step + 1
+        return await _ask(update, context, step + 1)
+    return step
+
+
+def _form(data: dict[str, Any]) -> str:
+    lines = [f"{key}: {data[key]}" for key in KEYS.values() if key in data]
+    seats = ", ".join(f"{code}={n}" for code, n in data["seats"].items() if n)
+    lines.insert(5, f"Plätze: {seats}")
+    return "\n".join(lines)
+
+
+async def _ask_confirm(update: Update, context: KursContext) -> int:
+    assert update.effective_chat is not None
+    t = context.texts
+    _data(context)["step"] = CONFIRM
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t.gettext("Create the course"), callback_data="nky"),
+                InlineKeyboardButton(t.gettext("Cancel"), callback_data="no"),
+            ]
+        ]
+    )
+    text = t.gettext("Step 9 of 9 – please check:") + "\n\n" + _escape(_form(_data(context)))
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    return CONFIRM
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
+async def confirmed(update: Update, context: KursContext) -> int:
+    """Creates the course from the collected answers."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    form = _form(context.user_data.pop(DIALOG, {"seats": {}}))  # type: ignore[union-attr]
+    t = context.texts
+    try:
+        course = await context.services.db.run(
+            admin.create_course_from_form,
+            form,
+            context.services.clock.now(),
+            **_who(update, context),
+        )
+    except admin.FormInvalid as error:
+        await query.edit_message_text(
+            render_admin.form_errors(t, error.params["errors"], created=True)
+        )
+        return ConversationHandler.END
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return ConversationHandler.END
+    await query.edit_message_text(render_admin.course_created(t, course))
+    return ConversationHandler.END
+
+
+async def cancelled(update: Update, context: KursContext) -> int:
+    """/abbrechen or “Cancel”: leaves without creating anything."""
+    context.user_data.pop(DIALOG, None)  # type: ignore[union-attr]
+    text = context.texts.gettext("Course creation cancelled; nothing was stored.")
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(text)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: KursContext) -> None:
+    """Forgets a dialog left alone for half an hour."""
+    context.user_data.pop(DIALOG, None)  # type: ignore[union-attr]
+
+
+def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    """The guided /kurs_neu dialog."""
+    text = filters.TEXT & ~filters.COMMAND
+    typed = [MessageHandler(text, answered)]
+    with warnings.catch_warnings():
+        # Buttons are tracked per chat, not per message: each step has one live button row.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("kurs_neu", start)],
+            states={
+                TITLE: typed,
+                START: typed,
+                END: typed,
+                LOCATION: typed,
+                DEADLINE: typed,
+                SEATS: [
+                    CallbackQueryHandler(seat_agency, pattern=r"^nk:\d+$"),
+                    CallbackQueryHandler(skipped, pattern=r"^nk$"),
+                ],
+                SEAT_NUMBER: typed,
+                LEAD: [*typed, CallbackQueryHandler(skipped, pattern=r"^nk$")],
+                DESCRIPTION: [*typed, CallbackQueryHandler(skipped, pattern=r"^nk$")],
+                CONFIRM: [
+                    CallbackQueryHandler(confirmed, pattern=r"^nky$"),
+                    CallbackQueryHandler(cancelled, pattern=r"^no$"),
+                ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+            },
+            fallbacks=[CommandHandler("abbrechen", cancelled)],
+            name="new_course",
+            conversation_timeout=TIMEOUT.total_seconds(),
+        )
