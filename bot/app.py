@@ -7,6 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import jobs
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import admin, courses, errors, guard, leads, onboarding, profile, registrations
 from bot.i18n import LANGUAGES, _, texts
@@ -64,6 +65,7 @@ def build_application(
     profile.register(application)
     profile.register_fallbacks(application)
     errors.register(application)
+    jobs.register(application)  # timed work: reminders, lead lists, release, end, retention
     return application
 
 

@@ -13,6 +13,7 @@ from kurse.clock import Clock
 from kurse.config import Settings
 from kurse.db import Database
 from kurse.models import Person
+from kurse.schedule import Plan
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class Services:
     db: Database
     clock: Clock
     settings: Settings
+
+    @property
+    def plan(self) -> Plan:
+        """The timed work the settings ask for (reminder offsets, retention)."""
+        return Plan(self.settings.kursbot_reminder_offsets, self.settings.kursbot_retention_days)
 
 
 class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -55,6 +55,7 @@ class LocalBotApi(BaseRequest):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
+        self.retry_after: dict[int, int] = {}  # chat id -> seconds, answered once as 429
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -90,6 +91,15 @@ class LocalBotApi(BaseRequest):
         chat_id = params.get("chat_id")
         if chat_id is not None and int(chat_id) in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if chat_id is not None and int(chat_id) in self.retry_after:
+            seconds = self.retry_after.pop(int(chat_id))
+            payload = {
+                "ok": False,
+                "error_code": 429,
+                "parameters": {"retry_after": seconds},
+                "description": f"Too Many Requests: retry after {seconds}",
+            }
+            return 429, json.dumps(payload).encode()
         handler = getattr(self, f"_api_{name}", None)
         if handler is None:
             return self._ok(True)

@@ -271,6 +271,17 @@ def promoted(t: Texts, course: Course) -> str:
     ).format(title=escape(course.title), when=t.when(course.start_at))
 
 
+def reminder(t: Texts, course: Course, offset: str) -> str:
+    """A reminder before the start (the calendar file follows)."""
+    _ = t.gettext
+    return _(
+        "⏰ Reminder: <b>{title}</b> starts on {when}.\nWhere: {location}\n"
+        "If you cannot come, please cancel with /meine so that the next officer can."
+    ).format(
+        title=escape(course.title), when=t.when(course.start_at), location=escape(course.location)
+    )
+
+
 def my_registrations(t: Texts, items: list[MyRegistration]) -> str:
     """/meine."""
     _ = t.gettext

@@ -336,6 +336,53 @@ def _split(text: str, limit: int = 4000) -> list[str]:
     return parts
 
 
+def lead_list(
+    t: Texts, listing: ParticipantList, marks: dict[int, str], gone: list[str], *, first: bool
+) -> list[str]:
+    """The scheduled list for a lead, with changes since their previous list marked."""
+    _ = t.gettext
+    course = listing.course
+    lines = [
+        _("📋 Participant list of <b>{title}</b> ({code}), {when}").format(
+            title=escape(course.title), code=escape(course.code), when=t.when(course.start_at)
+        )
+    ]
+    if not first:
+        lines.append(_("Changes since your last list are marked."))
+    for code, rows in listing.confirmed.items():
+        lines += ["", f"<b>{escape(code)}</b> ({len(rows)})"]
+        lines += [
+            f"{i}. {escape(p.name or '–')}"
+            + (f" – <i>{marks[p.registration_id]}</i>" if p.registration_id in marks else "")
+            for i, p in enumerate(rows, 1)
+        ]
+    if listing.waiting:
+        lines += ["", _("<b>Waiting list</b> ({n})").format(n=len(listing.waiting))]
+        lines += [
+            f"{i}. {escape(p.name or '–')} ({escape(p.agency_code)})"
+            + (f" – <i>{marks[p.registration_id]}</i>" if p.registration_id in marks else "")
+            for i, p in enumerate(listing.waiting, 1)
+        ]
+    if gone:
+        lines += ["", _("<b>Cancelled since the last list</b>")]
+        lines += [f"– {escape(name)}" for name in gone]
+    return _split("\n".join(lines))
+
+
+def status(t: Texts, state: Any) -> str:
+    """/status: pending and failed work, the next due time."""
+    _ = t.gettext
+    lines = [
+        _("<b>Status</b>"),
+        _("Pending tasks: {n}").format(n=state.pending_tasks),
+        _("Messages waiting to be sent: {n}").format(n=state.pending_messages),
+        _("Next due: {when}").format(when=t.when(state.next_due) if state.next_due else "–"),
+        _("Failed messages: {n}").format(n=len(state.failed)),
+    ]
+    lines += [f"• {escape(key)}: {escape(error or '')}" for key, error in state.failed]
+    return "\n".join(lines)
+
+
 def list_labels(t: Texts, course: Course, lead: Person | None) -> ListLabels:
     """Column names and words of the CSV and PDF files."""
     _ = t.gettext

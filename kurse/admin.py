@@ -21,6 +21,7 @@ from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form
 from kurse.models import Agency, Course, Person
 from kurse.registrations import ExcessDecision, QuotaChange
+from kurse.schedule import DEFAULT_PLAN, Plan
 
 
 class FormInvalid(DomainError):
@@ -64,7 +65,13 @@ def _form_errors(form_lines: dict[str, int], error: DomainError) -> list[FormErr
 
 
 def create_course_from_form(
-    session: Session, text: str, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+    session: Session,
+    text: str,
+    now: datetime,
+    *,
+    telegram_id: int,
+    bootstrap: Iterable[int],
+    plan: Plan = DEFAULT_PLAN,
 ) -> Course:
     """Creates a course from the ``Key: value`` lines; `FormInvalid` lists every problem."""
     actor = require_admin(session, telegram_id, bootstrap)
@@ -76,7 +83,7 @@ def create_course_from_form(
         lead = values.pop("lead", None)
         if lead is not None:
             values["lead_id"] = people.find_by_reference(session, lead).id
-        return courses.create_course(session, CourseDraft(**values), now, actor=actor)
+        return courses.create_course(session, CourseDraft(**values), now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
 
@@ -89,6 +96,7 @@ def edit_course_from_form(
     *,
     telegram_id: int,
     bootstrap: Iterable[int],
+    plan: Plan = DEFAULT_PLAN,
 ) -> CourseEdit:
     """Changes the fields named in the lines (seats go through `set_quotas_from_text`)."""
     actor = require_admin(session, telegram_id, bootstrap)
@@ -104,7 +112,7 @@ def edit_course_from_form(
     try:
         if "lead" in values:
             values["lead_id"] = people.find_by_reference(session, values.pop("lead")).id
-        return courses.edit_course(session, course.id, values, now, actor=actor)
+        return courses.edit_course(session, course.id, values, now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
 
@@ -169,12 +177,15 @@ def assign_lead(
     *,
     telegram_id: int,
     bootstrap: Iterable[int],
+    plan: Plan = DEFAULT_PLAN,
 ) -> tuple[Course, Person]:
     """Makes the person named by Telegram id or @username the course's lead."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
-    edit = courses.edit_course(session, course.id, {"lead_id": lead.id}, now, actor=actor)
+    edit = courses.edit_course(
+        session, course.id, {"lead_id": lead.id}, now, actor=actor, plan=plan
+    )
     return edit.course, lead
 
 

@@ -19,6 +19,7 @@ from kurse.audit import Actor
 from kurse.clock import BERLIN, ensure_aware
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
+from kurse.schedule import DEFAULT_PLAN, Plan, cancel_course_tasks, plan_course
 from kurse.validation import check_int, clean_text
 
 MAX_SEATS_PER_AGENCY = 1000
@@ -160,7 +161,12 @@ def _next_code(session: Session, start: datetime) -> str:
 
 
 def create_course(
-    session: Session, draft: CourseDraft, now: datetime, *, actor: Actor | None = None
+    session: Session,
+    draft: CourseDraft,
+    now: datetime,
+    *,
+    actor: Actor | None = None,
+    plan: Plan = DEFAULT_PLAN,
 ) -> Course:
     """Creates a published course with its quotas after checking every field."""
     draft = _validate(session, draft, now, new=True)
@@ -196,6 +202,7 @@ def create_course(
         after={**values, "seats": dict(draft.seats)},
     )
     session.flush()
+    plan_course(session, course, plan)
     return course
 
 
@@ -225,6 +232,7 @@ def edit_course(
     now: datetime,
     *,
     actor: Actor | None = None,
+    plan: Plan = DEFAULT_PLAN,
 ) -> CourseEdit:
     """Changes fields of a published course; returns what changed and whom to tell."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -260,6 +268,7 @@ def edit_course(
             after={k: v[1] for k, v in diff.items()},
         )
     session.flush()
+    plan_course(session, course, plan)  # reminders and lists move with the dates
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
 
 
@@ -292,6 +301,7 @@ def cancel_course(
         clean_text(reason, "reason", max_len=MAX_REASON) if reason and reason.strip() else None
     )
     course.status = CourseStatus.CANCELLED
+    cancel_course_tasks(session, course_id, now)
     course.cancel_reason = clean_reason
     course.updated_at = now
     audit.record(

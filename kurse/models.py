@@ -254,6 +254,82 @@ class AuditEntry(SQLModel, table=True):
     after: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class TaskState(StrEnum):
+    """Life cycle of a due task or an outgoing message."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one process; retried if it never finishes
+    SENT = "sent"  # done (for tasks: run)
+    SKIPPED = "skipped"  # no longer makes sense (cancelled, too late, blocked chat)
+    FAILED = "failed"  # gave up after retries; `last_error` says why
+
+
+class Task(SQLModel, table=True):
+    """Timed work on a course, due at ``due_at``; ``key`` names its purpose and is unique.
+
+    The database, not APScheduler, is the truth about what is due: the scheduler only wakes
+    the bot, which claims due rows (one process per row) and marks them.
+    """
+
+    __tablename__ = "task"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'skipped', 'failed')",
+            name="task_state_known",
+        ),
+        Index("ix_task_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    course_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    due_at: datetime = _time()
+    state: str = Field(default=TaskState.PENDING, sa_column=Column(String(16), nullable=False))
+    claimed_at: datetime | None = _time(nullable=True)
+    done_at: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(String(500)))
+
+
+class Outbox(SQLModel, table=True):
+    """One message to one person, made by a task; ``key`` keeps it from being made twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'skipped', 'failed')",
+            name="outbox_state_known",
+        ),
+        Index("ix_outbox_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    person_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), index=True),
+    )
+    course_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"))
+    )
+    registration_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("registration.id", ondelete="CASCADE")),
+    )
+    detail: str | None = Field(default=None, sa_column=Column(Text))  # JSON, kind-specific
+    due_at: datetime = _time()
+    state: str = Field(default=TaskState.PENDING, sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    claimed_at: datetime | None = _time(nullable=True)
+    done_at: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(String(500)))
+
+
 agency_table = Agency.__table__
 person_table = Person.__table__
 course_table = Course.__table__

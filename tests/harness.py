@@ -100,8 +100,12 @@ class Harness:
         )
 
 
-async def start_harness(services: Services) -> Harness:
-    """Builds and starts the application on the local Bot API (no rate limiter)."""
+async def start_harness(services: Services, *, sweeping: bool = False) -> Harness:
+    """Builds and starts the application on the local Bot API (no rate limiter).
+
+    The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
+    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time.
+    """
     api = LocalBotApi()
     app = build_application(services, request=api, rate_limit=False)
     api.bind(app.bot)
@@ -109,6 +113,9 @@ async def start_harness(services: Services) -> Harness:
     if app.post_init:
         await app.post_init(app)
     await app.start()
+    if not sweeping and app.job_queue is not None:
+        for job in app.job_queue.get_jobs_by_name("tasks:sweep"):
+            job.schedule_removal()
     return Harness(app, api, services)
 
 

@@ -36,6 +36,11 @@ def _who(update: Update, context: KursContext) -> dict[str, Any]:
     }
 
 
+def _planned(update: Update, context: KursContext) -> dict[str, Any]:
+    """`_who` plus the timed-work plan, for actions that create or move courses."""
+    return {**_who(update, context), "plan": context.services.plan}
+
+
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     assert update.effective_message is not None
     await update.effective_message.reply_text(render.truncate(text), reply_markup=markup)
@@ -88,7 +93,7 @@ async def new_course(update: Update, context: KursContext) -> None:
             admin.create_course_from_form,
             text,
             context.services.clock.now(),
-            **_who(update, context),
+            **_planned(update, context),
         )
     except DomainError as error:
         await _refuse(update, context, error)
@@ -110,7 +115,7 @@ async def edit_course(update: Update, context: KursContext) -> None:
             code.strip(),
             form,
             context.services.clock.now(),
-            **_who(update, context),
+            **_planned(update, context),
         )
     except admin.FormInvalid as error:
         await _reply(
@@ -269,7 +274,7 @@ async def set_lead(update: Update, context: KursContext) -> None:
             code.strip(),
             reference.strip(),
             context.services.clock.now(),
-            **_who(update, context),
+            **_planned(update, context),
         )
     except DomainError as error:
         await _refuse(update, context, error)
@@ -469,6 +474,21 @@ def _audit(
     return entries, names
 
 
+async def show_status(update: Update, context: KursContext) -> None:
+    """/status: pending tasks and messages, failures with reasons, the next due time."""
+    from kurse import tasks
+
+    try:
+        await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    state = await context.services.db.run(
+        tasks.status, context.services.clock.now(), readonly=True
+    )
+    await _reply(update, render_admin.status(context.texts, state))
+
+
 FORM_EXAMPLE = """/kurs_neu
 Titel: Grenzüberschreitende Fahndung – Grundlagen
 Beginn: 12.03.2027 09:00
@@ -497,6 +517,7 @@ def register(application: KursApplication) -> None:
         ("admin_entfernen", revoke_admin),
         ("personen", find_people),
         ("protokoll", audit_log),
+        ("status", show_status),
     ):
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(cancel_course_confirmed, pattern=r"^ka:"))

@@ -25,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 from bot import render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
-from bot.handlers.admin import _refuse, _who, new_course
+from bot.handlers.admin import _planned, _refuse, _who, new_course
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
 from kurse.errors import DomainError
@@ -251,7 +251,7 @@ async def confirmed(update: Update, context: KursContext) -> int:
             admin.create_course_from_form,
             form,
             context.services.clock.now(),
-            **_who(update, context),
+            **_planned(update, context),
         )
     except admin.FormInvalid as error:
         await query.edit_message_text(

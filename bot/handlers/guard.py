@@ -54,6 +54,7 @@ ADMIN_COMMANDS = frozenset(
         "personen",
         "protokoll",
         "teilnehmer",
+        "status",
     )
 )
 ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "no", "nk")

@@ -1,0 +1,180 @@
+"""APScheduler wiring (PTB's JobQueue): wake up, run due tasks, send due messages.
+
+The database says what is due (`kurse.tasks`); the jobs here only wake the bot: a sweep
+every `SWEEP` and an extra wake-up at the next due time when that is sooner. APScheduler's own
+job store is in memory and per process, as its documentation requires, so no correctness
+depends on it: after a restart the first sweep finds whatever fell due meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import render, render_admin
+from bot.context import KursApplication, Services
+from bot.i18n import Texts, texts
+from kurse import tasks
+from kurse.exports import course_calendar
+from kurse.models import Registration
+from kurse.registrations import participants
+
+log = logging.getLogger(__name__)
+
+SWEEP = timedelta(seconds=30)
+PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
+
+
+@dataclass
+class WorkDone:
+    """What one round did (for logs, tests and benchmarks)."""
+
+    tasks: int = 0
+    sent: int = 0
+    blocked: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+async def run_due_work(application: KursApplication) -> WorkDone:
+    """Runs every due task, then sends every due message; returns the counts."""
+    services: Services = application.bot_data["services"]
+    db, done = services.db, WorkDone()
+    while task_ids := await db.run(tasks.claim_due_tasks, services.clock.now()):
+        for task_id in task_ids:
+            await db.run(tasks.run_task, task_id, services.clock.now())
+            done.tasks += 1
+    limit = asyncio.Semaphore(PARALLEL_SENDS)
+
+    async def deliver(item: tasks.Delivery) -> None:
+        async with limit:
+            await _deliver(application, services, item, done)
+
+    while deliveries := await db.run(tasks.claim_due_messages, services.clock.now()):
+        await asyncio.gather(*(deliver(item) for item in deliveries))
+    return done
+
+
+async def _deliver(
+    application: KursApplication, services: Services, item: tasks.Delivery, done: WorkDone
+) -> None:
+    db, now = services.db, services.clock.now
+    try:
+        await _send(application, services, item)
+    except Forbidden:
+        await db.run_batched(tasks.mark_blocked, item.outbox_id, item.person_id, now())
+        done.blocked += 1
+    except RetryAfter as error:
+        wait = error.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        await db.run_batched(
+            tasks.mark_failed, item.outbox_id, str(error), now(), timedelta(seconds=seconds)
+        )
+        done.retried += 1
+    except BadRequest as error:  # will not get better by trying again
+        await db.run_batched(tasks.mark_failed, item.outbox_id, str(error), now(), None)
+        done.failed += 1
+    except TelegramError as error:  # network trouble and the like: back off and retry
+        state = await db.run_batched(
+            tasks.mark_failed,
+            item.outbox_id,
+            str(error),
+            now(),
+            timedelta(minutes=2 ** min(item.attempts, 6)),
+        )
+        done.failed += state == tasks.FAILED
+        done.retried += state != tasks.FAILED
+    else:
+        await db.run_batched(tasks.mark_sent, item.outbox_id, now())
+        done.sent += 1
+
+
+async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
+    bot, t, course = application.bot, texts(item.language), item.course
+    if item.kind == "reminder":
+        await bot.send_message(item.telegram_id, render.reminder(t, course, item.detail["offset"]))
+        content = course_calendar(course, item.registration_id or 0, services.clock.now())
+        await bot.send_document(item.telegram_id, document=content, filename=f"{course.code}.ics")
+    elif item.kind == "promoted":
+        await bot.send_message(item.telegram_id, render.promoted(t, course))
+    elif item.kind == "leadlist":
+        for chunk in await _lead_list(services, t, item):
+            await bot.send_message(item.telegram_id, chunk)
+    else:  # pragma: no cover - every kind that makes messages is listed above
+        raise ValueError(item.kind)
+
+
+async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list[str]:
+    """The participant list with what changed since the lead's previous list."""
+    listing = await services.db.run(
+        participants, item.course.id, services.clock.now(), readonly=True
+    )
+    now_ = item.detail["snapshot"]
+    before = item.detail.get("previous")
+    marks: dict[int, str] = {}
+    gone: list[str] = []
+    if before is not None:
+        for rid, status in now_.items():
+            if rid not in before:
+                marks[int(rid)] = t.gettext("new")
+            elif before[rid] == "waiting" and status == "confirmed":
+                marks[int(rid)] = t.gettext("moved up")
+        gone_ids = [int(rid) for rid in before if rid not in now_]
+        gone = await services.db.run(_names, gone_ids, readonly=True)
+    return render_admin.lead_list(t, listing, marks, gone, first=before is None)
+
+
+def _names(session: Any, registration_ids: list[int]) -> list[str]:
+    from sqlalchemy import select
+
+    from kurse.models import Person
+
+    if not registration_ids:
+        return []
+    rows = session.execute(
+        select(Person.name)
+        .join(Registration, Registration.person_id == Person.id)
+        .where(Registration.id.in_(registration_ids))
+    )
+    return [name for (name,) in rows]
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The job: does the due work and plans the next wake-up."""
+    application: KursApplication = context.application  # type: ignore[assignment]
+    try:
+        done = await run_due_work(application)
+        if done.tasks or done.sent or done.failed:
+            log.info("timed work: %s", done)
+    except Exception:
+        log.exception("timed work failed; the next sweep tries again")
+    await _plan_wake_up(application)
+
+
+async def _plan_wake_up(application: KursApplication) -> None:
+    services: Services = application.bot_data["services"]
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    due = await services.db.run(tasks.next_due, readonly=True)
+    if due is None:
+        return
+    delay = (due - services.clock.now()).total_seconds()
+    if delay < SWEEP.total_seconds():
+        for job in job_queue.get_jobs_by_name("tasks:wake"):
+            job.schedule_removal()
+        job_queue.run_once(tick, when=max(delay, 0.0) + 0.05, name="tasks:wake")
+
+
+def register(application: KursApplication) -> None:
+    """Starts the sweep (the first one right after start: catch-up after downtime)."""
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            tick, interval=SWEEP.total_seconds(), first=1.0, name="tasks:sweep"
+        )

@@ -1,0 +1,363 @@
+"""Running due tasks and claiming due messages: exactly once, across restarts and processes.
+
+A task (see `kurse.schedule`) is claimed by one process (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite's write lock serialises), run in one transaction, and marked. What it has
+to say becomes rows in the outbox, one per person, each with a unique key, so that no message
+is made twice. The bot claims outbox rows, sends them and marks them; a row whose sending was
+interrupted (claimed, never marked) is claimed again after `CLAIM_TIMEOUT`.
+
+Catch-up after downtime falls out of the rules of each kind: a reminder or lead list that
+fell due while the bot was down still runs before the course starts and is skipped after.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from kurse.models import (
+    Course,
+    CourseStatus,
+    Outbox,
+    Person,
+    Registration,
+    RegistrationStatus,
+    Task,
+    TaskState,
+)
+from kurse.registrations import release_seats
+
+CLAIM_TIMEOUT = timedelta(minutes=5)
+# A reminder due within an hour of the sign-up is not sent: the confirmation just said it all.
+FRESH_SIGN_UP = timedelta(hours=1)
+MAX_ATTEMPTS = 5
+PENDING, SENDING, SENT, SKIPPED, FAILED = (
+    TaskState.PENDING,
+    TaskState.SENDING,
+    TaskState.SENT,
+    TaskState.SKIPPED,
+    TaskState.FAILED,
+)
+
+
+def _claimable(model: type[Task] | type[Outbox], now: datetime) -> Any:
+    return or_(
+        (model.state == PENDING) & (model.due_at <= now),
+        (model.state == SENDING) & (model.claimed_at < now - CLAIM_TIMEOUT),  # type: ignore[operator]
+    )
+
+
+def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[int]:
+    """Claims due tasks for this process; returns their ids, earliest first."""
+    tasks = session.scalars(
+        select(Task)
+        .where(_claimable(Task, now))
+        .order_by(Task.due_at, Task.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for task in tasks:
+        task.state, task.claimed_at = SENDING, now
+    return [t.id for t in tasks if t.id is not None]
+
+
+def run_task(session: Session, task_id: int, now: datetime) -> str:
+    """Does one claimed task; returns its new state."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None or task.state != SENDING:
+        return "gone"
+    course = session.get(Course, task.course_id)
+    assert course is not None
+    state, note = _RUNNERS[task.kind](session, task, course, now)
+    task.state, task.done_at, task.last_error = state, now, note
+    return state
+
+
+def _reminder(
+    session: Session, task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    if course.status != CourseStatus.PUBLISHED:
+        return SKIPPED, "course not published"
+    if now >= course.start_at:
+        return SKIPPED, "too late: the course has started"
+    label = task.key.split(":")[1]
+    registrations = session.scalars(
+        select(Registration).where(
+            Registration.course_id == course.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+            Registration.person_id.is_not(None),
+            Registration.confirmed_at <= task.due_at - FRESH_SIGN_UP,  # type: ignore[operator]
+        )
+    ).all()
+    for registration in registrations:
+        _message(
+            session,
+            f"reminder:{label}:registration:{registration.id}",
+            "reminder",
+            now,
+            person_id=registration.person_id,
+            course_id=course.id,
+            registration_id=registration.id,
+            detail={"offset": label},
+        )
+    return SENT, None
+
+
+def _lead_list(
+    session: Session, task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+        return SKIPPED, "course not open any more"
+    if course.lead_id is None:
+        return SKIPPED, "course has no lead"
+    snapshot = {
+        str(r.id): r.status
+        for r in session.scalars(
+            select(Registration).where(
+                Registration.course_id == course.id,
+                Registration.status.in_(
+                    [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]
+                ),
+            )
+        )
+    }
+    previous = session.scalar(
+        select(Outbox.detail)
+        .where(Outbox.course_id == course.id, Outbox.kind == "leadlist")
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
+    before: dict[str, str] | None = json.loads(previous)["snapshot"] if previous else None
+    _message(
+        session,
+        f"{task.key}:lead:{course.lead_id}",
+        "leadlist",
+        now,
+        person_id=course.lead_id,
+        course_id=course.id,
+        detail={"snapshot": snapshot, "previous": before},
+    )
+    return SENT, None
+
+
+def _release(
+    session: Session, task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+        return SKIPPED, "course not open any more"
+    for promotion in release_seats(session, course.id, now):
+        _message(
+            session,
+            f"promoted:registration:{promotion.registration_id}:task:{task.id}",
+            "promoted",
+            now,
+            person_id=promotion.person_id,
+            course_id=course.id,
+            registration_id=promotion.registration_id,
+        )
+    return SENT, None
+
+
+def _end(session: Session, task: Task, course: Course, now: datetime) -> tuple[str, str | None]:
+    if course.status == CourseStatus.PUBLISHED:
+        course.status = CourseStatus.FINISHED
+    return SENT, None
+
+
+def _retention(
+    session: Session, task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    """Cuts the link between the course and its participants; counts stay right."""
+    session.execute(
+        update(Registration).where(Registration.course_id == course.id).values(person_id=None)
+    )
+    session.execute(
+        update(Outbox).where(Outbox.course_id == course.id).values(person_id=None, detail=None)
+    )
+    return SENT, None
+
+
+_RUNNERS = {
+    "reminder": _reminder,
+    "leadlist": _lead_list,
+    "release": _release,
+    "end": _end,
+    "retention": _retention,
+}
+
+
+def _message(
+    session: Session,
+    key: str,
+    kind: str,
+    now: datetime,
+    *,
+    person_id: int | None,
+    course_id: int,
+    registration_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Adds one outgoing message unless one with ``key`` exists already."""
+    if person_id is None or session.scalar(select(Outbox.id).where(Outbox.key == key)):
+        return
+    session.add(
+        Outbox(
+            key=key,
+            kind=kind,
+            person_id=person_id,
+            course_id=course_id,
+            registration_id=registration_id,
+            detail=json.dumps(detail) if detail is not None else None,
+            due_at=now,
+        )
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed message with what the bot needs to write it."""
+
+    outbox_id: int
+    kind: str
+    telegram_id: int
+    language: str
+    person_id: int
+    course: Course
+    registration_id: int | None
+    detail: dict[str, Any]
+    attempts: int
+
+
+def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
+    """Claims due messages; ones that no longer make sense are marked skipped instead."""
+    rows = session.scalars(
+        select(Outbox)
+        .where(_claimable(Outbox, now))
+        .order_by(Outbox.due_at, Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    deliveries = []
+    for row in rows:
+        person = session.get(Person, row.person_id) if row.person_id else None
+        course = session.get(Course, row.course_id) if row.course_id else None
+        reason = _stale(session, row, person, course, now)
+        if reason is not None:
+            row.state, row.done_at, row.last_error = SKIPPED, now, reason
+            continue
+        assert person is not None and course is not None and row.id is not None
+        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
+        deliveries.append(
+            Delivery(
+                row.id,
+                row.kind,
+                person.telegram_id,
+                person.language,
+                person.id,
+                course,
+                row.registration_id,
+                json.loads(row.detail or "{}"),
+                row.attempts,
+            )
+        )
+    return deliveries
+
+
+def _stale(
+    session: Session, row: Outbox, person: Person | None, course: Course | None, now: datetime
+) -> str | None:
+    """Why a message should not go out any more, or None."""
+    if person is None or course is None:
+        return "person or course gone"
+    if not person.active:
+        return "person inactive (blocked the bot)"
+    if row.kind == "reminder":
+        registration = session.get(Registration, row.registration_id)
+        if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+            return "registration cancelled"
+        if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+            return "too late: the course has started"
+    return None
+
+
+def mark_sent(session: Session, outbox_id: int, now: datetime) -> None:
+    """The message went out."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(state=SENT, done_at=now, last_error=None)
+    )
+
+
+def mark_blocked(session: Session, outbox_id: int, person_id: int, now: datetime) -> None:
+    """The person blocked the bot: skipped, and the person marked inactive."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(state=SKIPPED, done_at=now, last_error="blocked the bot")
+    )
+    session.execute(update(Person).where(Person.id == person_id).values(active=False))
+
+
+def mark_failed(
+    session: Session, outbox_id: int, error: str, now: datetime, retry_in: timedelta | None
+) -> str:
+    """A failed attempt: tried again later (back-off), or finally failed with the reason."""
+    row = session.get(Outbox, outbox_id)
+    assert row is not None
+    if retry_in is not None and row.attempts < MAX_ATTEMPTS:
+        row.state, row.due_at, row.last_error = PENDING, now + retry_in, error[:500]
+    else:
+        row.state, row.done_at, row.last_error = FAILED, now, error[:500]
+    return row.state
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `/status` shows."""
+
+    pending_tasks: int
+    pending_messages: int
+    failed: list[tuple[str, str | None]]
+    next_due: datetime | None
+
+
+def status(session: Session, now: datetime) -> Status:
+    """Counts of pending work, the failed messages and the next due time."""
+    from sqlalchemy import func
+
+    pending_tasks = (
+        session.scalar(select(func.count()).select_from(Task).where(Task.state == PENDING)) or 0
+    )
+    pending_messages = (
+        session.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.state.in_([PENDING, SENDING]))
+        )
+        or 0
+    )
+    failed = [
+        (key, error)
+        for key, error in session.execute(
+            select(Outbox.key, Outbox.last_error)
+            .where(Outbox.state == FAILED)
+            .order_by(Outbox.id.desc())
+            .limit(10)
+        )
+    ]
+    return Status(pending_tasks, pending_messages, failed, next_due(session))
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the next pending task or message falls due."""
+    from sqlalchemy import func
+
+    task = session.scalar(select(func.min(Task.due_at)).where(Task.state == PENDING))
+    message = session.scalar(select(func.min(Outbox.due_at)).where(Outbox.state == PENDING))
+    times = [t for t in (task, message) if t is not None]
+    return min(times) if times else None

@@ -1,0 +1,299 @@
+"""Reminders, lead lists, release dates, course end and retention: each once, at its time."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.context import Services
+from bot.jobs import run_due_work
+from kurse import courses, people, tasks
+from kurse import registrations as regs
+from kurse.config import Settings
+from kurse.models import Outbox, Registration, Task
+from tests import builders
+from tests.harness import start_harness, stop_harness
+
+BOSS = 4242
+
+
+@pytest.fixture
+def settings():
+    return Settings(_env_file=None, kursbot_admin_ids=(BOSS,))
+
+
+@pytest.fixture
+async def h(db, clock, settings):
+    harness = await start_harness(Services(db, clock, settings))
+    yield harness
+    await stop_harness(harness)
+
+
+@pytest.fixture
+def agencies(db, clock):
+    return builders.seed(db, clock.now())
+
+
+def texts_to(h, telegram_id: int, prefix: str) -> list[str]:
+    return [m.text for m in h.api.messages(telegram_id) if m.text and m.text.startswith(prefix)]
+
+
+def sign_up(db, clock, course, person):
+    return db.call(regs.sign_up, course.id, person.id, clock.now())
+
+
+async def test_a_reminder_goes_out_once_at_its_time_with_the_calendar_file(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+
+    clock.set(course.start_at - timedelta(days=7, minutes=1))
+    early = await run_due_work(h.app)
+    clock.set(course.start_at - timedelta(days=7))
+    due = await run_due_work(h.app)
+    again = await run_due_work(h.app)
+
+    assert (early.sent, due.sent, again.sent) == (0, 1, 0)
+    reminders = texts_to(h, anna.telegram_id, "⏰ Erinnerung")
+    assert len(reminders) == 1 and course.title in reminders[0]
+    name, ics = h.api.messages(anna.telegram_id)[-1].document
+    assert name == f"{course.code}.ics" and b"BEGIN:VEVENT" in ics
+
+
+async def test_each_reminder_offset_fires_once(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+
+    for moment in (course.start_at - timedelta(days=7), course.start_at - timedelta(days=1)):
+        clock.set(moment)
+        await run_due_work(h.app)
+        await run_due_work(h.app)
+
+    assert len(texts_to(h, anna.telegram_id, "⏰")) == 2
+
+
+async def test_signing_up_10_minutes_before_the_one_day_reminder_gets_none(h, db, clock, agencies):
+    course = builders.course(
+        db, clock.now(), registration_deadline=clock.now() + timedelta(days=29, hours=12)
+    )
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    clock.set(course.start_at - timedelta(days=1, minutes=10))
+    sign_up(db, clock, course, anna)
+
+    clock.set(course.start_at - timedelta(days=1))
+    await run_due_work(h.app)
+
+    assert texts_to(h, anna.telegram_id, "⏰") == []
+
+
+async def test_editing_the_start_moves_the_reminders(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+    later = course.start_at + timedelta(days=3)
+    db.call(
+        courses.edit_course,
+        course.id,
+        {"start_at": later, "end_at": later + timedelta(hours=8)},
+        clock.now(),
+    )
+
+    clock.set(course.start_at - timedelta(days=7))
+    at_old_time = await run_due_work(h.app)
+    clock.set(later - timedelta(days=7))
+    at_new_time = await run_due_work(h.app)
+
+    assert (at_old_time.sent, at_new_time.sent) == (0, 1)
+
+
+async def test_cancelling_a_course_or_a_registration_stops_the_reminders(h, db, clock, agencies):
+    cancelled_course = builders.course(db, clock.now())
+    kept = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    ben = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, cancelled_course, anna)
+    registration = sign_up(db, clock, kept, ben)
+    db.call(courses.cancel_course, cancelled_course.id, clock.now())
+    db.call(regs.cancel, registration.registration_id, ben.id, clock.now())
+
+    clock.set(kept.start_at - timedelta(days=7))
+    done = await run_due_work(h.app)
+
+    assert done.sent == 0
+    with db.transaction(readonly=True) as session:
+        states = {t.key: t.state for t in session.scalars(select(Task))}
+    assert states[f"reminder:7d:course:{cancelled_course.id}"] == "skipped"
+
+
+async def test_after_a_restart_due_reminders_go_out_once_and_late_ones_are_skipped(
+    db, clock, settings, agencies
+):
+    soon = builders.course(db, clock.now(), start_at=clock.now() + timedelta(days=10))
+    later = builders.course(db, clock.now(), start_at=clock.now() + timedelta(days=20))
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, soon, anna)
+    sign_up(db, clock, later, anna)
+    first = await start_harness(Services(db, clock, settings))
+    await stop_harness(first)
+
+    clock.set(soon.start_at + timedelta(days=4))  # soon has started; later's 7d has passed
+    second = await start_harness(Services(db, clock, settings))
+    await run_due_work(second.app)
+    await run_due_work(second.app)
+    await stop_harness(second)
+
+    reminders = texts_to(second, anna.telegram_id, "⏰")
+    assert len(reminders) == 1 and later.title in reminders[0]
+    with db.transaction(readonly=True) as session:
+        states = {t.key: t.state for t in session.scalars(select(Task))}
+    assert states[f"reminder:7d:course:{soon.id}"] == "skipped"
+    assert states[f"reminder:1d:course:{soon.id}"] == "skipped"
+    assert states[f"reminder:7d:course:{later.id}"] == "sent"
+
+
+async def test_two_applications_on_one_database_send_each_message_once(
+    db, clock, settings, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 30, "PD-Z": 30})
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
+        for i in range(60)
+    ]
+    for person in officers:
+        sign_up(db, clock, course, person)
+    one = await start_harness(Services(db, clock, settings))
+    two = await start_harness(Services(db, clock, settings))
+    clock.set(course.start_at - timedelta(days=7))
+
+    results = await asyncio.gather(run_due_work(one.app), run_due_work(two.app))
+
+    await stop_harness(one)
+    await stop_harness(two)
+    assert sum(r.sent for r in results) == 60
+    for person in officers:
+        got = texts_to(one, person.telegram_id, "⏰") + texts_to(two, person.telegram_id, "⏰")
+        assert len(got) == 1
+
+
+async def test_a_fan_out_of_500_survives_retry_after_and_blocked_users(h, db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 250, "PD-Z": 250})
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
+        for i in range(500)
+    ]
+    for person in officers:
+        sign_up(db, clock, course, person)
+    blocked = {p.telegram_id for p in officers[::20]}  # 5 %
+    h.api.blocked |= blocked
+    h.api.retry_after[officers[1].telegram_id] = 3
+    clock.set(course.start_at - timedelta(days=7))
+
+    first = await run_due_work(h.app)
+    clock.advance(timedelta(seconds=3))
+    second = await run_due_work(h.app)
+
+    assert (first.blocked, first.retried) == (25, 1)
+    assert first.sent + second.sent == 475
+    for person in officers:
+        got = texts_to(h, person.telegram_id, "⏰")
+        assert len(got) == (0 if person.telegram_id in blocked else 1)
+    assert all(not db.call(people.get_person, p.id).active for p in officers[::20])
+
+
+async def test_the_release_date_moves_waiting_officers_of_any_agency_into_free_seats(
+    h, db, clock, agencies
+):
+    release = clock.now() + timedelta(days=10)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 2}, release_at=release)
+    a, b, c = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "abc")
+    for person in (a, b, c):
+        sign_up(db, clock, course, person)
+
+    clock.set(release)
+    await run_due_work(h.app)
+
+    assert len(texts_to(h, b.telegram_id, "🎉")) == 1 and texts_to(h, c.telegram_id, "🎉")
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+async def test_lead_lists_at_the_deadline_and_the_day_before_mark_the_changes(
+    h, db, clock, agencies
+):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(
+        db,
+        clock.now(),
+        {"PP-OFR": 1, "PD-Z": 1},
+        lead_id=lead.id,
+        cancellation_deadline=clock.now() + timedelta(days=29),
+    )
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Anna Erste")
+    ben = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Ben Zweiter")
+    held = sign_up(db, clock, course, anna)
+    sign_up(db, clock, course, ben)
+
+    clock.set(course.registration_deadline)
+    await run_due_work(h.app)
+    db.call(regs.cancel, held.registration_id, anna.id, clock.now())
+    clock.set(course.start_at - timedelta(days=1))
+    await run_due_work(h.app)
+
+    lists = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
+    assert len(lists) == 2
+    assert "1. Anna Erste" in lists[0] and "1. Ben Zweiter (PP-OFR)" in lists[0]
+    assert "Änderungen seit Ihrer letzten Liste" in lists[1]
+    assert "1. Ben Zweiter – <i>nachgerückt</i>" in lists[1]
+    assert "<b>Abgemeldet seit der letzten Liste</b>\n– Anna Erste" in lists[1]
+
+
+async def test_a_course_ends_and_its_participants_are_anonymised_after_retention(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+
+    clock.set(course.end_at)
+    await run_due_work(h.app)
+    finished = db.call(courses.get_course, course.id).status
+    clock.set(course.end_at + timedelta(days=90))
+    await run_due_work(h.app)
+
+    assert finished == "finished"
+    with db.transaction(readonly=True) as session:
+        rows = session.scalars(select(Registration).where(Registration.course_id == course.id))
+        assert [(r.person_id, r.status) for r in rows] == [(None, "confirmed")]
+        assert all(o.person_id is None for o in session.scalars(select(Outbox)))
+
+
+async def test_status_shows_pending_work_and_failures_to_admins(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+    h.api.blocked.add(anna.telegram_id)
+    boss = {"id": BOSS, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+
+    answer = (await h.send(boss, "/status"))[0].text
+
+    assert "Offene Aufgaben: 6" in answer and "Fehlgeschlagene Nachrichten: 0" in answer
+
+
+async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, agencies):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+    clock.set(course.start_at - timedelta(days=7))
+
+    harness = await start_harness(Services(db, clock, settings), sweeping=True)
+    for _ in range(100):  # the first sweep runs one second after start
+        if texts_to(harness, anna.telegram_id, "⏰"):
+            break
+        await asyncio.sleep(0.05)
+    await stop_harness(harness)
+
+    assert len(texts_to(harness, anna.telegram_id, "⏰")) == 1
+    assert db.call(tasks.next_due) is not None
