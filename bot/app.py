@@ -27,12 +27,17 @@ COMMANDS = (
 
 
 def build_application(
-    services: Services, *, request: BaseRequest | None = None, rate_limit: bool = True
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+    messages_per_second: float = 30.0,
 ) -> KursApplication:
     """Returns the application with every handler registered.
 
     ``request`` replaces the HTTP connection to the Bot API (the local API of ``kursbot
-    chat`` and the tests); ``rate_limit`` keeps messages within Telegram's limits.
+    chat`` and the tests); ``rate_limit`` keeps messages within Telegram's limits (about 30 a
+    second overall, one a second per chat; ``RetryAfter`` is waited out and retried).
     """
     settings = services.settings
     api = settings.kursbot_telegram_api_url
@@ -49,7 +54,11 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=messages_per_second, overall_time_period=1, max_retries=3
+            )
+        )
     application: KursApplication = builder.build()  # type: ignore[assignment]
     application.bot_data["services"] = services
 

@@ -97,10 +97,14 @@ async def _deliver(
 
 async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
-    if item.kind == "reminder":
-        await bot.send_message(item.telegram_id, render.reminder(t, course, item.detail["offset"]))
+    if item.kind == "reminder":  # one message: the calendar file with the reminder as caption
         content = course_calendar(course, item.registration_id or 0, services.clock.now())
-        await bot.send_document(item.telegram_id, document=content, filename=f"{course.code}.ics")
+        await bot.send_document(
+            item.telegram_id,
+            document=content,
+            filename=f"{course.code}.ics",
+            caption=render.reminder(t, course, item.detail["offset"]),
+        )
     elif item.kind == "promoted":
         await bot.send_message(item.telegram_id, render.promoted(t, course))
     elif item.kind == "leadlist":

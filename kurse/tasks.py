@@ -94,17 +94,21 @@ def _reminder(
             Registration.confirmed_at <= task.due_at - FRESH_SIGN_UP,  # type: ignore[operator]
         )
     ).all()
-    for registration in registrations:
-        _message(
-            session,
-            f"reminder:{label}:registration:{registration.id}",
-            "reminder",
-            now,
-            person_id=registration.person_id,
-            course_id=course.id,
-            registration_id=registration.id,
-            detail={"offset": label},
-        )
+    _messages(
+        session,
+        [
+            Outbox(
+                key=f"reminder:{label}:registration:{r.id}",
+                kind="reminder",
+                person_id=r.person_id,
+                course_id=course.id,
+                registration_id=r.id,
+                detail=json.dumps({"offset": label}),
+                due_at=now,
+            )
+            for r in registrations
+        ],
+    )
     return SENT, None
 
 
@@ -191,6 +195,18 @@ _RUNNERS = {
 }
 
 
+def _messages(session: Session, rows: list[Outbox]) -> None:
+    """Adds the outgoing messages whose keys are not taken yet (two statements in all)."""
+    keys = [row.key for row in rows]
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        taken |= set(
+            session.scalars(select(Outbox.key).where(Outbox.key.in_(keys[start : start + 500])))
+        )
+    session.add_all([row for row in rows if row.key not in taken])
+    session.flush()
+
+
 def _message(
     session: Session,
     key: str,
@@ -244,10 +260,20 @@ def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> lis
         .with_for_update(skip_locked=True)
     ).all()
     deliveries = []
+    person_ids = {row.person_id for row in rows if row.person_id}
+    course_ids = {row.course_id for row in rows if row.course_id}
+    registration_ids = {row.registration_id for row in rows if row.registration_id}
+    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    courses = {c.id: c for c in session.scalars(select(Course).where(Course.id.in_(course_ids)))}
+    registrations = {
+        r.id: r
+        for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
+    }
     for row in rows:
-        person = session.get(Person, row.person_id) if row.person_id else None
-        course = session.get(Course, row.course_id) if row.course_id else None
-        reason = _stale(session, row, person, course, now)
+        person = persons.get(row.person_id) if row.person_id else None
+        course = courses.get(row.course_id) if row.course_id else None
+        registration = registrations.get(row.registration_id) if row.registration_id else None
+        reason = _stale(row, person, course, registration, now)
         if reason is not None:
             row.state, row.done_at, row.last_error = SKIPPED, now, reason
             continue
@@ -270,7 +296,11 @@ def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> lis
 
 
 def _stale(
-    session: Session, row: Outbox, person: Person | None, course: Course | None, now: datetime
+    row: Outbox,
+    person: Person | None,
+    course: Course | None,
+    registration: Registration | None,
+    now: datetime,
 ) -> str | None:
     """Why a message should not go out any more, or None."""
     if person is None or course is None:
@@ -278,7 +308,6 @@ def _stale(
     if not person.active:
         return "person inactive (blocked the bot)"
     if row.kind == "reminder":
-        registration = session.get(Registration, row.registration_id)
         if registration is None or registration.status != RegistrationStatus.CONFIRMED:
             return "registration cancelled"
         if course.status != CourseStatus.PUBLISHED or now >= course.start_at:

@@ -297,3 +297,25 @@ async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, a
 
     assert len(texts_to(harness, anna.telegram_id, "⏰")) == 1
     assert db.call(tasks.next_due) is not None
+
+
+@pytest.mark.parametrize("kind", ["leadlist", "release", "end", "retention", "reminder"])
+async def test_no_task_runs_a_minute_before_it_is_due(h, db, clock, agencies, kind):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now())
+    builders.course(
+        db, clock.now(), lead_id=lead.id, release_at=clock.now() + timedelta(days=5)
+    )
+    with db.transaction(readonly=True) as session:
+        due = min(t.due_at for t in session.scalars(select(Task).where(Task.kind == kind)))
+
+    clock.set(due - timedelta(minutes=1))
+    await run_due_work(h.app)
+    with db.transaction(readonly=True) as session:
+        before = {t.state for t in session.scalars(select(Task).where(Task.due_at == due))}
+    clock.set(due)
+    await run_due_work(h.app)
+    with db.transaction(readonly=True) as session:
+        after = {t.state for t in session.scalars(select(Task).where(Task.due_at == due))}
+
+    assert before == {"pending"}
+    assert after <= {"sent", "skipped"} and after

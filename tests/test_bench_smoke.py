@@ -1,0 +1,26 @@
+"""The benchmarks keep working: each runs in its tiny smoke mode (never timed here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("bench", ["bench.fanout", "bench.db_access"])
+def test_the_benchmark_runs_in_smoke_mode(bench, tmp_path):
+    args = (
+        [sys.executable, "-m", bench, "--smoke"]
+        if bench != "bench.db_access"
+        else [sys.executable, "-m", bench, "--n", "40"]
+    )
+
+    result = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
