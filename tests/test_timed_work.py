@@ -302,9 +302,7 @@ async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, a
 @pytest.mark.parametrize("kind", ["leadlist", "release", "end", "retention", "reminder"])
 async def test_no_task_runs_a_minute_before_it_is_due(h, db, clock, agencies, kind):
     lead = builders.officer(db, agencies["PD-Z"], clock.now())
-    builders.course(
-        db, clock.now(), lead_id=lead.id, release_at=clock.now() + timedelta(days=5)
-    )
+    builders.course(db, clock.now(), lead_id=lead.id, release_at=clock.now() + timedelta(days=5))
     with db.transaction(readonly=True) as session:
         due = min(t.due_at for t in session.scalars(select(Task).where(Task.kind == kind)))
 
@@ -319,3 +317,30 @@ async def test_no_task_runs_a_minute_before_it_is_due(h, db, clock, agencies, ki
 
     assert before == {"pending"}
     assert after <= {"sent", "skipped"} and after
+
+
+async def test_offsets_in_hours_and_minutes_come_from_the_settings(db, clock, agencies):
+    settings = Settings(_env_file=None, kursbot_reminder_offsets="2h,30m")
+    services = Services(db, clock, settings)
+    with db.transaction() as session:
+        course = courses.create_course(
+            session, builders.draft(clock.now()), clock.now(), plan=services.plan
+        )
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+    harness = await start_harness(services)
+
+    sent = []
+    for moment in (
+        course.start_at - timedelta(days=1),
+        course.start_at - timedelta(hours=2),
+        course.start_at - timedelta(minutes=30),
+    ):
+        clock.set(moment)
+        sent.append((await run_due_work(harness.app)).sent)
+    await stop_harness(harness)
+
+    assert sent == [0, 1, 1]
+    with db.transaction(readonly=True) as session:
+        keys = {t.key for t in session.scalars(select(Task).where(Task.kind == "reminder"))}
+    assert keys == {f"reminder:2h:course:{course.id}", f"reminder:30m:course:{course.id}"}
