@@ -53,6 +53,7 @@ class LocalBotApi(BaseRequest):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.sent_at: dict[int, float] = {}  # chat id -> perf_counter of its first message
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
         self.retry_after: dict[int, int] = {}  # chat id -> seconds, answered once as 429
@@ -143,6 +144,7 @@ class LocalBotApi(BaseRequest):
 
     def _api_sendMessage(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         sent = Sent(int(params["chat_id"]), next(self._message_ids), text=params["text"])
+        self.sent_at.setdefault(sent.chat_id, time.perf_counter())
         sent.buttons = _buttons(params)
         self.chats.setdefault(sent.chat_id, []).append(sent)
         return self._message_json(sent)
@@ -185,6 +187,12 @@ class LocalBotApi(BaseRequest):
     def messages(self, chat_id: int) -> list[Sent]:
         """Everything the bot has sent to ``chat_id``, oldest first."""
         return self.chats.get(chat_id, [])
+
+    def show(self, chat_id: int, text: str, buttons: list[list[dict[str, Any]]]) -> Sent:
+        """Puts a message into a chat as if the bot had sent it (for benchmarks)."""
+        sent = Sent(chat_id, next(self._message_ids), text=text, buttons=buttons)
+        self.chats.setdefault(chat_id, []).append(sent)
+        return sent
 
     def last(self, chat_id: int) -> Sent:
         """The newest message in the chat."""

@@ -177,7 +177,8 @@ class Database:
                     connection.exec_driver_sql("SAVEPOINT kursbot_job")
                     try:
                         result = job.service(session, *job.args, **job.kwargs)
-                        session.flush()
+                        if session.new or session.dirty or session.deleted:
+                            session.flush()
                     except Exception as error:
                         connection.exec_driver_sql("ROLLBACK TO SAVEPOINT kursbot_job")
                         session.expunge_all()  # forget objects of the undone call

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kurse.courses import CourseListing, get_course
-from kurse.models import Agency, CourseStatus, Person, Registration, RegistrationStatus
+from kurse.models import Agency, Course, CourseStatus, Person, Registration, RegistrationStatus
 from kurse.registrations import (
     CancelResult,
     MyRegistration,
     SignUpResult,
     cancel_for_course,
     is_released,
+    load_seats,
     position_of,
     seats_for_courses,
     sign_up,
@@ -62,9 +63,22 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
 def sign_up_and_view(
     session: Session, course_id: int, person: Person, now: datetime
 ) -> tuple[SignUpResult, CourseView]:
-    """Signs up and reads the page again, in the same transaction."""
+    """Signs up and reads the page again, in the same transaction.
+
+    The page is built from what the sign-up already knows (status, position), and course,
+    lead and agency come from the session's identity map when a batch has loaded them: this
+    is the path hundreds of officers take in the same second (see bench/README.md).
+    """
     result = sign_up(session, course_id, person.id, now)
-    return result, course_view(session, course_id, person, now)
+    course = session.get(Course, course_id)
+    assert course is not None
+    seats = load_seats(session, course_id, released=is_released(course.release_at, now))
+    listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
+    mine = MyRegistration(result.registration_id, course, result.status, result.position)
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    agency = session.get(Agency, person.agency_id)
+    is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
+    return result, CourseView(listing, mine, lead, is_open, agency.code if agency else "")
 
 
 @dataclass(frozen=True)

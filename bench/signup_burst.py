@@ -1,0 +1,177 @@
+"""Benchmarks 1, 2 and 5: a sign-up burst through the real Application, against its limits.
+
+    python -m bench.signup_burst [--postgres URL] [--smoke]
+
+1,000 officers of two agencies press "Anmelden" for one course with 10 + 10 seats, all at
+once, through the Application (update processor, guard, handlers, database, local Bot API).
+In the same run: (a) a bare PTB application answering the same 1,000 updates with one message
+each through the same harness, (b) the simplest transactional single-row insert rate of the
+same database, engine and pool. Goal: sign-ups/s ≥ 0.5 × min(a, b); every officer answered
+within 2 s of the burst's start; peak RSS ≤ 200 MB. Correctness is checked after every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from telegram import Update
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+
+from bench.common import database, record
+from bot.app import build_application
+from bot.context import Services
+from bot.local_api import LocalBotApi
+from bot.processor import PerUserOrderProcessor
+from kurse import agencies, courses, people
+from kurse import registrations as regs
+from kurse.clock import BERLIN, SettableClock
+from kurse.config import Settings
+from kurse.courses import CourseDraft
+from kurse.models import Registration, audit_table
+
+FIRST_ID = 3_000_000
+
+
+def prepare(db: Any, n: int, now: datetime) -> int:
+    with db.transaction() as session:
+        agencies.seed_agencies(session, now)
+        found = agencies.list_agencies(session)
+        start = now + timedelta(days=30)
+        course = courses.create_course(session, CourseDraft(
+            title="Gemeinsame Fahndung", location="Hof", start_at=start,
+            end_at=start + timedelta(hours=8), registration_deadline=start - timedelta(days=7),
+            seats={a.code: 10 for a in found}), now)
+        for i in range(n):
+            people.join(session, telegram_id=FIRST_ID + i, access_code=found[i % 2].access_code,
+                        name=f"Officer {i}", rank=None, language="de", now=now)
+    return course.id  # type: ignore[return-value]
+
+
+def presses(api: LocalBotApi, n: int, data: str) -> list[Update]:
+    """One "Anmelden" press per officer, on a course page the officer has open."""
+    updates = []
+    for i in range(n):
+        user = {"id": FIRST_ID + i, "is_bot": False, "first_name": "O", "language_code": "de"}
+        page = api.show(user["id"], "Kursseite", [[{"text": "Anmelden", "callback_data": data}]])
+        updates.append(api.button_press(user, page, data))
+    return updates
+
+
+async def burst(app: Any, api: LocalBotApi, updates: list[Update]) -> tuple[float, list[float]]:
+    processor = app.update_processor
+    target = processor.finished + len(updates)
+    began = time.perf_counter()
+    for update in updates:
+        app.update_queue.put_nowait(update)
+    await processor.wait_for(target)
+    elapsed = time.perf_counter() - began
+    latencies = [api.sent_at[u.effective_user.id] - began for u in updates
+                 if u.effective_user.id in api.sent_at]
+    return elapsed, latencies
+
+
+async def kursbot_run(db: Any, n: int) -> tuple[float, list[float]]:
+    clock = SettableClock(datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN))
+    course_id = prepare(db, n, clock.now())
+    api = LocalBotApi()
+    app = build_application(Services(db, clock, Settings(_env_file=None)), request=api,
+                            rate_limit=False)
+    api.bind(app.bot)
+    await app.initialize()
+    await app.start()
+    for job in app.job_queue.jobs():  # only the burst is measured
+        job.schedule_removal()
+    elapsed, latencies = await burst(app, api, presses(api, n, f"su:{course_id}:0"))
+    await app.stop()
+    await app.shutdown()
+    check(db, course_id, n, latencies)
+    return n / elapsed, latencies
+
+
+def check(db: Any, course_id: int, n: int, latencies: list[float]) -> None:
+    """Exactly 10 + 10 confirmed, the rest waiting, first come first served, all answered."""
+    assert len(latencies) == n, f"{n - len(latencies)} officers got no answer"
+    with db.transaction(readonly=True) as session:
+        rows = session.execute(
+            select(Registration.agency_id, Registration.status)
+            .where(Registration.course_id == course_id).order_by(Registration.queue_seq)
+        ).all()
+        assert regs.invariant_violations(session, course_id, datetime.now(BERLIN)) == []
+    assert len(rows) == n
+    for agency in {a for a, _ in rows}:
+        statuses = [s for a, s in rows if a == agency]
+        assert statuses == ["confirmed"] * 10 + ["waiting"] * (len(statuses) - 10)
+
+
+async def bare_ptb_run(n: int) -> float:
+    """The same updates answered by a bare handler: one message each."""
+    api = LocalBotApi()
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await context.bot.send_message(update.effective_user.id, "ok")
+
+    app = (ApplicationBuilder().token("0:bare").request(api).get_updates_request(api)
+           .concurrent_updates(PerUserOrderProcessor()).build())
+    app.add_handler(CallbackQueryHandler(answer))
+    api.bind(app.bot)
+    await app.initialize()
+    await app.start()
+    elapsed, latencies = await burst(app, api, presses(api, n, "su:1:0"))
+    await app.stop()
+    await app.shutdown()
+    assert len(latencies) == n
+    return n / elapsed
+
+
+async def insert_rate(db: Any, n: int) -> float:
+    now = datetime.now(BERLIN)
+
+    def insert_one() -> None:
+        with db.engine.begin() as connection:
+            connection.execute(insert(audit_table).values(at=now, action="bench"))
+
+    began = time.perf_counter()
+    if db.is_sqlite:
+        for _ in range(n):
+            insert_one()
+    else:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(db._executor, insert_one) for _ in range(n)))
+    return n / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    n = 60 if args.smoke else args.n
+    with database(args.postgres) as (db, kind):
+        rate, latencies = asyncio.run(kursbot_run(db, n))
+        inserts = asyncio.run(insert_rate(db, n))
+    bare = asyncio.run(bare_ptb_run(n))
+    limit = min(bare, inserts)
+    quantiles = statistics.quantiles(latencies, n=100)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    record("signup_burst", [
+        (f"sign-ups per second ({n} at once)", rate, "1/s"),
+        ("latency p50", quantiles[49] * 1000, "ms"),
+        ("latency p99", quantiles[98] * 1000, "ms"),
+        ("latency max", max(latencies) * 1000, "ms"),
+        ("(a) bare PTB updates per second", bare, "1/s"),
+        ("(b) single-row inserts per second", inserts, "1/s"),
+        ("ratio to min(a, b) (goal >= 0.5)", rate / limit, "x"),
+        ("peak RSS (goal <= 200)", peak, "MB"),
+    ], kind, smoke=args.smoke)
+
+
+if __name__ == "__main__":
+    main()
