@@ -44,13 +44,28 @@ def prepare(db: Any, n: int, now: datetime) -> int:
         agencies.seed_agencies(session, now)
         found = agencies.list_agencies(session)
         start = now + timedelta(days=30)
-        course = courses.create_course(session, CourseDraft(
-            title="Gemeinsame Fahndung", location="Hof", start_at=start,
-            end_at=start + timedelta(hours=8), registration_deadline=start - timedelta(days=7),
-            seats={a.code: 10 for a in found}), now)
+        course = courses.create_course(
+            session,
+            CourseDraft(
+                title="Gemeinsame Fahndung",
+                location="Hof",
+                start_at=start,
+                end_at=start + timedelta(hours=8),
+                registration_deadline=start - timedelta(days=7),
+                seats={a.code: 10 for a in found},
+            ),
+            now,
+        )
         for i in range(n):
-            people.join(session, telegram_id=FIRST_ID + i, access_code=found[i % 2].access_code,
-                        name=f"Officer {i}", rank=None, language="de", now=now)
+            people.join(
+                session,
+                telegram_id=FIRST_ID + i,
+                access_code=found[i % 2].access_code,
+                name=f"Officer {i}",
+                rank=None,
+                language="de",
+                now=now,
+            )
     return course.id  # type: ignore[return-value]
 
 
@@ -72,8 +87,11 @@ async def burst(app: Any, api: LocalBotApi, updates: list[Update]) -> tuple[floa
         app.update_queue.put_nowait(update)
     await processor.wait_for(target)
     elapsed = time.perf_counter() - began
-    latencies = [api.sent_at[u.effective_user.id] - began for u in updates
-                 if u.effective_user.id in api.sent_at]
+    latencies = [
+        api.sent_at[u.effective_user.id] - began
+        for u in updates
+        if u.effective_user.id in api.sent_at
+    ]
     return elapsed, latencies
 
 
@@ -81,8 +99,9 @@ async def kursbot_run(db: Any, n: int) -> tuple[float, list[float]]:
     clock = SettableClock(datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN))
     course_id = prepare(db, n, clock.now())
     api = LocalBotApi()
-    app = build_application(Services(db, clock, Settings(_env_file=None)), request=api,
-                            rate_limit=False)
+    app = build_application(
+        Services(db, clock, Settings(_env_file=None)), request=api, rate_limit=False
+    )
     api.bind(app.bot)
     await app.initialize()
     await app.start()
@@ -101,7 +120,8 @@ def check(db: Any, course_id: int, n: int, latencies: list[float]) -> None:
     with db.transaction(readonly=True) as session:
         rows = session.execute(
             select(Registration.agency_id, Registration.status)
-            .where(Registration.course_id == course_id).order_by(Registration.queue_seq)
+            .where(Registration.course_id == course_id)
+            .order_by(Registration.queue_seq)
         ).all()
         assert regs.invariant_violations(session, course_id, datetime.now(BERLIN)) == []
     assert len(rows) == n
@@ -117,8 +137,14 @@ async def bare_ptb_run(n: int) -> float:
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(update.effective_user.id, "ok")
 
-    app = (ApplicationBuilder().token("0:bare").request(api).get_updates_request(api)
-           .concurrent_updates(PerUserOrderProcessor()).build())
+    app = (
+        ApplicationBuilder()
+        .token("0:bare")
+        .request(api)
+        .get_updates_request(api)
+        .concurrent_updates(PerUserOrderProcessor())
+        .build()
+    )
     app.add_handler(CallbackQueryHandler(answer))
     api.bind(app.bot)
     await app.initialize()
@@ -161,16 +187,21 @@ def main() -> None:
     limit = min(bare, inserts)
     quantiles = statistics.quantiles(latencies, n=100)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    record("signup_burst", [
-        (f"sign-ups per second ({n} at once)", rate, "1/s"),
-        ("latency p50", quantiles[49] * 1000, "ms"),
-        ("latency p99", quantiles[98] * 1000, "ms"),
-        ("latency max", max(latencies) * 1000, "ms"),
-        ("(a) bare PTB updates per second", bare, "1/s"),
-        ("(b) single-row inserts per second", inserts, "1/s"),
-        ("ratio to min(a, b) (goal >= 0.5)", rate / limit, "x"),
-        ("peak RSS (goal <= 200)", peak, "MB"),
-    ], kind, smoke=args.smoke)
+    record(
+        "signup_burst",
+        [
+            (f"sign-ups per second ({n} at once)", rate, "1/s"),
+            ("latency p50", quantiles[49] * 1000, "ms"),
+            ("latency p99", quantiles[98] * 1000, "ms"),
+            ("latency max", max(latencies) * 1000, "ms"),
+            ("(a) bare PTB updates per second", bare, "1/s"),
+            ("(b) single-row inserts per second", inserts, "1/s"),
+            ("ratio to min(a, b) (goal >= 0.5)", rate / limit, "x"),
+            ("peak RSS (goal <= 200)", peak, "MB"),
+        ],
+        kind,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":
