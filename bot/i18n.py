@@ -47,21 +47,23 @@ class Texts:
 
     def when(self, moment: datetime) -> str:
         """A date and time in Berlin, spelled out: "Fr., 12. März 2027, 09:00"."""
-        return format_datetime(moment, _LONG[self.language], tzinfo=BERLIN, locale=self.language)
+        return _format(moment, _LONG[self.language], self.language)
 
     def short(self, moment: datetime) -> str:
         """A compact date and time for buttons: "Fr. 12.03., 09:00"."""
-        return format_datetime(moment, _SHORT[self.language], tzinfo=BERLIN, locale=self.language)
+        return _format(moment, _SHORT[self.language], self.language)
 
     def span(self, start: datetime, end: datetime) -> str:
         """A course's dates: the end's date is left out when it is the same day."""
         same_day = start.astimezone(BERLIN).date() == end.astimezone(BERLIN).date()
-        end_text = (
-            format_datetime(end, _TIME, tzinfo=BERLIN, locale=self.language)
-            if same_day
-            else self.when(end)
-        )
+        end_text = _format(end, _TIME, self.language) if same_day else self.when(end)
         return f"{self.when(start)} – {end_text}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _format(moment: datetime, pattern: str, language: str) -> str:
+    # Courses share a few dozen dates; babel takes ~0.1 ms for each (measured in a burst).
+    return format_datetime(moment, pattern, tzinfo=BERLIN, locale=language)
 
 
 def texts(language: str | None) -> Texts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kurse import audit
@@ -70,9 +70,12 @@ def get_person(session: Session, person_id: int) -> Person:
     return person
 
 
+_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+
+
 def find_by_telegram_id(session: Session, telegram_id: int) -> Person | None:
-    """Returns the joined person of a Telegram account, or None."""
-    return session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    """Returns the joined person of a Telegram account, or None (runs for every update)."""
+    return session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 def find_by_reference(session: Session, reference: str) -> Person:

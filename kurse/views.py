@@ -56,8 +56,7 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
         )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
-    agency = session.get(Agency, person.agency_id)
-    return CourseView(listing, mine, lead, is_open, agency.code if agency else "")
+    return CourseView(listing, mine, lead, is_open, agency_code(session, person.agency_id))
 
 
 def sign_up_and_view(
@@ -76,9 +75,20 @@ def sign_up_and_view(
     listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
     mine = MyRegistration(result.registration_id, course, result.status, result.position)
     lead = session.get(Person, course.lead_id) if course.lead_id else None
-    agency = session.get(Agency, person.agency_id)
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
-    return result, CourseView(listing, mine, lead, is_open, agency.code if agency else "")
+    return result, CourseView(listing, mine, lead, is_open, agency_code(session, person.agency_id))
+
+
+_AGENCY_CODES: dict[int, str] = {}
+
+
+def agency_code(session: Session, agency_id: int) -> str:
+    """An agency's code; codes never change once created, so each is read once per process."""
+    code = _AGENCY_CODES.get(agency_id)
+    if code is None:
+        agency = session.get(Agency, agency_id)
+        code = _AGENCY_CODES[agency_id] = agency.code if agency else ""
+    return code
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ async def load_person(update: Update, context: KursContext) -> None:
     context.user_language = user.language_code
     db = context.services.db
     try:
-        person = await db.run(people.find_by_telegram_id, user.id, readonly=True)
+        # Batched: in a burst, the guards of many updates share one transaction.
+        person = await db.run_batched(people.find_by_telegram_id, user.id)
         if person is not None and not person.active:  # they blocked the bot and came back
             await db.run(people.set_active, person.id, True)
             person.active = True
