@@ -11,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("bench", ["bench.fanout", "bench.db_access", "bench.signup_burst"])
+@pytest.mark.parametrize(
+    "bench", ["bench.fanout", "bench.db_access", "bench.signup_burst", "bench.course_list"]
+)
 def test_the_benchmark_runs_in_smoke_mode(bench, tmp_path):
     args = (
         [sys.executable, "-m", bench, "--smoke"]
