@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
+from kurse import agencies, courses, people
+from kurse.courses import CourseDraft
 from kurse.db import Database
 from kurse.migrate import upgrade
+from kurse.models import Course, audit_table
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -80,3 +85,58 @@ def record(bench: str, figures: list[tuple[str, float, str]], database: str, **e
     if not smoke:  # smoke runs only check that the benchmark works; they are not results
         with (RESULTS / f"{bench}.jsonl").open("a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
+
+
+def course_with_officers(
+    db: Database, n: int, seats_per_agency: int, now: dt.datetime, first_telegram_id: int
+) -> tuple[Course, list[int]]:
+    """Seeds both agencies, one course a month ahead and ``n`` officers of alternating
+    agencies (Telegram ids from ``first_telegram_id``); returns the course and person ids."""
+    with db.transaction() as session:
+        agencies.seed_agencies(session, now)
+        found = agencies.list_agencies(session)
+        start = now + dt.timedelta(days=30)
+        course = courses.create_course(
+            session,
+            CourseDraft(
+                title="Gemeinsame Fahndung",
+                location="Hof",
+                start_at=start,
+                end_at=start + dt.timedelta(hours=8),
+                registration_deadline=start - dt.timedelta(days=10),
+                seats={a.code: seats_per_agency for a in found},
+            ),
+            now,
+        )
+        ids: list[int] = [
+            people.join(
+                session,
+                telegram_id=first_telegram_id + i,
+                access_code=found[i % 2].access_code,
+                name=f"Officer {i}",
+                rank=None,
+                language="de",
+                now=now,
+            ).id
+            for i in range(n)
+        ]
+    return course, ids
+
+
+async def insert_rate(db: Database, n: int) -> float:
+    """The simplest transactional single-row insert rate, on the benchmark's engine and pool
+    (on PostgreSQL from the same thread pool as the services)."""
+    now = dt.datetime.now(dt.UTC)
+
+    def insert_one() -> None:
+        with db.engine.begin() as connection:
+            connection.execute(insert(audit_table).values(at=now, action="bench"))
+
+    began = time.perf_counter()
+    if db.is_sqlite:
+        for _ in range(n):
+            insert_one()
+    else:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(db._executor, insert_one) for _ in range(n)))
+    return n / (time.perf_counter() - began)

@@ -13,15 +13,14 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.common import database, record
+from bench.common import course_with_officers, database, record
 from bot.app import build_application
 from bot.context import Services
 from bot.jobs import run_due_work
 from bot.local_api import LocalBotApi
-from kurse import agencies, courses, people, registrations
+from kurse import registrations
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
-from kurse.courses import CourseDraft
 
 
 async def run(db, n: int, rate: float, faults: bool) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -29,34 +28,9 @@ async def run(db, n: int, rate: float, faults: bool) -> dict[str, float]:  # typ
 
     clock = SettableClock(datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN))
     now = clock.now()
+    course, ids = course_with_officers(db, n, (n + 1) // 2, now, 2_000_000)
+    start = course.start_at
     with db.transaction() as session:
-        agencies.seed_agencies(session, now)
-        found = agencies.list_agencies(session)
-        start = now + timedelta(days=30)
-        course = courses.create_course(
-            session,
-            CourseDraft(
-                title="Fan-out",
-                location="Hof",
-                start_at=start,
-                end_at=start + timedelta(hours=8),
-                registration_deadline=start - timedelta(days=10),
-                seats={a.code: (n + 1) // 2 for a in found},
-            ),
-            now,
-        )
-        ids = [
-            people.join(
-                session,
-                telegram_id=2_000_000 + i,
-                access_code=found[i % 2].access_code,
-                name=f"Officer {i}",
-                rank=None,
-                language="de",
-                now=now,
-            ).id
-            for i in range(n)
-        ]
         for pid in ids:
             registrations.sign_up(session, course.id, pid, now)
     api = LocalBotApi()

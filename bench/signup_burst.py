@@ -17,55 +17,28 @@ import asyncio
 import resource
 import statistics
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from telegram import Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
-from bench.common import database, record
+from bench.common import course_with_officers, database, insert_rate, record
 from bot.app import build_application
 from bot.context import Services
 from bot.local_api import LocalBotApi
 from bot.processor import PerUserOrderProcessor
-from kurse import agencies, courses, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
-from kurse.courses import CourseDraft
-from kurse.models import Registration, audit_table
+from kurse.models import Registration
 
 FIRST_ID = 3_000_000
 
 
 def prepare(db: Any, n: int, now: datetime) -> int:
-    with db.transaction() as session:
-        agencies.seed_agencies(session, now)
-        found = agencies.list_agencies(session)
-        start = now + timedelta(days=30)
-        course = courses.create_course(
-            session,
-            CourseDraft(
-                title="Gemeinsame Fahndung",
-                location="Hof",
-                start_at=start,
-                end_at=start + timedelta(hours=8),
-                registration_deadline=start - timedelta(days=7),
-                seats={a.code: 10 for a in found},
-            ),
-            now,
-        )
-        for i in range(n):
-            people.join(
-                session,
-                telegram_id=FIRST_ID + i,
-                access_code=found[i % 2].access_code,
-                name=f"Officer {i}",
-                rank=None,
-                language="de",
-                now=now,
-            )
+    course, _ids = course_with_officers(db, n, 10, now, FIRST_ID)
     return course.id  # type: ignore[return-value]
 
 
@@ -154,23 +127,6 @@ async def bare_ptb_run(n: int) -> float:
     await app.shutdown()
     assert len(latencies) == n
     return n / elapsed
-
-
-async def insert_rate(db: Any, n: int) -> float:
-    now = datetime.now(BERLIN)
-
-    def insert_one() -> None:
-        with db.engine.begin() as connection:
-            connection.execute(insert(audit_table).values(at=now, action="bench"))
-
-    began = time.perf_counter()
-    if db.is_sqlite:
-        for _ in range(n):
-            insert_one()
-    else:
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(db._executor, insert_one) for _ in range(n)))
-    return n / (time.perf_counter() - began)
 
 
 def main() -> None:

@@ -9,17 +9,21 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.context import Services
 from kurse.clock import BERLIN, SettableClock
+from kurse.config import Settings
 from kurse.db import Database, make_engine
 from kurse.migrate import upgrade
-from kurse.models import SQLModel
+from kurse.models import Agency, SQLModel
+from tests import builders
+from tests.harness import Harness, start_harness, stop_harness
 
 POSTGRES_URL = os.environ.get("KURSBOT_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
@@ -91,3 +95,26 @@ def db(database_url: str) -> Iterator[Database]:
 def clock() -> SettableClock:
     """A clock the test moves by hand, starting at `T0`."""
     return SettableClock(T0)
+
+
+ADMIN_ID = 4242  # the bootstrap admin of the bot tests (KURSBOT_ADMIN_IDS)
+
+
+@pytest.fixture
+def agencies(db: Database, clock: SettableClock) -> dict[str, Agency]:
+    """The two founding agencies, by code."""
+    return builders.seed(db, clock.now())
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings of the bot tests: defaults, with `ADMIN_ID` as admin, no .env read."""
+    return Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,))
+
+
+@pytest.fixture
+async def h(db: Database, clock: SettableClock, settings: Settings) -> AsyncIterator[Harness]:
+    """The running Application on the local Bot API (see `tests.harness`)."""
+    harness = await start_harness(Services(db, clock, settings))
+    yield harness
+    await stop_harness(harness)

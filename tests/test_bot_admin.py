@@ -10,14 +10,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from bot.context import Services
 from kurse import agencies as agency_service
 from kurse import courses, people
 from kurse import registrations as regs
-from kurse.config import Settings
 from kurse.models import AuditEntry, Course
 from tests import builders
-from tests.harness import start_harness, stop_harness, user
+from tests.harness import user
 
 BOSS = 4242  # bootstrap admin (KURSBOT_ADMIN_IDS)
 
@@ -34,19 +32,6 @@ Plätze: PP-OFR=10, PD-Z=8
 Kursleitung: {lead}
 Beschreibung: Zweitägiges Seminar zu gemeinsamen Fahndungs- und Kontrollmaßnahmen.
 Bitte Dienstausweis mitbringen."""
-
-
-@pytest.fixture
-async def h(db, clock):
-    settings = Settings(_env_file=None, kursbot_admin_ids=(BOSS,))
-    harness = await start_harness(Services(db, clock, settings))
-    yield harness
-    await stop_harness(harness)
-
-
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
 
 
 @pytest.fixture

@@ -19,19 +19,6 @@ from tests.harness import start_harness, stop_harness, user
 ADMIN_ID = 4242
 
 
-@pytest.fixture
-async def h(db, clock):
-    settings = Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,))
-    harness = await start_harness(Services(db, clock, settings))
-    yield harness
-    await stop_harness(harness)
-
-
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
-
-
 def registrations_in(db) -> int:
     with db.transaction(readonly=True) as session:
         return session.scalar(select(func.count()).select_from(Registration))

@@ -14,11 +14,6 @@ from kurse.models import Course, CourseStatus
 from tests import builders
 
 
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
-
-
 def course_count(db) -> int:
     with db.transaction(readonly=True) as session:
         return session.scalar(select(func.count()).select_from(Course))

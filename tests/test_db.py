@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from kurse import registrations as regs
 from kurse.errors import NotFound
 from kurse.models import AuditEntry, Registration, audit_table
 from tests import builders
-
-
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
 
 
 def write_audit(session, action: str, now) -> str:

@@ -11,7 +11,6 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import select
 
 from kurse import registrations as regs
@@ -20,11 +19,6 @@ from kurse.models import Registration
 from tests import builders
 
 THREADS = 32
-
-
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
 
 
 def race(calls):

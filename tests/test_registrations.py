@@ -25,11 +25,6 @@ from tests import builders
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
 
 
-@pytest.fixture
-def agencies(db: Database, clock: SettableClock):
-    return builders.seed(db, clock.now())
-
-
 def sign_up(db: Database, course_id: int, person_id: int, clock: SettableClock):
     return db.call(regs.sign_up, course_id, person_id, clock.now())
 

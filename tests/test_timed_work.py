@@ -20,23 +20,6 @@ from tests.harness import start_harness, stop_harness
 BOSS = 4242
 
 
-@pytest.fixture
-def settings():
-    return Settings(_env_file=None, kursbot_admin_ids=(BOSS,))
-
-
-@pytest.fixture
-async def h(db, clock, settings):
-    harness = await start_harness(Services(db, clock, settings))
-    yield harness
-    await stop_harness(harness)
-
-
-@pytest.fixture
-def agencies(db, clock):
-    return builders.seed(db, clock.now())
-
-
 def texts_to(h, telegram_id: int, prefix: str) -> list[str]:
     return [m.text for m in h.api.messages(telegram_id) if m.text and m.text.startswith(prefix)]
 
