@@ -9,7 +9,17 @@ from telegram.request import BaseRequest
 
 from bot import jobs
 from bot.context import KursApplication, KursContext, Services
-from bot.handlers import admin, courses, errors, guard, leads, onboarding, profile, registrations
+from bot.handlers import (
+    admin,
+    courses,
+    errors,
+    guard,
+    leads,
+    onboarding,
+    privacy,
+    profile,
+    registrations,
+)
 from bot.i18n import LANGUAGES, _, texts
 from bot.processor import PerUserOrderProcessor
 from kurse.clock import BERLIN
@@ -71,6 +81,7 @@ def build_application(
     registrations.register(application)
     leads.register(application)
     admin.register(application)
+    privacy.register(application)
     profile.register(application)
     profile.register_fallbacks(application)
     errors.register(application)

@@ -12,27 +12,13 @@ from dataclasses import dataclass
 # Officers: list page, course page, sign up, ask to cancel, cancel (confirmed), calendar file,
 # language; joining: skip rank, agree, abort. Admins and leads: cancel a course (confirmed),
 # demote over a lowered quota, rotate an access code, CSV and PDF lists, "no"; the guided
-# course dialog: pick an agency / done or skip (nk), create (nky).
+# course dialog: pick an agency / done or skip (nk), create (nky); delete my data (del).
 ACTIONS = (
-    "p",
-    "c",
-    "su",
-    "cx",
-    "cxy",
-    "ics",
-    "lang",
-    "skip",
-    "agree",
-    "abort",
-    "ka",
-    "kq",
-    "zc",
-    "csv",
-    "pdf",
-    "no",
-)
+    "p", "c", "su", "cx", "cxy", "ics", "lang", "skip", "agree", "abort",
+    "ka", "kq", "zc", "csv", "pdf", "no", "nk", "nky", "del",
+)  # fmt: skip
 _PATTERN = re.compile(
-    r"^(?P<action>p|c|su|cx|cxy|ics|lang|skip|agree|abort|ka|kq|zc|csv|pdf|no|nk|nky)"
+    r"^(?P<action>" + "|".join(ACTIONS) + r")"
     r"(?::(?P<value>[0-9]{1,9}|de|en))?(?::(?P<page>[0-9]{1,4}))?$"
 )
 MAX_LENGTH = 64  # Telegram's limit for callback data, in bytes

@@ -7,6 +7,7 @@ user's own content escaped for Telegram's HTML mode.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
@@ -108,6 +109,8 @@ def help_text(t: Texts) -> str:
         "/meine – your registrations and waiting positions\n"
         "/profil – your name, rank and agency\n"
         "/sprache – Deutsch or English\n"
+        "/meine_daten – everything stored about you\n"
+        "/daten_loeschen – delete your profile\n"
         "/hilfe – this overview"
     )
 
@@ -269,6 +272,40 @@ def promoted(t: Texts, course: Course) -> str:
         "🎉 A seat has become free: you are now registered for <b>{title}</b> ({when}). "
         "If you cannot come, please cancel with /meine so that the next officer can."
     ).format(title=escape(course.title), when=t.when(course.start_at))
+
+
+def my_data_summary(t: Texts, data: dict[str, Any]) -> str:
+    """A readable summary before the JSON file of /meine_daten."""
+    _ = t.gettext
+    profile = data["profile"]
+    return _(
+        "<b>Your data</b>\nName: {name}\nRank: {rank}\nAgency: {agency}\n"
+        "Registrations: {registrations}\nAudit entries about you: {audit}\n"
+        "Messages to you: {messages}\n\nThe file below holds all of it."
+    ).format(
+        name=escape(profile["name"]),
+        rank=escape(profile["rank"] or "–"),
+        agency=escape((data["agency"] or {}).get("name", "–")),
+        registrations=len(data["registrations"]),
+        audit=len(data["audit_entries"]),
+        messages=len(data["messages"]),
+    )
+
+
+def confirm_delete(t: Texts) -> str:
+    """The question before /daten_loeschen."""
+    return t.gettext(
+        "Delete your profile? Your future registrations are cancelled (the next officer moves "
+        "up), past ones are kept without your name. You can join again later with an access "
+        "code."
+    )
+
+
+def deleted(t: Texts, cancelled: int) -> str:
+    """After deleting."""
+    return t.gettext(
+        "Your profile has been deleted; {n} registrations were cancelled. Goodbye!"
+    ).format(n=cancelled)
 
 
 def reminder(t: Texts, course: Course, offset: str) -> str:

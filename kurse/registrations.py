@@ -325,21 +325,27 @@ def cancel(session: Session, registration_id: int, person_id: int, now: datetime
         raise CancellationClosed(lead_id=course.lead_id)
     if previous == WAITING and now >= course.start_at:
         raise CancellationClosed(lead_id=course.lead_id)
-    registration.status = CANCELLED
-    registration.cancelled_at = now
-    registration.confirmed_at = None
-    registration.via_release = False
+    promoted, free_for_lead = _free_seat(session, registration, course, now)
+    return CancelResult(registration.id, previous, promoted, free_for_lead)
+
+
+def _free_seat(
+    session: Session, registration: Registration, course: Course, now: datetime
+) -> tuple[list[Promotion], bool]:
+    """Marks an active registration cancelled (under the course lock), moves the counters
+    and promotes whoever may take the seat."""
+    confirmed = registration.status == CONFIRMED
+    registration.status, registration.cancelled_at = CANCELLED, now
+    registration.confirmed_at, registration.via_release = None, False
     session.flush()
-    was_confirmed = previous == CONFIRMED
     _adjust(
         session,
         course.id,
         registration.agency_id,
-        confirmed=-int(was_confirmed),
-        waiting=-int(not was_confirmed),
+        confirmed=-int(confirmed),
+        waiting=-int(not confirmed),
     )
-    promoted, free_for_lead = _promote(session, course, now)
-    return CancelResult(registration.id, previous, promoted, free_for_lead)
+    return _promote(session, course, now)
 
 
 def cancel_for_course(
@@ -356,6 +362,19 @@ def cancel_for_course(
     if registration_id is None:
         raise NotRegistered()
     return cancel(session, registration_id, person_id, now)
+
+
+def withdraw(session: Session, registration_id: int, now: datetime) -> list[Promotion]:
+    """Cancels a registration whatever the deadlines (the person deletes their data); the
+    seat goes to the next in line as with any cancellation."""
+    registration = session.get(Registration, registration_id)
+    assert registration is not None
+    course = get_course(session, registration.course_id, lock=True)
+    session.refresh(registration)  # re-read under the lock
+    if registration.status == CANCELLED:
+        return []
+    promoted, _ = _free_seat(session, registration, course, now)
+    return promoted
 
 
 def release_seats(session: Session, course_id: int, now: datetime) -> list[Promotion]:

@@ -1,0 +1,74 @@
+"""/meine_daten and /daten_loeschen: the officer's own data (PRODUCT.md §7)."""
+
+from __future__ import annotations
+
+import json
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import render
+from bot.callbacks import encode
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import person_of
+from bot.handlers.notify import tell_all
+from kurse import privacy
+from kurse.models import Course, Person
+
+
+async def my_data(update: Update, context: KursContext) -> None:
+    """Sends everything stored about the officer as a JSON file, with a short summary."""
+    assert update.effective_message is not None
+    person = person_of(context)
+    data = await context.services.db.run(privacy.export_person, person.id, readonly=True)
+    t = context.texts
+    await update.effective_message.reply_text(render.my_data_summary(t, data))
+    content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    await update.effective_message.reply_document(content, filename="meine_daten.json")
+
+
+async def ask_delete(update: Update, context: KursContext) -> None:
+    """Asks before deleting."""
+    assert update.effective_message is not None
+    t = context.texts
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.gettext("Yes, delete everything"), callback_data=encode("del")
+                ),
+                InlineKeyboardButton(t.gettext("No"), callback_data=encode("no")),
+            ]
+        ]
+    )
+    await update.effective_message.reply_text(render.confirm_delete(t), reply_markup=markup)
+
+
+async def delete(update: Update, context: KursContext) -> None:
+    """Deletes the profile; officers moved up into freed seats are told."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    person, t = person_of(context), context.texts
+    done = await context.services.db.run(
+        privacy.delete_person, person.id, context.services.clock.now()
+    )
+    context.person = None
+    await query.edit_message_text(render.deleted(t, done.cancelled))
+    for promotion in done.promoted:
+        promoted, course = await context.services.db.run(
+            _person_and_course, promotion.person_id, promotion.course_id, readonly=True
+        )
+        if promoted is not None:
+            await tell_all(context, [promoted], lambda tt, c=course: render.promoted(tt, c))
+
+
+def _person_and_course(session, person_id, course_id):  # type: ignore[no-untyped-def]
+    return session.get(Person, person_id), session.get(Course, course_id)
+
+
+def register(application: KursApplication) -> None:
+    """Adds /meine_daten and /daten_loeschen."""
+    application.add_handler(CommandHandler("meine_daten", my_data))
+    application.add_handler(CommandHandler("daten_loeschen", ask_delete))
+    application.add_handler(CallbackQueryHandler(delete, pattern=r"^del$"))

@@ -1,0 +1,84 @@
+"""/meine_daten and /daten_loeschen: everything about the person, and nothing left after."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, text
+
+from kurse import people
+from kurse import registrations as regs
+from kurse.models import SQLModel
+from tests import builders
+from tests.harness import user
+
+
+async def joined(h, agencies, name, code="PP-OFR"):
+    who = user(name.split()[0])
+    await h.join(who, agencies[code].access_code, name)
+    return who, h.services.db.call(people.find_by_telegram_id, who["id"])
+
+
+async def test_my_data_holds_every_row_about_me_and_nothing_about_others(h, db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    anna_chat, anna = await joined(h, agencies, "Anna Beispiel")
+    _ben_chat, ben = await joined(h, agencies, "Ben Anders")
+    db.call(regs.sign_up, course.id, anna.id, clock.now())
+    db.call(regs.sign_up, course.id, ben.id, clock.now())
+
+    answers = await h.send(anna_chat, "/meine_daten")
+
+    assert answers[0].text.startswith("<b>Ihre Daten</b>\nName: Anna Beispiel")
+    name, content = answers[1].document
+    data = json.loads(content)
+    assert name == "meine_daten.json"
+    assert data["profile"]["telegram_id"] == anna_chat["id"]
+    assert [r["status"] for r in data["registrations"]] == ["confirmed"]
+    assert "Ben Anders" not in content.decode() and str(ben.telegram_id) not in content.decode()
+
+
+async def test_deleting_my_data_leaves_no_personal_field_and_moves_the_next_one_up(
+    h, db, clock, agencies
+):
+    past = builders.course(db, clock.now(), title="Vergangener Kurs")
+    future = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, title="Künftiger Kurs")
+    anna_chat, anna = await joined(h, agencies, "Annegret Einzigartig")
+    ben_chat, ben = await joined(h, agencies, "Ben Anders")
+    db.call(regs.sign_up, past.id, anna.id, clock.now())
+    db.call(regs.sign_up, future.id, anna.id, clock.now())
+    db.call(regs.sign_up, future.id, ben.id, clock.now())
+    with db.transaction() as session:  # the past course has happened meanwhile
+        session.execute(
+            text("UPDATE course SET status = 'finished' WHERE id = :id"), {"id": past.id}
+        )
+
+    await h.send(anna_chat, "/daten_loeschen")
+    await h.press(anna_chat, "Ja, alles löschen")
+
+    assert h.last(anna_chat).text.startswith("Ihr Profil wurde gelöscht; 2 Anmeldungen")
+    assert any("🎉" in (m.text or "") for m in h.api.messages(ben_chat["id"]))
+    assert db.call(people.find_by_telegram_id, anna_chat["id"]) is None
+    needles = {"Annegret Einzigartig", str(anna_chat["id"])}
+    with db.transaction(readonly=True) as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in session.execute(select(table)).all():
+                assert not needles & {str(v) for v in row}, (table.name, row)
+        assert regs.invariant_violations(session, future.id, clock.now()) == []
+        counted = session.execute(
+            text("SELECT count(*) FROM registration WHERE course_id = :c"), {"c": past.id}
+        ).scalar()
+    assert counted == 1  # the statistics of the past course stay right
+
+
+async def test_after_deleting_someone_can_join_again_as_new(h, db, clock, agencies):
+    anna_chat, _anna = await joined(h, agencies, "Anna Beispiel")
+    await h.send(anna_chat, "/daten_loeschen")
+    await h.press(anna_chat, "Ja, alles löschen")
+
+    again = await h.send(anna_chat, "/kurse")
+    await h.join(anna_chat, agencies["PD-Z"].access_code, "Anna Neu")
+
+    assert again[0].text.startswith("Bitte melden Sie sich zuerst")
+    person = db.call(people.find_by_telegram_id, anna_chat["id"])
+    assert (person.name, person.agency_id) == ("Anna Neu", agencies["PD-Z"].id)
+    assert db.call(regs.person_registrations, person.id, clock.now()) == []
