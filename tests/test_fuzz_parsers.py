@@ -1,0 +1,80 @@
+"""Every parser of user text, fed random text: no exception escapes except the one that
+means "this input is wrong", which the bot turns into a message (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.callbacks import decode
+from kurse.agencies import normalise_access_code
+from kurse.errors import InvalidAccessCode
+from kurse.forms import KEYS, parse_course_form, parse_moment, parse_seats
+
+KEY_WORDS = sorted({k for keys in KEYS.values() for k in keys})
+line = st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(KEY_WORDS), st.text(max_size=60)),
+    st.builds(
+        lambda d, m, y, h: f"Beginn: {d}.{m}.{y} {h}:00",
+        st.integers(-5, 40),
+        st.integers(-5, 20),
+        st.integers(0, 99999),
+        st.integers(-5, 30),
+    ),
+)
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.lists(line, max_size=80))
+def test_the_course_form_reader_reports_problems_and_never_crashes(lines):
+    form = parse_course_form("\n".join(lines))
+
+    for error in form.errors:
+        assert error.line >= 0 and error.field and error.reason
+    if not form.errors:
+        assert {"title", "start_at", "end_at", "location", "seats"} <= form.values.keys()
+
+
+@FUZZ
+@given(st.text(max_size=120))
+def test_seat_lists_are_read_or_refused_with_value_or_key_error(text):
+    try:
+        seats = parse_seats(text)
+    except (ValueError, KeyError):
+        return
+    assert seats and all(0 <= n < 10**6 for n in seats.values())
+
+
+@FUZZ
+@given(st.text(max_size=60), st.booleans())
+def test_dates_are_read_as_aware_times_or_refused_with_value_error(text, end_of_day):
+    try:
+        moment = parse_moment(text, end_of_day=end_of_day)
+    except ValueError:
+        return
+    assert moment.tzinfo is not None
+
+
+@FUZZ
+@given(st.text(max_size=200))
+def test_access_codes_are_normalised_or_refused_as_invalid(text):
+    try:
+        code = normalise_access_code(text)
+    except InvalidAccessCode:
+        return
+    assert len(code) == 10 and code.isupper()
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.none(), st.text(max_size=100), st.binary(max_size=80).map(lambda b: b.decode("latin-1"))
+    )
+)
+def test_callback_data_is_decoded_only_in_the_shapes_we_make(data):
+    callback = decode(data)
+
+    if callback is not None:
+        assert len((data or "").encode()) <= 64 and callback.action in data
