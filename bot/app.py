@@ -22,6 +22,7 @@ from bot.handlers import (
 )
 from bot.i18n import LANGUAGES, _, texts
 from bot.processor import PerUserOrderProcessor
+from bot.throttle import Throttle
 from kurse.clock import BERLIN
 
 __all__ = ["Services", "build_application"]
@@ -42,12 +43,14 @@ def build_application(
     request: BaseRequest | None = None,
     rate_limit: bool = True,
     messages_per_second: float = 30.0,
+    throttle: Throttle | None = None,
 ) -> KursApplication:
     """Returns the application with every handler registered.
 
     ``request`` replaces the HTTP connection to the Bot API (the local API of ``kursbot
     chat`` and the tests); ``rate_limit`` keeps messages within Telegram's limits (about 30 a
-    second overall, one a second per chat; ``RetryAfter`` is waited out and retried).
+    second overall, one a second per chat; ``RetryAfter`` is waited out and retried);
+    ``throttle`` drops floods from one account (``kursbot run`` sets one).
     """
     settings = services.settings
     api = settings.kursbot_telegram_api_url
@@ -71,6 +74,7 @@ def build_application(
         )
     application: KursApplication = builder.build()  # type: ignore[assignment]
     application.bot_data["services"] = services
+    application.bot_data["throttle"] = throttle
 
     # Group -1: the guard loads the person and stops whoever has not joined.
     guard.register(application)

@@ -37,9 +37,10 @@ def _run(settings: Settings) -> int:
         )
         return 2
     from bot.app import Services, build_application  # telegram is only needed here
+    from bot.throttle import Throttle
 
     db = prepare_database(settings)
-    application = build_application(Services(db, SystemClock(), settings))
+    application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
     log.info("Kursbot polls for updates (database: %s)", db.engine.url.render_as_string())
     application.run_polling()
     db.dispose()

@@ -145,6 +145,11 @@ def plain_text(t: Texts) -> str:
     return _("Please use the commands, for example /kurse. /hilfe lists them all.")
 
 
+def slow_down(t: Texts) -> str:
+    """After too many messages at once."""
+    return t.gettext("That was a lot at once. Please wait a moment; the rest is ignored.")
+
+
 def stale_button(t: Texts) -> str:
     """A button whose data we cannot use (old, forged or broken)."""
     _ = t.gettext

@@ -11,6 +11,7 @@ from bot.app import build_application
 from bot.context import KursApplication, Services
 from bot.local_api import LocalBotApi, Sent
 from bot.processor import PerUserOrderProcessor
+from bot.throttle import Throttle
 
 _ids = itertools.count(500_000)
 
@@ -100,14 +101,16 @@ class Harness:
         )
 
 
-async def start_harness(services: Services, *, sweeping: bool = False) -> Harness:
+async def start_harness(
+    services: Services, *, sweeping: bool = False, throttle: Throttle | None = None
+) -> Harness:
     """Builds and starts the application on the local Bot API (no rate limiter).
 
     The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
     call `bot.jobs.run_due_work` themselves, so that nothing depends on real time.
     """
     api = LocalBotApi()
-    app = build_application(services, request=api, rate_limit=False)
+    app = build_application(services, request=api, rate_limit=False, throttle=throttle)
     api.bind(app.bot)
     await app.initialize()
     if app.post_init:

@@ -7,6 +7,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import render
 from bot.context import KursApplication, KursContext
+from bot.throttle import Throttle
 from kurse import people
 
 JOINING = "joining"  # set in user_data while the joining dialog runs
@@ -18,6 +19,13 @@ async def load_person(update: Update, context: KursContext) -> None:
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         raise ApplicationHandlerStop  # the bot works in private chats only
     context.user_language = user.language_code
+    throttle: Throttle | None = context.bot_data.get("throttle")
+    if throttle is not None:
+        verdict = throttle.check(user.id, context.services.clock.now().timestamp())
+        if verdict != "ok":
+            if verdict == "notice" and update.effective_message is not None:
+                await update.effective_message.reply_text(render.slow_down(context.texts))
+            raise ApplicationHandlerStop
     db = context.services.db
     try:
         # Batched: in a burst, the guards of many updates share one transaction.
