@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +30,10 @@ def prepare_database(settings: Settings) -> Database:
     return db
 
 
-def _run(settings: Settings) -> int:
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
         print(
             "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather into .env "
@@ -39,10 +44,38 @@ def _run(settings: Settings) -> int:
     from bot.app import Services, build_application  # telegram is only needed here
     from bot.throttle import Throttle
 
+    if args.webhook:
+        secret = args.secret_token or os.environ.get("KURSBOT_WEBHOOK_SECRET", "")
+        if not args.url or not _SECRET.match(secret):
+            print(
+                "kursbot run --webhook needs --url and a secret token of 16 to 256 letters, "
+                "digits, _ or - (--secret-token or KURSBOT_WEBHOOK_SECRET).",
+                file=sys.stderr,
+            )
+            return 2
     db = prepare_database(settings)
     application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
-    log.info("Kursbot polls for updates (database: %s)", db.engine.url.render_as_string())
-    application.run_polling()
+    where = db.engine.url.render_as_string()
+    if args.webhook:
+        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB's webhook server
+        # answers 403 to every request without the right one, before any handler runs.
+        log.info(
+            "Kursbot listens on %s:%s for %s (database: %s)",
+            args.listen,
+            args.port,
+            args.url,
+            where,
+        )
+        application.run_webhook(
+            listen=args.listen,
+            port=args.port,
+            url_path=args.url_path,
+            webhook_url=args.url,
+            secret_token=secret,
+        )
+    else:
+        log.info("Kursbot polls for updates (database: %s)", where)
+        application.run_polling()
     db.dispose()
     return 0
 
@@ -94,7 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kursbot`` console script."""
     parser = argparse.ArgumentParser(prog="kursbot", description="Kursbot: joint police courses.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot with long polling (token from .env)")
+    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run.add_argument("--url", help="the public HTTPS address Telegram posts updates to")
+    run.add_argument("--listen", default="127.0.0.1", help="address to listen on")
+    run.add_argument("--port", type=int, default=8443, help="port to listen on")
+    run.add_argument("--url-path", default="telegram", help="path of the webhook")
+    run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
@@ -119,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "run":
-        return _run(settings)
+        return _run(settings, args)
     if args.command == "agencies":
         return _agencies(settings)
     if args.command == "chat":

@@ -161,3 +161,107 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
     assert "Your registration for *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
     saved = list((tmp_path / "kursbot-chat-files").glob("*.ics"))
     assert len(saved) == 1 and b"BEGIN:VCALENDAR" in saved[0].read_bytes()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_update(port: int, secret: str | None, update_id: int) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": int(time.time()),
+                "text": "/start",
+                "chat": {"id": 778, "type": "private", "first_name": "Ben"},
+                "from": {"id": 778, "is_bot": False, "first_name": "Ben", "language_code": "de"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+    ).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/telegram", data=body, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_webhook_mode_rejects_a_wrong_secret_and_answers_the_right_one(telegram, tmp_path):
+    api_port, port = telegram.server_address[1], free_port()
+    secret = "s3cret-token-for-tests"
+    env = kursbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        KURSBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{api_port}",
+        KURSBOT_WEBHOOK_SECRET=secret,
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--webhook",
+            "--url",
+            "https://kursbot.example/telegram",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        statuses: list[int] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the server listens
+            assert process.poll() is None, process.stdout.read()
+            try:
+                statuses.append(post_update(port, "wrong", 1))
+                break
+            except OSError:
+                time.sleep(0.2)
+        statuses.append(post_update(port, None, 2))
+        sent_before = len(FakeTelegram.sent)
+        statuses.append(post_update(port, secret, 3))
+        while len(FakeTelegram.sent) == sent_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+
+    assert statuses == [403, 403, 200], output
+    assert sent_before == 0  # nothing answered the rejected requests
+    assert [p["chat_id"] for _, p in FakeTelegram.sent] == ["778"]
+    assert secret not in output and TOKEN not in output
+
+
+def test_webhook_mode_without_a_secret_does_not_start(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--webhook", "--url", "https://x.example/t"],
+        cwd=tmp_path,
+        env=kursbot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2 and "secret token" in result.stderr
