@@ -56,6 +56,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     db = prepare_database(settings)
     application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
     where = db.engine.url.render_as_string()
+    if args.health_port:
+        from bot.health import start_health_server
+
+        start_health_server(db, args.listen, args.health_port)
+        log.info("Health check on http://%s:%s/healthz", args.listen, args.health_port)
     if args.webhook:
         # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB's webhook server
         # answers 403 to every request without the right one, before any handler runs.
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8443, help="port to listen on")
     run.add_argument("--url-path", default="telegram", help="path of the webhook")
     run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
+    run.add_argument("--health-port", type=int, help="serve GET /healthz on this port")
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
