@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.logs import configure as configure_logging
 from kurse import agencies
 from kurse.clock import SystemClock
 from kurse.config import Settings, SettingsError, load_settings
@@ -154,10 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--admin", action="store_true", help="make this user an admin")
     chat.add_argument("--files", default="kursbot-chat-files", help="folder for files")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    configure_logging()
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -59,3 +59,30 @@ def test_db_upgrade_creates_the_schema_and_seeds_the_agencies(tmp_path, project_
     assert "registration" in inspect(engine).get_table_names()
     engine.dispose()
     assert [line.split()[0] for line in listing.stdout.splitlines()] == ["PD-Z", "PP-OFR"]
+
+
+def test_json_log_lines_carry_the_update_and_user_id():
+    import json
+    import logging
+
+    from bot.logs import JsonLines
+
+    record = logging.LogRecord(
+        "kursbot.errors",
+        logging.ERROR,
+        __file__,
+        1,
+        "update %s from user %s failed",
+        (7, 42),
+        None,
+    )
+    record.update_id, record.user_id = 7, 42
+
+    entry = json.loads(JsonLines().format(record))
+
+    assert (entry["level"], entry["message"], entry["update_id"], entry["user_id"]) == (
+        "ERROR",
+        "update 7 from user 42 failed",
+        7,
+        42,
+    )

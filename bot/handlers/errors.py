@@ -26,7 +26,13 @@ async def on_error(update: object, context: KursContext) -> None:
     if isinstance(error, Forbidden):  # the user blocked the bot: nothing to tell anyone
         log.info("update %s: user %s blocked the bot", update_id, user_id)
         return
-    log.error("update %s from user %s failed", update_id, user_id, exc_info=error)
+    log.error(
+        "update %s from user %s failed",
+        update_id,
+        user_id,
+        exc_info=error,
+        extra={"update_id": update_id, "user_id": user_id},
+    )
     kind = type(error).__name__ if error else "?"
     for admin in context.services.settings.kursbot_admin_ids:
         try:
