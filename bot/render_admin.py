@@ -377,6 +377,12 @@ def status(t: Texts, state: Any) -> str:
         _("Pending tasks: {n}").format(n=state.pending_tasks),
         _("Messages waiting to be sent: {n}").format(n=state.pending_messages),
         _("Next due: {when}").format(when=t.when(state.next_due) if state.next_due else "–"),
+        _("Courses anonymised after the retention period: {n}").format(n=state.anonymised_courses),
+        _("Next anonymisation: {what}").format(
+            what=f"{escape(state.next_anonymisation[0])}, {t.when(state.next_anonymisation[1])}"
+            if state.next_anonymisation
+            else "–"
+        ),
         _("Failed messages: {n}").format(n=len(state.failed)),
     ]
     lines += [f"• {escape(key)}: {escape(error or '')}" for key, error in state.failed]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kurse.models import (
@@ -355,12 +355,12 @@ class Status:
     pending_messages: int
     failed: list[tuple[str, str | None]]
     next_due: datetime | None
+    anonymised_courses: int
+    next_anonymisation: tuple[str, datetime] | None  # course code and when
 
 
 def status(session: Session, now: datetime) -> Status:
     """Counts of pending work, the failed messages and the next due time."""
-    from sqlalchemy import func
-
     pending_tasks = (
         session.scalar(select(func.count()).select_from(Task).where(Task.state == PENDING)) or 0
     )
@@ -379,13 +379,33 @@ def status(session: Session, now: datetime) -> Status:
             .limit(10)
         )
     ]
-    return Status(pending_tasks, pending_messages, failed, next_due(session))
+    anonymised = (
+        session.scalar(
+            select(func.count())
+            .select_from(Task)
+            .where(Task.kind == "retention", Task.state == SENT)
+        )
+        or 0
+    )
+    upcoming = session.execute(
+        select(Course.code, Task.due_at)
+        .join(Course, Course.id == Task.course_id)
+        .where(Task.kind == "retention", Task.state == PENDING)
+        .order_by(Task.due_at)
+        .limit(1)
+    ).first()
+    return Status(
+        pending_tasks,
+        pending_messages,
+        failed,
+        next_due(session),
+        anonymised,
+        (upcoming[0], upcoming[1]) if upcoming else None,
+    )
 
 
 def next_due(session: Session) -> datetime | None:
     """When the next pending task or message falls due."""
-    from sqlalchemy import func
-
     task = session.scalar(select(func.min(Task.due_at)).where(Task.state == PENDING))
     message = session.scalar(select(func.min(Outbox.due_at)).where(Outbox.state == PENDING))
     times = [t for t in (task, message) if t is not None]

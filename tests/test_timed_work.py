@@ -263,6 +263,13 @@ async def test_status_shows_pending_work_and_failures_to_admins(h, db, clock, ag
     answer = (await h.send(boss, "/status"))[0].text
 
     assert "Offene Aufgaben: 6" in answer and "Fehlgeschlagene Nachrichten: 0" in answer
+    retention = course.end_at + timedelta(days=90)
+    assert f"Nächste Anonymisierung: {course.code}," in answer
+    assert "Nach Ablauf der Aufbewahrungsfrist anonymisierte Kurse: 0" in answer
+    clock.set(retention)
+    await run_due_work(h.app)
+    later = (await h.send(boss, "/status"))[0].text
+    assert "Nach Ablauf der Aufbewahrungsfrist anonymisierte Kurse: 1" in later
 
 
 async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, agencies):
