@@ -75,6 +75,14 @@ class Seats:
     waiting: dict[int, int]
     released: bool
 
+    def add(self, agency_id: int, quota: int, confirmed: int, waiting: int) -> None:
+        """Takes in one quota row."""
+        self.quotas[agency_id] = quota
+        if confirmed:
+            self.confirmed[agency_id] = confirmed
+        if waiting:
+            self.waiting[agency_id] = waiting
+
     def total_free(self) -> int:
         """Seats not taken by anyone."""
         return sum(self.quotas.values()) - sum(self.confirmed.values())
@@ -189,13 +197,10 @@ def is_released(course_release_at: datetime | None, now: datetime) -> bool:
 def load_seats(session: Session, course_id: int, *, released: bool) -> Seats:
     """Reads the seat state of one course (one short query on its quota rows)."""
     seats = Seats({}, {}, {}, released)
-    rows = session.connection().execute(_SEAT_ROWS, {"course_id": course_id})
-    for agency_id, quota, confirmed, waiting in rows:
-        seats.quotas[agency_id] = quota
-        if confirmed:
-            seats.confirmed[agency_id] = confirmed
-        if waiting:
-            seats.waiting[agency_id] = waiting
+    for agency_id, quota, confirmed, waiting in session.connection().execute(
+        _SEAT_ROWS, {"course_id": course_id}
+    ):
+        seats.add(agency_id, quota, confirmed, waiting)
     return seats
 
 
@@ -239,12 +244,7 @@ def seats_for_courses(
         ).where(Quota.course_id.in_(list(result)))
     )
     for course_id, agency_id, quota, confirmed, waiting in rows:
-        seats = result[course_id]
-        seats.quotas[agency_id] = quota
-        if confirmed:
-            seats.confirmed[agency_id] = confirmed
-        if waiting:
-            seats.waiting[agency_id] = waiting
+        result[course_id].add(agency_id, quota, confirmed, waiting)
     return result
 
 

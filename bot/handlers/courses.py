@@ -10,7 +10,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
 from kurse import views
 from kurse.courses import list_open_courses
-from kurse.errors import NotFound
+from kurse.errors import DomainError
 
 PAGE_SIZE = 5
 
@@ -41,21 +41,32 @@ async def course_page(update: Update, context: KursContext) -> None:
     callback = await callback_of(update, context)
     if callback is None:
         return
+    view = await view_for_button(update, context, callback.id)
+    if view is None:
+        return
     assert update.callback_query is not None
-    t = context.texts
+    await update.callback_query.answer()
+    await show(update, *page_of(context, view, callback.page))
+
+
+async def view_for_button(
+    update: Update, context: KursContext, course_id: int
+) -> views.CourseView | None:
+    """Reads the course page a button refers to; None (and the user told why) if it cannot."""
     try:
-        view = await context.services.db.run(
+        return await context.services.db.run(
             views.course_view,
-            callback.id,
+            course_id,
             person_of(context),
             context.services.clock.now(),
             readonly=True,
         )
-    except NotFound as error:
-        await update.callback_query.answer(render.domain_error(t, error), show_alert=True)
-        return
-    await update.callback_query.answer()
-    await show(update, *page_of(context, view, callback.page))
+    except DomainError as error:
+        assert update.callback_query is not None
+        await update.callback_query.answer(
+            render.domain_error(context.texts, error), show_alert=True
+        )
+        return None
 
 
 def page_of(context: KursContext, view: views.CourseView, page: int):  # type: ignore[no-untyped-def]

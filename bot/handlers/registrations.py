@@ -8,7 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
-from bot.handlers.courses import page_of
+from bot.handlers.courses import page_of, view_for_button
 from bot.handlers.notify import lead_change, tell_lead, tell_promoted_people
 from bot.i18n import _
 from kurse import people, views
@@ -55,16 +55,8 @@ async def ask_cancel(update: Update, context: KursContext) -> None:
     if callback is None:
         return
     assert update.callback_query is not None
-    try:
-        view = await context.services.db.run(
-            views.course_view,
-            callback.id,
-            person_of(context),
-            context.services.clock.now(),
-            readonly=True,
-        )
-    except DomainError as error:
-        await _refused(update, context, error, callback.id)
+    view = await view_for_button(update, context, callback.id)
+    if view is None:
         return
     await update.callback_query.answer()
     if view.mine is None:  # already cancelled in another message
@@ -118,12 +110,8 @@ async def calendar(update: Update, context: KursContext) -> None:
         return
     query, person = update.callback_query, person_of(context)
     assert query is not None
-    try:
-        view = await context.services.db.run(
-            views.course_view, callback.id, person, context.services.clock.now(), readonly=True
-        )
-    except DomainError as error:
-        await _refused(update, context, error, callback.id)
+    view = await view_for_button(update, context, callback.id)
+    if view is None:
         return
     if view.mine is None or view.mine.status != RegistrationStatus.CONFIRMED:
         await query.answer(render.domain_error(context.texts, _not_registered()), show_alert=True)
