@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
 
 from bot import render
 from bot.callbacks import Callback, decode
@@ -25,6 +26,22 @@ async def callback_of(update: Update, context: KursContext) -> Callback | None:
     if callback is None:
         await query.answer(render.stale_button(context.texts), show_alert=True)
     return callback
+
+
+async def leave_dialog(
+    update: Update, context: KursContext, keys: tuple[str, ...], text: str | None
+) -> int:
+    """Ends a dialog: forgets its ``keys`` in user_data and, with ``text``, says so where the
+    user acted (the pressed button's message, or a reply)."""
+    for key in keys:
+        context.user_data.pop(key, None)  # type: ignore[union-attr]
+    if text is not None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+            await update.callback_query.edit_message_text(text)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    return ConversationHandler.END
 
 
 async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

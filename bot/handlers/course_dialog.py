@@ -26,6 +26,7 @@ from bot import render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
+from bot.handlers.common import leave_dialog
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
 from kurse.errors import DomainError
@@ -267,19 +268,13 @@ async def confirmed(update: Update, context: KursContext) -> int:
 
 async def cancelled(update: Update, context: KursContext) -> int:
     """/abbrechen or “Cancel”: leaves without creating anything."""
-    context.user_data.pop(DIALOG, None)  # type: ignore[union-attr]
     text = context.texts.gettext("Course creation cancelled; nothing was stored.")
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_text(text)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return ConversationHandler.END
+    return await leave_dialog(update, context, (DIALOG,), text)
 
 
 async def timed_out(update: Update, context: KursContext) -> None:
     """Forgets a dialog left alone for half an hour."""
-    context.user_data.pop(DIALOG, None)  # type: ignore[union-attr]
+    await leave_dialog(update, context, (DIALOG,), None)
 
 
 def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -19,6 +19,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render
 from bot.context import KursApplication, KursContext
+from bot.handlers.common import leave_dialog
 from bot.handlers.guard import JOINING
 from kurse import agencies, people
 from kurse.errors import DomainError, InvalidAccessCode
@@ -158,21 +159,14 @@ async def agreed(update: Update, context: KursContext) -> int:
 
 async def aborted(update: Update, context: KursContext) -> int:
     """Leaves the dialog without storing anything."""
-    context.user_data.pop("join", None)  # type: ignore[union-attr]
-    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
-    text = render.join_cancelled(context.texts)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_text(text)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return ConversationHandler.END
+    return await leave_dialog(
+        update, context, ("join", JOINING), render.join_cancelled(context.texts)
+    )
 
 
 async def timed_out(update: Update, context: KursContext) -> None:
     """Forgets a dialog left alone for half an hour."""
-    context.user_data.pop("join", None)  # type: ignore[union-attr]
-    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
+    await leave_dialog(update, context, ("join", JOINING), None)
 
 
 async def stale_step(update: Update, context: KursContext) -> None:
