@@ -98,7 +98,7 @@ async def _deliver(
 async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
     if item.kind == "reminder":  # one message: the calendar file with the reminder as caption
-        content = course_calendar(course, item.registration_id or 0, services.clock.now())
+        content = course_calendar(course, item.registration_id or 0)
         await bot.send_document(
             item.telegram_id,
             document=content,

@@ -18,7 +18,7 @@ from kurse.registrations import ParticipantList
 PRODID = "-//Kursbot//Gemeinsame Fortbildung//DE"
 
 
-def course_calendar(course: Course, registration_id: int, now: datetime) -> bytes:
+def course_calendar(course: Course, registration_id: int) -> bytes:
     """An .ics file for one registration, in Europe/Berlin with its VTIMEZONE.
 
     The UID stays the same for the registration, so calendars update the event when the

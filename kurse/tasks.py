@@ -13,6 +13,7 @@ fell due while the bot was down still runs before the course starts and is skipp
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,22 +46,26 @@ PENDING, SENDING, SENT, SKIPPED, FAILED = (
 )
 
 
-def _claimable(model: type[Task] | type[Outbox], now: datetime) -> Any:
-    return or_(
-        (model.state == PENDING) & (model.due_at <= now),
-        (model.state == SENDING) & (model.claimed_at < now - CLAIM_TIMEOUT),  # type: ignore[operator]
-    )
+def _due_rows(session: Session, model: Any, now: datetime, limit: int) -> Sequence[Any]:
+    """Locks the due rows of ``model`` (Task or Outbox) that no other process holds: pending
+    and due, or claimed longer than `CLAIM_TIMEOUT` ago (the claimer died); earliest first."""
+    return session.scalars(
+        select(model)
+        .where(
+            or_(
+                (model.state == PENDING) & (model.due_at <= now),
+                (model.state == SENDING) & (model.claimed_at < now - CLAIM_TIMEOUT),
+            )
+        )
+        .order_by(model.due_at, model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
 
 
 def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[int]:
     """Claims due tasks for this process; returns their ids, earliest first."""
-    tasks = session.scalars(
-        select(Task)
-        .where(_claimable(Task, now))
-        .order_by(Task.due_at, Task.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    tasks = _due_rows(session, Task, now, limit)
     for task in tasks:
         task.state, task.claimed_at = SENDING, now
     return [t.id for t in tasks if t.id is not None]
@@ -252,13 +257,7 @@ class Delivery:
 
 def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
     """Claims due messages; ones that no longer make sense are marked skipped instead."""
-    rows = session.scalars(
-        select(Outbox)
-        .where(_claimable(Outbox, now))
-        .order_by(Outbox.due_at, Outbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows: Sequence[Outbox] = _due_rows(session, Outbox, now, limit)
     deliveries = []
     person_ids = {row.person_id for row in rows if row.person_id}
     course_ids = {row.course_id for row in rows if row.course_id}

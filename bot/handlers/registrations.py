@@ -123,7 +123,7 @@ async def calendar(update: Update, context: KursContext) -> None:
 async def _send_calendar(
     context: KursContext, person: Person, course: Course, registration_id: int
 ) -> None:
-    content = course_calendar(course, registration_id, context.services.clock.now())
+    content = course_calendar(course, registration_id)
     await context.bot.send_document(
         person.telegram_id,
         document=content,
