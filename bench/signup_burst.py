@@ -61,9 +61,9 @@ async def burst(app: Any, api: LocalBotApi, updates: list[Update]) -> tuple[floa
     await processor.wait_for(target)
     elapsed = time.perf_counter() - began
     latencies = [
-        api.sent_at[u.effective_user.id] - began
+        api.answered_at[u.effective_user.id] - began
         for u in updates
-        if u.effective_user.id in api.sent_at
+        if u.effective_user.id in api.answered_at
     ]
     return elapsed, latencies
 

@@ -40,6 +40,7 @@ class TerminalChat:
         self.api.bind(self.app.bot)
         self.user, self.files, self.out = user, files, out
         self._shown: dict[int, int] = {}  # message id -> edits shown
+        self._answers_shown = 0  # button answers printed so far
 
     async def __aenter__(self) -> TerminalChat:
         await self.app.initialize()
@@ -81,7 +82,13 @@ class TerminalChat:
         return None
 
     def print_new(self) -> None:
-        """Prints new messages and those edited since they were last shown."""
+        """Prints the answers to pressed buttons (Telegram shows them briefly over the chat),
+        new messages and those edited since they were last shown."""
+        answers = self.api.callback_answers
+        for answer in answers[self._answers_shown :]:
+            if answer.get("text"):
+                print(f"bot (notice): {plain(str(answer['text']))}", file=self.out)
+        self._answers_shown = len(answers)
         for sent in self.api.messages(self.user["id"]):
             shown = self._shown.get(sent.message_id)
             if shown == sent.edits:

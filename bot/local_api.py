@@ -54,6 +54,10 @@ class LocalBotApi(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent_at: dict[int, float] = {}  # chat id -> perf_counter of its first message
+        # user id -> perf_counter of the first thing shown to them: a message, an edit, a file
+        # or a button's answer with a text (what the benchmarks time)
+        self.answered_at: dict[int, float] = {}
+        self._pressed_by: dict[str, int] = {}  # callback query id -> user id
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
         self.retry_after: dict[int, int] = {}  # chat id -> seconds, answered once as 429
@@ -140,11 +144,15 @@ class LocalBotApi(BaseRequest):
 
     def _api_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> bool:
         self.callback_answers.append(params)
+        user_id = self._pressed_by.pop(str(params.get("callback_query_id")), None)
+        if user_id is not None and params.get("text"):
+            self.answered_at.setdefault(user_id, time.perf_counter())
         return True
 
     def _api_sendMessage(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         sent = Sent(int(params["chat_id"]), next(self._message_ids), text=params["text"])
         self.sent_at.setdefault(sent.chat_id, time.perf_counter())
+        self.answered_at.setdefault(sent.chat_id, time.perf_counter())
         sent.buttons = _buttons(params)
         self.chats.setdefault(sent.chat_id, []).append(sent)
         return self._message_json(sent)
@@ -154,6 +162,7 @@ class LocalBotApi(BaseRequest):
         for part in files.values():
             name, content = part[0], part[1] if isinstance(part[1], bytes) else part[1].read()
         sent = Sent(int(params["chat_id"]), next(self._message_ids), document=(name, content))
+        self.answered_at.setdefault(sent.chat_id, time.perf_counter())
         sent.text = params.get("caption")
         sent.buttons = _buttons(params)
         self.chats.setdefault(sent.chat_id, []).append(sent)
@@ -171,6 +180,7 @@ class LocalBotApi(BaseRequest):
                 "markup are exactly the same as a current content and reply markup of the message",
             )
         sent.text, sent.buttons, sent.edits = params["text"], buttons, sent.edits + 1
+        self.answered_at.setdefault(sent.chat_id, time.perf_counter())
         return self._message_json(sent)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: Any) -> Any:
@@ -223,6 +233,7 @@ class LocalBotApi(BaseRequest):
             "data": data,
             "message": self._message_json(sent),
         }
+        self._pressed_by[str(update_id)] = user["id"]
         return self._update({"update_id": update_id, "callback_query": query})
 
     def bind(self, bot: Any) -> None:

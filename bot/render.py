@@ -230,24 +230,25 @@ def my_status(t: Texts, status: RegistrationStatus, position: int | None) -> str
     return _("⏳ You are on the waiting list, position {position}.").format(position=position)
 
 
-def signed_up(t: Texts, course: Course, result: SignUpResult) -> str:
-    """The answer to "Sign up": exactly what happened."""
+def signed_up(t: Texts, result: SignUpResult) -> str:
+    """The answer to "Sign up", shown over the course page it updates: exactly what happened.
+
+    Plain text of at most 200 characters (a button's answer), so without the course title:
+    the page right under it shows the course and the officer's status.
+    """
     _ = t.gettext
-    title = escape(course.title)
     if result.already and result.status == RegistrationStatus.CONFIRMED:
-        return _("You are already registered for <b>{title}</b>.").format(title=title)
+        return _("You are already registered for this course.")
     if result.already:
-        return _(
-            "You are already on the waiting list for <b>{title}</b>, position {position}."
-        ).format(title=title, position=result.position)
-    if result.status == RegistrationStatus.CONFIRMED:
-        return _("✅ You are registered for <b>{title}</b> ({when}).").format(
-            title=title, when=t.when(course.start_at)
+        return _("You are already on the waiting list, position {position}.").format(
+            position=result.position
         )
+    if result.status == RegistrationStatus.CONFIRMED:
+        return _("✅ You are registered. The calendar file follows.")
     return _(
-        "⏳ The seats for your agency in <b>{title}</b> are taken. You are on the waiting "
-        "list at position {position} and will be told at once when a seat becomes free."
-    ).format(title=title, position=result.position)
+        "⏳ The seats for your agency are taken. You are on the waiting list at position "
+        "{position} and will be told at once when a seat becomes free."
+    ).format(position=result.position)
 
 
 def confirm_cancel(t: Texts, course: Course) -> str:

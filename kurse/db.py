@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,12 +47,23 @@ _READONLY = "kursbot_readonly"
 
 @dataclass
 class _Job:
-    """One service call waiting for the next batch."""
+    """One service call waiting for the next batch.
+
+    A grouped job (`Database.run_grouped`) has ``args == (key, item)`` and is run together
+    with the other jobs of the same service and key in its batch.
+    """
 
     service: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     future: asyncio.Future[Any]
+    grouped: bool = False
+
+
+# A grouped service: ``service(session, key, items)`` returns one result per item, in order;
+# an item that is refused gets its exception (a DomainError) in its place, having written
+# nothing. Any exception *raised* fails the whole group.
+GroupedService = Callable[[Session, Any, list[Any]], Sequence[Any]]
 
 
 # (True, result) or (False, exception) for each job of a batch.
@@ -144,6 +155,20 @@ class Database:
             self._drainer = loop.create_task(self._drain())
         return await future
 
+    async def run_grouped(self, service: GroupedService, key: Any, item: Any) -> Any:
+        """Like `run_batched`, but ``item`` is handed to ``service(session, key, items)``
+        together with the other items for the same service and key that arrive with it.
+
+        Returns the item's own result, or raises the exception the service put in its place.
+        Items keep their arrival order within the group.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append(_Job(service, (key, item), {}, future, grouped=True))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
     async def _drain(self) -> None:
         """Runs batches until nothing is pending; one batch at a time keeps arrival order."""
         try:
@@ -171,37 +196,69 @@ class Database:
         try:
             with self.transaction() as session:
                 connection = session.connection()
-                for i, job in enumerate(batch):
+                for unit in _units(batch):
                     # Plain SAVEPOINT statements: the ORM's begin_nested() costs a third of a
                     # sign-up's time on SQLite (measured, see README).
                     connection.exec_driver_sql("SAVEPOINT kursbot_job")
                     try:
-                        result = job.service(session, *job.args, **job.kwargs)
+                        results = self._call_unit(session, batch, unit)
                         if session.new or session.dirty or session.deleted:
                             session.flush()
                     except Exception as error:
                         connection.exec_driver_sql("ROLLBACK TO SAVEPOINT kursbot_job")
                         session.expunge_all()  # forget objects of the undone call
                         if isinstance(error, SQLAlchemyError):
-                            alone.append(i)  # e.g. a deadlock: try again on its own
-                        else:  # a domain error, or a bug: reported to its caller
-                            outcomes[i] = (False, error)
+                            alone.extend(unit)  # e.g. a deadlock: try again on its own
+                        else:  # a domain error, or a bug: reported to its callers
+                            for i in unit:
+                                outcomes[i] = (False, error)
                     else:
-                        outcomes[i] = (True, result)
+                        for i, outcome in zip(unit, results, strict=True):
+                            outcomes[i] = outcome
                     connection.exec_driver_sql("RELEASE SAVEPOINT kursbot_job")
         except SQLAlchemyError:  # the commit failed: nothing of this batch was written
             outcomes = [None] * len(batch)
             alone = list(range(len(batch)))
         for i in alone:
-            job = batch[i]
             try:
-                outcomes[i] = (True, self.call(job.service, *job.args, **job.kwargs))
+                with self.transaction() as session:
+                    outcomes[i] = self._call_unit(session, batch, [i])[0]
             except Exception as error:
                 outcomes[i] = (False, error)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    @staticmethod
+    def _call_unit(session: Session, batch: list[_Job], unit: list[int]) -> list[_Outcome]:
+        """Runs one plain job, or one group of grouped jobs; one outcome per job."""
+        first = batch[unit[0]]
+        if not first.grouped:
+            return [(True, first.service(session, *first.args, **first.kwargs))]
+        key = first.args[0]
+        results = first.service(session, key, [batch[i].args[1] for i in unit])
+        if len(results) != len(unit):
+            raise RuntimeError(f"{first.service.__name__} answered {len(results)} of {len(unit)}")
+        return [(False, r) if isinstance(r, Exception) else (True, r) for r in results]
 
     def dispose(self) -> None:
         """Closes every pooled connection and the worker threads."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _units(batch: list[_Job]) -> list[list[int]]:
+    """The batch's jobs as units of work, in arrival order: a plain job alone; grouped jobs
+    with the same service and key together, at the place of the first of them."""
+    units: list[list[int]] = []
+    groups: dict[tuple[Any, Any], list[int]] = {}
+    for i, job in enumerate(batch):
+        if not job.grouped:
+            units.append([i])
+            continue
+        group_key = (job.service, job.args[0])
+        if group_key in groups:
+            groups[group_key].append(i)
+        else:
+            groups[group_key] = [i]
+            units.append(groups[group_key])
+    return units

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -36,6 +36,7 @@ from kurse.courses import get_course, validate_seats
 from kurse.errors import (
     CancellationClosed,
     CourseNotOpen,
+    DomainError,
     InvalidInput,
     NotFound,
     NotRegistered,
@@ -150,10 +151,12 @@ class QuotaChange:
 
 
 # The sign-up path is the one hundreds of officers hit in the same second, so its statements
-# are built once and run on the session's connection: four round trips, no ORM objects.
+# are built once and run on the session's connection, for a whole group of sign-ups at once
+# (see `sign_up_many`): one lock, one read of the persons, one of the seats, one insert.
 _p, _r, _c, _q = person_table, registration_table, course_table, quota_table
-_PERSON_WITH_REGISTRATION = (
+_PERSONS_WITH_REGISTRATION = (
     select(
+        _p.c.id.label("person_id"),
         _p.c.agency_id,
         _p.c.active,
         _r.c.id,
@@ -164,13 +167,13 @@ _PERSON_WITH_REGISTRATION = (
     .select_from(
         _p.outerjoin(_r, and_(_r.c.person_id == _p.c.id, _r.c.course_id == bindparam("course_id")))
     )
-    .where(_p.c.id == bindparam("person_id"))
+    .where(_p.c.id.in_(bindparam("person_ids", expanding=True)))
 )
-# Taking the next arrival number also takes the course's row lock (one round trip).
-_TAKE_NUMBER = (
+# Taking the next arrival numbers also takes the course's row lock (one round trip).
+_TAKE_NUMBERS = (
     update(_c)
     .where(_c.c.id == bindparam("course_id"))
-    .values(reg_seq=_c.c.reg_seq + 1)
+    .values(reg_seq=_c.c.reg_seq + bindparam("n"))
     .returning(
         _c.c.status, _c.c.registration_deadline, _c.c.release_at, _c.c.lead_id, _c.c.reg_seq
     )
@@ -186,7 +189,7 @@ _ADJUST_COUNTS = (
         waiting_count=_q.c.waiting_count + bindparam("dw"),
     )
 )
-_INSERT_REGISTRATION = insert(_r).returning(_r.c.id)
+_INSERT_REGISTRATIONS = insert(_r).returning(_r.c.id, sort_by_parameter_order=True)
 
 
 def is_released(course_release_at: datetime | None, now: datetime) -> bool:
@@ -253,53 +256,125 @@ def sign_up(session: Session, course_id: int, person_id: int, now: datetime) -> 
 
     A second sign-up for the same course changes nothing and says so (``already=True``).
     """
-    conn = session.connection()
-    ids = {"course_id": course_id, "person_id": person_id}
-    locked = conn.execute(_TAKE_NUMBER, ids).first()
-    if locked is None:
-        raise NotFound(kind="course")
-    # Read only under the lock: a concurrent click of the same person may have just written.
-    person = conn.execute(_PERSON_WITH_REGISTRATION, ids).first()
-    if person is None or not person.active:
-        raise NotFound(kind="person")
-    agency_id = person.agency_id
-    if locked.status != CourseStatus.PUBLISHED:
-        raise CourseNotOpen(status=locked.status)
-    released = is_released(locked.release_at, now)
-    if person.id is not None and person.status != CANCELLED:
-        position = None
-        if person.status == WAITING:
-            position = _position(
-                session, course_id, person.registration_agency_id, person.queue_seq, released
-            )
-        return SignUpResult(person.id, RegistrationStatus(person.status), position, already=True)
-    if now >= locked.registration_deadline:
-        raise RegistrationClosed(lead_id=locked.lead_id)
+    result = sign_up_many(session, course_id, [(person_id, now)])[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
-    seats = load_seats(session, course_id, released=released)
+
+def sign_up_many(
+    session: Session, course_id: int, requests: Sequence[tuple[int, datetime]]
+) -> list[SignUpResult | DomainError]:
+    """Signs up several persons for one course, in the order given: ``requests`` are
+    ``(person_id, now)``, each with the moment it was made. The same rules as one sign-up
+    after another, in one lock and a few statements (the burst path, via
+    `Database.run_grouped`). A refused request gets its error in its place and writes nothing.
+    """
+    conn = session.connection()
+    locked = conn.execute(_TAKE_NUMBERS, {"course_id": course_id, "n": len(requests)}).first()
+    if locked is None:
+        return [NotFound(kind="course") for _ in requests]
+    if locked.status != CourseStatus.PUBLISHED:
+        return [CourseNotOpen(status=locked.status) for _ in requests]
+    # Read only under the lock: a concurrent click of the same person may have just written.
+    persons = {
+        row.person_id: row
+        for row in conn.execute(
+            _PERSONS_WITH_REGISTRATION,
+            {"course_id": course_id, "person_ids": sorted({pid for pid, _ in requests})},
+        )
+    }
+    seats = load_seats(session, course_id, released=False)
+    before = Seats(dict(seats.quotas), dict(seats.confirmed), dict(seats.waiting), False)
+    first_number = locked.reg_seq - len(requests) + 1
+    results: list[SignUpResult | DomainError] = []
+    done: dict[int, int] = {}  # person id -> index of what this call did for them
+    repeats: list[tuple[int, int]] = []  # (index, index of the person's first request)
+    new_rows: list[dict[str, object]] = []
+    new_indexes: list[int] = []
+    for number, (person_id, now) in enumerate(requests, start=first_number):
+        seats.released = is_released(locked.release_at, now)
+        person = persons.get(person_id)
+        if person is None or not person.active:
+            results.append(NotFound(kind="person"))
+            continue
+        if person_id in done:  # the same person twice in one group: filled in below
+            repeats.append((len(results), done[person_id]))
+            results.append(NotFound(kind="person"))
+            continue
+        if person.id is not None and person.status != CANCELLED:
+            position = None
+            if person.status == WAITING:
+                position = _position(
+                    session,
+                    course_id,
+                    person.registration_agency_id,
+                    person.queue_seq,
+                    seats.released,
+                )
+            status = RegistrationStatus(person.status)
+            results.append(SignUpResult(person.id, status, position, already=True))
+            continue
+        if now >= locked.registration_deadline:
+            results.append(RegistrationClosed(lead_id=locked.lead_id))
+            continue
+        result, values = _take_place(seats, person.agency_id, number, now)
+        if person.id is None:
+            new_rows.append({"course_id": course_id, "person_id": person_id, **values})
+            new_indexes.append(len(results))
+        else:  # signing up again after cancelling: back of the queue, same row
+            result = replace(result, registration_id=person.id)
+            conn.execute(update(_r).where(_r.c.id == person.id).values(**values))
+        done[person_id] = len(results)
+        results.append(result)
+    if new_rows:
+        ids = conn.execute(_INSERT_REGISTRATIONS, new_rows).scalars().all()
+        for index, registration_id in zip(new_indexes, ids, strict=True):
+            inserted = results[index]
+            assert isinstance(inserted, SignUpResult)
+            results[index] = replace(inserted, registration_id=registration_id)
+    for index, first in repeats:
+        earlier = results[first]
+        if isinstance(earlier, SignUpResult):
+            results[index] = replace(earlier, already=True)
+    _write_counts(session, course_id, seats, before)
+    return results
+
+
+def _take_place(
+    seats: Seats, agency_id: int, number: int, now: datetime
+) -> tuple[SignUpResult, dict[str, object]]:
+    """Decides one newcomer's place, counts it in ``seats`` and returns the row's values."""
     # Nobody overtakes those already waiting for the same seats.
     gets_seat = seats.free_for(agency_id) > 0 and seats.waiting_ahead_of_newcomer(agency_id) == 0
+    via_release = gets_seat and seats.confirmed.get(agency_id, 0) >= seats.quotas.get(agency_id, 0)
+    position = None if gets_seat else seats.waiting_ahead_of_newcomer(agency_id) + 1
+    counts = seats.confirmed if gets_seat else seats.waiting
+    counts[agency_id] = counts.get(agency_id, 0) + 1
+    seats.quotas.setdefault(agency_id, 0)
     status = CONFIRMED if gets_seat else WAITING
-    values = {
+    values: dict[str, object] = {
         "status": status,
         "agency_id": agency_id,
-        "queue_seq": locked.reg_seq,
-        "via_release": gets_seat
-        and seats.confirmed.get(agency_id, 0) >= seats.quotas.get(agency_id, 0),
+        "queue_seq": number,
+        "via_release": via_release,
         "created_at": now,
         "confirmed_at": now if gets_seat else None,
         "cancelled_at": None,
     }
-    if person.id is None:
-        registration_id = conn.execute(
-            _INSERT_REGISTRATION, {"course_id": course_id, "person_id": person_id, **values}
-        ).scalar_one()
-    else:  # signing up again after cancelling: back of the queue, same row
-        registration_id = person.id
-        conn.execute(update(_r).where(_r.c.id == person.id).values(**values))
-    _adjust(session, course_id, agency_id, confirmed=int(gets_seat), waiting=int(not gets_seat))
-    position = None if gets_seat else seats.waiting_ahead_of_newcomer(agency_id) + 1
-    return SignUpResult(registration_id, status, position)
+    return SignUpResult(0, status, position), values
+
+
+def _write_counts(session: Session, course_id: int, after: Seats, before: Seats) -> None:
+    """Moves the quota rows' counters from ``before`` to ``after`` (one update per agency)."""
+    for agency_id in after.quotas:
+        _adjust(
+            session,
+            course_id,
+            agency_id,
+            confirmed=after.confirmed.get(agency_id, 0) - before.confirmed.get(agency_id, 0),
+            waiting=after.waiting.get(agency_id, 0) - before.waiting.get(agency_id, 0),
+        )
 
 
 def cancel(session: Session, registration_id: int, person_id: int, now: datetime) -> CancelResult:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kurse.courses import CourseListing, get_course
+from kurse.errors import DomainError
 from kurse.models import Agency, Course, CourseStatus, Person, Registration, RegistrationStatus
 from kurse.registrations import (
     CancelResult,
@@ -19,7 +20,7 @@ from kurse.registrations import (
     load_seats,
     position_of,
     seats_for_courses,
-    sign_up,
+    sign_up_many,
 )
 
 
@@ -59,24 +60,35 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
     return CourseView(listing, mine, lead, is_open, agency_code(session, person.agency_id))
 
 
-def sign_up_and_view(
-    session: Session, course_id: int, person: Person, now: datetime
-) -> tuple[SignUpResult, CourseView]:
-    """Signs up and reads the page again, in the same transaction.
+def sign_ups_and_views(
+    session: Session, course_id: int, requests: list[tuple[Person, datetime]]
+) -> list[tuple[SignUpResult, CourseView] | DomainError]:
+    """Signs up each ``(person, now)`` and builds the page each of them sees next, in one
+    transaction for all of them (`Database.run_grouped`: the burst path, bench/README.md).
 
-    The page is built from what the sign-up already knows (status, position), and course,
-    lead and agency come from the session's identity map when a batch has loaded them: this
-    is the path hundreds of officers take in the same second (see bench/README.md).
+    The pages come from what the sign-ups already know (status, position) and one read of
+    the seats after all of them; a refused request gets its error in its place.
     """
-    result = sign_up(session, course_id, person.id, now)
+    ids = [(person.id, now) for person, now in requests if person.id is not None]
+    assert len(ids) == len(requests), "persons come from the database"
+    results = sign_up_many(session, course_id, ids)
     course = session.get(Course, course_id)
-    assert course is not None
+    if course is None:
+        return list(results)  # all of them NotFound
+    now = requests[-1][1]
     seats = load_seats(session, course_id, released=is_released(course.release_at, now))
-    listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
-    mine = MyRegistration(result.registration_id, course, result.status, result.position)
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
-    return result, CourseView(listing, mine, lead, is_open, agency_code(session, person.agency_id))
+    answers: list[tuple[SignUpResult, CourseView] | DomainError] = []
+    for (person, _), result in zip(requests, results, strict=True):
+        if isinstance(result, DomainError):
+            answers.append(result)
+            continue
+        listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
+        mine = MyRegistration(result.registration_id, course, result.status, result.position)
+        code = agency_code(session, person.agency_id)
+        answers.append((result, CourseView(listing, mine, lead, is_open, code)))
+    return answers
 
 
 _AGENCY_CODES: dict[int, str] = {}

@@ -125,10 +125,11 @@ async def test_signing_up_confirms_edits_the_page_and_sends_the_calendar_file(
 
     answers = await h.press(anna, "Anmelden")
 
+    assert h.alerts()[-1] == "✅ Sie sind angemeldet. Die Kalenderdatei folgt."
     assert "✅ Sie sind angemeldet." in page.text and page.edits == 2
     assert page.button_texts() == ["Abmelden", "Kalender (.ics)", "« Zurück zur Liste"]
-    assert answers[0].text.startswith(f"✅ Sie sind für <b>{course.title}</b> angemeldet")
-    name, ics = answers[1].document
+    assert len(answers) == 1  # the page says it all; the one new message is the calendar file
+    name, ics = answers[0].document
     assert name == f"{course.code}.ics"
     assert b"BEGIN:VTIMEZONE" in ics and b"TZID:Europe/Berlin" in ics
     assert b"UID:kursbot-registration-" in ics
@@ -146,9 +147,10 @@ async def test_a_full_course_puts_the_officer_on_the_waiting_list_with_the_posit
     await h.send(second, "/kurse")
     await h.press(second, course.title[:20])
 
-    answers = await h.press(second, "Auf die Warteliste")
+    await h.press(second, "Auf die Warteliste")
 
-    assert "Position 1" in answers[0].text
+    assert h.alerts()[-1].startswith("⏳ Die Plätze Ihrer Dienststelle sind vergeben.")
+    assert "Warteliste auf Position 1 " in h.alerts()[-1]
     assert (
         "⏳ Sie stehen auf der Warteliste, Position 1." in h.with_button(second, "Abmelden").text
     )
@@ -186,7 +188,8 @@ async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clo
     await h.press_data(anna, data, page)
     again = await h.press_data(anna, data, page)
 
-    assert again[0].text == f"Sie sind bereits für <b>{course.title}</b> angemeldet."
+    assert h.alerts()[-1] == "Sie sind für diesen Kurs bereits angemeldet."
+    assert again == []  # no second calendar file
     assert registrations_in(db) == 1
 
 
@@ -374,9 +377,15 @@ async def test_100_officers_pressing_sign_up_at_once_keep_every_invariant(h, db,
     listing = db.call(regs.participants, course.id, clock.now())
     assert {k: len(v) for k, v in listing.confirmed.items()} == {"PD-Z": 5, "PP-OFR": 5}
     assert len(listing.waiting) == 90
+    told = [answer["text"] for answer in h.api.callback_answers[-100:]]
+    assert sum(t.startswith("✅ Sie sind angemeldet") for t in told) == 10
+    assert sum(t.startswith("⏳ Die Plätze Ihrer Dienststelle") for t in told) == 90
     for who, _person in officers:
-        answers = [m.text for m in h.api.messages(who["id"]) if m.text]
-        assert any("angemeldet" in t or "Warteliste" in t for t in answers[-2:])
+        page = h.with_button(who, "Abmelden")
+        assert (
+            "✅ Sie sind angemeldet." in page.text
+            or "⏳ Sie stehen auf der Warteliste" in page.text
+        )
 
 
 async def test_one_users_fast_messages_are_handled_in_the_order_sent(h, db, agencies):

@@ -154,7 +154,8 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
     out = chat.stdout
     assert "Demo term loaded: 5 courses." in out
     assert "Willkommen, Anna Beispiel!" in out
-    assert "✅ Sie sind für *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
+    assert "bot (notice): ✅ Sie sind angemeldet. Die Kalenderdatei folgt." in out
+    assert "Kalendereintrag für Gemeinsame Fahndungs- und Kontrolltage an der A 72" in out
     assert "Fahndungs- und Kontrolltage an der A 72 – angemeldet" in out
     assert "From now on I speak English with you." in out
     assert "Do you really want to cancel your registration" in out

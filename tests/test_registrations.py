@@ -339,3 +339,59 @@ def test_participant_list_groups_confirmed_by_agency_then_the_waiting_list(db, c
         "PP-OFR": ["Otto Oberfranken"],
     }
     assert [(p.name, p.position) for p in listing.waiting] == [("Olga Oberfranken", 1)]
+
+
+def test_a_group_of_sign_ups_decides_each_request_in_order_at_its_own_moment(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    anna, bert, cora = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in range(3))
+    dora = builders.officer(db, agencies["PD-Z"], clock.now())
+    sign_up(db, course.id, cora.id, clock)
+    db.call(regs.cancel_for_course, course.id, cora.id, clock.now())
+    before = clock.now()
+    late = course.registration_deadline
+
+    results = db.call(
+        regs.sign_up_many,
+        course.id,
+        [
+            (anna.id, before),
+            (anna.id, before),  # a second click in the same group
+            (999_999, before),  # nobody
+            (cora.id, before),  # again after cancelling
+            (bert.id, late),  # after the deadline
+            (dora.id, before),
+        ],
+    )
+
+    first, again, nobody, cora_again, too_late, other_agency = results
+    assert (first.status, first.already) == (CONFIRMED, False)
+    assert (again.registration_id, again.status, again.already) == (
+        first.registration_id,
+        CONFIRMED,
+        True,
+    )
+    assert isinstance(nobody, NotFound)
+    assert (cora_again.status, cora_again.position) == (WAITING, 1)
+    assert isinstance(too_late, RegistrationClosed)
+    assert (other_agency.status, other_agency.position) == (CONFIRMED, None)
+    assert statuses(db, course.id) == {
+        anna.id: "confirmed",
+        cora.id: "waiting",
+        dora.id: "confirmed",
+    }
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+def test_a_group_of_sign_ups_for_a_course_that_is_not_open_is_refused_whole(db, clock, agencies):
+    from kurse.courses import cancel_course
+
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+
+    unknown = db.call(regs.sign_up_many, 999_999, [(anna.id, clock.now())])
+    db.call(cancel_course, course.id, clock.now(), reason="Ausfall")
+    cancelled = db.call(regs.sign_up_many, course.id, [(anna.id, clock.now())] * 2)
+
+    assert isinstance(unknown[0], NotFound)
+    assert [type(r) for r in cancelled] == [CourseNotOpen, CourseNotOpen]
+    assert statuses(db, course.id) == {}

@@ -28,8 +28,8 @@ async def load_person(update: Update, context: KursContext) -> None:
             raise ApplicationHandlerStop
     db = context.services.db
     try:
-        # Batched: in a burst, the guards of many updates share one transaction.
-        person = await db.run_batched(people.find_by_telegram_id, user.id)
+        # Grouped: in a burst, the guards of many updates share one query.
+        person = await db.run_grouped(people.find_by_telegram_ids, None, user.id)
         if person is not None and not person.active:  # they blocked the bot and came back
             await db.run(people.set_active, person.id, True)
             person.active = True

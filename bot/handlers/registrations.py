@@ -19,25 +19,26 @@ from kurse.registrations import RegistrationStatus, person_registrations
 
 
 async def sign_up(update: Update, context: KursContext) -> None:
-    """Signs the officer up and says exactly what happened."""
+    """Signs the officer up, says what happened and shows the updated course page."""
     callback = await callback_of(update, context)
     if callback is None:
         return
     query, person, db = update.callback_query, person_of(context), context.services.db
     assert query is not None
     try:
-        result, view = await db.run_batched(
-            views.sign_up_and_view, callback.id, person, context.services.clock.now()
+        # Grouped: the sign-ups for one course that arrive together are decided together.
+        result, view = await db.run_grouped(
+            views.sign_ups_and_views, callback.id, (person, context.services.clock.now())
         )
     except DomainError as error:
         await _refused(update, context, error, callback.id)
         return
-    await query.answer()
+    # The outcome comes first, as the button's answer: the rate limiter holds back only
+    # calls to a chat, so in a burst every officer knows at once; the page edit and the
+    # calendar file follow within Telegram's limit.
+    await query.answer(render.signed_up(context.texts, result))
     await show(update, *page_of(context, view, callback.page))
     course = view.listing.course
-    await context.bot.send_message(
-        person.telegram_id, render.signed_up(context.texts, course, result)
-    )
     if result.already:
         return
     if result.status == RegistrationStatus.CONFIRMED:
