@@ -2,9 +2,10 @@
 
     python -m bench.db_access [--postgres URL] [--n 1000] [--smoke]
 
-Measures, through `Database.run_batched` (the path the bot takes), 1,000 simultaneous
-sign-ups for one course with 10 + 10 seats, and 1,000 simultaneous single-row insert
-transactions with the same driver and pool. Prints both rates and their ratio; checks the
+Measures 1,000 simultaneous sign-ups for one course with 10 + 10 seats, each a call of its
+own in `Database.run_batched` (one savepoint each) and grouped by `Database.run_grouped` (the
+path the bot takes: one set-based call per batch), and 1,000 simultaneous single-row insert
+transactions with the same driver and pool. Prints the rates and their ratios; checks the
 sign-up outcome.
 """
 
@@ -32,6 +33,16 @@ async def sign_ups(db: Any, course_id: int, ids: list[int]) -> float:
     return len(ids) / (time.perf_counter() - started)
 
 
+async def grouped_sign_ups(db: Any, course_id: int, ids: list[int]) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(*(db.run_grouped(sign_up_group, course_id, pid) for pid in ids))
+    return len(ids) / (time.perf_counter() - started)
+
+
+def sign_up_group(session: Any, course_id: int, person_ids: list[int]) -> list[Any]:
+    return regs.sign_up_many(session, course_id, [(pid, NOW) for pid in person_ids])
+
+
 def check(db: Any, course_id: int, n: int) -> None:
     with db.transaction(readonly=True) as session:
         statuses = session.scalars(
@@ -53,12 +64,18 @@ def main() -> None:
         rate = asyncio.run(sign_ups(db, course.id, ids))  # type: ignore[arg-type]
         check(db, course.id, n)  # type: ignore[arg-type]
         inserts = asyncio.run(insert_rate(db, n))
+    with database(args.postgres) as (db, _kind):
+        course, ids = course_with_officers(db, n, 10, NOW, 1_000_000)
+        grouped = asyncio.run(grouped_sign_ups(db, course.id, ids))  # type: ignore[arg-type]
+        check(db, course.id, n)  # type: ignore[arg-type]
     record(
         "db_access",
         [
             (f"sign-ups per second ({n} at once, run_batched)", rate, "1/s"),
+            (f"sign-ups per second ({n} at once, run_grouped)", grouped, "1/s"),
             ("single-row inserts per second", inserts, "1/s"),
-            ("ratio", rate / inserts, "x"),
+            ("ratio, run_batched", rate / inserts, "x"),
+            ("ratio, run_grouped", grouped / inserts, "x"),
         ],
         kind,
         smoke=args.smoke,
