@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qs
 
 import pytest
+from sqlalchemy import select
+
+from kurse import registrations as regs
+from kurse.clock import BERLIN
+from kurse.models import Outbox
+from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TESTTOKEN"
@@ -39,7 +47,7 @@ class FakeTelegram(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(length).decode()
+        body = self.rfile.read(length).decode(errors="replace")
         params = {k: v[0] for k, v in parse_qs(body).items()}
         if self.headers.get("Content-Type", "").startswith("application/json"):
             params = json.loads(body or "{}")
@@ -63,6 +71,15 @@ class FakeTelegram(BaseHTTPRequestHandler):
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "text": params["text"],
             }
+        elif method == "sendDocument":  # multipart: only the chat id is read
+            chat = re.search(r'name="chat_id"\r\n\r\n(-?\d+)', body)
+            assert chat is not None, body[:300]
+            self.sent.append((method, {"chat_id": chat.group(1)}))
+            result = {
+                "message_id": len(self.sent),
+                "date": int(time.time()),
+                "chat": {"id": int(chat.group(1)), "type": "private"},
+            }
         self._answer(200, {"ok": True, "result": result})
 
     def _answer(self, status: int, payload: dict) -> None:
@@ -77,10 +94,16 @@ class FakeTelegram(BaseHTTPRequestHandler):
         pass
 
 
+class FakeTelegramServer(ThreadingHTTPServer):
+    # Two bot processes open many connections at once; the default backlog of 5 resets some.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @pytest.fixture
 def telegram():
     FakeTelegram.updates, FakeTelegram.sent = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTelegram)
+    server = FakeTelegramServer(("127.0.0.1", 0), FakeTelegram)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -266,3 +289,63 @@ def test_webhook_mode_without_a_secret_does_not_start(tmp_path):
     )
 
     assert result.returncode == 2 and "secret token" in result.stderr
+
+
+def start_webhook_instance(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen:
+    """``kursbot run --webhook`` as an operator starts one of several instances."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bot.cli", "run", "--webhook", "--url", "https://k.example/t"),
+            *("--listen", "127.0.0.1", "--port", str(port)),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_two_instances_on_one_database_send_each_due_reminder_exactly_once(
+    telegram, tmp_path, database_url, db, agencies
+):
+    # Sixty officers signed up two hours ago for a course whose 7-day reminder fell due a
+    # minute ago: both instances find it due at their first sweep, one second after start.
+    now = datetime.now(BERLIN)
+    start = now + timedelta(days=7, minutes=-1)
+    course = builders.course(
+        db, now - timedelta(hours=3), {"PP-OFR": 30, "PD-Z": 30}, start_at=start
+    )
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], now, name=f"Officer {i}")
+        for i in range(60)
+    ]
+    for person in officers:
+        db.call(regs.sign_up, course.id, person.id, now - timedelta(hours=2))
+    env = kursbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        KURSBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{telegram.server_address[1]}",
+        KURSBOT_WEBHOOK_SECRET="two-instances-secret",
+        KURSBOT_DATABASE_URL=database_url,
+    )
+    processes = [start_webhook_instance(tmp_path, env, free_port()) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 90
+        while len(FakeTelegram.sent) < 60 and time.monotonic() < deadline:
+            for process in processes:
+                assert process.poll() is None, process.stdout.read()
+            time.sleep(0.2)
+        time.sleep(3)  # a duplicate would arrive now: both instances keep sweeping
+    finally:
+        outputs = []
+        for process in processes:
+            process.terminate()
+            outputs.append(process.communicate(timeout=30)[0])
+
+    reminded = [int(params["chat_id"]) for method, params in FakeTelegram.sent]
+    problems = [line for out in outputs for line in out.splitlines() if " INFO " not in line]
+    assert sorted(reminded) == sorted(p.telegram_id for p in officers), problems
+    with db.transaction(readonly=True) as session:
+        states = session.scalars(select(Outbox.state)).all()
+    assert states == ["sent"] * 60
