@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +45,7 @@ class FakeTelegram(BaseHTTPRequestHandler):
 
     updates: ClassVar[list[dict]] = []
     sent: ClassVar[list[tuple[str, dict]]] = []
+    answers: ClassVar[list[dict]] = []  # answered button presses
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
@@ -71,6 +73,8 @@ class FakeTelegram(BaseHTTPRequestHandler):
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "text": params["text"],
             }
+        elif method == "answerCallbackQuery":
+            self.answers.append(params)
         elif method == "sendDocument":  # multipart: only the chat id is read
             chat = re.search(r'name="chat_id"\r\n\r\n(-?\d+)', body)
             assert chat is not None, body[:300]
@@ -102,7 +106,7 @@ class FakeTelegramServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def telegram():
-    FakeTelegram.updates, FakeTelegram.sent = [], []
+    FakeTelegram.updates, FakeTelegram.sent, FakeTelegram.answers = [], [], []
     server = FakeTelegramServer(("127.0.0.1", 0), FakeTelegram)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -196,27 +200,28 @@ def free_port() -> int:
 
 
 def post_update(port: int, secret: str | None, update_id: int) -> int:
+    """Posts a "/start" from Ben to the webhook; returns the HTTP status."""
+    message = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "text": "/start",
+        "chat": {"id": 778, "type": "private", "first_name": "Ben"},
+        "from": {"id": 778, "is_bot": False, "first_name": "Ben", "language_code": "de"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }
+    return post(port, secret, {"update_id": update_id, "message": message})
+
+
+def post(port: int, secret: str | None, update: dict) -> int:
+    """Posts one update to a webhook instance, as Telegram does; returns the HTTP status."""
     import urllib.error
     import urllib.request
 
-    body = json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": int(time.time()),
-                "text": "/start",
-                "chat": {"id": 778, "type": "private", "first_name": "Ben"},
-                "from": {"id": 778, "is_bot": False, "first_name": "Ben", "language_code": "de"},
-                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-            },
-        }
-    ).encode()
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/telegram", data=body, headers=headers
+        f"http://127.0.0.1:{port}/telegram", data=json.dumps(update).encode(), headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -349,3 +354,84 @@ def test_two_instances_on_one_database_send_each_due_reminder_exactly_once(
     with db.transaction(readonly=True) as session:
         states = session.scalars(select(Outbox.state)).all()
     assert states == ["sent"] * 60
+
+
+def wait_until_listening(port: int, processes: list[subprocess.Popen], deadline: float) -> None:
+    import socket
+
+    while time.monotonic() < deadline:
+        for process in processes:
+            assert process.poll() is None, process.stdout.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_sixty_officers_pressing_anmelden_on_two_instances_never_overbook_a_course(
+    telegram, tmp_path, database_url, db, agencies
+):
+    now = datetime.now(BERLIN)
+    course = builders.course(db, now, {"PP-OFR": 5, "PD-Z": 5})
+    officers = [
+        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], now, name=f"Officer {i}")
+        for i in range(60)
+    ]
+    secret = "two-instances-secret"
+    env = kursbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        KURSBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{telegram.server_address[1]}",
+        KURSBOT_WEBHOOK_SECRET=secret,
+        KURSBOT_DATABASE_URL=database_url,
+    )
+    ports = [free_port(), free_port()]
+    processes = [start_webhook_instance(tmp_path, env, port) for port in ports]
+    presses = [
+        {
+            "update_id": i + 1,
+            "callback_query": {
+                "id": str(i + 1),
+                "from": {"id": p.telegram_id, "is_bot": False, "first_name": "O"},
+                "chat_instance": str(p.telegram_id),
+                "data": f"su:{course.id}:0",
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": p.telegram_id, "type": "private"},
+                    "text": "Kursseite",
+                },
+            },
+        }
+        for i, p in enumerate(officers)
+    ]
+    try:
+        deadline = time.monotonic() + 90
+        for port in ports:
+            wait_until_listening(port, processes, deadline)
+        # Every press at once, alternately to both instances, from 12 connections.
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(
+                pool.map(lambda i: post(ports[i % 2], secret, presses[i]), range(len(presses)))
+            )
+        while len(FakeTelegram.answers) < 60 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        outputs = []
+        for process in processes:
+            process.terminate()
+            outputs.append(process.communicate(timeout=30)[0])
+
+    assert statuses == [200] * 60, outputs
+    told = [answer.get("text", "") for answer in FakeTelegram.answers]
+    assert sum(t.startswith("✅") for t in told) == 10, told
+    assert sum(t.startswith("⏳") for t in told) == 50, told
+    assert db.call(regs.invariant_violations, course.id, now) == []
+    listing = db.call(regs.participants, course.id, now)
+    assert {code: len(names) for code, names in listing.confirmed.items()} == {
+        "PP-OFR": 5,
+        "PD-Z": 5,
+    }
+    assert len(listing.waiting) == 50
