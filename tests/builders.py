@@ -39,6 +39,14 @@ def officer(
         )
 
 
+def officers(db: Database, agencies: Mapping[str, Agency], now: datetime, n: int) -> list[Person]:
+    """``n`` officers "Officer 0" … of both founding agencies in turn (PD-Z first)."""
+    return [
+        officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], now, name=f"Officer {i}")
+        for i in range(n)
+    ]
+
+
 def draft(now: datetime, seats: Mapping[str, int] | None = None, **overrides: Any) -> CourseDraft:
     """A valid course a month after ``now``, with deadlines a week before it."""
     start = overrides.pop("start_at", now + timedelta(days=30))

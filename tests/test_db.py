@@ -67,10 +67,7 @@ async def test_a_database_error_in_a_batch_is_retried_alone_and_reported(db, clo
 
 async def test_200_batched_sign_ups_are_served_in_the_order_they_arrived(db, clock, agencies):
     course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(200)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 200)
 
     results = await asyncio.gather(
         *(db.run_batched(regs.sign_up, course.id, p.id, clock.now()) for p in officers)
@@ -146,10 +143,7 @@ async def test_a_group_that_breaks_the_database_is_undone_and_each_item_retried_
 
 async def test_200_grouped_sign_ups_match_200_sign_ups_one_after_another(db, clock, agencies):
     course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(200)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 200)
 
     results = await asyncio.gather(
         *(db.run_grouped(views.sign_ups_and_views, course.id, (p, clock.now())) for p in officers)

@@ -321,10 +321,7 @@ def test_two_instances_on_one_database_send_each_due_reminder_exactly_once(
     course = builders.course(
         db, now - timedelta(hours=3), {"PP-OFR": 30, "PD-Z": 30}, start_at=start
     )
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], now, name=f"Officer {i}")
-        for i in range(60)
-    ]
+    officers = builders.officers(db, agencies, now, 60)
     for person in officers:
         db.call(regs.sign_up, course.id, person.id, now - timedelta(hours=2))
     env = kursbot_env(
@@ -375,10 +372,7 @@ def test_sixty_officers_pressing_anmelden_on_two_instances_never_overbook_a_cour
 ):
     now = datetime.now(BERLIN)
     course = builders.course(db, now, {"PP-OFR": 5, "PD-Z": 5})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], now, name=f"Officer {i}")
-        for i in range(60)
-    ]
+    officers = builders.officers(db, agencies, now, 60)
     secret = "two-instances-secret"
     env = kursbot_env(
         tmp_path,

@@ -65,10 +65,7 @@ def test_200_officers_signing_up_at_once_fill_exactly_5_plus_5_seats_in_arrival_
     db, clock, agencies
 ):
     course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(200)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 200)
     calls = [(lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in officers]
 
     results = race(calls)
@@ -90,10 +87,7 @@ def test_200_officers_signing_up_at_once_fill_exactly_5_plus_5_seats_in_arrival_
 
 async def test_200_sign_ups_through_the_event_loop_keep_the_invariants(db, clock, agencies):
     course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(200)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 200)
 
     results = await asyncio.gather(
         *(db.run(regs.sign_up, course.id, p.id, clock.now()) for p in officers)

@@ -142,10 +142,7 @@ async def test_two_applications_on_one_database_send_each_message_once(
     db, clock, settings, agencies
 ):
     course = builders.course(db, clock.now(), {"PP-OFR": 30, "PD-Z": 30})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(60)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 60)
     for person in officers:
         sign_up(db, clock, course, person)
     one = await start_harness(Services(db, clock, settings))
@@ -164,10 +161,7 @@ async def test_two_applications_on_one_database_send_each_message_once(
 
 async def test_a_fan_out_of_500_survives_retry_after_and_blocked_users(h, db, clock, agencies):
     course = builders.course(db, clock.now(), {"PP-OFR": 250, "PD-Z": 250})
-    officers = [
-        builders.officer(db, agencies["PP-OFR" if i % 2 else "PD-Z"], clock.now())
-        for i in range(500)
-    ]
+    officers = builders.officers(db, agencies, clock.now(), 500)
     for person in officers:
         sign_up(db, clock, course, person)
     blocked = {p.telegram_id for p in officers[::20]}  # 5 %
