@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot import jobs
@@ -20,8 +20,10 @@ from bot.handlers import (
     profile,
     registrations,
 )
+from bot.handlers.notify import Digest
 from bot.i18n import LANGUAGES, _, texts
 from bot.processor import PerUserOrderProcessor
+from bot.ratelimit import ChatRateLimiter
 from bot.throttle import Throttle
 from kurse.clock import BERLIN
 
@@ -44,13 +46,17 @@ def build_application(
     rate_limit: bool = True,
     messages_per_second: float = 30.0,
     throttle: Throttle | None = None,
+    digest_window: float = 60.0,
 ) -> KursApplication:
     """Returns the application with every handler registered.
 
     ``request`` replaces the HTTP connection to the Bot API (the local API of ``kursbot
     chat`` and the tests); ``rate_limit`` keeps messages within Telegram's limits (about 30 a
-    second overall, one a second per chat; ``RetryAfter`` is waited out and retried);
-    ``throttle`` drops floods from one account (``kursbot run`` sets one).
+    second overall; in one chat a short burst, then one a second; ``RetryAfter`` is waited
+    out and retried, see `bot.ratelimit`);
+    ``throttle`` drops floods from one account (``kursbot run`` sets one);
+    ``digest_window`` is how often at most a lead hears of changes and an admin of errors
+    (`bot.handlers.notify.Digest`).
     """
     settings = services.settings
     api = settings.kursbot_telegram_api_url
@@ -68,13 +74,15 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         builder = builder.rate_limiter(
-            AIORateLimiter(
+            ChatRateLimiter(
                 overall_max_rate=messages_per_second, overall_time_period=1, max_retries=3
             )
         )
     application: KursApplication = builder.build()  # type: ignore[assignment]
     application.bot_data["services"] = services
     application.bot_data["throttle"] = throttle
+    application.bot_data["lead_digest"] = Digest(digest_window)
+    application.bot_data["error_digest"] = Digest(digest_window)
 
     # Group -1: the guard loads the person and stops whoever has not joined.
     guard.register(application)
