@@ -251,6 +251,11 @@ def signed_up(t: Texts, result: SignUpResult) -> str:
     ).format(position=result.position)
 
 
+def and_more(t: Texts, n: int) -> str:
+    """The last line of a shortened list."""
+    return t.gettext("… and {n} more").format(n=n)
+
+
 def confirm_cancel(t: Texts, course: Course) -> str:
     """The question before a cancellation."""
     _ = t.gettext

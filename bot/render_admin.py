@@ -324,6 +324,11 @@ def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list
     return _split("\n\n".join(blocks))
 
 
+def split_lines(lines: list[str], limit: int = 4000) -> list[str]:
+    """Lines joined into as few messages of at most ``limit`` characters as they fit."""
+    return _split("\n".join(lines), limit) if lines else []
+
+
 def _split(text: str, limit: int = 4000) -> list[str]:
     """Splits at line ends into messages of at most ``limit`` characters."""
     parts, current = [], ""

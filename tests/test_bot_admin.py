@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -10,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from bot.handlers.notify import Digest
 from kurse import agencies as agency_service
 from kurse import courses, people
 from kurse import registrations as regs
@@ -408,3 +410,31 @@ async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
 
     assert "<b>Für Administratoren</b>" not in officer_help
     assert "<b>Für Administratoren</b>" in admin_help and "/kurs_neu" in admin_help
+
+
+async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_digest(
+    h, db, clock, agencies
+):
+    h.app.bot_data["lead_digest"] = Digest(window=0.5)
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), {"PP-OFR": 10, "PD-Z": 10}, lead_id=lead.id)
+    presses = []
+    for i in range(30):
+        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Officer {i}")
+        who = {"id": person.telegram_id, "is_bot": False, "first_name": "O", "language_code": "de"}
+        page = h.api.show(
+            person.telegram_id,
+            "Kursseite",
+            [[{"text": "Anmelden", "callback_data": f"su:{course.id}:0"}]],
+        )
+        presses.append(h.api.button_press(who, page, f"su:{course.id}:0"))
+
+    await h.feed(presses)
+    at_once = [m.text for m in h.api.messages(lead.telegram_id)]
+    await asyncio.sleep(1.0)  # the window is over
+    later = [m.text for m in h.api.messages(lead.telegram_id)]
+
+    assert len(at_once) == 1 and at_once[0].startswith(f"📋 {course.code}: Officer ")
+    assert len(later) == 2 and later[1].count(f"📋 {course.code}: Officer ") == 29
+    told = "\n".join(later)
+    assert all(f"Officer {i} (PP-OFR) – " in told for i in range(30))

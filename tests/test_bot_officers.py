@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.context import Services
+from bot.handlers.notify import Digest
 from kurse import courses, people
 from kurse import registrations as regs
 from kurse.config import Settings
@@ -433,3 +435,27 @@ async def test_an_old_consent_button_after_joining_is_answered_as_stale(h, db, a
     assert h.alerts()[-1].startswith("Diese Schaltfläche ist nicht mehr gültig")
     with db.transaction(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(people.Person)) == 1
+
+
+async def test_during_an_outage_the_admins_get_one_report_and_then_one_summary(clock, tmp_path):
+    broken = Database(f"sqlite:///{tmp_path}/missing/folder/kursbot.db")
+    settings = Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,))
+    harness = await start_harness(Services(broken, clock, settings))
+    harness.app.bot_data["error_digest"] = Digest(window=0.5, max_lines=40)
+    officers = [user(f"O{i}") for i in range(60)]
+
+    try:
+        await harness.feed([harness.api.user_message(who, "/meine") for who in officers])
+        at_once = [m.text for m in harness.api.messages(ADMIN_ID)]
+        await asyncio.sleep(1.0)  # the window is over
+        later = [m.text for m in harness.api.messages(ADMIN_ID)]
+    finally:
+        await stop_harness(harness)
+        broken.dispose()
+
+    assert len(at_once) == 1 and at_once[0].startswith("⚠️ Kursbot: OperationalError")
+    assert len(later) == 2
+    assert later[1].count("⚠️ Kursbot: OperationalError") == 40
+    assert later[1].endswith("… und 19 weitere")
+    apologies = [harness.api.messages(who["id"])[-1].text for who in officers]
+    assert all(text.startswith("Entschuldigung") for text in apologies)

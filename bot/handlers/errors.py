@@ -11,6 +11,8 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import render
 from bot.context import KursApplication, KursContext
+from bot.handlers.notify import Digest
+from bot.i18n import texts
 
 log = logging.getLogger("kursbot.errors")
 
@@ -34,16 +36,25 @@ async def on_error(update: object, context: KursContext) -> None:
         extra={"update_id": update_id, "user_id": user_id},
     )
     kind = type(error).__name__ if error else "?"
+    report = f"⚠️ Kursbot: {html.escape(kind)} (update {update_id}, user {user_id})"
+    digest: Digest = context.bot_data["error_digest"]  # an outage is a few messages, not 1,000
     for admin in context.services.settings.kursbot_admin_ids:
-        try:
-            await context.bot.send_message(
-                admin, f"⚠️ Kursbot: {html.escape(kind)} (update {update_id}, user {user_id})"
-            )
-        except TelegramError:
-            log.warning("could not tell admin %s about the error", admin)
+        await digest.add(context, admin, texts(None), report, _to_admin(admin))
     if chat_id is not None:
         with contextlib.suppress(TelegramError):  # the user may be gone; the log has it
             await context.bot.send_message(chat_id, render.apology(context.texts))
+
+
+def _to_admin(admin: int):  # type: ignore[no-untyped-def]
+    async def send(context: KursContext, message: str) -> bool:
+        try:
+            await context.bot.send_message(admin, message)
+        except TelegramError:
+            log.warning("could not tell admin %s about an error", admin)
+            return False
+        return True
+
+    return send
 
 
 def register(application: KursApplication) -> None:
