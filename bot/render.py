@@ -213,6 +213,12 @@ def course_page(
     if lead is not None:
         lines.append(_("Course lead: {name}").format(name=escape(lead.name)))
     lines.append(_("Seats for your agency: {seats}").format(seats=seats_label(t, listing)))
+    if course.min_participants:
+        lines.append(
+            _("Takes place with at least {minimum} participants.").format(
+                minimum=course.min_participants
+            )
+        )
     if course.description:
         lines += ["", escape(course.description)]
     if course.status == CourseStatus.CANCELLED:

@@ -307,6 +307,9 @@ def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list
             seats=seats,
         )
     ]
+    minimum = minimum_line(t, course, confirmed)
+    if minimum:
+        blocks[0] += "\n" + minimum
     for code, rows in listing.confirmed.items():
         lines = [f"<b>{escape(code)}</b> ({len(rows)})"]
         lines += [
@@ -322,6 +325,20 @@ def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list
         ]
         blocks.append("\n".join(lines))
     return _split("\n\n".join(blocks))
+
+
+def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
+    """Whether the course has its minimum of participants ("" when it has none)."""
+    _ = t.gettext
+    minimum = course.min_participants
+    if not minimum:
+        return ""
+    if confirmed >= minimum:
+        return _("Minimum participants: {minimum} – reached.").format(minimum=minimum)
+    return _(
+        "⚠️ Minimum participants: {minimum} – {missing} still missing. Please agree with the "
+        "training office whether the course takes place."
+    ).format(minimum=minimum, missing=minimum - confirmed)
 
 
 def split_lines(lines: list[str], limit: int = 4000) -> list[str]:
@@ -354,6 +371,9 @@ def lead_list(
     ]
     if not first:
         lines.append(_("Changes since your last list are marked."))
+    minimum = minimum_line(t, course, sum(len(rows) for rows in listing.confirmed.values()))
+    if minimum:
+        lines.append(minimum)
     for code, rows in listing.confirmed.items():
         lines += ["", f"<b>{escape(code)}</b> ({len(rows)})"]
         lines += [

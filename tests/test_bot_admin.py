@@ -438,3 +438,23 @@ async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_dige
     assert len(later) == 2 and later[1].count(f"📋 {course.code}: Officer ") == 29
     told = "\n".join(later)
     assert all(f"Officer {i} (PP-OFR) – " in told for i in range(30))
+
+
+async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, clock, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_person = db.call(people.find_by_telegram_id, lead["id"])
+    course = builders.course(db, clock.now(), lead_id=lead_person.id, min_participants=2)
+    anna = await officer(h, agencies, "Anna Beispiel")
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    page = h.last(anna)
+    await h.press(anna, "Anmelden")
+
+    below = (await h.send(lead, f"/teilnehmer {course.code}"))[0].text
+    ben = builders.officer(db, agencies["PD-Z"], clock.now(), name="Ben Beispiel")
+    db.call(regs.sign_up, course.id, ben.id, clock.now())
+    reached = (await h.send(lead, f"/teilnehmer {course.code}"))[0].text
+
+    assert "Findet ab 2 Teilnehmenden statt." in page.text
+    assert "⚠️ Mindestteilnehmerzahl: 2 – es fehlen noch 1." in below
+    assert "Mindestteilnehmerzahl: 2 – erreicht." in reached

@@ -328,3 +328,20 @@ async def test_offsets_in_hours_and_minutes_come_from_the_settings(db, clock, ag
     with db.transaction(readonly=True) as session:
         keys = {t.key for t in session.scalars(select(Task).where(Task.kind == "reminder"))}
     assert keys == {f"reminder:2h:course:{course.id}", f"reminder:30m:course:{course.id}"}
+
+
+async def test_the_lead_list_at_the_deadline_warns_when_the_minimum_is_not_reached(
+    h, db, clock, agencies
+):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), lead_id=lead.id, min_participants=3)
+    for name in ("Anna Erste", "Ben Zweiter"):
+        sign_up(
+            db, clock, course, builders.officer(db, agencies["PP-OFR"], clock.now(), name=name)
+        )
+
+    clock.set(course.registration_deadline)
+    await run_due_work(h.app)
+
+    (listed,) = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
+    assert "⚠️ Mindestteilnehmerzahl: 3 – es fehlen noch 1." in listed
