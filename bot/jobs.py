@@ -107,6 +107,10 @@ async def _send(application: KursApplication, services: Services, item: tasks.De
         )
     elif item.kind == "promoted":
         await bot.send_message(item.telegram_id, render.promoted(t, course))
+    elif item.kind == "cancelled":
+        await bot.send_message(item.telegram_id, render_admin.course_cancelled_notice(t, course))
+    elif item.kind == "changed":
+        await bot.send_message(item.telegram_id, render_admin.course_changed_notice(t, course))
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk)
@@ -174,6 +178,12 @@ async def _plan_wake_up(application: KursApplication) -> None:
         for job in job_queue.get_jobs_by_name("tasks:wake"):
             job.schedule_removal()
         job_queue.run_once(tick, when=max(delay, 0.0) + 0.05, name="tasks:wake")
+
+
+def wake(application: KursApplication) -> None:
+    """Runs the timed work right away (messages were just queued), not at the next sweep."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(tick, when=0.0, name="tasks:now")
 
 
 def register(application: KursApplication) -> None:

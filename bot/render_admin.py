@@ -135,7 +135,7 @@ def course_edited(t: Texts, edit: CourseEdit, told: int) -> str:
     if not edit.changes:
         return _("Nothing changed.")
     fields = ", ".join(_(FIELDS.get(name, name)) for name in edit.changes)
-    return _("Course {code} changed: {fields}. Officers told: {n}.").format(
+    return _("Course {code} changed: {fields}. Officers being told: {n}.").format(
         code=escape(edit.course.code), fields=fields, n=told
     )
 
@@ -162,7 +162,7 @@ def confirm_course_cancel(t: Texts, course: Course, reason: str | None) -> str:
 
 def course_cancelled_admin(t: Texts, course: Course, told: int) -> str:
     """To the admin: done."""
-    return t.gettext("Course {code} cancelled. Officers told: {n}.").format(
+    return t.gettext("Course {code} cancelled. Officers being told: {n}.").format(
         code=escape(course.code), n=told
     )
 

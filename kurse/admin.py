@@ -8,13 +8,13 @@ button, and a lead sees only their own courses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kurse import agencies, audit, courses, people, registrations
+from kurse import agencies, audit, courses, people, registrations, tasks
 from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -112,17 +112,21 @@ def edit_course_from_form(
     try:
         if "lead" in values:
             values["lead_id"] = people.find_by_reference(session, values.pop("lead")).id
-        return courses.edit_course(session, course.id, values, now, actor=actor, plan=plan)
+        edit = courses.edit_course(session, course.id, values, now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+    if not edit.schedule_changed:
+        return edit
+    told = tasks.queue_notices(session, "changed", course.id, edit.affected_person_ids, now)
+    return replace(edit, told=told)
 
 
 @dataclass(frozen=True)
 class CourseCancellation:
-    """A cancelled course and everyone to tell."""
+    """A cancelled course and how many officers are being told."""
 
     course: Course
-    people: list[Person]
+    told: int
 
 
 def cancel_course_by_code(
@@ -134,12 +138,14 @@ def cancel_course_by_code(
     telegram_id: int,
     bootstrap: Iterable[int],
 ) -> CourseCancellation:
-    """Cancels the course; returns everyone who was confirmed or waiting, once each."""
+    """Cancels the course and queues one message for everyone who was confirmed or waiting
+    (`tasks.queue_notices`: sent by the timed work at once, and after a restart)."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor)
-    found = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
-    return CourseCancellation(course, [found[i] for i in ids if i in found])
+    return CourseCancellation(
+        course, tasks.queue_notices(session, "cancelled", course.id, ids, now)
+    )
 
 
 def set_quotas_from_text(

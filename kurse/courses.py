@@ -58,6 +58,7 @@ class CourseEdit:
     course: Course
     changes: dict[str, tuple[Any, Any]]
     affected_person_ids: list[int] = field(default_factory=list)
+    told: int = 0  # officers queued to be told of the change (kurse.admin)
 
     @property
     def schedule_changed(self) -> bool:

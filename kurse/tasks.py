@@ -13,7 +13,7 @@ fell due while the bot was down still runs before the course starts and is skipp
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,6 +212,32 @@ def _messages(session: Session, rows: list[Outbox]) -> None:
     session.flush()
 
 
+def queue_notices(
+    session: Session,
+    kind: str,
+    course_id: int,
+    person_ids: Iterable[int],
+    now: datetime,
+) -> int:
+    """Queues one message of ``kind`` (``cancelled``, ``changed``) about the course for each
+    person, in the transaction that made the change: the timed work sends them at once,
+    within Telegram's limits, and after a restart if the process dies first. Returns how
+    many were queued."""
+    occasion = int(now.timestamp() * 1_000_000)  # keys unique per change, not per course
+    rows = [
+        Outbox(
+            key=f"{kind}:course:{course_id}:{occasion}:person:{person_id}",
+            kind=kind,
+            person_id=person_id,
+            course_id=course_id,
+            due_at=now,
+        )
+        for person_id in dict.fromkeys(person_ids)
+    ]
+    _messages(session, rows)
+    return len(rows)
+
+
 def _message(
     session: Session,
     key: str,
@@ -311,6 +337,8 @@ def _stale(
             return "registration cancelled"
         if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
             return "too late: the course has started"
+    if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
+        return "course not open any more"
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +127,12 @@ async def stop_harness(harness: Harness) -> None:
     """Stops the application."""
     await harness.app.stop()
     await harness.app.shutdown()
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Waits until ``check()`` holds (for work the bot does in the background)."""
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"still not so after {seconds} s")

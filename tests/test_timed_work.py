@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.context import Services
 from bot.jobs import run_due_work
-from kurse import courses, people, tasks
+from kurse import admin, courses, people, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.models import Outbox, Registration, Task
@@ -345,3 +345,31 @@ async def test_the_lead_list_at_the_deadline_warns_when_the_minimum_is_not_reach
 
     (listed,) = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
     assert "⚠️ Mindestteilnehmerzahl: 3 – es fehlen noch 1." in listed
+
+
+async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_restart_once(
+    db, clock, settings, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    officers = builders.officers(db, agencies, clock.now(), 4)  # two confirmed, two waiting
+    for person in officers:
+        sign_up(db, clock, course, person)
+    # The admin's transaction commits the cancellation and its messages; then the process dies.
+    done = db.call(
+        admin.cancel_course_by_code,
+        course.code,
+        "Ausbilder erkrankt",
+        clock.now(),
+        telegram_id=settings.kursbot_admin_ids[0],
+        bootstrap=settings.kursbot_admin_ids,
+    )
+
+    restarted = await start_harness(Services(db, clock, settings))
+    await run_due_work(restarted.app)
+    await run_due_work(restarted.app)
+    await stop_harness(restarted)
+
+    assert done.told == 4
+    for person in officers:
+        (told,) = texts_to(restarted, person.telegram_id, "❌")
+        assert course.title in told and "Ausbilder erkrankt" in told

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render, render_admin
+from bot import jobs, render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, show
@@ -125,13 +125,9 @@ async def edit_course(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    told = 0
-    if edit.schedule_changed:
-        people = await context.services.db.run(_people, edit.affected_person_ids, readonly=True)
-        told = await tell_all(
-            context, people, lambda t: render_admin.course_changed_notice(t, edit.course)
-        )
-    await _reply(update, render_admin.course_edited(context.texts, edit, told))
+    if edit.told:
+        jobs.wake(context.application)  # the notices are queued; send them now
+    await _reply(update, render_admin.course_edited(context.texts, edit, edit.told))
 
 
 def _people(session: Any, ids: list[int]) -> list[Person]:
@@ -164,7 +160,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
 
 
 async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
-    """Cancels the course and tells everyone confirmed or waiting, once each."""
+    """Cancels the course; everyone confirmed or waiting is told once, by the timed work."""
     callback = await callback_of(update, context)
     if callback is None:
         return
@@ -185,10 +181,8 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
         return
     assert update.callback_query is not None
     await update.callback_query.answer()
-    told = await tell_all(
-        context, done.people, lambda t: render_admin.course_cancelled_notice(t, done.course)
-    )
-    await show(update, render_admin.course_cancelled_admin(context.texts, done.course, told))
+    jobs.wake(context.application)  # the notices are queued; send them now
+    await show(update, render_admin.course_cancelled_admin(context.texts, done.course, done.told))
 
 
 async def quotas(update: Update, context: KursContext) -> None:
