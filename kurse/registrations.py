@@ -298,9 +298,9 @@ def sign_up_many(
         if person is None or not person.active:
             results.append(NotFound(kind="person"))
             continue
-        if person_id in done:  # the same person twice in one group: filled in below
+        if person_id in done:  # the same person twice in one group: answered as the first
             repeats.append((len(results), done[person_id]))
-            results.append(NotFound(kind="person"))
+            results.append(NotFound(kind="person"))  # replaced below
             continue
         if person.id is not None and person.status != CANCELLED:
             position = None
@@ -335,8 +335,8 @@ def sign_up_many(
             results[index] = replace(inserted, registration_id=registration_id)
     for index, first in repeats:
         earlier = results[first]
-        if isinstance(earlier, SignUpResult):
-            results[index] = replace(earlier, already=True)
+        assert isinstance(earlier, SignUpResult), "only a place taken is remembered in done"
+        results[index] = replace(earlier, already=True)
     _write_counts(session, course_id, seats, before)
     return results
 
