@@ -145,15 +145,11 @@ class Database:
     async def run_batched(self, service: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Like `run`, but calls that arrive together share one transaction (see module doc).
 
-        For short writes that come in bursts (sign-up, cancel). ``service`` must do all its
-        work through the session it is given, as every service does.
+        For short writes that come in bursts (cancel, marking sent messages). ``service``
+        must do all its work through the session it is given, as every service does.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._pending.append(_Job(service, args, kwargs, future))
-        if self._drainer is None:
-            self._drainer = loop.create_task(self._drain())
-        return await future
+        result: T = await self._enqueue(service, args, kwargs, grouped=False)
+        return result
 
     async def run_grouped(self, service: GroupedService, key: Any, item: Any) -> Any:
         """Like `run_batched`, but ``item`` is handed to ``service(session, key, items)``
@@ -162,12 +158,23 @@ class Database:
         Returns the item's own result, or raises the exception the service put in its place.
         Items keep their arrival order within the group.
         """
+        return await self._enqueue(service, (key, item), {}, grouped=True)
+
+    def _enqueue(
+        self,
+        service: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        grouped: bool,
+    ) -> asyncio.Future[Any]:
+        """Puts a job into the next batch; the future is its outcome."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append(_Job(service, (key, item), {}, future, grouped=True))
+        self._pending.append(_Job(service, args, kwargs, future, grouped))
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         """Runs batches until nothing is pending; one batch at a time keeps arrival order."""
