@@ -11,7 +11,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import render
 from bot.context import KursApplication, KursContext
-from bot.handlers.notify import Digest
+from bot.handlers.notify import Digest, Send
 from bot.i18n import texts
 
 log = logging.getLogger("kursbot.errors")
@@ -45,7 +45,9 @@ async def on_error(update: object, context: KursContext) -> None:
             await context.bot.send_message(chat_id, render.apology(context.texts))
 
 
-def _to_admin(admin: int):  # type: ignore[no-untyped-def]
+def _to_admin(admin: int) -> Send:
+    """Sends an error report to one admin (a failure is logged, not raised)."""
+
     async def send(context: KursContext, message: str) -> bool:
         try:
             await context.bot.send_message(admin, message)
