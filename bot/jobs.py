@@ -107,6 +107,8 @@ async def _send(application: KursApplication, services: Services, item: tasks.De
         )
     elif item.kind == "promoted":
         await bot.send_message(item.telegram_id, render.promoted(t, course))
+    elif item.kind == "demoted":
+        await bot.send_message(item.telegram_id, render_admin.demoted_notice(t, course))
     elif item.kind == "cancelled":
         await bot.send_message(item.telegram_id, render_admin.course_cancelled_notice(t, course))
     elif item.kind == "changed":

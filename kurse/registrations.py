@@ -30,7 +30,7 @@ from typing import Literal
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kurse import audit
+from kurse import audit, outbox
 from kurse.audit import Actor
 from kurse.courses import get_course, validate_seats
 from kurse.errors import (
@@ -490,7 +490,9 @@ def set_quotas(
     over = _excess(state, after)
     if over and on_excess != "demote_latest":
         raise QuotaBelowConfirmed(over={codes[a] if a else "*": n for a, n in over.items()})
-    demoted = [pid for a, n in over.items() for pid in _demote_latest(session, course_id, a, n)]
+    demoted = [
+        pid for a, n in over.items() for pid in _demote_latest(session, course_id, a, n, now)
+    ]
     for agency_id, n in new.items():
         quota = session.get(Quota, (course_id, agency_id))
         if quota is None:
@@ -530,25 +532,28 @@ def _excess(state: Seats, after: Mapping[int, int]) -> dict[int, int]:
     return {a: n for a, n in over.items() if n > 0}
 
 
-def _demote_latest(session: Session, course_id: int, agency_id: int, n: int) -> list[int]:
+def _demote_latest(
+    session: Session, course_id: int, agency_id: int, n: int, now: datetime
+) -> list[int]:
     query = select(Registration).where(
         Registration.course_id == course_id, Registration.status == CONFIRMED
     )
     if agency_id:
         query = query.where(Registration.agency_id == agency_id)
     latest = session.scalars(query.order_by(Registration.queue_seq.desc()).limit(n))
-    demoted = []
+    demoted: list[tuple[int | None, int | None]] = []
     moved: dict[int, int] = defaultdict(int)
     for registration in latest:
         registration.status = WAITING
         registration.confirmed_at = None
         registration.via_release = False
-        demoted.append(registration.person_id)
+        demoted.append((registration.id, registration.person_id))
         moved[registration.agency_id] += 1
     session.flush()
     for moved_agency, count in moved.items():
         _adjust(session, course_id, moved_agency, confirmed=-count, waiting=count)
-    return [pid for pid in demoted if pid is not None]
+    outbox.seat_changes(session, "demoted", course_id, demoted, now)
+    return [pid for _rid, pid in demoted if pid is not None]
 
 
 def _agency_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
@@ -602,6 +607,10 @@ def _promote(session: Session, course: Course, now: datetime) -> tuple[list[Prom
         moved[registration.agency_id] += 1
     for moved_agency, count in moved.items():
         _adjust(session, course.id, moved_agency, confirmed=count, waiting=-count)
+    # Everyone moved up is told, whichever way the seat came free (kurse.outbox).
+    outbox.seat_changes(
+        session, "promoted", course.id, [(r.id, r.person_id) for r in promoted], now
+    )
     return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kurse import outbox
 from kurse.models import (
     Course,
     CourseStatus,
@@ -34,6 +35,7 @@ from kurse.models import (
 from kurse.registrations import release_seats
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
+WAITING_STATUS = RegistrationStatus.WAITING
 # A reminder due within an hour of the sign-up is not sent: the confirmation just said it all.
 FRESH_SIGN_UP = timedelta(hours=1)
 MAX_ATTEMPTS = 5
@@ -99,7 +101,7 @@ def _reminder(
             Registration.confirmed_at <= task.due_at - FRESH_SIGN_UP,  # type: ignore[operator]
         )
     ).all()
-    _messages(
+    outbox.add(
         session,
         [
             Outbox(
@@ -159,16 +161,7 @@ def _release(
 ) -> tuple[str, str | None]:
     if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
         return SKIPPED, "course not open any more"
-    for promotion in release_seats(session, course.id, now):
-        _message(
-            session,
-            f"promoted:registration:{promotion.registration_id}:task:{task.id}",
-            "promoted",
-            now,
-            person_id=promotion.person_id,
-            course_id=course.id,
-            registration_id=promotion.registration_id,
-        )
+    release_seats(session, course.id, now)  # queues a message to each officer moved up
     return SENT, None
 
 
@@ -200,42 +193,13 @@ _RUNNERS = {
 }
 
 
-def _messages(session: Session, rows: list[Outbox]) -> None:
-    """Adds the outgoing messages whose keys are not taken yet (two statements in all)."""
-    keys = [row.key for row in rows]
-    taken: set[str] = set()
-    for start in range(0, len(keys), 500):
-        taken |= set(
-            session.scalars(select(Outbox.key).where(Outbox.key.in_(keys[start : start + 500])))
-        )
-    session.add_all([row for row in rows if row.key not in taken])
-    session.flush()
-
-
 def queue_notices(
-    session: Session,
-    kind: str,
-    course_id: int,
-    person_ids: Iterable[int],
-    now: datetime,
+    session: Session, kind: str, course_id: int, person_ids: Iterable[int], now: datetime
 ) -> int:
     """Queues one message of ``kind`` (``cancelled``, ``changed``) about the course for each
-    person, in the transaction that made the change: the timed work sends them at once,
-    within Telegram's limits, and after a restart if the process dies first. Returns how
-    many were queued."""
-    occasion = int(now.timestamp() * 1_000_000)  # keys unique per change, not per course
-    rows = [
-        Outbox(
-            key=f"{kind}:course:{course_id}:{occasion}:person:{person_id}",
-            kind=kind,
-            person_id=person_id,
-            course_id=course_id,
-            due_at=now,
-        )
-        for person_id in dict.fromkeys(person_ids)
-    ]
-    _messages(session, rows)
-    return len(rows)
+    person, in the transaction that made the change (`kurse.outbox`); the timed work sends
+    them at once. Returns how many were queued."""
+    return outbox.notices(session, kind, course_id, person_ids, now)
 
 
 def _message(
@@ -339,6 +303,12 @@ def _stale(
             return "too late: the course has started"
     if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
         return "course not open any more"
+    if row.kind in ("promoted", "demoted"):  # the seat may have changed again meanwhile
+        expected = RegistrationStatus.CONFIRMED if row.kind == "promoted" else WAITING_STATUS
+        if registration is None or registration.status != expected:
+            return "the registration changed again"
+        if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+            return "too late: the course has started"
     return None
 
 

@@ -105,18 +105,15 @@ def agency_code(session: Session, agency_id: int) -> str:
 
 @dataclass(frozen=True)
 class Cancellation:
-    """A cancellation with the page to show and the people promoted into the seat."""
+    """A cancellation with the page to show (officers moved up are told via the outbox)."""
 
     result: CancelResult
     view: CourseView
-    promoted: list[Person]
 
 
 def cancel_and_view(
     session: Session, course_id: int, person: Person, now: datetime
 ) -> Cancellation:
-    """Cancels, reads the page again and the promoted officers, in the same transaction."""
+    """Cancels and reads the page again, in the same transaction."""
     result = cancel_for_course(session, course_id, person.id, now)
-    ids = [p.person_id for p in result.promoted if p.person_id is not None]
-    promoted = list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
-    return Cancellation(result, course_view(session, course_id, person, now), promoted)
+    return Cancellation(result, course_view(session, course_id, person, now))

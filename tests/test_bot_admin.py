@@ -264,15 +264,21 @@ async def test_raising_a_quota_promotes_and_tells_lowering_asks_and_then_demotes
         person = db.call(people.find_by_telegram_id, who["id"])
         db.call(regs.sign_up, course.id, person.id, clock.now())
 
+    def told(who: dict, mark: str) -> int:
+        return sum(mark in (m.text or "") for m in h.api.messages(who["id"]))
+
     raised = (await h.send(boss, f"/kontingent {course.code} PP-OFR=3"))[0].text
+    await eventually(lambda: told(officers[2], "🎉") == 1)  # sent by the timed work at once
     asked = (await h.send(boss, f"/kontingent {course.code} PP-OFR=1 PD-Z=1"))[0].text
     await h.press(boss, "Ja, auf die Warteliste")
+    await eventually(lambda: told(officers[2], "⚠️") == 1)
 
     assert raised.startswith(f"Plätze von {course.code}: PD-Z=1, PP-OFR=3.")
-    assert any("🎉" in (m.text or "") for m in h.api.messages(officers[2]["id"]))
     assert asked.startswith("Mit diesen Plätzen wären mehr Personen bestätigt")
     assert "Zurück auf die Warteliste: 2." in h.last(boss).text
-    assert any("⚠️" in (m.text or "") for m in h.api.messages(officers[2]["id"]))
+    await run_due_work(h.app)  # nothing more is due: each was told once
+    assert told(officers[1], "🎉") == 1 and told(officers[1], "⚠️") == 1
+    assert told(officers[2], "🎉") == 1 and told(officers[2], "⚠️") == 1
     assert db.call(regs.invariant_violations, course.id, clock.now()) == []
 
 

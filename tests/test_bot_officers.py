@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 
 from bot.context import Services
 from bot.handlers.notify import Digest
+from bot.jobs import run_due_work
 from kurse import courses, people
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.db import Database
 from kurse.models import Registration
 from tests import builders
-from tests.harness import start_harness, stop_harness, user
+from tests.harness import eventually, start_harness, stop_harness, user
 
 ADMIN_ID = 4242
 
@@ -175,8 +176,13 @@ async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once(h, db
     assert asked.startswith("Möchten Sie sich wirklich")
     assert h.last(first).text == f"Ihre Anmeldung für <b>{course.title}</b> ist storniert."
     assert page.button_texts()[0] == "Auf die Warteliste"  # the seat went to the next one
-    told = [m.text for m in h.api.messages(second["id"]) if m.text and "🎉" in m.text]
-    assert len(told) == 1 and course.title in told[0]
+
+    def told() -> list[str]:
+        return [m.text for m in h.api.messages(second["id"]) if m.text and "🎉" in m.text]
+
+    await eventually(lambda: bool(told()))  # the timed work tells them at once
+    await run_due_work(h.app)  # and only once
+    assert len(told()) == 1 and course.title in told()[0]
 
 
 async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clock, agencies):
@@ -323,8 +329,7 @@ async def test_a_promoted_officer_who_blocked_the_bot_is_marked_inactive(h, db, 
     await h.press(first, "Abmelden")
     await h.press(first, "Ja, abmelden")
 
-    person = db.call(people.find_by_telegram_id, gone["id"])
-    assert not person.active
+    await eventually(lambda: not db.call(people.find_by_telegram_id, gone["id"]).active)
     statuses = db.call(regs.participants, course.id, clock.now())
     assert [p.name for p in statuses.confirmed["PP-OFR"]] == ["Weg Person"]
 

@@ -10,7 +10,7 @@ from kurse import people
 from kurse import registrations as regs
 from kurse.models import SQLModel
 from tests import builders
-from tests.harness import user
+from tests.harness import eventually, user
 
 
 async def joined(h, agencies, name, code="PP-OFR"):
@@ -55,8 +55,8 @@ async def test_deleting_my_data_leaves_no_personal_field_and_moves_the_next_one_
     await h.send(anna_chat, "/daten_loeschen")
     await h.press(anna_chat, "Ja, alles löschen")
 
+    await eventually(lambda: any("🎉" in (m.text or "") for m in h.api.messages(ben_chat["id"])))
     assert h.last(anna_chat).text.startswith("Ihr Profil wurde gelöscht; 2 Anmeldungen")
-    assert any("🎉" in (m.text or "") for m in h.api.messages(ben_chat["id"]))
     assert db.call(people.find_by_telegram_id, anna_chat["id"]) is None
     needles = {"Annegret Einzigartig", str(anna_chat["id"])}
     with db.transaction(readonly=True) as session:

@@ -373,3 +373,22 @@ async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_res
     for person in officers:
         (told,) = texts_to(restarted, person.telegram_id, "❌")
         assert course.title in told and "Ausbilder erkrankt" in told
+
+
+async def test_an_officer_moved_up_and_out_again_before_the_message_goes_gets_none(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Anna Erste")
+    ben = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Ben Zweiter")
+    held = sign_up(db, clock, course, anna)
+    waiting = sign_up(db, clock, course, ben)
+    db.call(regs.cancel, held.registration_id, anna.id, clock.now())  # Ben moves up
+    db.call(regs.cancel, waiting.registration_id, ben.id, clock.now())  # and cancels at once
+
+    await run_due_work(h.app)
+
+    assert texts_to(h, ben.telegram_id, "🎉") == []
+    with db.transaction(readonly=True) as session:
+        (row,) = session.scalars(select(Outbox).where(Outbox.kind == "promoted")).all()
+    assert (row.person_id, row.state) == (ben.id, "skipped")

@@ -15,7 +15,7 @@ from bot import jobs, render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, show
-from bot.handlers.notify import tell_all, tell_promoted_people
+from bot.handlers.notify import tell_all
 from kurse import admin, agencies, audit
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
 from kurse.models import Person
@@ -223,12 +223,8 @@ async def _set_quotas(
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    promoted = await context.services.db.run(
-        _people, [p.person_id for p in change.promoted if p.person_id]
-    )
-    await tell_promoted_people(context, promoted, course)
-    demoted = await context.services.db.run(_people, change.demoted)
-    await tell_all(context, demoted, lambda tt: render_admin.demoted_notice(tt, course))
+    if change.promoted or change.demoted:
+        jobs.wake(context.application)  # their messages are queued; send them now
     await show(update, render_admin.quotas_set(t, course, change))
 
 

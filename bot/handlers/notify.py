@@ -43,13 +43,6 @@ async def tell_all(
     return delivered
 
 
-async def tell_promoted_people(
-    context: KursContext, persons: Iterable[Person], course: Course
-) -> int:
-    """Tells officers moved up from the waiting list."""
-    return await tell_all(context, persons, lambda t: render.promoted(t, course))
-
-
 async def tell_lead(
     context: KursContext, lead: Person | None, course: Course, text: Callable[[Texts], str]
 ) -> None:

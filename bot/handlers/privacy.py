@@ -7,13 +7,11 @@ import json
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render
+from bot import jobs, render
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import person_of
-from bot.handlers.notify import tell_all
 from kurse import privacy
-from kurse.models import Course, Person
 
 
 async def my_data(update: Update, context: KursContext) -> None:
@@ -55,16 +53,8 @@ async def delete(update: Update, context: KursContext) -> None:
     )
     context.person = None
     await query.edit_message_text(render.deleted(t, done.cancelled))
-    for promotion in done.promoted:
-        promoted, course = await context.services.db.run(
-            _person_and_course, promotion.person_id, promotion.course_id, readonly=True
-        )
-        if promoted is not None:
-            await tell_all(context, [promoted], lambda tt, c=course: render.promoted(tt, c))
-
-
-def _person_and_course(session, person_id, course_id):  # type: ignore[no-untyped-def]
-    return session.get(Person, person_id), session.get(Course, course_id)
+    if done.promoted:
+        jobs.wake(context.application)  # the officers moved up are told at once
 
 
 def register(application: KursApplication) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import keyboards, render, render_admin
+from bot import jobs, keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
-from bot.handlers.notify import lead_change, tell_lead, tell_promoted_people
+from bot.handlers.notify import lead_change, tell_lead
 from bot.i18n import _
 from kurse import people, views
 from kurse.errors import DomainError
@@ -72,7 +72,7 @@ async def ask_cancel(update: Update, context: KursContext) -> None:
 
 
 async def cancel(update: Update, context: KursContext) -> None:
-    """Cancels the registration; promoted officers are told at once."""
+    """Cancels the registration; officers moved up are told at once (by the timed work)."""
     callback = await callback_of(update, context)
     if callback is None:
         return
@@ -92,7 +92,8 @@ async def cancel(update: Update, context: KursContext) -> None:
     await context.bot.send_message(
         person.telegram_id, render.cancelled(context.texts, course, was_waiting)
     )
-    await tell_promoted_people(context, done.promoted, course)
+    if done.result.promoted:
+        jobs.wake(context.application)  # the officers moved up are told at once
     what = _("left the waiting list") if was_waiting else _("cancelled")
     lead = done.view.lead
     await tell_lead(
