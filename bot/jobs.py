@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from kurse import tasks
 from kurse.exports import course_calendar
-from kurse.models import Registration
+from kurse.models import Course, Registration
 from kurse.registrations import participants
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,15 @@ async def _deliver(
         done.sent += 1
 
 
+# Messages that are one text about the course (kurse.outbox queues them).
+_NOTICES: dict[str, Callable[[Texts, Course], str]] = {
+    "promoted": render.promoted,
+    "demoted": render_admin.demoted_notice,
+    "cancelled": render_admin.course_cancelled_notice,
+    "changed": render_admin.course_changed_notice,
+}
+
+
 async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
     if item.kind == "reminder":  # one message: the calendar file with the reminder as caption
@@ -105,14 +115,8 @@ async def _send(application: KursApplication, services: Services, item: tasks.De
             filename=f"{course.code}.ics",
             caption=render.reminder(t, course, item.detail["offset"]),
         )
-    elif item.kind == "promoted":
-        await bot.send_message(item.telegram_id, render.promoted(t, course))
-    elif item.kind == "demoted":
-        await bot.send_message(item.telegram_id, render_admin.demoted_notice(t, course))
-    elif item.kind == "cancelled":
-        await bot.send_message(item.telegram_id, render_admin.course_cancelled_notice(t, course))
-    elif item.kind == "changed":
-        await bot.send_message(item.telegram_id, render_admin.course_changed_notice(t, course))
+    elif item.kind in _NOTICES:
+        await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course))
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk)

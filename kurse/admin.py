@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kurse import agencies, audit, courses, people, registrations, tasks
+from kurse import agencies, audit, courses, outbox, people, registrations
 from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -117,7 +117,7 @@ def edit_course_from_form(
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
     if not edit.schedule_changed:
         return edit
-    told = tasks.queue_notices(session, "changed", course.id, edit.affected_person_ids, now)
+    told = outbox.notices(session, "changed", course.id, edit.affected_person_ids, now)
     return replace(edit, told=told)
 
 
@@ -139,13 +139,11 @@ def cancel_course_by_code(
     bootstrap: Iterable[int],
 ) -> CourseCancellation:
     """Cancels the course and queues one message for everyone who was confirmed or waiting
-    (`tasks.queue_notices`: sent by the timed work at once, and after a restart)."""
+    (`outbox.notices`: sent by the timed work at once, and after a restart)."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor)
-    return CourseCancellation(
-        course, tasks.queue_notices(session, "cancelled", course.id, ids, now)
-    )
+    return CourseCancellation(course, outbox.notices(session, "cancelled", course.id, ids, now))
 
 
 def set_quotas_from_text(

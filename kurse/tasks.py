@@ -13,7 +13,7 @@ fell due while the bot was down still runs before the course starts and is skipp
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,6 @@ from kurse.models import (
 from kurse.registrations import release_seats
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
-WAITING_STATUS = RegistrationStatus.WAITING
 # A reminder due within an hour of the sign-up is not sent: the confirmation just said it all.
 FRESH_SIGN_UP = timedelta(hours=1)
 MAX_ATTEMPTS = 5
@@ -193,15 +192,6 @@ _RUNNERS = {
 }
 
 
-def queue_notices(
-    session: Session, kind: str, course_id: int, person_ids: Iterable[int], now: datetime
-) -> int:
-    """Queues one message of ``kind`` (``cancelled``, ``changed``) about the course for each
-    person, in the transaction that made the change (`kurse.outbox`); the timed work sends
-    them at once. Returns how many were queued."""
-    return outbox.notices(session, kind, course_id, person_ids, now)
-
-
 def _message(
     session: Session,
     key: str,
@@ -214,20 +204,18 @@ def _message(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Adds one outgoing message unless one with ``key`` exists already."""
-    if person_id is None or session.scalar(select(Outbox.id).where(Outbox.key == key)):
+    if person_id is None:
         return
-    session.add(
-        Outbox(
-            key=key,
-            kind=kind,
-            person_id=person_id,
-            course_id=course_id,
-            registration_id=registration_id,
-            detail=json.dumps(detail) if detail is not None else None,
-            due_at=now,
-        )
+    row = Outbox(
+        key=key,
+        kind=kind,
+        person_id=person_id,
+        course_id=course_id,
+        registration_id=registration_id,
+        detail=json.dumps(detail) if detail is not None else None,
+        due_at=now,
     )
-    session.flush()
+    outbox.add(session, [row])
 
 
 @dataclass(frozen=True)
@@ -304,7 +292,9 @@ def _stale(
     if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
         return "course not open any more"
     if row.kind in ("promoted", "demoted"):  # the seat may have changed again meanwhile
-        expected = RegistrationStatus.CONFIRMED if row.kind == "promoted" else WAITING_STATUS
+        expected = (
+            RegistrationStatus.CONFIRMED if row.kind == "promoted" else RegistrationStatus.WAITING
+        )
         if registration is None or registration.status != expected:
             return "the registration changed again"
         if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
