@@ -22,6 +22,7 @@ from bench.common import database, record
 from bot.app import build_application
 from bot.context import Services
 from bot.local_api import LocalBotApi
+from bot.process import tune_garbage_collector
 from kurse import agencies
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--postgres")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
+    tune_garbage_collector()  # as `kursbot run` does; for every run below
     cases = {"small": (100, 1_000, 500), "large": (10_000, 100_000, 5_000)}
     if args.smoke:
         cases = {"small": (30, 100, 50), "large": (60, 400, 100)}

@@ -18,6 +18,7 @@ from bot.app import build_application
 from bot.context import Services
 from bot.jobs import run_due_work
 from bot.local_api import LocalBotApi
+from bot.process import tune_garbage_collector
 from kurse import registrations
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     args = parser.parse_args()
+    tune_garbage_collector()  # as `kursbot run` does; for every run below
     n, rate = (40, 200.0) if args.smoke else (args.n, args.rate)
     goal = 1.15 * n / rate
     for faults in (False, True):

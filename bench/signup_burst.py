@@ -34,6 +34,7 @@ from bench.common import course_with_officers, database, insert_rate, record
 from bot.app import build_application
 from bot.context import Services
 from bot.local_api import LocalBotApi
+from bot.process import tune_garbage_collector
 from bot.processor import PerUserOrderProcessor
 from kurse import registrations as regs
 from kurse.clock import BERLIN, SettableClock
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     n = 60 if args.smoke else args.n
+    tune_garbage_collector()  # as `kursbot run` does; for every run below
     with database(args.postgres) as (db, kind):
         rate, latencies = asyncio.run(kursbot_run(db, n))
         inserts = asyncio.run(insert_rate(db, n))

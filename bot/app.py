@@ -21,7 +21,7 @@ from bot.handlers import (
     registrations,
 )
 from bot.handlers.notify import Digest
-from bot.i18n import LANGUAGES, _, texts
+from bot.i18n import LANGUAGES, _, preload, texts
 from bot.processor import PerUserOrderProcessor
 from bot.ratelimit import ChatRateLimiter
 from bot.throttle import Throttle
@@ -58,6 +58,7 @@ def build_application(
     ``digest_window`` is how often at most a lead hears of changes and an admin of errors
     (`bot.handlers.notify.Digest`).
     """
+    preload()  # catalogs and date formats, before the first update
     settings = services.settings
     api = settings.kursbot_telegram_api_url
     builder = (

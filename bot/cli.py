@@ -43,6 +43,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     from bot.app import Services, build_application  # telegram is only needed here
+    from bot.process import tune_garbage_collector
     from bot.throttle import Throttle
 
     if args.webhook:
@@ -56,6 +57,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     db = prepare_database(settings)
     application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
+    tune_garbage_collector()  # after start-up: see bot/process.py
     where = db.engine.url.render_as_string()
     if args.health_port:
         from bot.health import start_health_server

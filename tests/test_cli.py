@@ -86,3 +86,19 @@ def test_json_log_lines_carry_the_update_and_user_id():
         7,
         42,
     )
+
+
+def test_the_process_tuning_freezes_what_lives_from_start_and_collects_young_objects_less_often():
+    # In a process of its own: the tuning is for the whole process (bot/process.py).
+    script = (
+        "import gc, bot.app; from bot.process import tune_garbage_collector, YOUNG_THRESHOLD\n"
+        "before = gc.get_threshold()[0]\n"
+        "tune_garbage_collector()\n"
+        "print(before, gc.get_threshold()[0], gc.get_freeze_count() > 10_000, YOUNG_THRESHOLD)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "700"  # CPython's default, for comparison
+    assert out[1] == out[3] == "10000"
+    assert out[2] == "True"  # the bot's modules, loaded so far, are frozen
