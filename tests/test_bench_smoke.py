@@ -18,7 +18,12 @@ def test_the_benchmark_runs_in_smoke_mode(bench, tmp_path):
     results = {p: p.read_bytes() for p in (ROOT / "bench" / "results").glob("*.jsonl")}
 
     result = subprocess.run(
-        [sys.executable, "-m", bench, "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", bench, "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
