@@ -470,3 +470,19 @@ def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str
 def actor_name(actor: Actor, person: Person | None) -> str:
     """How an actor is named in messages."""
     return person.name if person else f"id {actor.telegram_id}"
+
+
+def finish_joining_first(t: Texts) -> str:
+    """/kurs_neu while the same admin's joining dialog is open: one dialog at a time."""
+    return t.gettext(
+        "You are in the middle of joining. Finish that first, or leave it with /abbrechen; "
+        "then send /kurs_neu again."
+    )
+
+
+def finish_course_dialog_first(t: Texts) -> str:
+    """/start while the same admin's /kurs_neu dialog is open: one dialog at a time."""
+    return t.gettext(
+        "You are in the middle of creating a course. Finish that first, or leave it with "
+        "/abbrechen; then send /start again."
+    )

@@ -417,6 +417,32 @@ async def test_the_guided_dialog_cancelled_midway_creates_nothing(h, db, boss, a
     assert after[0].text.startswith("Bitte melden Sie sich zuerst")  # boss never joined
 
 
+async def test_a_bootstrap_admin_joining_is_not_pulled_into_the_course_dialog(
+    h, db, boss, agencies
+):
+    await h.send(boss, "/start")
+
+    refused = await h.send(boss, "/kurs_neu")
+    joined = await h.send(boss, agencies["PP-OFR"].access_code)  # still the joining dialog
+
+    assert refused[0].text.startswith("Sie sind mitten in der Anmeldung.")
+    assert joined[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
+    assert course_count(db) == 0
+
+
+async def test_a_bootstrap_admin_creating_a_course_is_not_pulled_into_joining(
+    h, db, boss, agencies
+):
+    await h.send(boss, "/kurs_neu")
+
+    refused = await h.send(boss, "/start")
+    answered = await h.send(boss, "Gemeinsamer Kontrolltag")  # still the course dialog
+
+    assert refused[0].text.startswith("Sie legen gerade einen Kurs an.")
+    assert answered[0].text.startswith("Schritt 2 von 9")
+    assert db.call(people.find_by_telegram_id, BOSS) is None
+
+
 async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
     anna = await officer(h, agencies, "Anna Beispiel")
 

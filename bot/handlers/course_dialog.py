@@ -27,13 +27,14 @@ from bot.callbacks import encode
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
 from bot.handlers.common import leave_dialog
+from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
 from kurse.errors import DomainError
 from kurse.forms import parse_moment
 from kurse.validation import clean_text
 
-DIALOG = "new_course"  # user_data key while the dialog runs (the guard lets its steps in)
+DIALOG = NEW_COURSE  # user_data key while the dialog runs (the guard lets its steps in)
 TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
 TIMEOUT = timedelta(minutes=30)
 
@@ -95,6 +96,9 @@ async def start(update: Update, context: KursContext) -> int:
         await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
     except DomainError as error:
         await _refuse(update, context, error)
+        return ConversationHandler.END
+    if context.user_data and context.user_data.get(JOINING):  # a bootstrap admin joining
+        await update.effective_message.reply_text(render_admin.finish_joining_first(context.texts))
         return ConversationHandler.END
     context.user_data[DIALOG] = {"seats": {}}  # type: ignore[index]
     await update.effective_message.reply_text(

@@ -11,6 +11,7 @@ from bot.throttle import Throttle
 from kurse import people
 
 JOINING = "joining"  # set in user_data while the joining dialog runs
+NEW_COURSE = "new_course"  # set in user_data while the guided /kurs_neu dialog runs
 
 
 async def load_person(update: Update, context: KursContext) -> None:
@@ -77,7 +78,7 @@ def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
         return command in ADMIN_COMMANDS or command == "abbrechen"
-    if message is not None and context.user_data and context.user_data.get("new_course"):
+    if message is not None and context.user_data and context.user_data.get(NEW_COURSE):
         return True  # an answer in the guided /kurs_neu dialog
     return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
 

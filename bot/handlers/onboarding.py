@@ -17,10 +17,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import keyboards, render
+from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import leave_dialog
-from bot.handlers.guard import JOINING
+from bot.handlers.guard import JOINING, NEW_COURSE
 from kurse import agencies, people
 from kurse.errors import DomainError, InvalidAccessCode
 from kurse.validation import clean_text
@@ -37,6 +37,9 @@ async def start(update: Update, context: KursContext) -> int:
     t = context.texts
     if context.person is not None:
         await update.message.reply_text(render.already_joined(t, context.person))
+        return ConversationHandler.END
+    if context.user_data and context.user_data.get(NEW_COURSE):  # a bootstrap admin's dialog
+        await update.message.reply_text(render_admin.finish_course_dialog_first(t))
         return ConversationHandler.END
     context.user_data[JOINING] = True  # type: ignore[index]
     if context.args:
