@@ -409,7 +409,7 @@ def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> st
     if error.code == "not_registered":
         return _("You are not registered for this course.")
     if error.code == "not_found":
-        return _("This course does not exist (any more).")
+        return not_found(t, error.params)
     if error.code == "invalid_access_code":
         return code_wrong(t)
     if error.code == "already_joined":
@@ -417,6 +417,23 @@ def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> st
     if error.code == "invalid_input":
         return invalid_input(t, error.params)
     return apology(t)
+
+
+def not_found(t: Texts, params: dict[str, object]) -> str:
+    """What was not found: a course, a person (named by an admin), an agency, a registration."""
+    _ = t.gettext
+    kind = params.get("kind")
+    if kind in ("person", "lead"):
+        return _("Nobody with this Telegram id or @username has joined Kursbot.")
+    if kind == "agency":
+        if params.get("code"):
+            return _("There is no agency {code}; /dienststellen lists them.").format(
+                code=escape(str(params["code"]))
+            )
+        return _("This agency does not exist (any more).")
+    if kind == "registration":
+        return _("This registration does not exist (any more).")
+    return _("This course does not exist (any more).")
 
 
 def invalid_input(t: Texts, params: dict[str, object]) -> str:

@@ -443,6 +443,39 @@ async def test_a_bootstrap_admin_creating_a_course_is_not_pulled_into_joining(
     assert db.call(people.find_by_telegram_id, BOSS) is None
 
 
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        (
+            "/kontingent {code} XX=5",
+            "Eine Dienststelle XX gibt es nicht; /dienststellen zeigt alle.",
+        ),
+        ("/zugangscode XX", "Eine Dienststelle XX gibt es nicht; /dienststellen zeigt alle."),
+        (
+            "/admin_neu @nobody",
+            "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich niemand",
+        ),
+        ("/admin_entfernen 99999", "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich"),
+        (
+            "/kursleitung {code} 12345",
+            "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich",
+        ),
+        ("/kursleitung K-2027-999 12345", "Einen Kurs K-2027-999 gibt es nicht."),
+    ],
+)
+async def test_an_admin_naming_what_does_not_exist_is_told_what_was_not_found(
+    h, db, clock, boss, agencies, command, answer
+):
+    course = builders.course(db, clock.now())
+    before = db.call(courses.get_course, course.id)
+
+    reply = await h.send(boss, command.format(code=course.code))
+
+    assert reply[0].text.startswith(answer)
+    after = db.call(courses.get_course, course.id)
+    assert (after.lead_id, after.updated_at) == (before.lead_id, before.updated_at)
+
+
 async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
     anna = await officer(h, agencies, "Anna Beispiel")
 
