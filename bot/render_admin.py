@@ -460,7 +460,11 @@ def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str
         return _("The audit log is empty.")
     lines = [_("<b>Audit log</b> (newest first)")]
     for entry in entries:
-        who = names.get(entry.actor_id or 0) or f"id {entry.actor_telegram_id}"
+        who = names.get(entry.actor_id or 0) or (
+            f"id {entry.actor_telegram_id}"
+            if entry.actor_telegram_id is not None
+            else _("Kursbot itself")  # timed work (release, retention), the demo, the CLI
+        )
         what = _(ACTIONS.get(entry.action, entry.action))
         details = escape((entry.after or "")[:120])
         lines.append(f"{t.short(entry.at)} · {escape(who)} · {what} · {details}")

@@ -334,6 +334,17 @@ async def test_people_search_and_audit_log(h, db, clock, boss, agencies):
     assert (entry.actor_id, entry.actor_telegram_id) == (None, BOSS)
 
 
+async def test_the_audit_log_names_kursbot_itself_for_what_no_person_did(
+    h, db, clock, boss, agencies
+):
+    builders.course(db, clock.now())  # created without an actor, as the demo term is
+
+    log = await h.send(boss, "/protokoll")
+
+    assert " · Kursbot selbst · Kurs angelegt · " in log[0].text
+    assert "id None" not in log[0].text
+
+
 async def test_the_lead_hears_of_each_sign_up_unless_switched_off(h, db, clock, agencies):
     lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
     lead_person = db.call(people.find_by_telegram_id, lead["id"])
