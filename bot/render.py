@@ -121,7 +121,7 @@ def admin_help(t: Texts) -> str:
     return _(
         "<b>For admins</b>\n\n"
         "/kurs_neu – create a course (alone: step by step; with Key: value lines: at once)\n"
-        "/kurs_bearbeiten CODE + lines – change a course\n"
+        "/kurs_bearbeiten CODE – a course as a form to change; with lines: change at once\n"
         "/kurs_absagen CODE [reason] – cancel a course\n"
         "/kontingent CODE PP-OFR=10 PD-Z=8 – seats per agency\n"
         "/kursleitung CODE id|@name – set the lead\n"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
 from bot.i18n import Texts, _
 from kurse.audit import Actor
+from kurse.clock import BERLIN
 from kurse.courses import CourseEdit
 from kurse.exports import ListLabels
-from kurse.forms import FormError
+from kurse.forms import KEYS, FormError
 from kurse.models import Agency, AuditEntry, Course, Person
 from kurse.registrations import ParticipantList, QuotaChange
 
@@ -474,6 +476,66 @@ def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str
 def actor_name(actor: Actor, person: Person | None) -> str:
     """How an actor is named in messages."""
     return person.name if person else f"id {actor.telegram_id}"
+
+
+# The form's keys as an admin of each language would type them (both are always accepted).
+_EDIT_KEYS = (
+    "title",
+    "start_at",
+    "end_at",
+    "location",
+    "registration_deadline",
+    "cancellation_deadline",
+    "release_at",
+    "min_participants",
+    "lead",
+    "description",
+)
+_FORM_ROOM = 3600  # characters for the form; the rest of Telegram's 4,096 for the words around
+
+
+def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
+    """/kurs_bearbeiten <code> alone: the course's values as a form to copy, change and send.
+
+    Dates in Europe/Berlin as TT.MM.JJJJ HH:MM; the lead as Telegram id; seats are changed
+    with /kontingent. A description too long for one message is left out (and said so).
+    """
+    _ = t.gettext
+    values: dict[str, object | None] = {
+        "title": course.title,
+        "start_at": course.start_at,
+        "end_at": course.end_at,
+        "location": course.location,
+        "registration_deadline": course.registration_deadline,
+        "cancellation_deadline": course.cancellation_deadline,
+        "release_at": course.release_at,
+        "min_participants": course.min_participants or None,
+        "lead": lead_telegram_id,
+        "description": course.description or None,
+    }
+    index = 0 if t.language == "de" else 1
+    lines: dict[str, str] = {}
+    for name in _EDIT_KEYS:
+        value = values[name]
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+        key = KEYS[name][index]
+        lines[name] = f"{key[0].upper()}{key[1:]}: {value}"
+    form = escape("\n".join([f"/kurs_bearbeiten {course.code}", *lines.values()]))
+    note = ""
+    if len(form) > _FORM_ROOM:
+        lines.pop("description")
+        form = escape("\n".join([f"/kurs_bearbeiten {course.code}", *lines.values()]))
+        note = "\n" + _(
+            "The description is too long to show here; it stays as it is unless you add it."
+        )
+    head = _(
+        "Course {code}: copy the form, change what should change, leave out what should stay "
+        "as it is, and send it. Seats: /kontingent."
+    ).format(code=escape(course.code))
+    return f"{head}\n\n<pre>{form}</pre>{note}"
 
 
 def finish_joining_first(t: Texts) -> str:

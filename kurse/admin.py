@@ -88,6 +88,16 @@ def create_course_from_form(
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
 
 
+def course_for_edit(
+    session: Session, code: str, *, telegram_id: int, bootstrap: Iterable[int]
+) -> tuple[Course, int | None]:
+    """The course an admin is about to change, with its lead's Telegram id (if any)."""
+    require_admin(session, telegram_id, bootstrap)
+    course = courses.get_course_by_code(session, code)
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    return course, lead.telegram_id if lead is not None else None
+
+
 def edit_course_from_form(
     session: Session,
     code: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -382,6 +383,55 @@ async def test_editing_dates_tells_registered_officers(h, db, clock, boss, agenc
     expected = f"Kurs {course.code} geändert: Beginn, Ende. Benachrichtigungen werden versandt: 1."
     assert answer[0].text.startswith(expected)
     assert len(told()) == 1
+
+
+async def test_the_course_code_alone_shows_a_form_that_sent_back_changes_what_was_changed(
+    h, db, clock, boss, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    course = builders.course(
+        db, clock.now(), lead_id=lead_id, min_participants=4, description="Zeile 1\n<Zeile 2>"
+    )
+
+    shown = await h.send(boss, f"/kurs_bearbeiten {course.code}")
+    form = html.unescape(shown[0].text.split("<pre>")[1].split("</pre>")[0])
+    changed = form.replace("Ort: Hof, Polizeiinspektion", "Ort: Plauen")
+    answer = await h.send(boss, changed)
+
+    assert form.splitlines()[0] == f"/kurs_bearbeiten {course.code}"
+    assert f"Kursleitung: {lead['id']}" in form and "Mindestteilnehmer: 4" in form
+    assert answer[0].text.startswith(f"Kurs {course.code} geändert: Ort.")
+    after = db.call(courses.get_course, course.id)
+    assert after.location == "Plauen"
+    assert (after.title, after.start_at, after.registration_deadline, after.description) == (
+        course.title,
+        course.start_at,
+        course.registration_deadline,
+        "Zeile 1\n<Zeile 2>",
+    )
+    assert (after.lead_id, after.min_participants) == (lead_id, 4)
+
+
+async def test_a_course_form_too_long_for_one_message_leaves_the_description_out(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), description="&" * 3000)  # 15,000 once escaped
+
+    shown = await h.send(boss, f"/kurs_bearbeiten {course.code}")
+
+    assert len(shown[0].text) < 4096 and shown[0].text.count("<pre>") == 1
+    assert "Beschreibung" not in shown[0].text.split("<pre>")[1].split("</pre>")[0]
+    assert shown[0].text.endswith("solange Sie sie nicht angeben.")
+
+
+async def test_only_admins_see_a_course_as_a_form(h, db, clock, agencies):
+    course = builders.course(db, clock.now())
+    anna = await officer(h, agencies, "Anna Beispiel")
+
+    answer = await h.send(anna, f"/kurs_bearbeiten {course.code}")
+
+    assert "<pre>" not in answer[0].text and course.location not in answer[0].text
 
 
 def builders_tz():

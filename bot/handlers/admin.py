@@ -104,10 +104,20 @@ async def new_course(update: Update, context: KursContext) -> None:
 async def edit_course(update: Update, context: KursContext) -> None:
     """Changes the fields given in the lines after /kurs_bearbeiten <code>."""
     code, _, form = _args_text(update).partition("\n")
-    if not code.strip() or not form.strip():
+    if not code.strip():
         await _reply(
             update, render_admin.usage(context.texts, "/kurs_bearbeiten K-2027-001\nOrt: Hof")
         )
+        return
+    if not form.strip():  # the code alone: the current values, as a form to copy and change
+        try:
+            course, lead = await context.services.db.run(
+                admin.course_for_edit, code.strip(), **_who(update, context), readonly=True
+            )
+        except DomainError as error:
+            await _refuse(update, context, error)
+            return
+        await _reply(update, render_admin.edit_form(context.texts, course, lead))
         return
     try:
         edit = await context.services.db.run(
