@@ -49,7 +49,9 @@ async def run_due_work(application: KursApplication) -> WorkDone:
     db, done = services.db, WorkDone()
     while task_ids := await db.run(tasks.claim_due_tasks, services.clock.now()):
         for task_id in task_ids:
-            await db.run(tasks.run_task, task_id, services.clock.now())
+            await db.run(
+                tasks.run_task, task_id, services.clock.now(), services.settings.kursbot_admin_ids
+            )
             done.tasks += 1
     limit = asyncio.Semaphore(PARALLEL_SENDS)
 
@@ -117,6 +119,9 @@ async def _send(application: KursApplication, services: Services, item: tasks.De
         )
     elif item.kind in _NOTICES:
         await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course))
+    elif item.kind == "minimum":
+        text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
+        await bot.send_message(item.telegram_id, text)
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk)

@@ -343,6 +343,20 @@ def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
     ).format(minimum=minimum, missing=minimum - confirmed)
 
 
+def below_minimum_notice(t: Texts, course: Course, confirmed: int) -> str:
+    """To the admins at the registration deadline: too few participants."""
+    return t.gettext(
+        "⚠️ Registration for <b>{title}</b> ({code}) has closed with {confirmed} confirmed "
+        "participants; at least {minimum} are needed. Please decide whether the course takes "
+        "place: /teilnehmer {code} shows who is registered, /kurs_absagen {code} cancels it."
+    ).format(
+        title=escape(course.title),
+        code=escape(course.code),
+        confirmed=confirmed,
+        minimum=course.min_participants,
+    )
+
+
 def split_lines(lines: list[str], limit: int = 4000) -> list[str]:
     """Lines joined into as few messages of at most ``limit`` characters as they fit."""
     return _split("\n".join(lines), limit) if lines else []

@@ -13,7 +13,7 @@ fell due while the bot was down still runs before the course starts and is skipp
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,14 +72,23 @@ def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[in
     return [t.id for t in tasks if t.id is not None]
 
 
-def run_task(session: Session, task_id: int, now: datetime) -> str:
-    """Does one claimed task; returns its new state."""
+def run_task(
+    session: Session, task_id: int, now: datetime, admin_ids: Collection[int] = ()
+) -> str:
+    """Does one claimed task; returns its new state.
+
+    ``admin_ids`` are the Telegram ids of the admins from the settings (`KURSBOT_ADMIN_IDS`),
+    who are admins without the flag on their person: they are told what admins are told.
+    """
     task = session.get(Task, task_id, with_for_update=True)
     if task is None or task.state != SENDING:
         return "gone"
     course = session.get(Course, task.course_id)
     assert course is not None
-    state, note = _RUNNERS[task.kind](session, task, course, now)
+    if task.kind == "leadlist":
+        state, note = _lead_list(session, task, course, now, admin_ids)
+    else:
+        state, note = _RUNNERS[task.kind](session, task, course, now)
     task.state, task.done_at, task.last_error = state, now, note
     return state
 
@@ -119,12 +128,15 @@ def _reminder(
 
 
 def _lead_list(
-    session: Session, task: Task, course: Course, now: datetime
+    session: Session, task: Task, course: Course, now: datetime, admin_ids: Collection[int]
 ) -> tuple[str, str | None]:
     if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
         return SKIPPED, "course not open any more"
+    warned = task.key.startswith("leadlist:deadline:") and _warn_admins_below_minimum(
+        session, task, course, now, admin_ids
+    )
     if course.lead_id is None:
-        return SKIPPED, "course has no lead"
+        return (SENT, "no lead; admins warned") if warned else (SKIPPED, "course has no lead")
     snapshot = {
         str(r.id): r.status
         for r in session.scalars(
@@ -155,6 +167,43 @@ def _lead_list(
     return SENT, None
 
 
+def _warn_admins_below_minimum(
+    session: Session, task: Task, course: Course, now: datetime, admin_ids: Collection[int]
+) -> bool:
+    """At the registration deadline, below the minimum of participants: tells every admin
+    (they decide whether the course takes place and cancel it; the lead's list says it too).
+    Returns whether anyone was told."""
+    if not course.min_participants:
+        return False
+    confirmed = session.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.course_id == course.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+    )
+    if (confirmed or 0) >= course.min_participants:
+        return False
+    admins = session.scalars(
+        select(Person).where(
+            Person.active, or_(Person.is_admin, Person.telegram_id.in_(list(admin_ids)))
+        )
+    ).all()
+    admins = [person for person in admins if person.id != course.lead_id]
+    for person in admins:
+        _message(
+            session,
+            f"{task.key}:minimum:{person.id}",
+            "minimum",
+            now,
+            person_id=person.id,
+            course_id=course.id,
+            detail={"confirmed": confirmed or 0},
+        )
+    return bool(admins)
+
+
 def _release(
     session: Session, task: Task, course: Course, now: datetime
 ) -> tuple[str, str | None]:
@@ -183,9 +232,8 @@ def _retention(
     return SENT, None
 
 
-_RUNNERS = {
+_RUNNERS = {  # leadlist is called by run_task itself: it needs the admins
     "reminder": _reminder,
-    "leadlist": _lead_list,
     "release": _release,
     "end": _end,
     "retention": _retention,
@@ -291,6 +339,10 @@ def _stale(
             return "too late: the course has started"
     if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
         return "course not open any more"
+    if row.kind == "minimum" and (
+        course.status != CourseStatus.PUBLISHED or now >= course.start_at
+    ):
+        return "course cancelled or started meanwhile"
     if row.kind in ("promoted", "demoted"):  # the seat may have changed again meanwhile
         expected = (
             RegistrationStatus.CONFIRMED if row.kind == "promoted" else RegistrationStatus.WAITING

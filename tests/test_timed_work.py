@@ -347,6 +347,64 @@ async def test_the_lead_list_at_the_deadline_warns_when_the_minimum_is_not_reach
     assert "⚠️ Mindestteilnehmerzahl: 3 – es fehlen noch 1." in listed
 
 
+def admins_below_minimum(db, clock, agencies, *, confirmed: int, minimum: int = 3):
+    """A course with a lead, ``confirmed`` sign-ups, a flagged admin and the bootstrap admin
+    (BOSS) as joined persons; returns (course, lead, flagged admin, bootstrap admin)."""
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    flagged = builders.officer(db, agencies["PD-Z"], clock.now(), name="Ada Admin")
+    with db.transaction() as session:
+        people.get_person(session, flagged.id).is_admin = True
+    boss = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Bea Boss", telegram_id=BOSS)
+    course = builders.course(db, clock.now(), lead_id=lead.id, min_participants=minimum)
+    for i in range(confirmed):
+        officer = builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Officer {i}")
+        sign_up(db, clock, course, officer)
+    return course, lead, flagged, boss
+
+
+async def test_below_the_minimum_at_the_deadline_every_admin_is_asked_to_decide_once(
+    h, db, clock, agencies
+):
+    course, lead, flagged, boss = admins_below_minimum(db, clock, agencies, confirmed=2)
+
+    clock.set(course.registration_deadline)
+    await run_due_work(h.app)
+    await run_due_work(h.app)  # again: nothing more
+    clock.set(course.start_at - timedelta(days=1))
+    await run_due_work(h.app)  # the list of the day before: no second warning
+
+    expected = (
+        f"⚠️ Die Anmeldung für <b>{course.title}</b> ({course.code}) ist mit 2 bestätigten "
+        "Teilnehmenden geschlossen; nötig sind mindestens 3."
+    )
+    for admin_ in (flagged, boss):
+        (told,) = texts_to(h, admin_.telegram_id, "⚠️ Die Anmeldung")
+        assert told.startswith(expected)
+        assert f"/kurs_absagen {course.code}" in told
+    assert texts_to(h, lead.telegram_id, "⚠️ Die Anmeldung") == []  # the list says it to the lead
+
+
+async def test_with_the_minimum_reached_no_admin_is_asked(h, db, clock, agencies):
+    course, _lead, flagged, boss = admins_below_minimum(db, clock, agencies, confirmed=3)
+
+    clock.set(course.registration_deadline)
+    await run_due_work(h.app)
+
+    assert texts_to(h, flagged.telegram_id, "⚠️") == texts_to(h, boss.telegram_id, "⚠️") == []
+
+
+async def test_a_course_without_a_lead_below_its_minimum_still_reaches_the_admins(
+    h, db, clock, agencies
+):
+    course, _lead, flagged, _boss = admins_below_minimum(db, clock, agencies, confirmed=1)
+    db.call(courses.edit_course, course.id, {"lead_id": None}, clock.now())
+
+    clock.set(course.registration_deadline)
+    await run_due_work(h.app)
+
+    assert len(texts_to(h, flagged.telegram_id, "⚠️ Die Anmeldung")) == 1
+
+
 async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_restart_once(
     db, clock, settings, agencies
 ):
