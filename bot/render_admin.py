@@ -343,6 +343,25 @@ def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
     ).format(minimum=minimum, missing=minimum - confirmed)
 
 
+def lead_help(t: Texts, led: list[Course]) -> str:
+    """Under /hilfe for a course lead who is not an admin: their commands and courses."""
+    _ = t.gettext
+    courses = "\n".join(
+        f"{escape(c.code)} · {t.short(c.start_at)} · {escape(c.title[:40])}" for c in led
+    )
+    return (
+        _(
+            "<b>For course leads</b>\n\n"
+            "/teilnehmer CODE – participants, CSV and PDF\n"
+            "/mitteilungen an|aus – messages about sign-ups and cancellations"
+        )
+        + "\n\n"
+        + _("Your courses:")
+        + "\n"
+        + courses
+    )
+
+
 def below_minimum_notice(t: Texts, course: Course, confirmed: int) -> str:
     """To the admins at the registration deadline: too few participants."""
     return t.gettext(
@@ -467,6 +486,17 @@ def notifications(t: Texts, on: bool) -> str:
         if on
         else _("You will no longer be told of sign-ups and cancellations.")
     )
+
+
+def notifications_state(t: Texts, on: bool) -> str:
+    """/mitteilungen alone: the setting as it is, and how to change it."""
+    _ = t.gettext
+    state = (
+        _("Messages about sign-ups and cancellations on your courses are on.")
+        if on
+        else _("Messages about sign-ups and cancellations on your courses are off.")
+    )
+    return state + " " + _("/mitteilungen an or /mitteilungen aus changes that.")
 
 
 def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str:

@@ -216,6 +216,22 @@ def get_course(session: Session, course_id: int, *, lock: bool = False) -> Cours
     return course
 
 
+def led_by(session: Session, person_id: int, now: datetime, limit: int = 10) -> list[Course]:
+    """The published courses ``person_id`` leads that have not ended yet, soonest first."""
+    return list(
+        session.scalars(
+            select(Course)
+            .where(
+                Course.lead_id == person_id,
+                Course.status == CourseStatus.PUBLISHED,
+                Course.end_at > now,
+            )
+            .order_by(Course.start_at, Course.id)
+            .limit(limit)
+        )
+    )
+
+
 def get_course_by_code(session: Session, code: str) -> Course:
     """Returns the course with short code ``code`` (case-insensitive)."""
     course: Course | None = session.scalar(

@@ -537,6 +537,40 @@ async def test_an_admin_naming_what_does_not_exist_is_told_what_was_not_found(
     assert (after.lead_id, after.updated_at) == (before.lead_id, before.updated_at)
 
 
+async def test_help_shows_a_lead_their_commands_and_courses_and_other_officers_neither(
+    h, db, clock, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    course = builders.course(db, clock.now(), lead_id=lead_id)
+    anna = await officer(h, agencies, "Anna Beispiel")
+
+    lead_help = (await h.send(lead, "/hilfe"))[0].text
+    officer_help = (await h.send(anna, "/hilfe"))[0].text
+
+    assert "<b>Für Kursleitungen</b>" in lead_help and "/teilnehmer KÜRZEL" in lead_help
+    assert f"Ihre Kurse:\n{course.code} · " in lead_help
+    assert "Kursleitungen" not in officer_help and course.code not in officer_help
+
+
+async def test_notifications_alone_say_whether_they_are_on_and_how_to_switch(
+    h, db, clock, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+
+    before = await h.send(lead, "/mitteilungen")
+    await h.send(lead, "/mitteilungen aus")
+    after = await h.send(lead, "/mitteilungen")
+
+    assert before[0].text.startswith(
+        "Nachrichten über An- und Abmeldungen in Ihren Kursen sind ein"
+    )
+    assert after[0].text.startswith(
+        "Nachrichten über An- und Abmeldungen in Ihren Kursen sind aus"
+    )
+    assert after[0].text.endswith("Mit /mitteilungen an oder /mitteilungen aus ändern Sie das.")
+
+
 async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
     anna = await officer(h, agencies, "Anna Beispiel")
 

@@ -115,8 +115,9 @@ async def notifications(update: Update, context: KursContext) -> None:
     assert message is not None and message.text is not None
     parts = message.text.split()
     choice = parts[1].lower() if len(parts) > 1 else ""
-    if choice not in ("an", "aus", "on", "off"):
-        await message.reply_text(render_admin.usage(context.texts, "/mitteilungen an | aus"))
+    if choice not in ("an", "aus", "on", "off"):  # the setting as it is, and how to change it
+        on = person_of(context).lead_notifications
+        await message.reply_text(render_admin.notifications_state(context.texts, on))
         return
     on = choice in ("an", "on")
     await context.services.db.run(_set_notifications, person_of(context).id, on)

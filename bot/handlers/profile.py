@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, render
+from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
 from bot.i18n import texts
-from kurse import agencies, people
+from kurse import agencies, courses, people
 
 
 async def profile(update: Update, context: KursContext) -> None:
@@ -44,12 +44,16 @@ async def set_language(update: Update, context: KursContext) -> None:
 
 
 async def help_command(update: Update, context: KursContext) -> None:
-    """Lists the commands (and, for admins, theirs)."""
+    """Lists the commands (and, for admins and course leads, theirs)."""
     assert update.effective_message is not None and update.effective_user is not None
-    text = render.help_text(context.texts)
-    bootstrap = context.services.settings.kursbot_admin_ids
-    if people.is_admin(context.person, update.effective_user.id, bootstrap):
-        text += "\n\n" + render.admin_help(context.texts)
+    t, services, person = context.texts, context.services, context.person
+    text = render.help_text(t)
+    if people.is_admin(person, update.effective_user.id, services.settings.kursbot_admin_ids):
+        text += "\n\n" + render.admin_help(t)
+    elif person is not None and person.id is not None:
+        led = await services.db.run(courses.led_by, person.id, services.clock.now(), readonly=True)
+        if led:
+            text += "\n\n" + render_admin.lead_help(t, led)
     await update.effective_message.reply_text(text)
 
 
