@@ -94,6 +94,14 @@ def join_cancelled(t: Texts) -> str:
     return _("Joining cancelled; nothing was stored. Send /start to begin again.")
 
 
+def still_joining(t: Texts) -> str:
+    """Anything else sent in the middle of joining."""
+    return t.gettext(
+        "You are in the middle of joining: please answer the last question first, "
+        "or leave with /abbrechen."
+    )
+
+
 def not_joined(t: Texts) -> str:
     """Anyone who has not joined, whatever they send."""
     _ = t.gettext

@@ -45,6 +45,20 @@ async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock, agen
     ]
 
 
+async def test_a_command_in_the_middle_of_joining_points_back_to_the_open_question(
+    h, db, clock, agencies
+):
+    builders.course(db, clock.now())
+    anna = user("Anna")
+    await h.send(anna, f"/start {agencies['PD-Z'].access_code}")
+
+    answer = await h.send(anna, "/kurse")
+    named = await h.send(anna, "Anna Beispiel")  # the dialog goes on where it was
+
+    assert answer[0].text.startswith("Sie sind mitten in der Anmeldung: Bitte beantworten Sie")
+    assert named[0].text.startswith("Bitte senden Sie Ihren Dienstgrad")
+
+
 async def test_an_officer_joins_with_the_deep_link_name_rank_and_consent(h, db, agencies):
     anna = user("Anna")
 

@@ -41,10 +41,12 @@ async def load_person(update: Update, context: KursContext) -> None:
     context.person = person
     if person is not None or _may_join(update, context) or _bootstrap_admin_task(update, context):
         return
+    joining = bool(context.user_data and context.user_data.get(JOINING))
+    text = (render.still_joining if joining else render.not_joined)(context.texts)
     if update.callback_query is not None:
-        await update.callback_query.answer(render.not_joined(context.texts), show_alert=True)
+        await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(render.not_joined(context.texts))
+        await update.effective_message.reply_text(text)
     raise ApplicationHandlerStop
 
 
