@@ -425,6 +425,28 @@ async def test_one_users_fast_messages_are_handled_in_the_order_sent(h, db, agen
     assert (person.name, person.rank) == ("Anna Schnell", "KOK")
 
 
+async def test_a_button_under_a_message_deleted_meanwhile_still_shows_the_outcome(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    await h.send(anna, "/kurse")
+    await h.press(anna, course.title[:20])
+    page = h.with_button(anna, "Anmelden")
+    h.api.chats[anna["id"]].remove(page)  # Anna deleted the message; Telegram cannot edit it
+
+    answers = await h.press(anna, "Anmelden", page)
+
+    texts = [a.text or "" for a in answers]
+    assert any(
+        t.startswith(f"<b>{course.title}</b>") and "Sie sind angemeldet" in t for t in texts
+    )
+    assert not any("schiefgegangen" in t for t in texts)  # no apology for what worked
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    (mine,) = db.call(regs.person_registrations, person.id, clock.now())
+    assert mine.status == "confirmed"
+
+
 async def test_someone_who_has_not_joined_pressing_an_old_button_changes_nothing(
     h, db, clock, agencies
 ):

@@ -38,20 +38,27 @@ async def leave_dialog(
     if text is not None:
         if update.callback_query is not None:
             await update.callback_query.answer()
-            await update.callback_query.edit_message_text(text)
+            await show(update, text)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
     return ConversationHandler.END
 
 
 async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edits the message under a pressed button, or replies to a typed command."""
+    """Edits the message under a pressed button, or replies to a typed command.
+
+    A message that cannot be edited any more (deleted by the user, or too old for Telegram)
+    gets the text as a new message instead: what was done is never answered with an error.
+    """
     text = render.truncate(text)
     if update.callback_query is not None:
         try:
             await update.callback_query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as error:  # a second click on the same button: nothing to change
-            if "not modified" not in str(error).lower():
+        except BadRequest as error:
+            if "not modified" in str(error).lower():  # a second click on the same button
+                return
+            if update.effective_chat is None:
                 raise
+            await update.effective_chat.send_message(text, reply_markup=markup)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text, reply_markup=markup)

@@ -26,7 +26,7 @@ from bot import render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
-from bot.handlers.common import leave_dialog
+from bot.handlers.common import leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
@@ -188,8 +188,8 @@ async def seat_agency(update: Update, context: KursContext) -> int:
     )
     _data(context)["agency"] = agency.code
     _data(context)["step"] = SEAT_NUMBER
-    await query.edit_message_text(
-        context.texts.gettext("How many seats for {agency}?").format(agency=agency.code)
+    await show(
+        update, context.texts.gettext("How many seats for {agency}?").format(agency=agency.code)
     )
     return SEAT_NUMBER
 
@@ -259,14 +259,12 @@ async def confirmed(update: Update, context: KursContext) -> int:
             **_planned(update, context),
         )
     except admin.FormInvalid as error:
-        await query.edit_message_text(
-            render_admin.form_errors(t, error.params["errors"], created=True)
-        )
+        await show(update, render_admin.form_errors(t, error.params["errors"], created=True))
         return ConversationHandler.END
     except DomainError as error:
         await _refuse(update, context, error)
         return ConversationHandler.END
-    await query.edit_message_text(render_admin.course_created(t, course))
+    await show(update, render_admin.course_created(t, course))
     return ConversationHandler.END
 
 

@@ -19,7 +19,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import leave_dialog
+from bot.handlers.common import leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from kurse import agencies, people
 from kurse.errors import DomainError, InvalidAccessCode
@@ -152,11 +152,11 @@ async def agreed(update: Update, context: KursContext) -> int:
             if isinstance(error, DomainError)
             else (render.join_cancelled(context.texts))
         )
-        await query.edit_message_text(text)
+        await show(update, text)
         return ConversationHandler.END
     context.person = person
     agency = await context.services.db.run(agencies.get_agency_by_id, person.agency_id)
-    await query.edit_message_text(render.joined(context.texts, person, agency))
+    await show(update, render.joined(context.texts, person, agency))
     return ConversationHandler.END
 
 

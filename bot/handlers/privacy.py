@@ -10,7 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import jobs, render
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import person_of
+from bot.handlers.common import person_of, show
 from kurse import privacy
 
 
@@ -52,7 +52,7 @@ async def delete(update: Update, context: KursContext) -> None:
         privacy.delete_person, person.id, context.services.clock.now()
     )
     context.person = None
-    await query.edit_message_text(render.deleted(t, done.cancelled))
+    await show(update, render.deleted(t, done.cancelled))
     if done.promoted:
         jobs.wake(context.application)  # the officers moved up are told at once
 
