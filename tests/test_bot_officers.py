@@ -33,6 +33,13 @@ async def joined(h, agencies, code="PP-OFR", name="Anna Beispiel", language="de"
     return who
 
 
+async def open_page(h, who, course):
+    """``who`` opens the course's page from /kurse; returns the page message."""
+    await h.send(who, "/kurse")
+    await h.press(who, course.title[:20])
+    return h.last(who)
+
+
 async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock, agencies):
     builders.course(db, clock.now())
     stranger = user()
@@ -136,9 +143,7 @@ async def test_signing_up_confirms_edits_the_page_and_sends_the_calendar_file(
 ):
     course = builders.course(db, clock.now(), {"PP-OFR": 2, "PD-Z": 2})
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
-    page = h.last(anna)
+    page = await open_page(h, anna, course)
 
     answers = await h.press(anna, "Anmelden")
 
@@ -202,9 +207,7 @@ async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once(h, db
 async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clock, agencies):
     course = builders.course(db, clock.now())
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
-    page = h.last(anna)
+    page = await open_page(h, anna, course)
     data = page.button("Anmelden")["callback_data"]
 
     await h.press_data(anna, data, page)
@@ -238,8 +241,7 @@ async def test_cancelling_someone_elses_course_registration_is_refused(h, db, cl
     course = builders.course(db, clock.now())
     anna = await joined(h, agencies, name="Anna Beispiel")
     mallory = await joined(h, agencies, name="Mallory Muster")
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
+    await open_page(h, anna, course)
     await h.press(anna, "Anmelden")
     await h.send(mallory, "/kurse")
     page = h.last(mallory)
@@ -253,8 +255,7 @@ async def test_cancelling_someone_elses_course_registration_is_refused(h, db, cl
 async def test_a_course_cancelled_while_its_page_is_open_cannot_be_joined(h, db, clock, agencies):
     course = builders.course(db, clock.now())
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
+    await open_page(h, anna, course)
     db.call(courses.cancel_course, course.id, clock.now(), reason="Hochwasser")
 
     answers = await h.press(anna, "Anmelden")
@@ -267,8 +268,7 @@ async def test_after_the_deadline_the_officer_is_told_whom_to_contact(h, db, clo
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(db, clock.now(), lead_id=lead.id)
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
+    await open_page(h, anna, course)
     clock.set(course.registration_deadline + timedelta(minutes=1))
 
     answers = await h.press(anna, "Anmelden")
@@ -430,8 +430,7 @@ async def test_a_button_under_a_message_deleted_meanwhile_still_shows_the_outcom
 ):
     course = builders.course(db, clock.now())
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
+    await open_page(h, anna, course)
     page = h.with_button(anna, "Anmelden")
     h.api.chats[anna["id"]].remove(page)  # Anna deleted the message; Telegram cannot edit it
 
@@ -452,9 +451,7 @@ async def test_someone_who_has_not_joined_pressing_an_old_button_changes_nothing
 ):
     course = builders.course(db, clock.now())
     anna = await joined(h, agencies)
-    await h.send(anna, "/kurse")
-    await h.press(anna, course.title[:20])
-    page = h.last(anna)
+    page = await open_page(h, anna, course)
     stranger = user("Fremd")
 
     await h.press_data(stranger, page.button("Anmelden")["callback_data"], page)
