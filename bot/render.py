@@ -180,14 +180,22 @@ def seats_label(t: Texts, listing: CourseListing) -> str:
 
 
 def course_list(t: Texts, page: CoursePage) -> str:
-    """The header of the course list (the courses themselves are buttons)."""
+    """A page of the course list: each course with its dates, place and the seats left for
+    the viewer's agency (the buttons below, in the same order, open the courses)."""
     _ = t.gettext
     if not page.items:
         return _("There are no open courses at the moment.")
-    return _(
+    head = _(
         "<b>Open courses</b> (page {page} of {pages})\n"
         "Soonest first; the seats shown are those left for your agency."
     ).format(page=page.page + 1, pages=page.pages)
+    entries = [
+        f"<b>{escape(item.course.title)}</b>\n"
+        f"{t.span(item.course.start_at, item.course.end_at)} · {escape(item.course.location)}"
+        f" · {seats_label(t, item)}"
+        for item in page.items
+    ]
+    return "\n\n".join([head, *entries])
 
 
 def course_button(t: Texts, listing: CourseListing) -> str:

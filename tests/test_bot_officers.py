@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.context import Services
 from bot.handlers.notify import Digest
+from bot.i18n import texts
 from bot.jobs import run_due_work
 from kurse import courses, people
 from kurse import registrations as regs
@@ -129,12 +130,17 @@ async def test_a_name_of_10000_characters_is_refused_and_the_dialog_goes_on(h, d
 
 
 async def test_course_list_shows_seats_left_for_the_officers_own_agency(h, db, clock, agencies):
-    builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 3}, title="Gemeinsame Fahndung")
+    course = builders.course(
+        db, clock.now(), {"PP-OFR": 1, "PD-Z": 3}, title="Gemeinsame Fahndung", location="Hof"
+    )
     anna = await joined(h, agencies, "PD-Z")
 
     answer = await h.send(anna, "/kurse")
 
     assert answer[0].text.startswith("<b>Offene Kurse</b> (Seite 1 von 1)")
+    start = texts("de").when(course.start_at)
+    assert f"<b>Gemeinsame Fahndung</b>\n{start} – " in answer[0].text
+    assert answer[0].text.endswith(" · Hof · 3 Plätze frei")  # dates, place, own seats
     assert answer[0].button_texts()[0].endswith("Gemeinsame Fahndung · 3 Plätze frei")
 
 
