@@ -14,7 +14,11 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 10_000  # allocations between collections of the youngest generation
-OLDER_THRESHOLDS = (50, 100)  # collections of one generation before the next is collected
+# Collections of one generation before the next is collected: CPython's own ratios, so that
+# a full collection still comes every million allocations or so (measured: (50, 100) here
+# made no difference to the burst, 0.57 against 0.56-0.57, and would let garbage cycles
+# that reached the oldest generation wait 50 times longer).
+OLDER_THRESHOLDS = (10, 10)
 
 
 def tune_garbage_collector() -> None:
