@@ -582,6 +582,14 @@ def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
     return f"{head}\n\n<pre>{form}</pre>{note}"
 
 
+def form_in_dialog(t: Texts) -> str:
+    """A whole course form pasted as the answer to the dialog's first question."""
+    return t.gettext(
+        "That looks like a whole course form. Send it as one message beginning with /kurs_neu "
+        "(leave this dialog with /abbrechen first), or answer the question: the course's title."
+    )
+
+
 def finish_joining_first(t: Texts) -> str:
     """/kurs_neu while the same admin's joining dialog is open: one dialog at a time."""
     return t.gettext(

@@ -59,6 +59,14 @@ class CourseForm:
     errors: list[FormError] = field(default_factory=list)
 
 
+def split_key(line: str) -> tuple[str | None, str]:
+    """``"Titel: Fahndung"`` → ``("title", "Fahndung")``; a line without a known key →
+    ``(None, line)``."""
+    match = _LINE.match(line)
+    name = _BY_KEY.get(match.group(1).strip().lower()) if match else None
+    return (name, match.group(2).strip()) if match and name else (None, line)
+
+
 def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     """Reads ``TT.MM.JJJJ HH:MM``, ``TT.MM.JJJJ`` or ISO 8601 (Europe/Berlin unless a zone is
     given); raises ValueError. A date alone is 00:00, or 23:59 with ``end_of_day``."""

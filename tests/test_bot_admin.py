@@ -466,6 +466,39 @@ async def test_the_guided_dialog_creates_a_course_step_by_step(h, db, clock, bos
     assert course.lead_id == db.call(people.find_by_telegram_id, lead["id"]).id
 
 
+async def test_answers_in_the_guided_dialog_may_start_with_their_form_key(
+    h, db, clock, boss, agencies
+):
+    await h.send(boss, "/kurs_neu")
+
+    await h.send(boss, "Titel: Gemeinsamer Kontrolltag")
+    await h.send(boss, "Beginn: 15.04.2027 08:00")
+    await h.send(boss, "end: 15.04.2027 16:00")
+    await h.send(boss, "Ort: Plauen")
+    asked = await h.send(boss, "Anmeldeschluss: 01.04.2027")
+
+    data = h.app.user_data[BOSS]["new_course"]
+    assert (data["Titel"], data["Beginn"], data["Ende"], data["Ort"]) == (
+        "Gemeinsamer Kontrolltag",
+        "15.04.2027 08:00",
+        "15.04.2027 16:00",
+        "Plauen",
+    )
+    assert asked[0].text.startswith("Schritt 6 von 9")
+
+
+async def test_a_whole_form_pasted_into_the_guided_dialog_is_pointed_to_the_one_message_way(
+    h, db, clock, boss, agencies
+):
+    await h.send(boss, "/kurs_neu")
+
+    answer = await h.send(boss, FORM.format(lead=BOSS).split("\n", 1)[1])  # without /kurs_neu
+
+    assert answer[0].text.startswith("Das sieht nach einem ganzen Kursformular aus.")
+    assert h.app.user_data[BOSS]["new_course"]["step"] == 0  # still asking for the title
+    assert course_count(db) == 0
+
+
 async def test_the_guided_dialog_cancelled_midway_creates_nothing(h, db, boss, agencies):
     await h.send(boss, "/kurs_neu")
     await h.send(boss, "Gemeinsamer Kontrolltag")

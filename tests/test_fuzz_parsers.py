@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.callbacks import decode
 from kurse.agencies import normalise_access_code
 from kurse.errors import InvalidAccessCode
-from kurse.forms import KEYS, parse_course_form, parse_moment, parse_seats
+from kurse.forms import KEYS, parse_course_form, parse_moment, parse_seats, split_key
 
 KEY_WORDS = sorted({k for keys in KEYS.values() for k in keys})
 line = st.one_of(
@@ -78,3 +78,14 @@ def test_callback_data_is_decoded_only_in_the_shapes_we_make(data):
 
     if callback is not None:
         assert len((data or "").encode()) <= 64 and callback.action in data
+
+
+@FUZZ
+@given(line)
+def test_a_dialog_answer_loses_only_a_known_key_in_front(text):
+    name, value = split_key(text)
+
+    if name is None:
+        assert value == text
+    else:
+        assert name in KEYS and text.rstrip().endswith(value) and len(value) < len(text)

@@ -31,7 +31,7 @@ from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
 from kurse.errors import DomainError
-from kurse.forms import parse_moment
+from kurse.forms import parse_moment, split_key
 from kurse.validation import clean_text
 
 DIALOG = NEW_COURSE  # user_data key while the dialog runs (the guard lets its steps in)
@@ -50,6 +50,16 @@ QUESTIONS = {
     ),
     LEAD: _("Step 7 of 9 – who leads the course? Telegram id or @username, or “Skip”."),
     DESCRIPTION: _("Step 8 of 9 – a description for the officers, or “Skip”."),
+}
+# The form's field each step asks for (an answer may start with its key, "Titel: …").
+_FIELDS = {
+    TITLE: "title",
+    START: "start_at",
+    END: "end_at",
+    LOCATION: "location",
+    DEADLINE: "registration_deadline",
+    LEAD: "lead",
+    DESCRIPTION: "description",
 }
 KEYS = {
     TITLE: "Titel",
@@ -115,6 +125,17 @@ async def answered(update: Update, context: KursContext) -> int:
     assert update.effective_message is not None and update.effective_message.text is not None
     step = _data(context)["step"]
     text = update.effective_message.text
+    keyed = [split_key(line) for line in text.splitlines()]
+    if step == TITLE and sum(name is not None for name, _ in keyed) >= 2:  # a pasted form
+        await update.effective_message.reply_text(render_admin.form_in_dialog(context.texts))
+        return step
+    first_key = keyed[0][0] if keyed else None
+    if (
+        first_key is not None
+        and first_key == _FIELDS.get(step)
+        and not any(name for name, _ in keyed[1:])
+    ):  # "Titel: …" answered for the title: the key is not part of it
+        text = "\n".join([keyed[0][1], *text.splitlines()[1:]])
     problem = await _check(context, step, text)
     if problem:
         await update.effective_message.reply_text(problem)
