@@ -130,7 +130,7 @@ PAGE = (
 )
 PAGE_BUTTONS = InlineKeyboardMarkup(
     [
-        [InlineKeyboardButton("Von der Warteliste abmelden", callback_data="ca:1:0")],
+        [InlineKeyboardButton("Von der Warteliste abmelden", callback_data="cx:1:0")],
         [InlineKeyboardButton("« Zurück zur Liste", callback_data="p:0")],
     ]
 )

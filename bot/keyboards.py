@@ -67,7 +67,9 @@ def _course_page(
         if mine is None and open_:
             label = _("Sign up") if seats_left else _("Join the waiting list")
             rows.append([_button(label, "su", course_id, page)])
-        if mine is not None:
+        if mine == RegistrationStatus.WAITING:
+            rows.append([_button(_("Leave the waiting list"), "cx", course_id, page)])
+        elif mine is not None:
             rows.append([_button(_("Cancel registration"), "cx", course_id, page)])
         if mine == RegistrationStatus.CONFIRMED:
             rows.append([_button(_("Calendar (.ics)"), "ics", course_id, page)])

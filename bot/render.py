@@ -278,12 +278,15 @@ def and_more(t: Texts, n: int) -> str:
     return t.gettext("… and {n} more").format(n=n)
 
 
-def confirm_cancel(t: Texts, course: Course) -> str:
-    """The question before a cancellation."""
+def confirm_cancel(t: Texts, course: Course, waiting: bool) -> str:
+    """The question before a cancellation (or before leaving the waiting list)."""
     _ = t.gettext
-    return _("Do you really want to cancel your registration for <b>{title}</b>?").format(
-        title=escape(course.title)
+    question = (
+        _("Do you really want to leave the waiting list of <b>{title}</b>?")
+        if waiting
+        else _("Do you really want to cancel your registration for <b>{title}</b>?")
     )
+    return question.format(title=escape(course.title))
 
 
 def cancelled(t: Texts, course: Course, was_waiting: bool) -> str:

@@ -180,7 +180,8 @@ async def test_a_full_course_puts_the_officer_on_the_waiting_list_with_the_posit
     assert h.alerts()[-1].startswith("⏳ Die Plätze Ihrer Dienststelle sind vergeben.")
     assert "Warteliste auf Position 1 " in h.alerts()[-1]
     assert (
-        "⏳ Sie stehen auf der Warteliste, Position 1." in h.with_button(second, "Abmelden").text
+        "⏳ Sie stehen auf der Warteliste, Position 1."
+        in h.with_button(second, "Von der Warteliste abmelden").text
     )
 
 
@@ -395,7 +396,7 @@ async def test_100_officers_pressing_sign_up_at_once_keep_every_invariant(h, db,
     for who, _person in officers:
         await h.send(who, "/kurse")
         await h.press(who, course.title[:20])
-        page = h.last(who)
+        page = h.with_button(who, "Zurück zur Liste")
         presses.append(h.api.button_press(who, page, page.button("Anmelden")["callback_data"]))
 
     await h.feed(presses)
@@ -407,11 +408,11 @@ async def test_100_officers_pressing_sign_up_at_once_keep_every_invariant(h, db,
     told = [answer["text"] for answer in h.api.callback_answers[-100:]]
     assert sum(t.startswith("✅ Sie sind angemeldet") for t in told) == 10
     assert sum(t.startswith("⏳ Die Plätze Ihrer Dienststelle") for t in told) == 90
-    for who, _person in officers:
-        page = h.with_button(who, "Abmelden")
-        assert (
-            "✅ Sie sind angemeldet." in page.text
-            or "⏳ Sie stehen auf der Warteliste" in page.text
+    for who, _person in officers:  # each page shows the officer's place and the way out
+        page = h.with_button(who, "Zurück zur Liste")
+        assert ("✅ Sie sind angemeldet." in page.text and "Abmelden" in page.button_texts()) or (
+            "⏳ Sie stehen auf der Warteliste" in page.text
+            and "Von der Warteliste abmelden" in page.button_texts()
         )
 
 

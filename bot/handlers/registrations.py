@@ -66,7 +66,9 @@ async def ask_cancel(update: Update, context: KursContext) -> None:
     t = context.texts
     await show(
         update,
-        render.confirm_cancel(t, view.listing.course),
+        render.confirm_cancel(
+            t, view.listing.course, view.mine.status == RegistrationStatus.WAITING
+        ),
         keyboards.confirm_cancel(t, callback.id, callback.page),
     )
 
