@@ -104,6 +104,7 @@ _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
     "demoted": render_admin.demoted_notice,
     "cancelled": render_admin.course_cancelled_notice,
     "changed": render_admin.course_changed_notice,
+    "leadgone": render_admin.lead_gone_notice,
 }
 
 

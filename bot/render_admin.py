@@ -362,6 +362,14 @@ def lead_help(t: Texts, led: list[Course]) -> str:
     )
 
 
+def lead_gone_notice(t: Texts, course: Course) -> str:
+    """To the admins: a course's lead deleted their profile."""
+    return t.gettext(
+        "<b>{title}</b> ({code}) has no course lead any more: the lead deleted their profile. "
+        "/kursleitung {code} id|@name sets a new one."
+    ).format(title=escape(course.title), code=escape(course.code))
+
+
 def below_minimum_notice(t: Texts, course: Course, confirmed: int) -> str:
     """To the admins at the registration deadline: too few participants."""
     return t.gettext(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kurse import audit
@@ -123,6 +123,21 @@ def update_profile(session: Session, person_id: int, *, name: str, rank: str | N
 def is_admin(person: Person | None, telegram_id: int, bootstrap_ids: Iterable[int]) -> bool:
     """True if the account is a bootstrap admin (settings) or was made admin in the database."""
     return telegram_id in set(bootstrap_ids) or bool(person and person.is_admin and person.active)
+
+
+def admins(session: Session, bootstrap_ids: Iterable[int]) -> list[Person]:
+    """The admins who have joined and can be written to: made admin in the database, or
+    listed in the settings (`KURSBOT_ADMIN_IDS`); active ones only."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(
+                Person.active,
+                or_(Person.is_admin, Person.telegram_id.in_(list(bootstrap_ids))),
+            )
+            .order_by(Person.id)
+        )
+    )
 
 
 def set_admin(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kurse import courses, outbox, people
 from kurse.models import (
     Agency,
     AuditEntry,
@@ -87,16 +89,23 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Deletion:
-    """What deleting a person did: the officers moved up into seats they left."""
+    """What deleting a person did: the officers moved up into seats they left, and how many
+    messages tell the admins of courses left without a lead."""
 
     cancelled: int
     anonymised: int
     promoted: list[Promotion]
+    admins_told: int = 0
 
 
-def delete_person(session: Session, person_id: int, now: datetime) -> Deletion:
+def delete_person(
+    session: Session, person_id: int, now: datetime, admin_ids: Collection[int] = ()
+) -> Deletion:
     """Deletes the profile: future registrations cancelled (waiting lists move up), past ones
-    kept without the person so that course statistics stay right. They may join again."""
+    kept without the person so that course statistics stay right. They may join again.
+
+    Courses the person led lose their lead; every admin (``admin_ids``: those from the
+    settings) is told, to choose a new one."""
     rows = session.execute(
         select(Registration, Course.start_at)
         .join(Course, Course.id == Registration.course_id)
@@ -110,10 +119,17 @@ def delete_person(session: Session, person_id: int, now: datetime) -> Deletion:
             promoted += withdraw(session, registration.id, now)
             cancelled += 1
         anonymised += 1
+    led = courses.led_by(session, person_id, now, limit=1000)
     # Registrations, audit entries and leads lose the person (foreign keys: SET NULL);
     # messages to them go with them (CASCADE).
     person = session.get(Person, person_id)
     if person is not None:
         session.delete(person)
     session.flush()
-    return Deletion(cancelled, anonymised, promoted)
+    # The admins choose a new lead for each course left without one.
+    admins = [a.id for a in people.admins(session, admin_ids) if a.id is not None] if led else []
+    told = 0
+    for course in led:
+        assert course.id is not None
+        told += outbox.notices(session, "leadgone", course.id, admins, now)
+    return Deletion(cancelled, anonymised, promoted, told)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kurse import outbox
+from kurse import outbox, people
 from kurse.models import (
     Course,
     CourseStatus,
@@ -185,12 +185,7 @@ def _warn_admins_below_minimum(
     )
     if (confirmed or 0) >= course.min_participants:
         return False
-    admins = session.scalars(
-        select(Person).where(
-            Person.active, or_(Person.is_admin, Person.telegram_id.in_(list(admin_ids)))
-        )
-    ).all()
-    admins = [person for person in admins if person.id != course.lead_id]
+    admins = [p for p in people.admins(session, admin_ids) if p.id != course.lead_id]
     for person in admins:
         _message(
             session,
@@ -339,10 +334,11 @@ def _stale(
             return "too late: the course has started"
     if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
         return "course not open any more"
-    if row.kind == "minimum" and (
-        course.status != CourseStatus.PUBLISHED or now >= course.start_at
-    ):
+    is_open = course.status == CourseStatus.PUBLISHED
+    if row.kind == "minimum" and (not is_open or now >= course.start_at):
         return "course cancelled or started meanwhile"
+    if row.kind == "leadgone" and (not is_open or now >= course.end_at or course.lead_id):
+        return "course has a lead again, or is over"
     if row.kind in ("promoted", "demoted"):  # the seat may have changed again meanwhile
         expected = (
             RegistrationStatus.CONFIRMED if row.kind == "promoted" else RegistrationStatus.WAITING

@@ -6,10 +6,11 @@ import json
 
 from sqlalchemy import select, text
 
-from kurse import people
+from kurse import courses, people
 from kurse import registrations as regs
 from kurse.models import SQLModel
 from tests import builders
+from tests.conftest import ADMIN_ID
 from tests.harness import eventually, user
 
 
@@ -82,3 +83,29 @@ async def test_after_deleting_someone_can_join_again_as_new(h, db, clock, agenci
     person = db.call(people.find_by_telegram_id, anna_chat["id"])
     assert (person.name, person.agency_id) == ("Anna Neu", agencies["PD-Z"].id)
     assert db.call(regs.person_registrations, person.id, clock.now()) == []
+
+
+async def test_a_lead_deleting_their_profile_leaves_the_course_without_lead_and_admins_told(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    lea_chat, lea = await joined(h, agencies, "Lea Leitung", "PD-Z")
+    ada_chat, ada = await joined(h, agencies, "Ada Admin")
+    boss_chat = {**user("Bea"), "id": ADMIN_ID}  # the bootstrap admin, joined
+    await h.join(boss_chat, agencies["PP-OFR"].access_code, "Bea Boss")
+    with db.transaction() as session:
+        people.get_person(session, ada.id).is_admin = True
+        courses.get_course(session, course.id).lead_id = lea.id
+
+    await h.send(lea_chat, "/daten_loeschen")
+    await h.press(lea_chat, "Ja, alles löschen")
+
+    expected = f"<b>{course.title}</b> ({course.code}) hat keine Kursleitung mehr"
+
+    def told(chat) -> list[str]:
+        return [m.text for m in h.api.messages(chat["id"]) if (m.text or "").startswith(expected)]
+
+    await eventually(lambda: bool(told(ada_chat)) and bool(told(boss_chat)))
+    assert len(told(ada_chat)) == len(told(boss_chat)) == 1
+    assert f"/kursleitung {course.code} ID|@Name" in told(ada_chat)[0]
+    assert db.call(courses.get_course, course.id).lead_id is None

@@ -43,18 +43,20 @@ async def ask_delete(update: Update, context: KursContext) -> None:
 
 
 async def delete(update: Update, context: KursContext) -> None:
-    """Deletes the profile; officers moved up into freed seats are told."""
+    """Deletes the profile; officers moved up into freed seats are told, and the admins of
+    courses left without a lead."""
     query = update.callback_query
     assert query is not None
     await query.answer()
     person, t = person_of(context), context.texts
-    done = await context.services.db.run(
-        privacy.delete_person, person.id, context.services.clock.now()
+    services = context.services
+    done = await services.db.run(
+        privacy.delete_person, person.id, services.clock.now(), services.settings.kursbot_admin_ids
     )
     context.person = None
     await show(update, render.deleted(t, done.cancelled))
-    if done.promoted:
-        jobs.wake(context.application)  # the officers moved up are told at once
+    if done.promoted or done.admins_told:
+        jobs.wake(context.application)  # officers moved up and admins are told at once
 
 
 def register(application: KursApplication) -> None:
