@@ -362,6 +362,14 @@ def lead_help(t: Texts, led: list[Course]) -> str:
     )
 
 
+def last_admin_deleting(t: Texts) -> str:
+    """Added to the /daten_loeschen question of the only admin when none is configured."""
+    return t.gettext(
+        "⚠️ You are the only admin. Without you nobody can manage courses until someone is "
+        "listed in KURSBOT_ADMIN_IDS. Make another officer admin first with /admin_neu."
+    )
+
+
 def lead_gone_notice(t: Texts, course: Course) -> str:
     """To the admins: a course's lead deleted their profile."""
     return t.gettext(

@@ -6,12 +6,14 @@ import json
 
 from sqlalchemy import select, text
 
+from bot.context import Services
 from kurse import courses, people
 from kurse import registrations as regs
+from kurse.config import Settings
 from kurse.models import SQLModel
 from tests import builders
 from tests.conftest import ADMIN_ID
-from tests.harness import eventually, user
+from tests.harness import eventually, start_harness, stop_harness, user
 
 
 async def joined(h, agencies, name, code="PP-OFR"):
@@ -109,3 +111,23 @@ async def test_a_lead_deleting_their_profile_leaves_the_course_without_lead_and_
     assert len(told(ada_chat)) == len(told(boss_chat)) == 1
     assert f"/kursleitung {course.code} ID|@Name" in told(ada_chat)[0]
     assert db.call(courses.get_course, course.id).lead_id is None
+
+
+async def test_the_only_admin_is_warned_before_deleting_and_others_are_not(db, clock, agencies):
+    harness = await start_harness(Services(db, clock, Settings(_env_file=None)))  # no bootstrap
+    try:
+        ada_chat, ada = await joined(harness, agencies, "Ada Admin")
+        ben_chat, _ben = await joined(harness, agencies, "Ben Anders")
+        with db.transaction() as session:
+            people.get_person(session, ada.id).is_admin = True
+
+        only = (await harness.send(ada_chat, "/daten_loeschen"))[0].text
+        officer = (await harness.send(ben_chat, "/daten_loeschen"))[0].text
+    finally:
+        await stop_harness(harness)
+
+    assert only.endswith(
+        "Ernennen Sie vorher mit /admin_neu eine andere Person zum Administrator."
+    )
+    assert "einzige Administrator" not in officer
+    assert db.call(people.find_by_telegram_id, ada_chat["id"]) is not None  # only asked

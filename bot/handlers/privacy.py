@@ -7,11 +7,11 @@ import json
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, render
+from bot import jobs, render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import person_of, show
-from kurse import privacy
+from kurse import people, privacy
 
 
 async def my_data(update: Update, context: KursContext) -> None:
@@ -39,7 +39,14 @@ async def ask_delete(update: Update, context: KursContext) -> None:
             ]
         ]
     )
-    await update.effective_message.reply_text(render.confirm_delete(t), reply_markup=markup)
+    text = render.confirm_delete(t)
+    bootstrap = context.services.settings.kursbot_admin_ids
+    person = person_of(context)
+    if person.is_admin and not bootstrap:  # would anybody be left to run the bot?
+        admins = await context.services.db.run(people.admins, bootstrap, readonly=True)
+        if [a.id for a in admins] == [person.id]:
+            text += "\n\n" + render_admin.last_admin_deleting(t)
+    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def delete(update: Update, context: KursContext) -> None:
