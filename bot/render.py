@@ -371,18 +371,28 @@ def my_registrations(t: Texts, items: list[MyRegistration]) -> str:
     return "\n".join(lines)
 
 
-def profile(t: Texts, person: Person, agency: Agency) -> str:
-    """/profil."""
+def profile(t: Texts, person: Person, agency: Agency, *, saved: bool = False) -> str:
+    """/profil: the profile, and how to change name and rank."""
     _ = t.gettext
-    return "\n".join(
-        [
-            _("<b>Your profile</b>"),
-            _("Name: {name}").format(name=escape(person.name)),
-            _("Rank: {rank}").format(rank=escape(person.rank or "–")),
-            _("Agency: {agency}").format(agency=escape(agency.name)),
-            _("Language: {language}").format(language=_("English")),
-            _("Joined: {moment}").format(moment=t.when(person.joined_at)),
-        ]
+    lines = [_("Saved.")] if saved else []
+    lines += [
+        _("<b>Your profile</b>"),
+        _("Name: {name}").format(name=escape(person.name)),
+        _("Rank: {rank}").format(rank=escape(person.rank or "–")),
+        _("Agency: {agency}").format(agency=escape(agency.name)),
+        _("Language: {language}").format(language=_("English")),
+        _("Joined: {moment}").format(moment=t.when(person.joined_at)),
+        "",
+        profile_usage(t),
+    ]
+    return "\n".join(lines)
+
+
+def profile_usage(t: Texts) -> str:
+    """How name and rank are changed."""
+    return t.gettext(
+        "To change: /profil Name: First Last, or /profil Dienstgrad: KOK (“-” removes the "
+        "rank). The agency is the one whose access code you joined with."
     )
 
 

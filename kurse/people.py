@@ -120,6 +120,34 @@ def update_profile(session: Session, person_id: int, *, name: str, rank: str | N
     return person
 
 
+# The lines an officer may send after /profil, German or English, any case.
+PROFILE_KEYS = {"name": "name", "dienstgrad": "rank", "rank": "rank"}
+NO_RANK = ("-", "–", "—")
+
+
+def edit_profile(session: Session, person_id: int, text: str) -> Person:
+    """Changes name and/or rank from lines ``Name: …`` / ``Dienstgrad: …`` (``-`` removes the
+    rank); a line with any other key, or no line at all, is `InvalidInput` (field "profile")
+    and changes nothing."""
+    person = get_person(session, person_id)
+    name, rank, seen = person.name, person.rank, False
+    for line in text.splitlines()[:10]:
+        if not line.strip():
+            continue
+        key, colon, value = line.partition(":")
+        field = PROFILE_KEYS.get(key.strip().lower()) if colon else None
+        if field is None:
+            raise InvalidInput(field="profile", reason="unknown_line")
+        if field == "name":
+            name = value
+        else:
+            rank = None if value.strip() in NO_RANK else value
+        seen = True
+    if not seen:
+        raise InvalidInput(field="profile", reason="empty")
+    return update_profile(session, person_id, name=name, rank=rank)
+
+
 def is_admin(person: Person | None, telegram_id: int, bootstrap_ids: Iterable[int]) -> bool:
     """True if the account is a bootstrap admin (settings) or was made admin in the database."""
     return telegram_id in set(bootstrap_ids) or bool(person and person.is_admin and person.active)

@@ -504,3 +504,37 @@ async def test_during_an_outage_the_admins_get_one_report_and_then_one_summary(c
     assert later[1].endswith("… und 19 weitere")
     apologies = [harness.api.messages(who["id"])[-1].text for who in officers]
     assert all(text.startswith("Entschuldigung") for text in apologies)
+
+
+async def test_an_officer_corrects_name_and_rank_with_profil_lines(h, db, agencies):
+    anna = await joined(h, agencies, name="Ana Beispiel")
+
+    shown = await h.send(anna, "/profil")
+    await h.send(anna, "/profil Name: Anna Beispiel")
+    saved = await h.send(anna, "/profil\nname: Anna Beispiel\nDienstgrad: KOK")
+    cleared = await h.send(anna, "/profil Dienstgrad: -")
+
+    assert "/profil Name: Vorname Nachname" in shown[0].text
+    assert saved[0].text.startswith("Gespeichert.\n<b>Ihr Profil</b>\nName: Anna Beispiel")
+    assert "Dienstgrad: KOK" in saved[0].text and "Dienstgrad: –" in cleared[0].text
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    assert (person.name, person.rank) == ("Anna Beispiel", None)
+
+
+@pytest.mark.parametrize(
+    ("lines", "answer"),
+    [
+        ("Dienststelle: PD-Z", "Ändern: /profil Name: Vorname Nachname"),
+        ("Name: A", "Das ist zu kurz"),
+        ("Name: " + "x" * 10_000, "Das ist zu lang"),
+        ("Name: Anna\x00Beispiel", "Bitte senden Sie einfachen Text"),
+    ],
+)
+async def test_a_wrong_profil_line_changes_nothing_and_says_why(h, db, agencies, lines, answer):
+    anna = await joined(h, agencies, name="Anna Beispiel")
+
+    reply = await h.send(anna, f"/profil {lines}")
+
+    assert reply[0].text.startswith(answer)
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    assert (person.name, person.rank) == ("Anna Beispiel", "POK")

@@ -10,16 +10,29 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import callback_of, person_of, show
 from bot.i18n import texts
 from kurse import agencies, courses, people
+from kurse.errors import DomainError
 
 
 async def profile(update: Update, context: KursContext) -> None:
-    """Shows name, rank, agency and language."""
-    assert update.effective_message is not None
-    person = person_of(context)
-    agency = await context.services.db.run(
-        agencies.get_agency_by_id, person.agency_id, readonly=True
-    )
-    await update.effective_message.reply_text(render.profile(context.texts, person, agency))
+    """Shows name, rank, agency and language; with lines ``Name: …`` / ``Dienstgrad: …``
+    changes them first."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    person, t, db = person_of(context), context.texts, context.services.db
+    parts = message.text.split(maxsplit=1)  # the command, then the lines (if any)
+    lines, saved = (parts[1] if len(parts) > 1 else ""), False
+    if lines.strip():
+        try:
+            person = await db.run(people.edit_profile, person.id, lines)
+        except DomainError as error:
+            wrong_form = error.params.get("field") == "profile"
+            await message.reply_text(
+                render.profile_usage(t) if wrong_form else render.domain_error(t, error)
+            )
+            return
+        context.person, saved = person, True
+    agency = await db.run(agencies.get_agency_by_id, person.agency_id, readonly=True)
+    await message.reply_text(render.profile(t, person, agency, saved=saved))
 
 
 async def choose_language(update: Update, context: KursContext) -> None:
