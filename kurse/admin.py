@@ -127,7 +127,9 @@ def edit_course_from_form(
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
     if not edit.schedule_changed:
         return edit
-    told = outbox.notices(session, "changed", course.id, edit.affected_person_ids, now)
+    told = outbox.notices(
+        session, "changed", course.id, _with_lead(edit.affected_person_ids, edit.course), now
+    )
     return replace(edit, told=told)
 
 
@@ -148,12 +150,18 @@ def cancel_course_by_code(
     telegram_id: int,
     bootstrap: Iterable[int],
 ) -> CourseCancellation:
-    """Cancels the course and queues one message for everyone who was confirmed or waiting
-    (`outbox.notices`: sent by the timed work at once, and after a restart)."""
+    """Cancels the course and queues one message for everyone who was confirmed or waiting,
+    and for its lead (`outbox.notices`: sent by the timed work at once, and after a restart)."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor)
-    return CourseCancellation(course, outbox.notices(session, "cancelled", course.id, ids, now))
+    told = outbox.notices(session, "cancelled", course.id, _with_lead(ids, course), now)
+    return CourseCancellation(course, told)
+
+
+def _with_lead(person_ids: list[int], course: Course) -> list[int]:
+    """Those registered, and the course's lead: they hear of every change to their course."""
+    return [*person_ids, course.lead_id] if course.lead_id is not None else person_ids
 
 
 def set_quotas_from_text(

@@ -217,10 +217,12 @@ async def test_someone_elses_course_list_is_refused_even_with_a_forged_button(
     assert sum(1 for m in h.api.messages(lead["id"]) if m.document) == files_before
 
 
-async def test_cancelling_a_course_tells_every_confirmed_and_waiting_officer_once(
+async def test_cancelling_a_course_tells_every_confirmed_and_waiting_officer_and_the_lead_once(
     h, db, clock, boss, agencies
 ):
-    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead_id)
     officers = [await officer(h, agencies, f"Person {i}") for i in range(3)]
     for who in officers:
         person = db.call(people.find_by_telegram_id, who["id"])
@@ -233,10 +235,11 @@ async def test_cancelling_a_course_tells_every_confirmed_and_waiting_officer_onc
     def told(who: dict) -> list[str]:
         return [m.text for m in h.api.messages(who["id"]) if m.text and "❌" in m.text]
 
-    await eventually(lambda: all(told(who) for who in officers))  # the timed work sends them
+    everyone = [*officers, lead]
+    await eventually(lambda: all(told(who) for who in everyone))  # the timed work sends them
     await run_due_work(h.app)  # and nothing more is due
-    assert answer == f"Kurs {course.code} abgesagt. Benachrichtigungen werden versandt: 3."
-    for who in officers:
+    assert answer == f"Kurs {course.code} abgesagt. Benachrichtigungen werden versandt: 4."
+    for who in everyone:
         assert len(told(who)) == 1 and "Grund: Ausbilder erkrankt" in told(who)[0]
     assert db.call(courses.get_course, course.id).status == "cancelled"
 
@@ -364,8 +367,10 @@ async def test_the_lead_hears_of_each_sign_up_unless_switched_off(h, db, clock, 
     assert told == [f"📋 {course.code}: Anna Beispiel (PP-OFR) – angemeldet"]
 
 
-async def test_editing_dates_tells_registered_officers(h, db, clock, boss, agencies):
-    course = builders.course(db, clock.now())
+async def test_editing_dates_tells_registered_officers_and_the_lead(h, db, clock, boss, agencies):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    course = builders.course(db, clock.now(), lead_id=lead_id)
     anna = await officer(h, agencies, "Anna Beispiel")
     person = db.call(people.find_by_telegram_id, anna["id"])
     db.call(regs.sign_up, course.id, person.id, clock.now())
@@ -376,13 +381,13 @@ async def test_editing_dates_tells_registered_officers(h, db, clock, boss, agenc
 
     answer = await h.send(boss, f"/kurs_bearbeiten {course.code}\n{form}")
 
-    def told() -> list[str]:
-        return [m.text for m in h.api.messages(anna["id"]) if (m.text or "").startswith("ℹ️")]
+    def told(who) -> list[str]:
+        return [m.text for m in h.api.messages(who["id"]) if (m.text or "").startswith("ℹ️")]
 
-    await eventually(lambda: bool(told()))  # the timed work sends it
-    expected = f"Kurs {course.code} geändert: Beginn, Ende. Benachrichtigungen werden versandt: 1."
+    await eventually(lambda: bool(told(anna)) and bool(told(lead)))  # the timed work sends it
+    expected = f"Kurs {course.code} geändert: Beginn, Ende. Benachrichtigungen werden versandt: 2."
     assert answer[0].text.startswith(expected)
-    assert len(told()) == 1
+    assert len(told(anna)) == len(told(lead)) == 1
 
 
 async def test_the_course_code_alone_shows_a_form_that_sent_back_changes_what_was_changed(
