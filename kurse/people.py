@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kurse import audit
@@ -43,6 +43,7 @@ def join(
     agency = verify_access_code(session, access_code)
     if session.scalar(select(Person.id).where(Person.telegram_id == telegram_id)) is not None:
         raise AlreadyJoined()
+    _release_username(session, _clean_username(username))
     person = Person(
         telegram_id=telegram_id,
         username=_clean_username(username),
@@ -60,6 +61,25 @@ def join(
 
 def _clean_username(username: str | None) -> str | None:
     return username.lstrip("@")[:64].lower() if username else None
+
+
+def _release_username(session: Session, username: str | None) -> None:
+    """Forgets ``username`` on whoever had it before: Telegram gives a username to one
+    account at a time, so an old holder's copy would make ``@name`` point to them."""
+    if username:
+        session.execute(update(Person).where(Person.username == username).values(username=None))
+
+
+def username_changed(person: Person, username: str | None) -> bool:
+    """Whether the Telegram username differs from the stored one (the guard checks it)."""
+    return _clean_username(username) != person.username
+
+
+def refresh_username(session: Session, person_id: int, username: str | None) -> None:
+    """Stores the person's current Telegram username (``@name`` in admin commands)."""
+    clean = _clean_username(username)
+    _release_username(session, clean)
+    get_person(session, person_id).username = clean
 
 
 def get_person(session: Session, person_id: int) -> Person:

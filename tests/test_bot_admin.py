@@ -575,6 +575,22 @@ async def test_an_admin_naming_what_does_not_exist_is_told_what_was_not_found(
     assert (after.lead_id, after.updated_at) == (before.lead_id, before.updated_at)
 
 
+async def test_at_name_finds_whoever_has_the_telegram_username_now(h, db, clock, boss, agencies):
+    course = builders.course(db, clock.now())
+    anna = await officer(h, agencies, "Anna Beispiel", username="anna_b")
+    await h.send({**anna, "username": "Anna_Neu"}, "/meine")  # Anna renamed herself
+    ben = await officer(h, agencies, "Ben Anders", username="anna_b")  # and Ben took the name
+
+    to_ben = await h.send(boss, f"/kursleitung {course.code} @anna_b")
+    lead_after_ben = db.call(courses.get_course, course.id).lead_id
+    await h.send(boss, f"/kursleitung {course.code} @anna_neu")
+    lead_after_anna = db.call(courses.get_course, course.id).lead_id
+
+    assert "Ben Anders" in to_ben[0].text
+    assert lead_after_ben == db.call(people.find_by_telegram_id, ben["id"]).id
+    assert lead_after_anna == db.call(people.find_by_telegram_id, anna["id"]).id
+
+
 async def test_help_shows_a_lead_their_commands_and_courses_and_other_officers_neither(
     h, db, clock, agencies
 ):

@@ -34,6 +34,8 @@ async def load_person(update: Update, context: KursContext) -> None:
         if person is not None and not person.active:  # they blocked the bot and came back
             await db.run(people.set_active, person.id, True)
             person.active = True
+        if person is not None and people.username_changed(person, user.username):
+            await db.run(people.refresh_username, person.id, user.username)
     except Exception as error:
         # Without the person no handler can run: report once, then stop this update.
         await context.application.process_error(update, error)
