@@ -141,6 +141,11 @@ def admin_help(t: Texts) -> str:
     )
 
 
+def nothing_to_cancel(t: Texts) -> str:
+    """/abbrechen when no dialog is open."""
+    return t.gettext("There is nothing to cancel right now. /hilfe lists what you can do.")
+
+
 def unknown_command(t: Texts) -> str:
     """A command the bot does not know."""
     _ = t.gettext

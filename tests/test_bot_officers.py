@@ -538,3 +538,12 @@ async def test_a_wrong_profil_line_changes_nothing_and_says_why(h, db, agencies,
     assert reply[0].text.startswith(answer)
     person = db.call(people.find_by_telegram_id, anna["id"])
     assert (person.name, person.rank) == ("Anna Beispiel", "POK")
+
+
+async def test_abbrechen_outside_a_dialog_says_there_is_nothing_to_cancel(h, agencies):
+    anna = await joined(h, agencies)
+    stranger = user("Fremd")
+
+    answers = [(await h.send(who, "/abbrechen"))[0].text for who in (anna, stranger)]
+
+    assert answers == ["Gerade gibt es nichts abzubrechen. /hilfe zeigt, was möglich ist."] * 2

@@ -76,6 +76,12 @@ async def unknown_command(update: Update, context: KursContext) -> None:
     await update.effective_message.reply_text(render.unknown_command(context.texts))
 
 
+async def nothing_to_cancel(update: Update, context: KursContext) -> None:
+    """/abbrechen outside a dialog."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.nothing_to_cancel(context.texts))
+
+
 async def other_text(update: Update, context: KursContext) -> None:
     """Points text outside any dialog to the commands."""
     assert update.effective_message is not None
@@ -98,6 +104,8 @@ def register(application: KursApplication) -> None:
 
 def register_fallbacks(application: KursApplication) -> None:
     """Answers whatever no feature handler took; must be registered after all of them."""
+    # /abbrechen reaches this only when no dialog is open (each dialog handles its own).
+    application.add_handler(CommandHandler("abbrechen", nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(filters.ALL, other_text))
     application.add_handler(CallbackQueryHandler(unknown_button))
