@@ -61,6 +61,8 @@ class LocalBotApi(BaseRequest):
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
         self.retry_after: dict[int, int] = {}  # chat id -> seconds, answered once as 429
+        # True: every button press is too old to answer, as after the bot was down a while
+        self.queries_expired = False
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -142,7 +144,13 @@ class LocalBotApi(BaseRequest):
         self.commands[str(params.get("language_code", ""))] = _json(params["commands"])
         return True
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> bool:
+    def _api_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> Any:
+        if self.queries_expired:
+            return self._error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is "
+                "invalid",
+            )
         self.callback_answers.append(params)
         user_id = self._pressed_by.pop(str(params.get("callback_query_id")), None)
         if user_id is not None and params.get("text"):

@@ -547,3 +547,22 @@ async def test_abbrechen_outside_a_dialog_says_there_is_nothing_to_cancel(h, age
     answers = [(await h.send(who, "/abbrechen"))[0].text for who in (anna, stranger)]
 
     assert answers == ["Gerade gibt es nichts abzubrechen. /hilfe zeigt, was möglich ist."] * 2
+
+
+async def test_a_press_too_old_to_answer_still_signs_up_and_shows_the_outcome(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    anna = await joined(h, agencies)
+    page = await open_page(h, anna, course)
+    h.api.queries_expired = True  # pressed while the bot was down; answered after the restart
+
+    answers = await h.press(anna, "Anmelden", page)
+
+    texts = [a.text or "" for a in answers]
+    assert "✅ Sie sind angemeldet. Die Kalenderdatei folgt." in texts  # as a message
+    assert "Sie sind angemeldet." in page.text  # the page was edited all the same
+    assert not any("schiefgegangen" in t for t in texts)
+    person = db.call(people.find_by_telegram_id, anna["id"])
+    (mine,) = db.call(regs.person_registrations, person.id, clock.now())
+    assert mine.status == "confirmed"

@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import callback_of, show
+from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
 from kurse import admin, agencies, audit
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
@@ -77,7 +77,7 @@ async def _refuse(update: Update, context: KursContext, error: DomainError) -> N
     else:
         text = render.domain_error(t, error)
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
+        await answer(update.callback_query, text[:200], show_alert=True)
     else:
         await _reply(update, text)
 
@@ -190,7 +190,7 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
         await _refuse(update, context, error)
         return
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     jobs.wake(context.application)  # the notices are queued; send them now
     await show(update, render_admin.course_cancelled_admin(context.texts, done.course, done.told))
 
@@ -246,19 +246,19 @@ async def quotas_decided(update: Update, context: KursContext) -> None:
     assert update.callback_query is not None
     text = (context.user_data or {}).get("quota_texts", {}).pop(callback.id, None)
     if text is None:
-        await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+        await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
         return
     from kurse.courses import get_course
 
     course = await context.services.db.run(get_course, callback.id, readonly=True)
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await _set_quotas(update, context, course.code, text, "demote_latest")
 
 
 async def dismissed(update: Update, context: KursContext) -> None:
     """ "No" under a question: nothing happens."""
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await update.callback_query.edit_message_reply_markup(None)
 
 
@@ -368,7 +368,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
             await context.services.db.run(
                 admin.require_admin, **_who(update, context), readonly=True
             )
-            await update.callback_query.answer()
+            await answer(update.callback_query)
             markup = InlineKeyboardMarkup(
                 [
                     [
@@ -390,7 +390,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await show(
         update, render_admin.rotated(t, agency, agencies.format_access_code(agency.access_code))
     )

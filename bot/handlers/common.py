@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -18,13 +18,26 @@ def person_of(context: KursContext) -> Person:
     return context.person
 
 
+async def answer(query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:
+    """Answers a pressed button. A press Telegram no longer takes an answer for (older than
+    a few seconds: queued while the bot was down) is not an error: a text is sent as a
+    message instead, and the handler goes on (its page edit shows the outcome)."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as error:
+        if "query is too old" not in str(error).lower():
+            raise
+        if text and query.message is not None:
+            await query.message.chat.send_message(text)
+
+
 async def callback_of(update: Update, context: KursContext) -> Callback | None:
     """Decodes the pressed button; answers "no longer valid" for data we did not make."""
     query = update.callback_query
     assert query is not None
     callback = decode(query.data)
     if callback is None:
-        await query.answer(render.stale_button(context.texts), show_alert=True)
+        await answer(query, render.stale_button(context.texts), show_alert=True)
     return callback
 
 
@@ -37,7 +50,7 @@ async def leave_dialog(
         context.user_data.pop(key, None)  # type: ignore[union-attr]
     if text is not None:
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            await answer(update.callback_query)
             await show(update, text)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)

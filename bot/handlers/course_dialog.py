@@ -26,7 +26,7 @@ from bot import render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
-from bot.handlers.common import leave_dialog, show
+from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
 from kurse import admin, agencies, people
@@ -203,7 +203,7 @@ async def seat_agency(update: Update, context: KursContext) -> int:
     """An agency was chosen: asks for its number of seats."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer(query)
     agency = await context.services.db.run(
         agencies.get_agency_by_id, int(query.data[3:]), readonly=True
     )
@@ -219,12 +219,12 @@ async def skipped(update: Update, context: KursContext) -> int:
     """“Done” under the seats, or “Skip” under the lead or description."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer(query)
     step = _data(context).get("step", TITLE)
     if step == SEATS:
         if sum(_data(context)["seats"].values()) < 1:
-            await query.answer(
-                context.texts.gettext("At least one seat, please."), show_alert=True
+            await answer(
+                query, context.texts.gettext("At least one seat, please."), show_alert=True
             )
             return SEATS
         return await _ask(update, context, LEAD)
@@ -269,7 +269,7 @@ async def confirmed(update: Update, context: KursContext) -> int:
     """Creates the course from the collected answers."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer(query)
     form = _form(context.user_data.pop(DIALOG, {"seats": {}}))  # type: ignore[union-attr]
     t = context.texts
     try:

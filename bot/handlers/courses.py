@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, render
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import callback_of, person_of, show
+from bot.handlers.common import answer, callback_of, person_of, show
 from kurse import views
 from kurse.courses import list_open_courses
 from kurse.errors import DomainError
@@ -22,7 +22,7 @@ async def course_list(update: Update, context: KursContext) -> None:
         callback = await callback_of(update, context)
         if callback is None:
             return
-        await update.callback_query.answer()
+        await answer(update.callback_query)
         page = callback.id
     person, t = person_of(context), context.texts
     listing = await context.services.db.run(
@@ -45,7 +45,7 @@ async def course_page(update: Update, context: KursContext) -> None:
     if view is None:
         return
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await show(update, *page_of(context, view, callback.page))
 
 
@@ -63,8 +63,8 @@ async def view_for_button(
         )
     except DomainError as error:
         assert update.callback_query is not None
-        await update.callback_query.answer(
-            render.domain_error(context.texts, error), show_alert=True
+        await answer(
+            update.callback_query, render.domain_error(context.texts, error), show_alert=True
         )
         return None
 

@@ -7,6 +7,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import render
 from bot.context import KursApplication, KursContext
+from bot.handlers.common import answer
 from bot.throttle import Throttle
 from kurse import people
 
@@ -46,7 +47,7 @@ async def load_person(update: Update, context: KursContext) -> None:
     joining = bool(context.user_data and context.user_data.get(JOINING))
     text = (render.still_joining if joining else render.not_joined)(context.texts)
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer(update.callback_query, text, show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     raise ApplicationHandlerStop

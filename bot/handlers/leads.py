@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import callback_of, person_of
+from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, courses, exports
 from kurse.errors import DomainError, NotAllowed
 from kurse.models import Person, Quota
@@ -98,9 +98,9 @@ async def participant_file(update: Update, context: KursContext) -> None:
     try:
         listing, _seats, lead = await _load(update, context, callback.id)
     except DomainError as error:
-        await query.answer(_refusal(context, error)[:200], show_alert=True)
+        await answer(query, _refusal(context, error)[:200], show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     labels = render_admin.list_labels(context.texts, listing.course, lead)
     if callback.action == "csv":
         content, name = exports.participants_csv(listing, labels), f"{listing.course.code}.csv"

@@ -19,7 +19,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import leave_dialog, show
+from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from kurse import agencies, people
 from kurse.errors import DomainError, InvalidAccessCode
@@ -113,7 +113,7 @@ async def typed_rank(update: Update, context: KursContext) -> int:
 async def skipped_rank(update: Update, context: KursContext) -> int:
     """Goes on without a rank."""
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await update.callback_query.edit_message_reply_markup(None)
     return await _ask_consent(update, context)
 
@@ -132,7 +132,7 @@ async def agreed(update: Update, context: KursContext) -> int:
     """Joins the officer with everything they gave."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    await query.answer()
+    await answer(query)
     data = context.user_data.pop("join", {})  # type: ignore[union-attr]
     context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
     try:
@@ -175,7 +175,7 @@ async def timed_out(update: Update, context: KursContext) -> None:
 async def stale_step(update: Update, context: KursContext) -> None:
     """A joining button pressed outside the dialog (old message, or already joined)."""
     assert update.callback_query is not None
-    await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+    await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
 
 
 def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]

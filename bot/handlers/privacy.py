@@ -10,7 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import person_of, show
+from bot.handlers.common import answer, person_of, show
 from kurse import people, privacy
 
 
@@ -54,7 +54,7 @@ async def delete(update: Update, context: KursContext) -> None:
     courses left without a lead."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    await answer(query)
     person, t = person_of(context), context.texts
     services = context.services
     done = await services.db.run(

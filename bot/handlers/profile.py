@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import callback_of, person_of, show
+from bot.handlers.common import answer, callback_of, person_of, show
 from bot.i18n import texts
 from kurse import agencies, courses, people
 from kurse.errors import DomainError
@@ -52,7 +52,7 @@ async def set_language(update: Update, context: KursContext) -> None:
     person = person_of(context)
     await context.services.db.run(people.set_language, person.id, callback.value)
     person.language = str(callback.value)
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await show(update, render.language_set(texts(person.language)))
 
 
@@ -91,7 +91,7 @@ async def other_text(update: Update, context: KursContext) -> None:
 async def unknown_button(update: Update, context: KursContext) -> None:
     """Any button data no other handler took (forged or from an old version)."""
     assert update.callback_query is not None
-    await update.callback_query.answer(render.stale_button(context.texts), show_alert=True)
+    await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
 
 
 def register(application: KursApplication) -> None:

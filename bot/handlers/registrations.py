@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import callback_of, person_of, show
+from bot.handlers.common import answer, callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
 from bot.handlers.notify import lead_change, tell_lead
 from bot.i18n import _
@@ -36,7 +36,7 @@ async def sign_up(update: Update, context: KursContext) -> None:
     # The outcome comes first, as the button's answer: the rate limiter holds back only
     # calls to a chat, so in a burst every officer knows at once; the page edit and the
     # calendar file follow within Telegram's limit.
-    await query.answer(render.signed_up(context.texts, result))
+    await answer(query, render.signed_up(context.texts, result))
     await show(update, *page_of(context, view, callback.page))
     course = view.listing.course
     if result.already:
@@ -59,7 +59,7 @@ async def ask_cancel(update: Update, context: KursContext) -> None:
     view = await view_for_button(update, context, callback.id)
     if view is None:
         return
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     if view.mine is None:  # already cancelled in another message
         await show(update, *page_of(context, view, callback.page))
         return
@@ -87,7 +87,7 @@ async def cancel(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await _refused(update, context, error, callback.id)
         return
-    await query.answer()
+    await answer(query)
     course = done.view.listing.course
     was_waiting = done.result.previous_status == RegistrationStatus.WAITING
     await show(update, *page_of(context, done.view, callback.page))
@@ -118,9 +118,9 @@ async def calendar(update: Update, context: KursContext) -> None:
     if view is None:
         return
     if view.mine is None or view.mine.status != RegistrationStatus.CONFIRMED:
-        await query.answer(render.domain_error(context.texts, _not_registered()), show_alert=True)
+        await answer(query, render.domain_error(context.texts, _not_registered()), show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     await _send_calendar(context, person, view.listing.course, view.mine.registration_id)
 
 
@@ -156,7 +156,7 @@ async def _refused(update: Update, context: KursContext, error: DomainError, _co
     lead_id = error.params.get("lead_id")
     if lead_id:
         lead = await context.services.db.run(people.get_person, lead_id, readonly=True)
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     text = render.domain_error(context.texts, error, lead)
     await context.bot.send_message(update.effective_chat.id, text)
 
