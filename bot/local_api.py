@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,9 @@ class LocalBotApi(BaseRequest):
                 "description": f"Too Many Requests: retry after {seconds}",
             }
             return 429, json.dumps(payload).encode()
+        problem = html_problem(params)
+        if problem is not None:  # Telegram refuses what it cannot show
+            return self._error(400, f"Bad Request: {problem}")
         handler = getattr(self, f"_api_{name}", None)
         if handler is None:
             return self._ok(True)
@@ -296,3 +300,45 @@ def _json(value: Any) -> Any:
 def _buttons(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
     markup = _json(params.get("reply_markup")) or {}
     return list(markup.get("inline_keyboard", []))
+
+
+# What Telegram's HTML mode accepts (https://core.telegram.org/bots/api#html-style).
+_ALLOWED_TAGS = frozenset(
+    (
+        *("b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"),
+        *("a", "tg-emoji", "code", "pre", "blockquote"),
+    )
+)
+_MARKUP = re.compile(r"<(/?)([a-zA-Z-]*)[^<>]*>|&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);|([<>&])")
+_LIMITS = {"text": 4096, "caption": 1024}
+
+
+def html_problem(params: dict[str, Any]) -> str | None:
+    """Why Telegram would refuse the text or caption of a call in HTML mode, or None:
+    unknown or unbalanced tags, a bare ``<``, ``>`` or ``&``, or too long once parsed."""
+    if params.get("parse_mode") != "HTML":
+        return None
+    for name, limit in _LIMITS.items():
+        text = params.get(name)
+        if not isinstance(text, str):
+            continue
+        open_tags: list[str] = []
+        visible = len(_MARKUP.sub(lambda m: "x" if m.group(3) or m.group(4) else "", text))
+        for match in _MARKUP.finditer(text):
+            closing, tag, _entity, bare = match.groups()
+            if bare:
+                return f"can't parse entities: unexpected {bare!r} at {match.start()}"
+            if tag is None:
+                continue
+            tag = tag.lower()
+            if tag not in _ALLOWED_TAGS:
+                return f"can't parse entities: unsupported tag {tag!r} at {match.start()}"
+            if not closing:
+                open_tags.append(tag)
+            elif not open_tags or open_tags.pop() != tag:
+                return f"can't parse entities: unmatched end tag {tag!r} at {match.start()}"
+        if open_tags:
+            return f"can't parse entities: unclosed tag {open_tags[-1]!r}"
+        if visible > limit:
+            return "message is too long" if name == "text" else "message caption is too long"
+    return None

@@ -6,6 +6,7 @@ user's own content escaped for Telegram's HTML mode.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -487,6 +488,26 @@ def invalid_input(t: Texts, params: dict[str, object]) -> str:
     return _("That value is not valid. Please check it and try again.")
 
 
-def truncate(text: str) -> str:
-    """Keeps a message within Telegram's limit."""
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+_TAG = re.compile(r"<(/?)([a-z]+)[^>]*>")
+_ROOM_TO_CLOSE = 40  # characters kept free for "…" and the closing tags
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Keeps a message within Telegram's limit without breaking its HTML: the cut never
+    falls inside a tag or an entity (``&amp;``), and tags left open are closed after "…"
+    (Telegram refuses a message whose HTML does not parse)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - _ROOM_TO_CLOSE]
+    if cut.rfind("<") > cut.rfind(">"):  # inside a tag
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):  # inside an entity (escaped text has no bare "&")
+        cut = cut[: cut.rfind("&")]
+    still_open: list[str] = []
+    for match in _TAG.finditer(cut):
+        closing, name = match.groups()
+        if not closing:
+            still_open.append(name)
+        elif still_open and still_open[-1] == name:
+            still_open.pop()
+    return cut + "…" + "".join(f"</{name}>" for name in reversed(still_open))

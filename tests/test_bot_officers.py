@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from telegram.error import BadRequest
 
 from bot.context import Services
 from bot.handlers.notify import Digest
@@ -566,3 +567,24 @@ async def test_a_press_too_old_to_answer_still_signs_up_and_shows_the_outcome(
     person = db.call(people.find_by_telegram_id, anna["id"])
     (mine,) = db.call(regs.person_registrations, person.id, clock.now())
     assert mine.status == "confirmed"
+
+
+async def test_the_local_bot_api_refuses_html_telegram_would_refuse(h, agencies):
+    anna = await joined(h, agencies)
+
+    for text in ("a < b", "<b>open", "<b>x</i>", "<blink>x</blink>", "AT&T", "x" * 4097):
+        with pytest.raises(BadRequest):
+            await h.app.bot.send_message(anna["id"], text)
+    await h.app.bot.send_message(anna["id"], "<b>a &lt; b</b> &amp; " + "x" * 4000)
+
+
+async def test_a_course_page_too_long_once_escaped_is_cut_without_breaking_its_html(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now(), description="&" * 3000)
+    anna = await joined(h, agencies)
+
+    page = await open_page(h, anna, course)  # 3,000 characters, 15,000 once escaped
+
+    assert page.text.startswith(f"<b>{course.title}</b>") and page.text.endswith("…")
+    assert len(page.text) <= 4096 and "schiefgegangen" not in page.text

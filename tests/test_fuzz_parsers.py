@@ -1,12 +1,18 @@
 """Every parser of user text, fed random text: no exception escapes except the one that
-means "this input is wrong", which the bot turns into a message (hypothesis)."""
+means "this input is wrong", which the bot turns into a message (hypothesis). Also the one
+renderer that cuts HTML: what it cuts still parses."""
 
 from __future__ import annotations
+
+import re
+from html import escape, unescape
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.callbacks import decode
+from bot.local_api import html_problem
+from bot.render import truncate
 from kurse.agencies import normalise_access_code
 from kurse.errors import InvalidAccessCode
 from kurse.forms import KEYS, parse_course_form, parse_moment, parse_seats, split_key
@@ -89,3 +95,41 @@ def test_a_dialog_answer_loses_only_a_known_key_in_front(text):
         assert value == text
     else:
         assert name in KEYS and text.rstrip().endswith(value) and len(value) < len(text)
+
+
+segment = st.one_of(
+    st.text(max_size=300).map(escape),
+    st.sampled_from(["<b>", "</b>", "<i>", "</i>", "<code>", "</code>", "\n"]),
+)
+
+
+def balanced(segments: list[str]) -> str:
+    """Random escaped text with properly nested tags, as the renderers make it."""
+    out, stack = [], []
+    for s in segments:
+        if s.startswith("</"):
+            if stack and stack[-1] == s[2:-1]:
+                out.append(f"</{stack.pop()}>")
+        elif s.startswith("<"):
+            stack.append(s[1:-1])
+            out.append(s)
+        else:
+            out.append(s)
+    return "".join(out) + "".join(f"</{t}>" for t in reversed(stack))
+
+
+@FUZZ
+@given(st.lists(segment, max_size=120), st.integers(60, 4096))
+def test_truncated_html_stays_within_the_limit_and_still_parses(segments, limit):
+    html = balanced(segments)
+
+    cut = truncate(html, limit)
+
+    assert len(cut) <= limit
+    assert html_problem({"parse_mode": "HTML", "text": cut}) in (None, "message is too long")
+    if len(html) <= limit:
+        assert cut == html
+    else:
+        visible = unescape(re.sub(r"<[^>]*>", "", cut))
+        assert visible.endswith("…")
+        assert unescape(re.sub(r"<[^>]*>", "", html)).startswith(visible[:-1])
