@@ -152,6 +152,8 @@ class LocalBotApi(BaseRequest):
         return True
 
     def _api_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> Any:
+        if len(str(params.get("text") or "")) > 200:
+            return self._error(400, "Bad Request: MESSAGE_TOO_LONG")
         if self.queries_expired:
             return self._error(
                 400,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from telegram.error import BadRequest
 
 from bot.context import Services
+from bot.handlers.common import answer
 from bot.handlers.notify import Digest
 from bot.i18n import texts
 from bot.jobs import run_due_work
@@ -588,3 +589,14 @@ async def test_a_course_page_too_long_once_escaped_is_cut_without_breaking_its_h
 
     assert page.text.startswith(f"<b>{course.title}</b>") and page.text.endswith("…")
     assert len(page.text) <= 4096 and "schiefgegangen" not in page.text
+
+
+async def test_a_button_answer_longer_than_telegram_shows_is_cut_not_refused(h, agencies):
+    anna = await joined(h, agencies)
+    page = h.api.show(anna["id"], "Seite", [[{"text": "Knopf", "callback_data": "x"}]])
+    query = h.api.button_press(anna, page, "x").callback_query
+
+    await answer(query, "Ä & B " * 60, show_alert=True)  # 360 characters
+
+    sent = h.api.callback_answers[-1]["text"]
+    assert len(sent) == 200 and sent.startswith("Ä & B Ä & B") and sent.endswith("…")

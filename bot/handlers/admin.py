@@ -77,7 +77,7 @@ async def _refuse(update: Update, context: KursContext, error: DomainError) -> N
     else:
         text = render.domain_error(t, error)
     if update.callback_query is not None:
-        await answer(update.callback_query, text[:200], show_alert=True)
+        await answer(update.callback_query, text, show_alert=True)
     else:
         await _reply(update, text)
 

@@ -18,17 +18,24 @@ def person_of(context: KursContext) -> Person:
     return context.person
 
 
+MAX_ANSWER = 200  # characters Telegram shows in a button's answer
+
+
 async def answer(query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:
-    """Answers a pressed button. A press Telegram no longer takes an answer for (older than
-    a few seconds: queued while the bot was down) is not an error: a text is sent as a
-    message instead, and the handler goes on (its page edit shows the outcome)."""
+    """Answers a pressed button, its text cut to Telegram's 200 characters.
+
+    A press Telegram no longer takes an answer for (older than a few seconds: queued while
+    the bot was down) is not an error: the text is sent as a message instead, and the
+    handler goes on (its page edit shows the outcome).
+    """
+    short = text if text is None or len(text) <= MAX_ANSWER else text[: MAX_ANSWER - 1] + "…"
     try:
-        await query.answer(text, show_alert=show_alert)
+        await query.answer(short, show_alert=show_alert)
     except BadRequest as error:
         if "query is too old" not in str(error).lower():
             raise
         if text and query.message is not None:
-            await query.message.chat.send_message(text)
+            await query.message.chat.send_message(text, parse_mode=None)  # plain, as answers are
 
 
 async def callback_of(update: Update, context: KursContext) -> Callback | None:

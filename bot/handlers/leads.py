@@ -98,7 +98,7 @@ async def participant_file(update: Update, context: KursContext) -> None:
     try:
         listing, _seats, lead = await _load(update, context, callback.id)
     except DomainError as error:
-        await answer(query, _refusal(context, error)[:200], show_alert=True)
+        await answer(query, _refusal(context, error), show_alert=True)
         return
     await answer(query)
     labels = render_admin.list_labels(context.texts, listing.course, lead)
