@@ -196,7 +196,7 @@ def course_list(t: Texts, page: CoursePage) -> str:
         "Soonest first; the seats shown are those left for your agency."
     ).format(page=page.page + 1, pages=page.pages)
     entries = [
-        f"<b>{escape(item.course.title)}</b>\n"
+        f"<b>{escape(item.course.title)}</b> ({escape(item.course.code)})\n"
         f"{t.span(item.course.start_at, item.course.end_at)} · {escape(item.course.location)}"
         f" · {seats_label(t, item)}"
         for item in page.items

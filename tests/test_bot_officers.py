@@ -141,7 +141,7 @@ async def test_course_list_shows_seats_left_for_the_officers_own_agency(h, db, c
 
     assert answer[0].text.startswith("<b>Offene Kurse</b> (Seite 1 von 1)")
     start = texts("de").when(course.start_at)
-    assert f"<b>Gemeinsame Fahndung</b>\n{start} – " in answer[0].text
+    assert f"<b>Gemeinsame Fahndung</b> ({course.code})\n{start} – " in answer[0].text
     assert answer[0].text.endswith(" · Hof · 3 Plätze frei")  # dates, place, own seats
     assert answer[0].button_texts()[0].endswith("Gemeinsame Fahndung · 3 Plätze frei")
 
