@@ -134,7 +134,7 @@ def admin_help(t: Texts) -> str:
         "/kurs_absagen CODE [reason] – cancel a course\n"
         "/kontingent CODE PP-OFR=10 PD-Z=8 – seats per agency\n"
         "/kursleitung CODE id|@name – set the lead\n"
-        "/teilnehmer CODE – participants, CSV and PDF (also for the lead)\n"
+        "/teilnehmer [CODE] – all courses, or one course's participants, CSV and PDF\n"
         "/dienststellen, /dienststelle_neu CODE Name, /zugangscode CODE\n"
         "/admin_neu id|@name, /admin_entfernen id|@name, /personen Name\n"
         "/protokoll [CODE] – audit log\n"

@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from bot.i18n import Texts, _
+from kurse.admin import CourseFill
 from kurse.audit import Actor
 from kurse.clock import BERLIN
 from kurse.courses import CourseEdit
@@ -343,6 +344,27 @@ def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
     ).format(minimum=minimum, missing=minimum - confirmed)
 
 
+def overview(t: Texts, fills: list[CourseFill]) -> str:
+    """/teilnehmer alone: each course not yet ended, how full it is, soonest first."""
+    _ = t.gettext
+    if not fills:
+        return _("There are no open courses at the moment.")
+    lines = [_("<b>Courses</b> (soonest first; confirmed of seats, waiting)")]
+    for fill in fills:
+        course = fill.course
+        line = (
+            f"{escape(course.code)} · {t.short(course.start_at)} · {escape(course.title[:40])}"
+            f" · {fill.confirmed}/{fill.seats}"
+        )
+        if fill.waiting:
+            line += " · " + _("waiting: {n}").format(n=fill.waiting)
+        if course.min_participants and fill.confirmed < course.min_participants:
+            line += " · ⚠️ " + _("minimum {n}").format(n=course.min_participants)
+        lines.append(line)
+    lines += ["", _("/teilnehmer CODE shows a course's participants.")]
+    return "\n".join(lines)
+
+
 def lead_help(t: Texts, led: list[Course]) -> str:
     """Under /hilfe for a course lead who is not an admin: their commands and courses."""
     _ = t.gettext
@@ -352,7 +374,7 @@ def lead_help(t: Texts, led: list[Course]) -> str:
     return (
         _(
             "<b>For course leads</b>\n\n"
-            "/teilnehmer CODE – participants, CSV and PDF\n"
+            "/teilnehmer [CODE] – your courses, or one course's participants, CSV and PDF\n"
             "/mitteilungen an|aus – messages about sign-ups and cancellations"
         )
         + "\n\n"

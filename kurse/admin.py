@@ -19,7 +19,7 @@ from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form
-from kurse.models import Agency, Course, Person
+from kurse.models import Agency, Course, CourseStatus, Person, Quota
 from kurse.registrations import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
 
@@ -86,6 +86,47 @@ def create_course_from_form(
         return courses.create_course(session, CourseDraft(**values), now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+
+
+@dataclass(frozen=True)
+class CourseFill:
+    """An open course with its seats in all, confirmed and waiting (for the overview)."""
+
+    course: Course
+    seats: int
+    confirmed: int
+    waiting: int
+
+
+def overview(
+    session: Session, now: datetime, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 30
+) -> list[CourseFill]:
+    """The courses not yet ended, soonest first, with how full they are: every course for an
+    admin, their own for a lead; `NotAllowed` for anyone else. One query on the quota
+    counters (see `Quota`), however many registrations there are."""
+    person = people.find_by_telegram_id(session, telegram_id)
+    admin = people.is_admin(person, telegram_id, bootstrap)
+    query = (
+        select(
+            Course,
+            func.sum(Quota.seats),
+            func.sum(Quota.confirmed_count),
+            func.sum(Quota.waiting_count),
+        )
+        .join(Quota, Quota.course_id == Course.id)
+        .where(Course.status == CourseStatus.PUBLISHED, Course.end_at > now)
+        .group_by(Course.id)
+        .order_by(Course.start_at, Course.id)
+        .limit(limit)
+    )
+    if not admin:
+        if person is None or not person.active:
+            raise NotAllowed(role="lead")
+        query = query.where(Course.lead_id == person.id)
+    rows = session.execute(query).all()
+    if not admin and not rows:
+        raise NotAllowed(role="lead")
+    return [CourseFill(c, int(s or 0), int(n or 0), int(w or 0)) for c, s, n, w in rows]
 
 
 def course_for_edit(

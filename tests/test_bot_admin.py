@@ -591,6 +591,32 @@ async def test_at_name_finds_whoever_has_the_telegram_username_now(h, db, clock,
     assert lead_after_anna == db.call(people.find_by_telegram_id, anna["id"]).id
 
 
+async def test_teilnehmer_alone_shows_admins_every_course_and_leads_their_own(
+    h, db, clock, boss, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    led = builders.course(
+        db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead_id, min_participants=2
+    )
+    other = builders.course(db, clock.now() + timedelta(days=1), title="Anderer Kurs")
+    for name in ("Anna Erste", "Ben Zweiter"):  # one seat for PP-OFR: one in, one waiting
+        person = db.call(people.find_by_telegram_id, (await officer(h, agencies, name))["id"])
+        db.call(regs.sign_up, led.id, person.id, clock.now())
+    anna = await officer(h, agencies, "Anna Beispiel")
+
+    for_admin = (await h.send(boss, "/teilnehmer"))[0].text
+    for_lead = (await h.send(lead, "/teilnehmer"))[0].text
+    for_officer = (await h.send(anna, "/teilnehmer"))[0].text
+
+    lines = for_admin.splitlines()
+    assert lines[1].startswith(f"{led.code} · ")
+    assert lines[1].endswith(" · 1/2 · Warteliste: 1 · ⚠️ Mindestens 2")
+    assert lines[2].startswith(f"{other.code} · ") and lines[2].endswith(" · 0/10")
+    assert led.code in for_lead and other.code not in for_lead
+    assert for_officer.startswith("Bitte so schreiben: /teilnehmer")
+
+
 async def test_help_shows_a_lead_their_commands_and_courses_and_other_officers_neither(
     h, db, clock, agencies
 ):
@@ -602,7 +628,7 @@ async def test_help_shows_a_lead_their_commands_and_courses_and_other_officers_n
     lead_help = (await h.send(lead, "/hilfe"))[0].text
     officer_help = (await h.send(anna, "/hilfe"))[0].text
 
-    assert "<b>Für Kursleitungen</b>" in lead_help and "/teilnehmer KÜRZEL" in lead_help
+    assert "<b>Für Kursleitungen</b>" in lead_help and "/teilnehmer [KÜRZEL]" in lead_help
     assert f"Ihre Kurse:\n{course.code} · " in lead_help
     assert "Kursleitungen" not in officer_help and course.code not in officer_help
 

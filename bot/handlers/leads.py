@@ -55,13 +55,25 @@ def _refusal(context: KursContext, error: DomainError) -> str:
 
 
 async def participant_list(update: Update, context: KursContext) -> None:
-    """/teilnehmer <code>: confirmed by agency, then the waiting list; CSV and PDF buttons."""
+    """/teilnehmer <code>: confirmed by agency, then the waiting list; CSV and PDF buttons.
+    /teilnehmer alone: the overview of the courses (all for admins, their own for leads)."""
     message = update.effective_message
     assert message is not None and message.text is not None
     parts = message.text.split(maxsplit=1)
     t = context.texts
-    if len(parts) < 2:
-        await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
+    if len(parts) < 2:  # the overview: admins all courses, leads their own
+        try:
+            fills = await context.services.db.run(
+                admin.overview,
+                context.services.clock.now(),
+                telegram_id=update.effective_user.id,  # type: ignore[union-attr]
+                bootstrap=context.services.settings.kursbot_admin_ids,
+                readonly=True,
+            )
+        except NotAllowed:
+            await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
+            return
+        await message.reply_text(render_admin.overview(t, fills))
         return
     try:
         course_id = await context.services.db.run(
