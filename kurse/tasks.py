@@ -32,7 +32,7 @@ from kurse.models import (
     Task,
     TaskState,
 )
-from kurse.registrations import release_seats
+from kurse.registrations import load_seats, release_seats
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 # A reminder due within an hour of the sign-up is not sent: the confirmation just said it all.
@@ -175,15 +175,8 @@ def _warn_admins_below_minimum(
     Returns whether anyone was told."""
     if not course.min_participants:
         return False
-    confirmed = session.scalar(
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.course_id == course.id,
-            Registration.status == RegistrationStatus.CONFIRMED,
-        )
-    )
-    if (confirmed or 0) >= course.min_participants:
+    confirmed = sum(load_seats(session, course.id, released=False).confirmed.values())
+    if confirmed >= course.min_participants:
         return False
     admins = [p for p in people.admins(session, admin_ids) if p.id != course.lead_id]
     for person in admins:
@@ -194,7 +187,7 @@ def _warn_admins_below_minimum(
             now,
             person_id=person.id,
             course_id=course.id,
-            detail={"confirmed": confirmed or 0},
+            detail={"confirmed": confirmed},
         )
     return bool(admins)
 
@@ -327,14 +320,14 @@ def _stale(
         return "person or course gone"
     if not person.active:
         return "person inactive (blocked the bot)"
+    is_open = course.status == CourseStatus.PUBLISHED
     if row.kind == "reminder":
         if registration is None or registration.status != RegistrationStatus.CONFIRMED:
             return "registration cancelled"
-        if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+        if not is_open or now >= course.start_at:
             return "too late: the course has started"
-    if row.kind == "changed" and (course.status != CourseStatus.PUBLISHED or now >= course.end_at):
+    if row.kind == "changed" and (not is_open or now >= course.end_at):
         return "course not open any more"
-    is_open = course.status == CourseStatus.PUBLISHED
     if row.kind == "minimum" and (not is_open or now >= course.start_at):
         return "course cancelled or started meanwhile"
     if row.kind == "leadgone" and (not is_open or now >= course.end_at or course.lead_id):
@@ -345,7 +338,7 @@ def _stale(
         )
         if registration is None or registration.status != expected:
             return "the registration changed again"
-        if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
+        if not is_open or now >= course.start_at:
             return "too late: the course has started"
     return None
 
