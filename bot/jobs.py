@@ -100,7 +100,6 @@ async def _deliver(
 
 # Messages that are one text about the course (kurse.outbox queues them).
 _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
-    "promoted": render.promoted,
     "demoted": render_admin.demoted_notice,
     "cancelled": render_admin.course_cancelled_notice,
     "changed": render_admin.course_changed_notice,
@@ -110,13 +109,17 @@ _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
 
 async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
-    if item.kind == "reminder":  # one message: the calendar file with the reminder as caption
-        content = course_calendar(course, item.registration_id or 0)
+    if item.kind in ("reminder", "promoted"):  # one message: the calendar file with the text
+        caption = (
+            render.reminder(t, course, item.detail["offset"])
+            if item.kind == "reminder"
+            else render.promoted(t, course)  # moved up: the entry a sign-up would have got
+        )
         await bot.send_document(
             item.telegram_id,
-            document=content,
+            document=course_calendar(course, item.registration_id or 0),
             filename=f"{course.code}.ics",
-            caption=render.reminder(t, course, item.detail["offset"]),
+            caption=caption,
         )
     elif item.kind in _NOTICES:
         await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course))

@@ -187,7 +187,9 @@ async def test_a_full_course_puts_the_officer_on_the_waiting_list_with_the_posit
     )
 
 
-async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once(h, db, clock, agencies):
+async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once_with_the_calendar(
+    h, db, clock, agencies
+):
     course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
     first = await joined(h, agencies, name="Erste Person")
     second = await joined(h, agencies, name="Zweite Person")
@@ -205,12 +207,14 @@ async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once(h, db
     assert h.last(first).text == f"Ihre Anmeldung für <b>{course.title}</b> ist storniert."
     assert page.button_texts()[0] == "Auf die Warteliste"  # the seat went to the next one
 
-    def told() -> list[str]:
-        return [m.text for m in h.api.messages(second["id"]) if m.text and "🎉" in m.text]
+    def told() -> list:
+        return [m for m in h.api.messages(second["id"]) if m.text and "🎉" in m.text]
 
     await eventually(lambda: bool(told()))  # the timed work tells them at once
     await run_due_work(h.app)  # and only once
-    assert len(told()) == 1 and course.title in told()[0]
+    assert len(told()) == 1 and course.title in told()[0].text
+    name, content = told()[0].document  # with the calendar entry, as a sign-up gets it
+    assert name == f"{course.code}.ics" and b"STATUS:CONFIRMED" in content
 
 
 async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clock, agencies):
