@@ -7,6 +7,7 @@ user's own content escaped for Telegram's HTML mode.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -361,18 +362,22 @@ def reminder(t: Texts, course: Course, offset: str) -> str:
     )
 
 
-def my_registrations(t: Texts, items: list[MyRegistration]) -> str:
-    """/meine."""
+def my_registrations(t: Texts, items: list[MyRegistration], now: datetime) -> str:
+    """/meine: each course with where the officer stands and, for a seat, until when it can
+    be given back here."""
     _ = t.gettext
     if not items:
         return _("You are not registered for any course. /kurse shows the open ones.")
     lines = [_("<b>Your courses</b>")]
     for item in items:
-        state = (
-            _("registered")
-            if item.status == RegistrationStatus.CONFIRMED
-            else _("waiting list, position {position}").format(position=item.position)
-        )
+        if item.status != RegistrationStatus.CONFIRMED:
+            state = _("waiting list, position {position}").format(position=item.position)
+        elif now < item.course.cancellation_deadline:
+            state = _("registered (cancel until {deadline})").format(
+                deadline=t.short(item.course.cancellation_deadline)
+            )
+        else:
+            state = _("registered (to cancel now, contact the course lead)")
         lines.append(f"• {t.short(item.course.start_at)} · {escape(item.course.title)} – {state}")
     return "\n".join(lines)
 

@@ -303,9 +303,13 @@ async def test_my_registrations_list_confirmed_and_waiting_with_positions(h, db,
     db.call(regs.sign_up, other.id, person.id, clock.now())
 
     answer = await h.send(anna, "/meine")
+    clock.set(other.cancellation_deadline)
+    later = await h.send(anna, "/meine")
 
+    deadline = texts("de").short(other.cancellation_deadline)
     assert "Kurs Eins – Warteliste, Position 1" in answer[0].text
-    assert "Kurs Zwei – angemeldet" in answer[0].text
+    assert f"Kurs Zwei – angemeldet (abmelden bis {deadline})" in answer[0].text
+    assert "Kurs Zwei – angemeldet (abmelden jetzt nur über die Kursleitung)" in later[0].text
 
 
 async def test_the_language_changes_to_english_and_stays(h, db, clock, agencies):

@@ -139,12 +139,10 @@ async def _send_calendar(
 async def my_registrations(update: Update, context: KursContext) -> None:
     """/meine: confirmed and waiting registrations with positions."""
     assert update.effective_message is not None
-    person, t = person_of(context), context.texts
-    items = await context.services.db.run(
-        person_registrations, person.id, context.services.clock.now(), readonly=True
-    )
+    person, t, now = person_of(context), context.texts, context.services.clock.now()
+    items = await context.services.db.run(person_registrations, person.id, now, readonly=True)
     await update.effective_message.reply_text(
-        render.truncate(render.my_registrations(t, items)),
+        render.truncate(render.my_registrations(t, items, now)),
         reply_markup=keyboards.my_registrations(items, t),
     )
 
