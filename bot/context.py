@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Texts, texts
@@ -53,8 +52,3 @@ class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
 KursApplication = Application[
     ExtBot[None], KursContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
 ]
-
-
-def effective_user_id(update: Update) -> int | None:
-    """The Telegram id of whoever caused the update."""
-    return update.effective_user.id if update.effective_user else None

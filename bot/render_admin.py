@@ -8,7 +8,6 @@ from typing import Any
 
 from bot.i18n import Texts, _
 from kurse.admin import CourseFill
-from kurse.audit import Actor
 from kurse.clock import BERLIN
 from kurse.courses import CourseEdit
 from kurse.exports import ListLabels
@@ -553,11 +552,6 @@ def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str
         details = escape((entry.after or "")[:120])
         lines.append(f"{t.short(entry.at)} · {escape(who)} · {what} · {details}")
     return "\n".join(lines)
-
-
-def actor_name(actor: Actor, person: Person | None) -> str:
-    """How an actor is named in messages."""
-    return person.name if person else f"id {actor.telegram_id}"
 
 
 # The form's keys as an admin of each language would type them (both are always accepted).

@@ -140,12 +140,6 @@ async def edit_course(update: Update, context: KursContext) -> None:
     await _reply(update, render_admin.course_edited(context.texts, edit, edit.told))
 
 
-def _people(session: Any, ids: list[int]) -> list[Person]:
-    from sqlalchemy import select
-
-    return list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
-
-
 async def cancel_course(update: Update, context: KursContext) -> None:
     """Asks before cancelling a course (/kurs_absagen <code> [reason])."""
     code, _, reason = _args_text(update).partition(" ")
