@@ -69,7 +69,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=BERLIN))
         .context_types(ContextTypes(context=KursContext))
         .concurrent_updates(PerUserOrderProcessor())
-        .post_init(_set_commands)
+        .post_init(_on_start)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -100,6 +100,12 @@ def build_application(
     errors.register(application)
     jobs.register(application)  # timed work: reminders, lead lists, release, end, retention
     return application
+
+
+async def _on_start(application: KursApplication) -> None:
+    """Re-plans the timed work of every course against the settings, then sets the menu."""
+    await jobs.replan(application)
+    await _set_commands(application)
 
 
 async def _set_commands(application: KursApplication) -> None:

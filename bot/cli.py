@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.logs import configure as configure_logging
-from kurse import agencies
+from kurse import agencies, schedule
 from kurse.clock import SystemClock
 from kurse.config import Settings, SettingsError, load_settings
 from kurse.db import Database
@@ -21,11 +21,14 @@ log = logging.getLogger("kursbot")
 
 
 def prepare_database(settings: Settings) -> Database:
-    """Opens the database, applies every migration and seeds the founding agencies."""
+    """Opens the database, applies every migration, seeds the founding agencies and re-plans
+    every course's timed work against the settings (`kurse.schedule.replan_all`)."""
     db = Database(settings.kursbot_database_url)
     upgrade(db.engine)
     with db.transaction() as session:
-        created = agencies.seed_agencies(session, SystemClock().now())
+        now = SystemClock().now()
+        created = agencies.seed_agencies(session, now)
+        schedule.replan_all(session, settings.plan, now)
     for agency in created:
         log.info("Created agency %s; `kursbot agencies` shows its access code", agency.code)
     return db

@@ -26,7 +26,7 @@ class Services:
     @property
     def plan(self) -> Plan:
         """The timed work the settings ask for (reminder offsets, retention)."""
-        return Plan(self.settings.kursbot_reminder_offsets, self.settings.kursbot_retention_days)
+        return self.settings.plan
 
 
 class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

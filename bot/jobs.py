@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,8 @@ from telegram.ext import ContextTypes
 from bot import render, render_admin
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
-from kurse import tasks
+from bot.ratelimit import Stale
+from kurse import schedule, tasks
 from kurse.exports import course_calendar
 from kurse.models import Course, Registration
 from kurse.registrations import participants
@@ -29,6 +30,7 @@ from kurse.registrations import participants
 log = logging.getLogger(__name__)
 
 SWEEP = timedelta(seconds=30)
+RENEW_EVERY = tasks.CLAIM_TIMEOUT / 5
 PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
 
 
@@ -41,10 +43,18 @@ class WorkDone:
     blocked: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0  # its reason went away between the claim and the send
 
 
-async def run_due_work(application: KursApplication) -> WorkDone:
-    """Runs every due task, then sends every due message; returns the counts."""
+async def run_due_work(
+    application: KursApplication, *, renew_every: float = RENEW_EVERY.total_seconds()
+) -> WorkDone:
+    """Runs every due task, then sends every due message; returns the counts.
+
+    While messages are being sent, their claims are renewed every ``renew_every`` seconds,
+    so that a send that waits out `RetryAfter` for minutes is not taken for one whose process
+    died (`kurse.tasks.CLAIM_TIMEOUT`) and sent a second time by another process.
+    """
     services: Services = application.bot_data["services"]
     db, done = services.db, WorkDone()
     while task_ids := await db.run(tasks.claim_due_tasks, services.clock.now()):
@@ -54,24 +64,58 @@ async def run_due_work(application: KursApplication) -> WorkDone:
             )
             done.tasks += 1
     limit = asyncio.Semaphore(PARALLEL_SENDS)
+    in_flight: set[int] = set()
 
     async def deliver(item: tasks.Delivery) -> None:
         async with limit:
             await _deliver(application, services, item, done)
+        in_flight.discard(item.outbox_id)
 
-    while deliveries := await db.run(tasks.claim_due_messages, services.clock.now()):
-        await asyncio.gather(*(deliver(item) for item in deliveries))
+    renewing = asyncio.create_task(_renew_claims(services, in_flight, renew_every))
+    try:
+        while deliveries := await db.run(tasks.claim_due_messages, services.clock.now()):
+            in_flight.update(item.outbox_id for item in deliveries)
+            await asyncio.gather(*(deliver(item) for item in deliveries))
+    finally:
+        renewing.cancel()
     return done
+
+
+async def _renew_claims(services: Services, in_flight: set[int], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        if in_flight:
+            await services.db.run(tasks.renew_claims, set(in_flight), services.clock.now())
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    """Given to the rate limiter (`bot.ratelimit`): checked after the wait for Telegram's
+    limits, right before the call goes out."""
+
+    still_due: Callable[[], Awaitable[bool]]
 
 
 async def _deliver(
     application: KursApplication, services: Services, item: tasks.Delivery, done: WorkDone
 ) -> None:
     db, now = services.db, services.clock.now
+    # Re-read right before sending: a course cancelled, a registration given back or a lead
+    # changed since the claim; the content is built from this moment's state.
+    fresh = await db.run(tasks.recheck, item.outbox_id, now())
+    if fresh is None:
+        done.skipped += 1
+        return
+
+    async def still_due() -> bool:
+        return await db.run(tasks.recheck, item.outbox_id, now()) is not None
+
     try:
-        await _send(application, services, item)
+        await _send(application, services, fresh, SendCheck(still_due))
+    except Stale:
+        done.skipped += 1
     except Forbidden:
-        await db.run_batched(tasks.mark_blocked, item.outbox_id, item.person_id, now())
+        await db.run_batched(tasks.mark_blocked, item.outbox_id, fresh.person_id, now())
         done.blocked += 1
     except RetryAfter as error:
         wait = error.retry_after
@@ -107,8 +151,13 @@ _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
 }
 
 
-async def _send(application: KursApplication, services: Services, item: tasks.Delivery) -> None:
+async def _send(
+    application: KursApplication, services: Services, item: tasks.Delivery, check: SendCheck
+) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
+    # With a rate limiter the check runs after its wait, right before the call; without one
+    # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
+    limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
     if item.kind in ("reminder", "promoted"):  # one message: the calendar file with the text
         caption = (
             render.reminder(t, course, item.detail["offset"])
@@ -120,15 +169,16 @@ async def _send(application: KursApplication, services: Services, item: tasks.De
             document=course_calendar(course, item.registration_id or 0),
             filename=f"{course.code}.ics",
             caption=caption,
+            **limited,
         )
     elif item.kind in _NOTICES:
-        await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course))
+        await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course), **limited)
     elif item.kind == "minimum":
         text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
-        await bot.send_message(item.telegram_id, text)
+        await bot.send_message(item.telegram_id, text, **limited)
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
-            await bot.send_message(item.telegram_id, chunk)
+            await bot.send_message(item.telegram_id, chunk, **limited)
     else:  # pragma: no cover - every kind that makes messages is listed above
         raise ValueError(item.kind)
 
@@ -193,6 +243,18 @@ async def _plan_wake_up(application: KursApplication) -> None:
         for job in job_queue.get_jobs_by_name("tasks:wake"):
             job.schedule_removal()
         job_queue.run_once(tick, when=max(delay, 0.0) + 0.05, name="tasks:wake")
+
+
+async def replan(application: KursApplication) -> int:
+    """At every start: every course's timed work against the current settings (changed
+    reminder offsets or retention reach existing courses; courses older than a kind of timed
+    work get it). Idempotent; returns how many courses were looked at."""
+    services: Services = application.bot_data["services"]
+    try:
+        return await services.db.run(schedule.replan_all, services.plan, services.clock.now())
+    except Exception:  # the bot still starts and answers; the next start plans again
+        log.exception("re-planning the timed work at start failed")
+        return 0
 
 
 def wake(application: KursApplication) -> None:

@@ -65,6 +65,9 @@ class LocalBotApi(BaseRequest):
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
         self.retry_after: dict[int, int] = {}  # chat id -> seconds, answered once as 429
+        # chat id -> event: the next call into that chat waits until it is set (a slow send)
+        self.hold: dict[int, asyncio.Event] = {}
+        self.holding: set[int] = set()  # chats whose call is waiting on its `hold` now
         # True: every button press is too old to answer, as after the bot was down a while
         self.queries_expired = False
         self.callback_answers: list[dict[str, Any]] = []
@@ -100,6 +103,11 @@ class LocalBotApi(BaseRequest):
         files = request_data.multipart_data if request_data else {}
         self.calls.append((name, params))
         chat_id = params.get("chat_id")
+        if chat_id is not None and int(chat_id) in self.hold:
+            release = self.hold.pop(int(chat_id))
+            self.holding.add(int(chat_id))
+            await release.wait()
+            self.holding.discard(int(chat_id))
         if chat_id is not None and int(chat_id) in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
         if chat_id is not None and int(chat_id) in self.retry_after:

@@ -20,6 +20,10 @@ _KEEP = 1024
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+class Stale(Exception):
+    """The reason for a message went away while it waited for its turn to be sent."""
+
+
 class ChatRateLimiter(AIORateLimiter):
     """`AIORateLimiter` plus, per private chat, up to ``chat_burst`` calls at once and then
     one a second (a sign-up's page edit and calendar file go out together; a flood of
@@ -37,9 +41,18 @@ class ChatRateLimiter(AIORateLimiter):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Any,
     ) -> Result:
-        """Waits for the chat's limiter (private chats), then for PTB's limits."""
+        """Waits for the chat's limiter (private chats), then for PTB's limits.
+
+        ``rate_limit_args`` may carry a check (an object with an async ``still_due()``, see
+        `bot.jobs.SendCheck`): it runs after the waits, right before each attempt, and a
+        message whose reason went away meanwhile raises `Stale` instead of going out.
+        """
+        check = getattr(rate_limit_args, "still_due", None)
+        if check is not None:
+            callback = _checked(callback, check)
+            rate_limit_args = None
         chat_id = _private_chat(data.get("chat_id"))
         if chat_id is None:  # button answers and the like are not messages into a chat
             return await super().process_request(
@@ -59,6 +72,18 @@ class ChatRateLimiter(AIORateLimiter):
                         del self._chats[key]
             limiter = self._chats[chat_id] = AsyncLimiter(self._chat_burst, self._chat_burst)
         return limiter
+
+
+def _checked(
+    callback: Callable[..., Coroutine[Any, Any, Result]],
+    still_due: Callable[[], Coroutine[Any, Any, bool]],
+) -> Callable[..., Coroutine[Any, Any, Result]]:
+    async def call(*args: Any, **kwargs: Any) -> Result:
+        if not await still_due():
+            raise Stale
+        return await callback(*args, **kwargs)
+
+    return call
 
 
 def _private_chat(chat_id: object) -> int | None:

@@ -190,12 +190,13 @@ def cancel_course_by_code(
     *,
     telegram_id: int,
     bootstrap: Iterable[int],
+    plan: Plan = DEFAULT_PLAN,
 ) -> CourseCancellation:
     """Cancels the course and queues one message for everyone who was confirmed or waiting,
     and for its lead (`outbox.notices`: sent by the timed work at once, and after a restart)."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
-    ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor)
+    ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor, plan=plan)
     told = outbox.notices(session, "cancelled", course.id, _with_lead(ids, course), now)
     return CourseCancellation(course, told)
 

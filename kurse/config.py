@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kurse.schedule import Plan
+
 DEFAULT_DATABASE_URL = "sqlite:///kursbot.db"
 _OFFSET = re.compile(r"^(\d{1,4})([dhm])$")
 _UNIT = {"d": "days", "h": "hours", "m": "minutes"}
@@ -62,6 +64,11 @@ class Settings(BaseSettings):
         timedelta(days=1),
     )
     kursbot_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    @property
+    def plan(self) -> Plan:
+        """The timed work these settings ask for (reminder offsets, retention)."""
+        return Plan(self.kursbot_reminder_offsets, self.kursbot_retention_days)
 
     @field_validator("kursbot_database_url")
     @classmethod

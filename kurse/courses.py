@@ -203,7 +203,7 @@ def create_course(
         after={**values, "seats": dict(draft.seats)},
     )
     session.flush()
-    plan_course(session, course, plan)
+    plan_course(session, course, plan, now)
     return course
 
 
@@ -285,7 +285,7 @@ def edit_course(
             after={k: v[1] for k, v in diff.items()},
         )
     session.flush()
-    plan_course(session, course, plan)  # reminders and lists move with the dates
+    plan_course(session, course, plan, now)  # timed work follows the dates (kurse.schedule)
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
 
 
@@ -309,6 +309,7 @@ def cancel_course(
     *,
     reason: str | None = None,
     actor: Actor | None = None,
+    plan: Plan = DEFAULT_PLAN,
 ) -> list[int]:
     """Cancels a published course; returns the ids of everyone confirmed or waiting."""
     course = get_course(session, course_id, lock=True)
@@ -318,7 +319,7 @@ def cancel_course(
         clean_text(reason, "reason", max_len=MAX_REASON) if reason and reason.strip() else None
     )
     course.status = CourseStatus.CANCELLED
-    cancel_course_tasks(session, course_id, now)
+    cancel_course_tasks(session, course, plan, now)
     course.cancel_reason = clean_reason
     course.updated_at = now
     audit.record(

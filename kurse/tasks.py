@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kurse import outbox, people
+from kurse import outbox, people, schedule
 from kurse.models import (
     Course,
     CourseStatus,
@@ -35,8 +35,6 @@ from kurse.models import (
 from kurse.registrations import load_seats, release_seats
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
-# A reminder due within an hour of the sign-up is not sent: the confirmation just said it all.
-FRESH_SIGN_UP = timedelta(hours=1)
 MAX_ATTEMPTS = 5
 PENDING, SENDING, SENT, SKIPPED, FAILED = (
     TaskState.PENDING,
@@ -100,25 +98,29 @@ def _reminder(
         return SKIPPED, "course not published"
     if now >= course.start_at:
         return SKIPPED, "too late: the course has started"
-    label = task.key.split(":")[1]
+    key = schedule.parse_reminder_key(task.key)
+    if key.start != schedule.start_stamp(course.start_at):
+        return SKIPPED, "planned for another start date"
     registrations = session.scalars(
         select(Registration).where(
             Registration.course_id == course.id,
             Registration.status == RegistrationStatus.CONFIRMED,
             Registration.person_id.is_not(None),
-            Registration.confirmed_at <= task.due_at - FRESH_SIGN_UP,  # type: ignore[operator]
+            # No reminder whose time had (nearly) passed at sign-up: the confirmation said it.
+            Registration.confirmed_at  # type: ignore[operator]
+            <= task.due_at - schedule.reminder_grace(key.offset),
         )
     ).all()
     outbox.add(
         session,
         [
             Outbox(
-                key=f"reminder:{label}:registration:{r.id}",
+                key=f"reminder:{key.label}:registration:{r.id}:{key.start}",
                 kind="reminder",
                 person_id=r.person_id,
                 course_id=course.id,
                 registration_id=r.id,
-                detail=json.dumps({"offset": label}),
+                detail=json.dumps({"offset": key.label}),
                 due_at=now,
             )
             for r in registrations
@@ -157,7 +159,7 @@ def _lead_list(
     before: dict[str, str] | None = json.loads(previous)["snapshot"] if previous else None
     _message(
         session,
-        f"{task.key}:lead:{course.lead_id}",
+        f"{task.key}:{outbox.occasion(task.due_at)}:lead:{course.lead_id}",
         "leadlist",
         now,
         person_id=course.lead_id,
@@ -182,7 +184,7 @@ def _warn_admins_below_minimum(
     for person in admins:
         _message(
             session,
-            f"{task.key}:minimum:{person.id}",
+            f"{task.key}:{outbox.occasion(task.due_at)}:minimum:{person.id}",
             "minimum",
             now,
             person_id=person.id,
@@ -272,16 +274,56 @@ class Delivery:
 def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
     """Claims due messages; ones that no longer make sense are marked skipped instead."""
     rows: Sequence[Outbox] = _due_rows(session, Outbox, now, limit)
-    deliveries = []
+    deliveries = _deliveries(session, rows, now)
+    for delivery in deliveries:
+        row = session.get(Outbox, delivery.outbox_id)
+        assert row is not None
+        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
+    return [replace(d, attempts=d.attempts + 1) for d in deliveries]
+
+
+def recheck(session: Session, outbox_id: int, now: datetime) -> Delivery | None:
+    """Right before a claimed message is sent: the message as it is to be sent now (course,
+    recipient and content from the state of this moment), or None if its reason has gone
+    meanwhile (then it is marked skipped). A claim that is no longer ours also gives None."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None or row.state != SENDING:
+        return None
+    found = _deliveries(session, [row], now)
+    return found[0] if found else None
+
+
+def renew_claims(session: Session, outbox_ids: Collection[int], now: datetime) -> None:
+    """Keeps this process's claims fresh while it is still sending them (a slow send waiting
+    out `RetryAfter` is not taken for a dead one and sent twice by another process)."""
+    if outbox_ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
+            .values(claimed_at=now)
+        )
+
+
+def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list[Delivery]:
+    """The rows that are still to be sent, as deliveries; the others are marked skipped."""
+    courses = {
+        c.id: c
+        for c in session.scalars(
+            select(Course).where(Course.id.in_({row.course_id for row in rows if row.course_id}))
+        )
+    }
+    for row in rows:  # a lead's list goes to whoever leads the course now
+        course = courses.get(row.course_id) if row.course_id else None
+        if row.kind == "leadlist" and course is not None and course.lead_id != row.person_id:
+            row.person_id = course.lead_id
     person_ids = {row.person_id for row in rows if row.person_id}
-    course_ids = {row.course_id for row in rows if row.course_id}
     registration_ids = {row.registration_id for row in rows if row.registration_id}
     persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
-    courses = {c.id: c for c in session.scalars(select(Course).where(Course.id.in_(course_ids)))}
     registrations = {
         r.id: r
         for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
     }
+    deliveries = []
     for row in rows:
         person = persons.get(row.person_id) if row.person_id else None
         course = courses.get(row.course_id) if row.course_id else None
@@ -291,7 +333,6 @@ def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> lis
             row.state, row.done_at, row.last_error = SKIPPED, now, reason
             continue
         assert person is not None and course is not None and row.id is not None
-        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
         deliveries.append(
             Delivery(
                 row.id,
@@ -317,7 +358,7 @@ def _stale(
 ) -> str | None:
     """Why a message should not go out any more, or None."""
     if person is None or course is None:
-        return "person or course gone"
+        return "person or course gone (or the course has no lead any more)"
     if not person.active:
         return "person inactive (blocked the bot)"
     is_open = course.status == CourseStatus.PUBLISHED
@@ -328,6 +369,8 @@ def _stale(
             return "too late: the course has started"
     if row.kind == "changed" and (not is_open or now >= course.end_at):
         return "course not open any more"
+    if row.kind == "leadlist" and (not is_open or now >= course.start_at):
+        return "course cancelled or started meanwhile"
     if row.kind == "minimum" and (not is_open or now >= course.start_at):
         return "course cancelled or started meanwhile"
     if row.kind == "leadgone" and (not is_open or now >= course.end_at or course.lead_id):

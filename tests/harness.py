@@ -103,15 +103,26 @@ class Harness:
 
 
 async def start_harness(
-    services: Services, *, sweeping: bool = False, throttle: Throttle | None = None
+    services: Services,
+    *,
+    sweeping: bool = False,
+    throttle: Throttle | None = None,
+    messages_per_second: float | None = None,
 ) -> Harness:
-    """Builds and starts the application on the local Bot API (no rate limiter).
+    """Builds and starts the application on the local Bot API (no rate limiter unless
+    ``messages_per_second`` is given).
 
     The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
     call `bot.jobs.run_due_work` themselves, so that nothing depends on real time.
     """
     api = LocalBotApi()
-    app = build_application(services, request=api, rate_limit=False, throttle=throttle)
+    app = build_application(
+        services,
+        request=api,
+        rate_limit=messages_per_second is not None,
+        messages_per_second=messages_per_second or 30.0,
+        throttle=throttle,
+    )
     api.bind(app.bot)
     await app.initialize()
     if app.post_init:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.context import Services
 from bot.jobs import run_due_work
-from kurse import admin, courses, people, tasks
+from kurse import admin, courses, people, schedule, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.models import Outbox, Registration, Task
@@ -18,6 +18,11 @@ from tests import builders
 from tests.harness import start_harness, stop_harness
 
 BOSS = 4242
+
+
+def rkey(course, label: str) -> str:
+    """The key of the course's reminder task for the offset ``label`` (``7d``)."""
+    return schedule.reminder_key(course.id, schedule.parse_offset(label), course.start_at)
 
 
 def texts_to(h, telegram_id: int, prefix: str) -> list[str]:
@@ -109,7 +114,7 @@ async def test_cancelling_a_course_or_a_registration_stops_the_reminders(h, db, 
     assert done.sent == 0
     with db.transaction(readonly=True) as session:
         states = {t.key: t.state for t in session.scalars(select(Task))}
-    assert states[f"reminder:7d:course:{cancelled_course.id}"] == "skipped"
+    assert states[rkey(cancelled_course, "7d")] == "skipped"
 
 
 async def test_after_a_restart_due_reminders_go_out_once_and_late_ones_are_skipped(
@@ -133,9 +138,9 @@ async def test_after_a_restart_due_reminders_go_out_once_and_late_ones_are_skipp
     assert len(reminders) == 1 and later.title in reminders[0]
     with db.transaction(readonly=True) as session:
         states = {t.key: t.state for t in session.scalars(select(Task))}
-    assert states[f"reminder:7d:course:{soon.id}"] == "skipped"
-    assert states[f"reminder:1d:course:{soon.id}"] == "skipped"
-    assert states[f"reminder:7d:course:{later.id}"] == "sent"
+    assert states[rkey(soon, "7d")] == "skipped"
+    assert states[rkey(soon, "1d")] == "skipped"
+    assert states[rkey(later, "7d")] == "sent"
 
 
 async def test_two_applications_on_one_database_send_each_message_once(
@@ -327,7 +332,7 @@ async def test_offsets_in_hours_and_minutes_come_from_the_settings(db, clock, ag
     assert sent == [0, 1, 1]
     with db.transaction(readonly=True) as session:
         keys = {t.key for t in session.scalars(select(Task).where(Task.kind == "reminder"))}
-    assert keys == {f"reminder:2h:course:{course.id}", f"reminder:30m:course:{course.id}"}
+    assert keys == {rkey(course, "2h"), rkey(course, "30m")}
 
 
 async def test_the_lead_list_at_the_deadline_warns_when_the_minimum_is_not_reached(

@@ -178,7 +178,7 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
             course.code,
             reason or None,
             context.services.clock.now(),
-            **_who(update, context),
+            **_planned(update, context),
         )
     except DomainError as error:
         await _refuse(update, context, error)
