@@ -286,6 +286,10 @@ def edit_course(
         )
     session.flush()
     plan_course(session, course, plan, now)  # timed work follows the dates (kurse.schedule)
+    if diff.keys() & {"start_at", "release_at"}:
+        from kurse.registrations import fill_free_seats  # local: registrations imports us
+
+        fill_free_seats(session, course, now)  # out of the last day, or released now
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
 
 

@@ -452,6 +452,13 @@ def withdraw(session: Session, registration_id: int, now: datetime) -> list[Prom
     return promoted
 
 
+def fill_free_seats(session: Session, course: Course, now: datetime) -> list[Promotion]:
+    """After a course's dates changed (its lock held): a course moved out of its last day, or
+    a release date moved into the past, fills its free seats from the waiting lists now."""
+    promoted, _ = _promote(session, course, now)
+    return promoted
+
+
 def release_seats(session: Session, course_id: int, now: datetime) -> list[Promotion]:
     """At the release date: waiting officers of all agencies take unused seats, in order."""
     course = get_course(session, course_id, lock=True)

@@ -63,11 +63,14 @@ class Planned:
     ``rearm``: when the work already ran (or was skipped) and a change moves its time into the
     future, it becomes due again at the new time (a release date or a lead list moved later).
     A course's end happens once and is never re-armed; its anonymisation always happens.
+    ``catch_up``: re-armed even when its new time has passed already, and then done at once
+    (a release date set into the past releases the seats now).
     """
 
     kind: TaskKind
     due: datetime
     rearm: bool = True
+    catch_up: bool = False
 
 
 def offset_label(offset: timedelta) -> str:
@@ -145,7 +148,7 @@ def planned_work(course: Course, plan: Plan) -> dict[str, Planned]:
         TaskKind.LEADLIST, course.start_at - DAY_BEFORE
     )
     if course.release_at is not None:
-        work[f"release:course:{cid}"] = Planned(TaskKind.RELEASE, course.release_at)
+        work[f"release:course:{cid}"] = Planned(TaskKind.RELEASE, course.release_at, catch_up=True)
     work[f"end:course:{cid}"] = Planned(TaskKind.END, course.end_at, rearm=False)
     return work
 
@@ -177,7 +180,7 @@ def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> 
         elif (
             task.state in _DONE
             and item.rearm
-            and item.due > now
+            and (item.due > now or item.catch_up)
             and (task.due_at != item.due or task.state == TaskState.SKIPPED)
         ):
             task.state, task.due_at = TaskState.PENDING, item.due

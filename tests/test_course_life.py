@@ -387,3 +387,44 @@ async def test_cancelling_through_the_admin_command_keeps_the_retention_of_the_s
             select(Task).where(Task.course_id == course.id, Task.kind == "retention")
         )
     assert (retention.state, retention.due_at) == ("pending", course.end_at + timedelta(days=10))
+
+
+async def test_a_course_postponed_out_of_its_last_day_fills_a_free_seat_from_the_waiting_list(
+    h, db, clock, agencies
+):
+    course = builders.course(
+        db,
+        clock.now(),
+        {"PP-OFR": 1, "PD-Z": 0},
+        registration_deadline=clock.now() + timedelta(days=29, hours=20),
+    )
+    anna, ben = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "ab")
+    held = sign_up(db, clock, course, anna)
+    waiting = sign_up(db, clock, course, ben)
+    clock.set(course.start_at - timedelta(hours=12))
+    db.call(regs.cancel, held.registration_id, anna.id, clock.now())  # the lead fills it now
+
+    later = course.start_at + timedelta(days=7)
+    edit(db, clock, course, start_at=later, end_at=later + timedelta(hours=8))
+
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    with db.transaction(readonly=True) as session:
+        assert session.get(Registration, waiting.registration_id).status == "confirmed"
+
+
+async def test_a_release_date_set_into_the_past_releases_the_seats_at_once(h, db, clock, agencies):
+    course = builders.course(
+        db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, release_at=clock.now() + timedelta(days=5)
+    )
+    anna, ben = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "ab")
+    sign_up(db, clock, course, anna)
+    waiting = sign_up(db, clock, course, ben)
+    edit(db, clock, course, release_at=None)  # its task is skipped
+    clock.advance(timedelta(days=2))
+
+    edit(db, clock, course, release_at=clock.now() - timedelta(days=1))
+    await run_due_work(h.app)
+
+    with db.transaction(readonly=True) as session:
+        assert session.get(Registration, waiting.registration_id).status == "confirmed"
+    assert len(texts_to(h, ben.telegram_id, "🎉")) == 1
