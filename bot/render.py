@@ -165,6 +165,13 @@ def slow_down(t: Texts) -> str:
     return t.gettext("That was a lot at once. Please wait a moment; the rest is ignored.")
 
 
+def edit_not_read(t: Texts) -> str:
+    """An edited message: the bot never acts on it."""
+    return t.gettext(
+        "Kursbot does not read edited messages: please send the corrected text as a new message."
+    )
+
+
 def stale_button(t: Texts) -> str:
     """A button whose data we cannot use (old, forged or broken)."""
     _ = t.gettext
