@@ -27,7 +27,7 @@ async def load_person(update: Update, context: KursContext) -> None:
     context.user_language = user.language_code
     throttle: Throttle | None = context.bot_data.get("throttle")
     if throttle is not None:
-        verdict = throttle.check(user.id, context.services.clock.now().timestamp())
+        verdict = throttle.check(user.id)  # its own monotonic clock, not the wall clock
         if verdict != "ok":
             if verdict == "notice" and update.effective_message is not None:
                 await update.effective_message.reply_text(render.slow_down(context.texts))
