@@ -497,6 +497,8 @@ def invalid_input(t: Texts, params: dict[str, object]) -> str:
         )
     if reason == "control_characters":
         return _("Please send plain text without special control characters.")
+    if reason == "nothing_visible":
+        return _("Please write with visible letters or digits.")
     return _("That value is not valid. Please check it and try again.")
 
 
