@@ -67,7 +67,7 @@ class Harness:
         """``who`` edits a message they sent (by default their last one) to ``text``;
         returns what the bot sent to them in answer."""
         self._mark(who)
-        message_id = message_id or self._typed.get(who["id"]) or 1
+        message_id = message_id or self.typed_id(who)
         await self.feed([self.api.edited_message(who, text, message_id)])
         return self.new(who)
 
@@ -83,6 +83,10 @@ class Harness:
         self._mark(who)
         await self.feed([self.api.button_press(who, message, data)])
         return self.new(who)
+
+    def typed_id(self, who: dict[str, Any]) -> int:
+        """The message id of what ``who`` typed last (to edit it later)."""
+        return self._typed[who["id"]]
 
     def with_button(self, who: dict[str, Any], label: str) -> Sent:
         """The newest message in ``who``'s chat that shows a button labelled ``label``."""

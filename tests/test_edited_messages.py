@@ -138,18 +138,20 @@ async def test_an_edited_form_creates_no_second_course(h, db, boss, agencies):
         assert session.scalars(select(Course.location)).all() == ["Hof"]
 
 
-async def test_the_notice_comes_once_per_edited_message_in_the_users_language(h, db, agencies):
-    anna = user("Anna", language="en")
+async def test_the_notice_comes_once_per_edited_message_in_the_language_chosen_in_the_bot(
+    h, db, agencies
+):
+    anna = user("Anna", language="de")
     await h.join(anna, agencies["PP-OFR"].access_code, "Anna Beispiel")
-    await h.send(anna, "/kurse")
-    first = await h.send(anna, "/meine")
-    first_id = h._typed[anna["id"]]
+    await h.send(anna, "/sprache")
+    await h.press(anna, "English")
+    await h.send(anna, "/meine")
+    first_id = h.typed_id(anna)
 
     answers = [await h.edit(anna, f"/meine {n}", first_id) for n in range(3)]
-    other = await h.send(anna, "/hilfe")
+    await h.send(anna, "/hilfe")
     answer_other = await h.edit(anna, "/kurse")
 
-    assert first and other
     assert [[m.text for m in a] for a in answers] == [[NOTICE_EN], [], []]
     assert [m.text for m in answer_other] == [NOTICE_EN]
 
