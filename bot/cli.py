@@ -10,6 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
 from bot.logs import configure as configure_logging
 from kurse import agencies, schedule
 from kurse.clock import SystemClock
@@ -20,18 +23,35 @@ from kurse.migrate import new_revision, upgrade
 log = logging.getLogger("kursbot")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened; the message is one line naming it (no password)."""
+
+
 def prepare_database(settings: Settings) -> Database:
     """Opens the database, applies every migration, seeds the founding agencies and re-plans
     every course's timed work against the settings (`kurse.schedule.replan_all`)."""
     db = Database(settings.kursbot_database_url)
-    upgrade(db.engine)
-    with db.transaction() as session:
-        now = SystemClock().now()
-        created = agencies.seed_agencies(session, now)
-        schedule.replan_all(session, settings.plan, now)
+    try:
+        upgrade(db.engine)
+        with db.transaction() as session:
+            now = SystemClock().now()
+            created = agencies.seed_agencies(session, now)
+            schedule.replan_all(session, settings.plan, now)
+    except OperationalError as error:  # not there, refused, wrong password, no such folder
+        db.dispose()
+        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
     for agency in created:
         log.info("Created agency %s; `kursbot agencies` shows its access code", agency.code)
     return db
+
+
+def _unavailable(url: URL, error: OperationalError) -> str:
+    """``Cannot open the database <url without password>: <the driver's first line>``."""
+    reason = next(iter(str(error.orig).strip().splitlines()), "") or type(error.orig).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    where = url.render_as_string(hide_password=True)
+    return f"Cannot open the database {where}: {reason.removeprefix('connection failed: ')}"
 
 
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
@@ -166,6 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    try:
+        return _command(settings, args)
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings, args)
     if args.command == "agencies":

@@ -248,6 +248,22 @@ class LocalBotApi(BaseRequest):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._update({"update_id": update_id, "message": message})
 
+    def edited_message(self, user: dict[str, Any], text: str, message_id: int) -> Update:
+        """Builds the update for ``user`` editing their message ``message_id`` to ``text``."""
+        update_id = next(self._update_ids)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()) - 60,
+            "edit_date": int(time.time()),
+            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self._update({"update_id": update_id, "edited_message": message})
+
     def button_press(self, user: dict[str, Any], sent: Sent, data: str) -> Update:
         """Builds the update for ``user`` pressing a button with ``data`` under ``sent``."""
         update_id = next(self._update_ids)

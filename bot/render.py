@@ -165,6 +165,13 @@ def slow_down(t: Texts) -> str:
     return t.gettext("That was a lot at once. Please wait a moment; the rest is ignored.")
 
 
+def edit_not_read(t: Texts) -> str:
+    """An edited message: the bot never acts on it."""
+    return t.gettext(
+        "Kursbot does not read edited messages: please send the corrected text as a new message."
+    )
+
+
 def stale_button(t: Texts) -> str:
     """A button whose data we cannot use (old, forged or broken)."""
     _ = t.gettext
@@ -490,6 +497,8 @@ def invalid_input(t: Texts, params: dict[str, object]) -> str:
         )
     if reason == "control_characters":
         return _("Please send plain text without special control characters.")
+    if reason == "nothing_visible":
+        return _("Please write with visible letters or digits.")
     return _("That value is not valid. Please check it and try again.")
 
 

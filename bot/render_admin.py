@@ -58,6 +58,8 @@ REASONS = {
     "course_started": _("cannot be changed after the start"),
     "released_seats_taken": _("cannot be taken back: released seats are taken"),
     "control_characters": _("contains control characters"),
+    "nothing_visible": _("no visible letters or digits"),
+    "too_far_ahead": _("more than five years ahead"),
 }
 
 ACTIONS = {

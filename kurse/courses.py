@@ -28,6 +28,10 @@ MAX_LOCATION = 200
 MAX_DESCRIPTION = 3000
 MAX_REASON = 500
 MAX_COURSE_LENGTH = timedelta(days=60)
+# How far ahead a course may start: five years, leap days included. Terms are planned a year
+# or two ahead; the bound keeps every planned time (start minus reminders, end plus
+# retention) far inside the calendar, so that no date arithmetic can overflow.
+MAX_AHEAD = timedelta(days=5 * 365 + 2)
 MAX_PAGE_SIZE = 50
 
 
@@ -90,14 +94,18 @@ def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool)
     title = clean_text(draft.title, "title", max_len=MAX_TITLE, min_len=3)
     location = clean_text(draft.location, "location", max_len=MAX_LOCATION, min_len=2)
     description = clean_text(
-        draft.description, "description", max_len=MAX_DESCRIPTION, min_len=0, multiline=True
+        draft.description,
+        "description",
+        max_len=MAX_DESCRIPTION,
+        min_len=0,
+        multiline=True,
+        letters=False,
     )
     start, end = _aware(draft.start_at, "start_at"), _aware(draft.end_at, "end_at")
     deadline = _aware(draft.registration_deadline, "registration_deadline")
     cancel = _aware(draft.cancellation_deadline or deadline, "cancellation_deadline")
     release = _aware(draft.release_at, "release_at") if draft.release_at else None
-    if start <= now:
-        raise InvalidInput(field="start_at", reason="in_past")
+    check_start(start, now)
     if end <= start:
         raise InvalidInput(field="end_at", reason="not_after_start")
     if end - start > MAX_COURSE_LENGTH:
@@ -129,11 +137,21 @@ def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool)
     )
 
 
+def check_start(start: datetime, now: datetime) -> None:
+    """Raises `InvalidInput` unless ``start`` lies after ``now`` and within `MAX_AHEAD`."""
+    if start <= now:
+        raise InvalidInput(field="start_at", reason="in_past")
+    if start - now > MAX_AHEAD:
+        raise InvalidInput(field="start_at", reason="too_far_ahead")
+
+
 def _aware(value: datetime, field_name: str) -> datetime:
     try:
         return ensure_aware(value)
     except (ValueError, AttributeError):
         raise InvalidInput(field=field_name, reason="naive_datetime") from None
+    except OverflowError:  # in UTC, before year 1 or after 9999
+        raise InvalidInput(field=field_name, reason="bad_date") from None
 
 
 def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]:
@@ -156,7 +174,14 @@ def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]
 def _next_code(session: Session, start: datetime) -> str:
     year = start.astimezone(BERLIN).year
     prefix = f"K-{year}-"
-    last = session.scalar(select(func.max(Course.code)).where(Course.code.like(f"{prefix}%")))
+    # The highest number, not the highest string ("K-2027-999" > "K-2027-1000"): numbers have
+    # three digits or as many as they need, so the longest code, then the largest, has it.
+    last = session.scalar(
+        select(Course.code)
+        .where(Course.code.like(f"{prefix}%"))
+        .order_by(func.length(Course.code).desc(), Course.code.desc())
+        .limit(1)
+    )
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:03d}"
 
@@ -320,7 +345,9 @@ def cancel_course(
     if course.status != CourseStatus.PUBLISHED:
         raise CourseNotOpen(status=course.status)
     clean_reason = (
-        clean_text(reason, "reason", max_len=MAX_REASON) if reason and reason.strip() else None
+        clean_text(reason, "reason", max_len=MAX_REASON, letters=False)
+        if reason and reason.strip()
+        else None
     )
     course.status = CourseStatus.CANCELLED
     cancel_course_tasks(session, course, plan, now)

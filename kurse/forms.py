@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from kurse.clock import BERLIN
@@ -69,8 +69,19 @@ def split_key(line: str) -> tuple[str | None, str]:
 
 def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     """Reads ``TT.MM.JJJJ HH:MM``, ``TT.MM.JJJJ`` or ISO 8601 (Europe/Berlin unless a zone is
-    given); raises ValueError. A date alone is 00:00, or 23:59 with ``end_of_day``."""
-    text = text.strip()[:40]
+    given); raises ValueError. A date alone is 00:00, or 23:59 with ``end_of_day``.
+
+    A moment that has no UTC time within the calendar (01.01.0001 00:00 in Berlin is still in
+    year 0 in UTC) is not a date either: every time is stored and compared in UTC."""
+    moment = _read_moment(text.strip()[:40], end_of_day)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} lies outside the calendar") from None
+    return moment
+
+
+def _read_moment(text: str, end_of_day: bool) -> datetime:
     match = _GERMAN_DATE.match(text)
     if match:
         day, month, year, hour, minute = match.groups()

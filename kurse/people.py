@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from kurse.models import Person
 from kurse.validation import clean_text
 
 LANGUAGES = ("de", "en")
+_TELEGRAM_ID = re.compile(r"-?[0-9]+")  # ASCII digits: isdigit() also takes "²", int() not
+_BIGINT = (-(2**63), 2**63 - 1)  # the range of ``person.telegram_id`` (BIGINT)
 MAX_NAME = 100
 MAX_RANK = 50
 
@@ -113,14 +116,20 @@ def find_by_telegram_ids(
 def find_by_reference(session: Session, reference: str) -> Person:
     """Finds a person by Telegram id or ``@username`` (as admins type them)."""
     reference = reference.strip()[:70]
-    if reference.lstrip("-").isdigit():
-        person = find_by_telegram_id(session, int(reference))
+    if _TELEGRAM_ID.fullmatch(reference):
+        telegram_id = int(reference)
+        # Beyond the column's range nobody can have joined (and the driver would refuse it).
+        person = find_by_telegram_id(session, telegram_id) if _fits(telegram_id) else None
     else:
         username = _clean_username(reference)
         person = session.scalar(select(Person).where(Person.username == username))
     if person is None:
         raise NotFound(kind="person")
     return person
+
+
+def _fits(telegram_id: int) -> bool:
+    return _BIGINT[0] <= telegram_id <= _BIGINT[1]
 
 
 def set_language(session: Session, person_id: int, language: str) -> Person:

@@ -69,3 +69,14 @@ def course(
     """Creates a valid course (see `draft`)."""
     with db.transaction() as session:
         return courses.create_course(session, draft(now, seats, **overrides), now)
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to assert that an action wrote nothing."""
+    from kurse.models import SQLModel
+
+    with db.transaction(readonly=True) as session:
+        return {
+            table.name: sorted((tuple(row) for row in session.execute(table.select())), key=repr)
+            for table in SQLModel.metadata.sorted_tables
+        }

@@ -36,6 +36,7 @@ class Harness:
     api: LocalBotApi
     services: Services
     _seen: dict[int, int] = field(default_factory=dict)
+    _typed: dict[int, int] = field(default_factory=dict)  # user id -> their last message id
 
     @property
     def processor(self) -> PerUserOrderProcessor:
@@ -54,7 +55,20 @@ class Harness:
     async def send(self, who: dict[str, Any], text: str) -> list[Sent]:
         """``who`` types ``text``; returns what the bot sent to them in answer."""
         self._mark(who)
-        await self.feed([self.api.user_message(who, text)])
+        update = self.api.user_message(who, text)
+        assert update.message is not None
+        self._typed[who["id"]] = update.message.message_id
+        await self.feed([update])
+        return self.new(who)
+
+    async def edit(
+        self, who: dict[str, Any], text: str, message_id: int | None = None
+    ) -> list[Sent]:
+        """``who`` edits a message they sent (by default their last one) to ``text``;
+        returns what the bot sent to them in answer."""
+        self._mark(who)
+        message_id = message_id or self.typed_id(who)
+        await self.feed([self.api.edited_message(who, text, message_id)])
         return self.new(who)
 
     async def press(
@@ -69,6 +83,10 @@ class Harness:
         self._mark(who)
         await self.feed([self.api.button_press(who, message, data)])
         return self.new(who)
+
+    def typed_id(self, who: dict[str, Any]) -> int:
+        """The message id of what ``who`` typed last (to edit it later)."""
+        return self._typed[who["id"]]
 
     def with_button(self, who: dict[str, Any], label: str) -> Sent:
         """The newest message in ``who``'s chat that shows a button labelled ``label``."""

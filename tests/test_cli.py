@@ -61,6 +61,37 @@ def test_db_upgrade_creates_the_schema_and_seeds_the_agencies(tmp_path, project_
     assert [line.split()[0] for line in listing.stdout.splitlines()] == ["PD-Z", "PP-OFR"]
 
 
+def unreachable_databases(tmp_path) -> dict[str, str]:
+    """Databases that cannot be opened: nothing listens on port 1; a folder that does not
+    exist; a folder that is a file (so nothing can be created in it, even as root)."""
+    (tmp_path / "a-file").write_text("not a folder")
+    return {
+        "postgres": "postgresql://kursbot:secretpw@127.0.0.1:1/kursbot",
+        "sqlite-missing-folder": f"sqlite:///{tmp_path / 'missing' / 'kursbot.db'}",
+        "sqlite-file-as-folder": f"sqlite:///{tmp_path / 'a-file' / 'kursbot.db'}",
+    }
+
+
+@pytest.mark.parametrize("command", [("run",), ("db", "upgrade")], ids=["run", "db-upgrade"])
+@pytest.mark.parametrize(
+    "database", ["postgres", "sqlite-missing-folder", "sqlite-file-as-folder"]
+)
+def test_an_unreachable_database_stops_start_up_with_one_line_naming_it_without_the_password(
+    tmp_path, project_env, command, database
+):
+    url = unreachable_databases(tmp_path)[database]
+    env = {**project_env, "KURSBOT_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": "123:abc"}
+
+    result = kursbot(*command, cwd=tmp_path, env_extra=env)
+
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "secretpw" not in result.stderr + result.stdout
+    named = "kursbot:***@127.0.0.1:1/kursbot" if database == "postgres" else url
+    assert lines[0].startswith("Cannot open the database ") and named in lines[0]
+
+
 def test_json_log_lines_carry_the_update_and_user_id():
     import json
     import logging

@@ -22,15 +22,15 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render_admin
+from bot import render, render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
 from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
-from kurse import admin, agencies, people
-from kurse.errors import DomainError
+from kurse import admin, agencies, courses, people
+from kurse.errors import DomainError, InvalidInput
 from kurse.forms import parse_moment, split_key
 from kurse.validation import clean_text
 
@@ -155,23 +155,30 @@ async def _check(context: KursContext, step: int, text: str) -> str | None:
         if step in (TITLE, LOCATION, DESCRIPTION, LEAD):
             limits = {TITLE: (3, 200), LOCATION: (2, 200), DESCRIPTION: (0, 3000), LEAD: (1, 70)}
             low, high = limits[step]
-            clean_text(text, "text", min_len=low, max_len=high, multiline=step == DESCRIPTION)
+            prose = step == DESCRIPTION
+            clean_text(text, "text", min_len=low, max_len=high, multiline=prose, letters=not prose)
             if step == LEAD:
                 await context.services.db.run(people.find_by_reference, text, readonly=True)
         elif step == SEAT_NUMBER:
-            if not text.strip().isdigit() or int(text.strip()) > 1000:
+            if not text.strip().isdecimal() or int(text.strip()) > 1000:
                 return t.gettext("Please type a whole number from 0 to 1000.")
         else:
             moment = parse_moment(text, end_of_day=step in (END, DEADLINE))
             start = parse_moment(data["Beginn"]) if "Beginn" in data else None
-            if step == START and moment <= now:
-                return t.gettext("This lies in the past. Please give a later start.")
+            if step == START:
+                courses.check_start(moment, now)
             if step == END and start and moment <= start:
                 return t.gettext("The end must be after the start.")
             if step == DEADLINE and start and not now < moment <= start:
                 return t.gettext("The deadline must lie between now and the start.")
     except ValueError:
         return t.gettext("That is not a date. Please write TT.MM.JJJJ HH:MM.")
+    except InvalidInput as error:
+        if error.params.get("reason") == "in_past":
+            return t.gettext("This lies in the past. Please give a later start.")
+        if error.params.get("reason") == "too_far_ahead":
+            return t.gettext("This lies more than five years ahead. Please give an earlier start.")
+        return t.gettext("That is not valid here. Please try again, or /abbrechen.")
     except DomainError:
         return t.gettext("That is not valid here. Please try again, or /abbrechen.")
     return None
@@ -203,10 +210,14 @@ async def seat_agency(update: Update, context: KursContext) -> int:
     """An agency was chosen: asks for its number of seats."""
     query = update.callback_query
     assert query is not None and query.data is not None
+    try:
+        agency = await context.services.db.run(
+            agencies.get_agency_by_id, int(query.data[3:]), readonly=True
+        )
+    except DomainError:  # forged data, or the agency is gone
+        await answer(query, render.stale_button(context.texts), show_alert=True)
+        return SEATS
     await answer(query)
-    agency = await context.services.db.run(
-        agencies.get_agency_by_id, int(query.data[3:]), readonly=True
-    )
     _data(context)["agency"] = agency.code
     _data(context)["step"] = SEAT_NUMBER
     await show(
@@ -316,7 +327,7 @@ def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 LOCATION: typed,
                 DEADLINE: typed,
                 SEATS: [
-                    CallbackQueryHandler(seat_agency, pattern=r"^nk:\d+$"),
+                    CallbackQueryHandler(seat_agency, pattern=r"^nk:[0-9]{1,9}$"),
                     CallbackQueryHandler(skipped, pattern=r"^nk$"),
                 ],
                 SEAT_NUMBER: typed,

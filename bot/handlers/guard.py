@@ -1,8 +1,12 @@
-"""Runs first for every update: loads the person, keeps out whoever has not joined."""
+"""Runs first for every update: loads the person, keeps out whoever has not joined, and
+answers edited messages without acting on them."""
 
 from __future__ import annotations
 
-from telegram import Update
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import render
@@ -23,7 +27,7 @@ async def load_person(update: Update, context: KursContext) -> None:
     context.user_language = user.language_code
     throttle: Throttle | None = context.bot_data.get("throttle")
     if throttle is not None:
-        verdict = throttle.check(user.id, context.services.clock.now().timestamp())
+        verdict = throttle.check(user.id)  # its own monotonic clock, not the wall clock
         if verdict != "ok":
             if verdict == "notice" and update.effective_message is not None:
                 await update.effective_message.reply_text(render.slow_down(context.texts))
@@ -42,6 +46,9 @@ async def load_person(update: Update, context: KursContext) -> None:
         await context.application.process_error(update, error)
         raise ApplicationHandlerStop from error
     context.person = person
+    if update.edited_message is not None:  # PRODUCT.md §9: an edit is never acted on
+        await _edit_not_read(update.edited_message, context)
+        raise ApplicationHandlerStop
     if person is not None or _may_join(update, context) or _bootstrap_admin_task(update, context):
         return
     joining = bool(context.user_data and context.user_data.get(JOINING))
@@ -51,6 +58,37 @@ async def load_person(update: Update, context: KursContext) -> None:
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     raise ApplicationHandlerStop
+
+
+@dataclass
+class EditNotices:
+    """The edited messages already answered, so that each gets the notice only once.
+
+    In memory and bounded (the oldest are forgotten): after a restart, or 10,000 edits
+    later, a message edited again is answered once more, which is harmless.
+    """
+
+    limit: int = 10_000
+    _answered: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
+
+    def first(self, chat_id: int, message_id: int) -> bool:
+        """True the first time this message is seen edited."""
+        key = (chat_id, message_id)
+        if key in self._answered:
+            return False
+        self._answered[key] = None
+        if len(self._answered) > self.limit:
+            self._answered.popitem(last=False)
+        return True
+
+
+async def _edit_not_read(message: Message, context: KursContext) -> None:
+    """Tells the user once per message that edits are not read; nothing else happens."""
+    notices: EditNotices | None = context.bot_data.get("edit_notices")
+    if notices is None:
+        notices = context.bot_data["edit_notices"] = EditNotices()
+    if notices.first(message.chat_id, message.message_id):
+        await message.reply_text(render.edit_not_read(context.texts))
 
 
 # Admins from KURSBOT_ADMIN_IDS may set things up before joining an agency themselves.
