@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
+from bot.cli import prepare_database
 from bot.context import Services
 from bot.jobs import run_due_work
 from kurse import admin, courses, schedule, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
-from kurse.db import Database, make_engine
+from kurse.db import make_engine
 from kurse.migrate import upgrade
 from kurse.models import Outbox, Registration, Task
 from tests import builders
@@ -192,17 +193,17 @@ def test_a_course_created_before_timed_work_existed_gets_it_at_the_next_start(tm
                 "n": clock.now().replace(tzinfo=None),
             },
         )
-    upgrade(engine)
     engine.dispose()
-    db = Database(url)
+    start_settings = Settings(_env_file=None, kursbot_database_url=url)
 
+    prepare_database(start_settings).dispose()  # what `kursbot db upgrade` and `run` do
+    db = prepare_database(start_settings)  # a second start changes nothing
     looked_at = db.call(schedule.replan_all, schedule.DEFAULT_PLAN, clock.now())
-    again = db.call(schedule.replan_all, schedule.DEFAULT_PLAN, clock.now())
 
     with db.transaction(readonly=True) as session:
         kinds = sorted(t.kind for t in session.scalars(select(Task)))
     db.dispose()
-    assert (looked_at, again) == (1, 1)
+    assert looked_at == 1
     assert kinds == ["end", "leadlist", "leadlist", "reminder", "reminder", "retention"]
 
 

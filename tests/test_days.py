@@ -1,0 +1,61 @@
+"""The days of a course, derived from its start and end in Europe/Berlin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kurse.clock import BERLIN
+from kurse.days import course_days
+from kurse.models import Course
+
+
+def course(start: datetime, end: datetime) -> Course:
+    return Course(id=1, code="K-2027-001", title="T", location="Hof", start_at=start, end_at=end)
+
+
+def local(days):
+    return [
+        (
+            d.day.isoformat(),
+            d.start_at.astimezone(BERLIN).strftime("%H:%M"),
+            d.end_at.astimezone(BERLIN).strftime("%H:%M"),
+        )
+        for d in days
+    ]
+
+
+def test_a_course_of_one_day_is_one_day():
+    days = course_days(
+        course(datetime(2027, 3, 12, 9, tzinfo=BERLIN), datetime(2027, 3, 12, 16, tzinfo=BERLIN))
+    )
+
+    assert local(days) == [("2027-03-12", "09:00", "16:00")]
+
+
+def test_a_course_over_two_days_is_two_days_from_the_start_time_to_the_end_time():
+    days = course_days(
+        course(datetime(2027, 3, 12, 9, tzinfo=BERLIN), datetime(2027, 3, 13, 16, tzinfo=BERLIN))
+    )
+
+    assert local(days) == [("2027-03-12", "09:00", "16:00"), ("2027-03-13", "09:00", "16:00")]
+
+
+def test_the_days_keep_their_local_times_across_the_clock_change():
+    days = course_days(
+        course(datetime(2027, 3, 27, 9, tzinfo=BERLIN), datetime(2027, 3, 29, 16, tzinfo=BERLIN))
+    )
+
+    assert local(days) == [
+        ("2027-03-27", "09:00", "16:00"),
+        ("2027-03-28", "09:00", "16:00"),
+        ("2027-03-29", "09:00", "16:00"),
+    ]
+    assert days[0].start_at.hour == 8 and days[2].start_at.hour == 7  # UTC: winter, summer
+
+
+def test_a_night_exercise_is_one_stretch_from_start_to_end():
+    days = course_days(
+        course(datetime(2027, 3, 12, 20, tzinfo=BERLIN), datetime(2027, 3, 13, 6, tzinfo=BERLIN))
+    )
+
+    assert len(days) == 1 and local(days) == [("2027-03-12", "20:00", "06:00")]
