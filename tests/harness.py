@@ -103,14 +103,20 @@ class Harness:
 
 
 async def start_harness(
-    services: Services, *, sweeping: bool = False, throttle: Throttle | None = None
+    services: Services,
+    *,
+    sweeping: bool = False,
+    throttle: Throttle | None = None,
+    api: LocalBotApi | None = None,
 ) -> Harness:
     """Builds and starts the application on the local Bot API (no rate limiter).
 
     The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
-    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time.
+    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time. ``api``
+    shares another harness's Bot API: a second instance, or the same bot after a restart,
+    talking to the same Telegram (the chats keep their messages and buttons).
     """
-    api = LocalBotApi()
+    api = api or LocalBotApi()
     app = build_application(services, request=api, rate_limit=False, throttle=throttle)
     api.bind(app.bot)
     await app.initialize()
@@ -124,8 +130,9 @@ async def start_harness(
 
 
 async def stop_harness(harness: Harness) -> None:
-    """Stops the application."""
-    await harness.app.stop()
+    """Stops the application (again: nothing happens)."""
+    if harness.app.running:
+        await harness.app.stop()
     await harness.app.shutdown()
 
 
