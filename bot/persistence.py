@@ -68,6 +68,13 @@ class StoredConversation(ConversationHandler):  # type: ignore[type-arg]
     def __init__(self, *, name: str, **kwargs: Any) -> None:
         super().__init__(name=name, persistent=True, **kwargs)
 
+    async def handle_update(
+        self, update: Update, application: Any, check_result: Any, context: KursContext
+    ) -> object | None:
+        """Takes the step, and marks the update as one for `store_step` to write."""
+        context.dialog_step = True
+        return await super().handle_update(update, application, check_result, context)
+
     def state_of(self, key: ConversationKey) -> int | None:
         """Where the conversation stands for ``key`` (None: not in it)."""
         state = self._conversations.get(key)
@@ -150,8 +157,17 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         stored = await db.run(dialogs.load, user_id, now, readonly=True)
         self._install(chat_id, user_id, stored, user_data)
 
-    async def store(self, chat_id: int, user_id: int, user_data: dict[Any, Any]) -> None:
-        """Writes what changed in the user's dialog since it was last read or written."""
+    async def store(
+        self, chat_id: int, user_id: int, user_data: dict[Any, Any], *, stepped: bool
+    ) -> None:
+        """Writes what changed in the user's dialog since it was last read or written.
+
+        ``stepped``: a stored conversation took the update. Without that, a user this
+        process knows in no dialog and without dialog data has nothing to write: the path
+        of almost every update, which costs a few dictionary lookups.
+        """
+        if not stepped and user_id not in self._synced and self._keyset.isdisjoint(user_data):
+            return
         now = self.services.clock.now()
         if self._next_sweep is None or now >= self._next_sweep:
             self._forget_abandoned(now)
@@ -161,9 +177,6 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             synced = None
         key = (chat_id, user_id)
         states = {c.name: c.state_of(key) for c in self.conversations if c.name}
-        in_dialog = any(state is not None for state in states.values())
-        if synced is None and not in_dialog and not user_data.keys() & self._keyset:
-            return  # not in a dialog: the path of almost every update
         base = synced or StoredDialog(user_id)
         state_changes: dict[str, Place | None] = {}
         for name, state in states.items():
@@ -339,7 +352,8 @@ async def store_step(update: Update, context: KursContext) -> None:
     """Writes what this update changed in its user's dialog, before their next update."""
     user, chat = update.effective_user, update.effective_chat
     if user is not None and chat is not None:
-        await persistence_of(context).store(chat.id, user.id, context.user_data)
+        stepped = context.dialog_step
+        await persistence_of(context).store(chat.id, user.id, context.user_data, stepped=stepped)
 
 
 def register(application: KursApplication) -> None:
