@@ -20,9 +20,14 @@ that keep something typed until a button (the reason of /kurs_absagen) read fres
 themselves (`read_fresh`).
 
 **Expiry**: half an hour after a dialog's last step (`kurse.dialogs.EXPIRY`), on the stored
-time. PTB's ``conversation_timeout`` is not used: its job lives in one process's memory, so
-it is lost on a restart, and on the instance the user left it would end the dialog the user
-is continuing on the other.
+time: the database deletes it with the next write of any dialog, and this process drops its
+copy a minute later. PTB's ``conversation_timeout`` is not used: its job lives in one
+process's memory, so it is lost on a restart, and on the instance the user left it would
+end the dialog the user is continuing on the other.
+
+Two instances writing the same user's dialog in the same moment (the user's updates reach
+one instance at a time: nginx's ``backup``) would leave the later write's keys; a new row
+written by both at once fails one of them with an error report.
 """
 
 from __future__ import annotations
@@ -129,6 +134,7 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             if isinstance(handler, StoredConversation)
         ]
         self.conversations = conversations
+        self._messages = []
         buttons: list[str] = []
         for handler in (h for c in conversations for h in c.handlers()):
             if isinstance(handler, CallbackQueryHandler):
@@ -145,10 +151,8 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     def may_be_step(self, update: Update) -> bool:
         """Whether a stored conversation could take ``update`` in some state."""
         query = update.callback_query
-        if query is not None:
+        if query is not None:  # one pattern for all: sign-ups pass here
             return bool(query.data and self._buttons and self._buttons.match(query.data))
-        if update.message is None or update.message.text is None:
-            return False
         return any(handler.check_update(update) for handler in self._messages)
 
     async def refresh(self, chat_id: int, user_id: int, user_data: dict[Any, Any]) -> None:
