@@ -318,3 +318,19 @@ async def test_lowering_a_quota_asked_on_one_instance_is_decided_on_the_standby(
 
     assert "Zurück auf die Warteliste: 1." in h.last(boss).text
     assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+async def test_yes_more_than_half_an_hour_after_the_question_changes_nothing_and_says_why(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now())
+    await h.send(boss, f"/kurs_absagen {course.code} Ausbilder erkrankt")
+    clock.advance(timedelta(minutes=31))
+
+    await h.press(boss, "Ja, Kurs absagen")
+
+    assert h.alerts()[-1] == (
+        "Diese Frage ist älter als eine halbe Stunde und nicht mehr gültig. "
+        "Bitte senden Sie den Befehl erneut."
+    )
+    assert db.call(courses.get_course, course.id).status == "published"

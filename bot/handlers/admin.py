@@ -177,7 +177,7 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
     reason = (context.user_data or {}).get("cancel_reasons", {}).pop(str(callback.id), None)
     if reason is None:  # asked more than half an hour ago: ask again rather than lose the reason
         assert update.callback_query is not None
-        await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
+        await answer(update.callback_query, render_admin.question_expired(context.texts), True)
         return
     from kurse.courses import get_course
 
@@ -250,8 +250,8 @@ async def quotas_decided(update: Update, context: KursContext) -> None:
     assert update.callback_query is not None
     await read_fresh(update, context)  # the question may have been asked on the other instance
     text = (context.user_data or {}).get("quota_texts", {}).pop(str(callback.id), None)
-    if text is None:
-        await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
+    if text is None:  # asked more than half an hour ago
+        await answer(update.callback_query, render_admin.question_expired(context.texts), True)
         return
     from kurse.courses import get_course
 
