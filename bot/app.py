@@ -7,10 +7,11 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import jobs
+from bot import jobs, persistence
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     admin,
+    course_dialog,
     courses,
     errors,
     guard,
@@ -70,6 +71,13 @@ def build_application(
         .context_types(ContextTypes(context=KursContext))
         .concurrent_updates(PerUserOrderProcessor())
         .post_init(_on_start)
+        # Dialogs (their states and these user_data keys only) live in the database, so a
+        # restart or the standby goes on with the next answer (bot/persistence.py).
+        .persistence(
+            persistence.DialogPersistence(
+                services, keys=(*onboarding.STORED, *course_dialog.STORED, *admin.STORED)
+            )
+        )
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -98,6 +106,8 @@ def build_application(
     profile.register(application)
     profile.register_fallbacks(application)
     errors.register(application)
+    # Group 1, after everything: writes what the update changed in its user's dialog.
+    persistence.register(application)
     jobs.register(application)  # timed work: reminders, lead lists, release, end, retention
     return application
 

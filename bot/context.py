@@ -34,6 +34,8 @@ class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
 
     person: Person | None = None
     user_language: str | None = None
+    dialog_read: bool = False  # the user's dialog was read fresh for this update
+    dialog_step: bool = False  # a stored conversation took this update (bot.persistence)
 
     @property
     def services(self) -> Services:

@@ -632,6 +632,14 @@ def finish_joining_first(t: Texts) -> str:
     )
 
 
+def question_expired(t: Texts) -> str:
+    """ "Ja" under a question older than a dialog lives (`kurse.dialogs.EXPIRY`)."""
+    return t.gettext(
+        "This question is more than half an hour old and no longer valid. "
+        "Please send the command again."
+    )
+
+
 def finish_course_dialog_first(t: Texts) -> str:
     """/start while the same admin's /kurs_neu dialog is open: one dialog at a time."""
     return t.gettext(

@@ -3,6 +3,7 @@ and ``params`` with the details the message needs. Nothing here is user-facing t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -32,6 +33,16 @@ class InvalidAccessCode(DomainError):
     """The access code matches no agency."""
 
     code = "invalid_access_code"
+
+
+class CodeLocked(DomainError):
+    """Too many wrong access codes from this account; the next one is taken from ``until``."""
+
+    code = "code_locked"
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until=until)
+        self.until = until
 
 
 class AlreadyJoined(DomainError):

@@ -330,6 +330,34 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(String(500)))
 
 
+class Dialog(SQLModel, table=True):
+    """A Telegram account's dialog in progress: where each of its conversations stands and
+    what it has typed so far (both JSON text), written after every step.
+
+    ``states`` maps a conversation's name to ``[chat id, state]``; ``data`` holds the few
+    keys of PTB's ``user_data`` that dialogs need (`bot.persistence`). A row not written for
+    `kurse.dialogs.EXPIRY` is an abandoned dialog and reads as none.
+    """
+
+    __tablename__ = "dialog"
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    states: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = _time(index=True)
+
+
+class AccessCodeAttempt(SQLModel, table=True):
+    """One wrong access code typed by a Telegram account (the lockout counts them)."""
+
+    __tablename__ = "access_code_attempt"
+    __table_args__ = (Index("ix_access_code_attempt_account_at", "telegram_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = _time(index=True)
+
+
 agency_table = Agency.__table__
 person_table = Person.__table__
 course_table = Course.__table__

@@ -126,14 +126,17 @@ async def start_harness(
     sweeping: bool = False,
     throttle: Throttle | None = None,
     messages_per_second: float | None = None,
+    api: LocalBotApi | None = None,
 ) -> Harness:
     """Builds and starts the application on the local Bot API (no rate limiter unless
     ``messages_per_second`` is given).
 
     The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
-    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time.
+    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time. ``api``
+    shares another harness's Bot API: a second instance, or the same bot after a restart,
+    talking to the same Telegram (the chats keep their messages and buttons).
     """
-    api = LocalBotApi()
+    api = api or LocalBotApi()
     app = build_application(
         services,
         request=api,
@@ -153,8 +156,9 @@ async def start_harness(
 
 
 async def stop_harness(harness: Harness) -> None:
-    """Stops the application."""
-    await harness.app.stop()
+    """Stops the application (again: nothing happens)."""
+    if harness.app.running:
+        await harness.app.stop()
     await harness.app.shutdown()
 
 

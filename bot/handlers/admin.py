@@ -16,9 +16,14 @@ from bot.callbacks import encode
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
+from bot.persistence import read_fresh
 from kurse import admin, agencies, audit
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
 from kurse.models import Person
+
+# What an admin typed with /kurs_absagen and /kontingent waits here for the "Ja" button, per
+# course (keyed by the id as text: dialog data is kept in the database as JSON).
+STORED = ("cancel_reasons", "quota_texts")
 
 
 def _args_text(update: Update) -> str:
@@ -154,7 +159,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    context.user_data.setdefault("cancel_reasons", {})[course.id] = reason.strip()[:500]  # type: ignore[union-attr]
+    context.user_data.setdefault("cancel_reasons", {})[str(course.id)] = reason.strip()[:500]  # type: ignore[union-attr]
     t = context.texts
     await _reply(
         update,
@@ -168,7 +173,12 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
     callback = await callback_of(update, context)
     if callback is None:
         return
-    reason = (context.user_data or {}).get("cancel_reasons", {}).pop(callback.id, "")
+    await read_fresh(update, context)  # the question may have been asked on the other instance
+    reason = (context.user_data or {}).get("cancel_reasons", {}).pop(str(callback.id), None)
+    if reason is None:  # asked more than half an hour ago: ask again rather than lose the reason
+        assert update.callback_query is not None
+        await answer(update.callback_query, render_admin.question_expired(context.texts), True)
+        return
     from kurse.courses import get_course
 
     try:
@@ -217,7 +227,7 @@ async def _set_quotas(
         from kurse.courses import get_course_by_code
 
         course = await context.services.db.run(get_course_by_code, code, readonly=True)
-        context.user_data.setdefault("quota_texts", {})[course.id] = text  # type: ignore[union-attr]
+        context.user_data.setdefault("quota_texts", {})[str(course.id)] = text  # type: ignore[union-attr]
         await _reply(
             update,
             render_admin.quota_over(t, error.params["over"]),
@@ -238,9 +248,10 @@ async def quotas_decided(update: Update, context: KursContext) -> None:
     if callback is None:
         return
     assert update.callback_query is not None
-    text = (context.user_data or {}).get("quota_texts", {}).pop(callback.id, None)
-    if text is None:
-        await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
+    await read_fresh(update, context)  # the question may have been asked on the other instance
+    text = (context.user_data or {}).get("quota_texts", {}).pop(str(callback.id), None)
+    if text is None:  # asked more than half an hour ago
+        await answer(update.callback_query, render_admin.question_expired(context.texts), True)
         return
     from kurse.courses import get_course
 

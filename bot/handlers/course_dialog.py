@@ -8,7 +8,6 @@ same ``Key: value`` form that the one-message /kurs_neu reads, so both end in
 from __future__ import annotations
 
 import warnings
-from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -17,7 +16,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -29,14 +27,15 @@ from bot.handlers.admin import _planned, _refuse, _who, new_course
 from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
+from bot.persistence import StoredConversation
 from kurse import admin, agencies, courses, people
 from kurse.errors import DomainError, InvalidInput
 from kurse.forms import parse_moment, split_key
 from kurse.validation import clean_text
 
 DIALOG = NEW_COURSE  # user_data key while the dialog runs (the guard lets its steps in)
+STORED = (DIALOG,)  # the user_data keys of this dialog, kept in the database
 TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
-TIMEOUT = timedelta(minutes=30)
 
 QUESTIONS = {
     TITLE: _("Step 1 of 9 – the course's title?"),
@@ -306,19 +305,14 @@ async def cancelled(update: Update, context: KursContext) -> int:
     return await leave_dialog(update, context, (DIALOG,), text)
 
 
-async def timed_out(update: Update, context: KursContext) -> None:
-    """Forgets a dialog left alone for half an hour."""
-    await leave_dialog(update, context, (DIALOG,), None)
-
-
-def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
-    """The guided /kurs_neu dialog."""
+def build_conversation() -> StoredConversation:
+    """The guided /kurs_neu dialog, kept in the database like joining (`bot.persistence`)."""
     text = filters.TEXT & ~filters.COMMAND
     typed = [MessageHandler(text, answered)]
     with warnings.catch_warnings():
         # Buttons are tracked per chat, not per message: each step has one live button row.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
+        return StoredConversation(
             entry_points=[CommandHandler("kurs_neu", start)],
             states={
                 TITLE: typed,
@@ -337,9 +331,7 @@ def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                     CallbackQueryHandler(confirmed, pattern=r"^nky$"),
                     CallbackQueryHandler(cancelled, pattern=r"^no$"),
                 ],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
             },
             fallbacks=[CommandHandler("abbrechen", cancelled)],
             name="new_course",
-            conversation_timeout=TIMEOUT.total_seconds(),
         )

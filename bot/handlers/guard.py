@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from bot import render
+from bot import persistence, render
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer
 from bot.throttle import Throttle
@@ -34,6 +34,8 @@ async def load_person(update: Update, context: KursContext) -> None:
             raise ApplicationHandlerStop
     db = context.services.db
     try:
+        # A dialog's step reads it fresh: the step before may have been on the other instance.
+        await persistence.refresh(update, context)
         # Grouped: in a burst, the guards of many updates share one query.
         person = await db.run_grouped(people.find_by_telegram_ids, None, user.id)
         if person is not None and not person.active:  # they blocked the bot and came back
@@ -51,6 +53,7 @@ async def load_person(update: Update, context: KursContext) -> None:
         raise ApplicationHandlerStop
     if person is not None or _may_join(update, context) or _bootstrap_admin_task(update, context):
         return
+    await persistence.read_fresh(update, context)  # joining may have begun on the other instance
     joining = bool(context.user_data and context.user_data.get(JOINING))
     text = (render.still_joining if joining else render.not_joined)(context.texts)
     if update.callback_query is not None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections import deque
-from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.ext import (
@@ -12,7 +10,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -21,14 +18,13 @@ from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
-from kurse import agencies, people
-from kurse.errors import DomainError, InvalidAccessCode
+from bot.persistence import StoredConversation
+from kurse import agencies, lockout, people
+from kurse.errors import CodeLocked, DomainError
 from kurse.validation import clean_text
 
 CODE, NAME, RANK, CONSENT = range(4)
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
-TIMEOUT = timedelta(minutes=30)
+STORED = (JOINING, "join")  # the user_data keys of this dialog, kept in the database
 
 
 async def start(update: Update, context: KursContext) -> int:
@@ -57,30 +53,20 @@ async def typed_code(update: Update, context: KursContext) -> int:
 async def _check_code(update: Update, context: KursContext, typed: str) -> int:
     assert update.message is not None and update.effective_user is not None
     t, now = context.texts, context.services.clock.now()
-    failures = _failures(context, update.effective_user.id, now)
-    if len(failures) >= MAX_FAILURES:
-        minutes = int((failures[0] + LOCKOUT - now).total_seconds() // 60) + 1
+    try:
+        agency = await context.services.db.run(
+            lockout.try_access_code, update.effective_user.id, typed, now
+        )
+    except CodeLocked as error:
+        minutes = lockout.minutes_left(error.until, now)
         await update.message.reply_text(render.code_throttled(t, minutes))
         return CODE
-    try:
-        agency = await context.services.db.run(agencies.verify_access_code, typed, readonly=True)
-    except InvalidAccessCode:
-        failures.append(now)
+    if agency is None:
         await update.message.reply_text(render.code_wrong(t))
         return CODE
-    failures.clear()
     context.user_data["join"] = {"code": agency.access_code}  # type: ignore[index]
     await update.message.reply_text(render.ask_name(t, agency))
     return NAME
-
-
-def _failures(context: KursContext, telegram_id: int, now: datetime) -> deque[datetime]:
-    """Wrong codes of this account in the last 15 minutes (kept in memory, per process)."""
-    store: dict[int, deque[datetime]] = context.bot_data.setdefault("code_failures", {})
-    failures = store.setdefault(telegram_id, deque(maxlen=MAX_FAILURES))
-    while failures and failures[0] + LOCKOUT <= now:
-        failures.popleft()
-    return failures
 
 
 async def typed_name(update: Update, context: KursContext) -> int:
@@ -167,25 +153,25 @@ async def aborted(update: Update, context: KursContext) -> int:
     )
 
 
-async def timed_out(update: Update, context: KursContext) -> None:
-    """Forgets a dialog left alone for half an hour."""
-    await leave_dialog(update, context, ("join", JOINING), None)
-
-
 async def stale_step(update: Update, context: KursContext) -> None:
     """A joining button pressed outside the dialog (old message, or already joined)."""
     assert update.callback_query is not None
     await answer(update.callback_query, render.stale_button(context.texts), show_alert=True)
 
 
-def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
-    """The joining dialog; /abbrechen leaves it at any step."""
+def build_conversation() -> StoredConversation:
+    """The joining dialog; /abbrechen leaves it at any step.
+
+    Kept in the database (`bot.persistence`), so a restart or the other instance goes on
+    with the next answer; left alone for half an hour, it is forgotten
+    (`kurse.dialogs.EXPIRY`).
+    """
     text = filters.TEXT & ~filters.COMMAND
     with warnings.catch_warnings():
         # PTB warns that CallbackQueryHandlers are tracked per chat, not per message: that is
         # what we want here, as each step has at most one live button row.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
+        return StoredConversation(
             entry_points=[CommandHandler("start", start)],
             states={
                 CODE: [MessageHandler(text, typed_code)],
@@ -198,11 +184,9 @@ def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                     CallbackQueryHandler(agreed, pattern="^agree$"),
                     CallbackQueryHandler(aborted, pattern="^abort$"),
                 ],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
             },
             fallbacks=[CommandHandler("start", start), CommandHandler("abbrechen", aborted)],
             name="joining",
-            conversation_timeout=TIMEOUT.total_seconds(),
         )
 
 
