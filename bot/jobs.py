@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -24,13 +24,14 @@ from bot.i18n import Texts, texts
 from bot.ratelimit import Stale
 from kurse import schedule, tasks
 from kurse.exports import course_calendar
-from kurse.models import Course, Registration
+from kurse.models import Course, Registration, RegistrationStatus
 from kurse.registrations import participants
 
 log = logging.getLogger(__name__)
 
 SWEEP = timedelta(seconds=30)
 RENEW_EVERY = tasks.CLAIM_TIMEOUT / 5
+CAPTION_LIMIT = 1024  # Telegram's limit for a file's caption
 PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
 
 
@@ -151,6 +152,22 @@ _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
 }
 
 
+def _calendar_file(item: tasks.Delivery, now: datetime) -> bytes | None:
+    """The calendar file that goes with a message, if any: the entry itself (a reminder, a
+    promotion, a moved course for those confirmed), or the file that removes it (moved back
+    to the waiting list, the course cancelled)."""
+    rid, course = item.registration_id, item.course
+    if rid is None:
+        return None
+    if item.kind in ("reminder", "promoted"):
+        return course_calendar(course, rid, now)
+    if item.kind == "changed" and item.registration_status == RegistrationStatus.CONFIRMED:
+        return course_calendar(course, rid, now, days_before=item.detail.get("days_before", 0))
+    if item.kind in ("demoted", "cancelled"):
+        return course_calendar(course, rid, now, cancel=True)
+    return None
+
+
 async def _send(
     application: KursApplication, services: Services, item: tasks.Delivery, check: SendCheck
 ) -> None:
@@ -158,29 +175,31 @@ async def _send(
     # With a rate limiter the check runs after its wait, right before the call; without one
     # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
     limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
-    if item.kind in ("reminder", "promoted"):  # one message: the calendar file with the text
-        caption = (
-            render.reminder(t, course, item.detail["offset"])
-            if item.kind == "reminder"
-            else render.promoted(t, course)  # moved up: the entry a sign-up would have got
-        )
-        await bot.send_document(
-            item.telegram_id,
-            document=course_calendar(course, item.registration_id or 0),
-            filename=f"{course.code}.ics",
-            caption=caption,
-            **limited,
-        )
+    if item.kind == "reminder":
+        text = render.reminder(t, course, item.detail["offset"])
+    elif item.kind == "promoted":
+        text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
     elif item.kind in _NOTICES:
-        await bot.send_message(item.telegram_id, _NOTICES[item.kind](t, course), **limited)
+        text = _NOTICES[item.kind](t, course)
     elif item.kind == "minimum":
         text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
-        await bot.send_message(item.telegram_id, text, **limited)
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk, **limited)
+        return
     else:  # pragma: no cover - every kind that makes messages is listed above
         raise ValueError(item.kind)
+    calendar = _calendar_file(item, services.clock.now())
+    if calendar is None:
+        await bot.send_message(item.telegram_id, text, **limited)
+        return
+    await bot.send_document(  # one message: the calendar file with the text
+        item.telegram_id,
+        document=calendar,
+        filename=f"{course.code}.ics",
+        caption=render.truncate(text, CAPTION_LIMIT),
+        **limited,
+    )
 
 
 async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kurse import agencies, audit, courses, outbox, people, registrations
 from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
+from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form
 from kurse.models import Agency, Course, CourseStatus, Person, Quota
@@ -169,9 +170,20 @@ def edit_course_from_form(
     if not edit.schedule_changed:
         return edit
     told = outbox.notices(
-        session, "changed", course.id, _with_lead(edit.affected_person_ids, edit.course), now
+        session,
+        "changed",
+        course.id,
+        _with_lead(edit.affected_person_ids, edit.course),
+        now,
+        {"days_before": _days_before(edit)},  # calendars drop the days a course lost
     )
     return replace(edit, told=told)
+
+
+def _days_before(edit: CourseEdit) -> int:
+    before = {k: v[0] for k, v in edit.changes.items() if k in ("start_at", "end_at")}
+    start = before.get("start_at", edit.course.start_at)
+    return len(days_between(start, before.get("end_at", edit.course.end_at)))
 
 
 @dataclass(frozen=True)

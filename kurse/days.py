@@ -24,13 +24,18 @@ class CourseDay:
 
 
 def course_days(course: Course) -> list[CourseDay]:
+    """The days of ``course`` (see `days_between`)."""
+    return days_between(course.start_at, course.end_at)
+
+
+def days_between(start_at: datetime, end_at: datetime) -> list[CourseDay]:
     """Each calendar day from the start's date to the end's, from the start's time of day to
     the end's (in Berlin, so a day after the clock change keeps its local times). A course
     whose end time of day is not after its start time of day (a night exercise from 20:00 to
     06:00) is one stretch from start to end."""
-    start, end = course.start_at.astimezone(BERLIN), course.end_at.astimezone(BERLIN)
+    start, end = start_at.astimezone(BERLIN), end_at.astimezone(BERLIN)
     if start.date() == end.date() or end.time() <= start.time():
-        return [CourseDay(start.date(), course.start_at, course.end_at)]
+        return [CourseDay(start.date(), start_at, end_at)]
     days = []
     current = start.date()
     while current <= end.date():

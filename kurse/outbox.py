@@ -8,8 +8,10 @@ between the change and the message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,10 +40,16 @@ def occasion(now: datetime) -> int:
 
 
 def notices(
-    session: Session, kind: str, course_id: int, person_ids: Iterable[int], now: datetime
+    session: Session,
+    kind: str,
+    course_id: int,
+    person_ids: Iterable[int],
+    now: datetime,
+    detail: dict[str, Any] | None = None,
 ) -> int:
     """One message of ``kind`` (``cancelled``, ``changed``) about the course to each person;
-    returns how many were queued."""
+    ``detail`` is what the message needs to know of the change; returns how many were
+    queued."""
     at = occasion(now)
     return add(
         session,
@@ -51,6 +59,7 @@ def notices(
                 kind=kind,
                 person_id=person_id,
                 course_id=course_id,
+                detail=json.dumps(detail) if detail is not None else None,
                 due_at=now,
             )
             for person_id in dict.fromkeys(person_ids)

@@ -269,6 +269,7 @@ class Delivery:
     registration_id: int | None
     detail: dict[str, Any]
     attempts: int
+    registration_status: str | None = None  # of the recipient's registration, if any
 
 
 def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
@@ -323,6 +324,21 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
         r.id: r
         for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
     }
+    # A notice about the whole course comes with a calendar file for whoever is registered.
+    about_course = [r for r in rows if r.kind in ("cancelled", "changed") and r.person_id]
+    registered = (
+        {
+            (r.course_id, r.person_id): r
+            for r in session.scalars(
+                select(Registration).where(
+                    Registration.course_id.in_({row.course_id for row in about_course}),
+                    Registration.person_id.in_({row.person_id for row in about_course}),
+                )
+            )
+        }
+        if about_course
+        else {}
+    )
     deliveries = []
     for row in rows:
         person = persons.get(row.person_id) if row.person_id else None
@@ -333,6 +349,8 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
             row.state, row.done_at, row.last_error = SKIPPED, now, reason
             continue
         assert person is not None and course is not None and row.id is not None
+        if registration is None:
+            registration = registered.get((row.course_id, row.person_id))
         deliveries.append(
             Delivery(
                 row.id,
@@ -341,9 +359,10 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
                 person.language,
                 person.id,
                 course,
-                row.registration_id,
+                registration.id if registration is not None else None,
                 json.loads(row.detail or "{}"),
                 row.attempts,
+                registration.status if registration is not None else None,
             )
         )
     return deliveries

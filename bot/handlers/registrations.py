@@ -91,9 +91,18 @@ async def cancel(update: Update, context: KursContext) -> None:
     course = done.view.listing.course
     was_waiting = done.result.previous_status == RegistrationStatus.WAITING
     await show(update, *page_of(context, done.view, callback.page))
-    await context.bot.send_message(
-        person.telegram_id, render.cancelled(context.texts, course, was_waiting)
-    )
+    told = render.cancelled(context.texts, course, was_waiting)
+    if was_waiting:
+        await context.bot.send_message(person.telegram_id, told)
+    else:  # with the file that takes the entry out of the officer's calendar
+        await context.bot.send_document(
+            person.telegram_id,
+            document=course_calendar(
+                course, done.result.registration_id, context.services.clock.now(), cancel=True
+            ),
+            filename=f"{course.code}.ics",
+            caption=told,
+        )
     if done.result.promoted:
         jobs.wake(context.application)  # the officers moved up are told at once
     what = _("left the waiting list") if was_waiting else _("cancelled")
@@ -127,7 +136,7 @@ async def calendar(update: Update, context: KursContext) -> None:
 async def _send_calendar(
     context: KursContext, person: Person, course: Course, registration_id: int
 ) -> None:
-    content = course_calendar(course, registration_id)
+    content = course_calendar(course, registration_id, context.services.clock.now())
     await context.bot.send_document(
         person.telegram_id,
         document=content,
