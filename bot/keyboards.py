@@ -116,6 +116,6 @@ def skip_rank(t: Texts) -> InlineKeyboardMarkup:
 
 
 def consent(t: Texts) -> InlineKeyboardMarkup:
-    """Agree to the privacy notice, or leave."""
+    """Acknowledge the privacy information, or leave."""
     _ = t.gettext
-    return InlineKeyboardMarkup([[_button(_("I agree"), "agree"), _button(_("Cancel"), "abort")]])
+    return InlineKeyboardMarkup([[_button(_("Noted"), "agree"), _button(_("Cancel"), "abort")]])

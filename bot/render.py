@@ -59,18 +59,39 @@ def ask_rank(t: Texts) -> str:
     return _("Please send your rank (for example POK or KHK), or press “Skip”.")
 
 
-def privacy_notice(t: Texts, retention_days: int) -> str:
-    """What is stored and why; the officer agrees before anything is stored."""
+def privacy_notice(t: Texts, retention_days: int, configured: str | None = None) -> str:
+    """The information on the processing of the officer's data (Art. 13 GDPR): the text the
+    operator configured (`KURSBOT_PRIVACY_NOTICE`, approved by the agencies' data-protection
+    officers), or the built-in one. The agencies process these data to organise service
+    training, not on consent: the officer acknowledges the information."""
+    if configured is not None:
+        return configured
     _ = t.gettext
     return _(
-        "<b>Privacy notice</b>\n\n"
-        "Kursbot stores your Telegram id, your name and rank, your agency, your language and "
-        "your course registrations. They are used only to organise the joint courses: the "
-        "course leads and the admins of the training offices see the participant lists. "
-        "The data of a course is anonymised {days} days after it ended. /meine_daten shows "
-        "everything stored about you, /daten_loeschen deletes it.\n\n"
-        "Do you agree?"
+        "<b>Information on the processing of your data (Art. 13 GDPR)</b>\n\n"
+        "<b>Controller:</b> the agency whose access code you use, for its officers; the "
+        "agencies of the cooperation organise the joint courses together.\n"
+        "<b>Purpose:</b> organising joint training and further education: registration, "
+        "seats, waiting lists, reminders, participant and attendance lists.\n"
+        "<b>Legal basis:</b> Art. 6(1)(e) GDPR with the civil-service and data-protection "
+        "law of your agency's state (service training is part of your duties); not consent.\n"
+        "<b>Data:</b> your Telegram id and username, name, rank, agency, language and your "
+        "course registrations.\n"
+        "<b>Recipients:</b> the leads of your courses and the training offices (admins) of the "
+        "participating agencies. Messages pass through Telegram.\n"
+        "<b>Storage:</b> the data of a course is anonymised {days} days after it ended; your "
+        "profile until you delete it.\n"
+        "<b>Your rights:</b> access (/meine_daten), rectification (/profil), erasure "
+        "(/daten_loeschen), restriction and objection, and complaint to the data-protection "
+        "supervisory authority of your state. The data-protection officer of your agency "
+        "answers questions; your training office gives the contact.\n\n"
+        "/datenschutz shows this information at any time."
     ).format(days=retention_days)
+
+
+def acknowledge_privacy(t: Texts) -> str:
+    """The line below the privacy information when joining."""
+    return t.gettext("Please confirm that you have read this information.")
 
 
 def joined(t: Texts, person: Person, agency: Agency) -> str:
@@ -121,6 +142,7 @@ def help_text(t: Texts) -> str:
         "/sprache – Deutsch or English\n"
         "/meine_daten – everything stored about you\n"
         "/daten_loeschen – delete your profile\n"
+        "/datenschutz – how your data are processed\n"
         "/hilfe – this overview"
     )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kurse.schedule import Plan
@@ -50,6 +51,30 @@ def normalise_database_url(url: str) -> str:
     raise ValueError("use sqlite:///path/to/file.db or postgresql://user:password@host/database")
 
 
+MAX_PRIVACY_NOTICE = 3500  # characters: one Telegram message with its buttons
+
+
+def read_privacy_notice(pattern: str) -> dict[str, str]:
+    """Reads the privacy information per language from the files ``pattern`` names (``{lang}``
+    for ``de`` and ``en``; without it one file for both); raises `ValueError` in one line."""
+    if not pattern.strip():
+        return {}
+    found = {}
+    for language in ("de", "en"):
+        path = Path(pattern.strip().replace("{lang}", language))
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            raise ValueError(f"cannot read {path}: {reason}") from None
+        if not text:
+            raise ValueError(f"{path} is empty")
+        if len(text) > MAX_PRIVACY_NOTICE:
+            raise ValueError(f"{path} is longer than {MAX_PRIVACY_NOTICE} characters")
+        found[language] = text
+    return found
+
+
 class Settings(BaseSettings):
     """Every setting of the bot; names are the environment variables (case-insensitive)."""
 
@@ -64,6 +89,26 @@ class Settings(BaseSettings):
         timedelta(days=1),
     )
     kursbot_retention_days: int = Field(default=90, ge=1, le=3650)
+    # The privacy information shown before joining and by /datenschutz: a file the agencies'
+    # data-protection officers approved; ``{lang}`` in the path stands for ``de`` and ``en``.
+    # Empty: the built-in text of the catalogs.
+    kursbot_privacy_notice: str = ""
+    _privacy_texts: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("kursbot_privacy_notice")
+    @classmethod
+    def _privacy_notice(cls, value: str) -> str:
+        read_privacy_notice(value)  # a missing or unreadable file stops the start here
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _keep_privacy_notice(self) -> Settings:
+        self._privacy_texts = read_privacy_notice(self.kursbot_privacy_notice)
+        return self
+
+    def privacy_notice(self, language: str) -> str | None:
+        """The configured privacy information in ``language``, or None (built-in text)."""
+        return self._privacy_texts.get(language)
 
     @property
     def plan(self) -> Plan:

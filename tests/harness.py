@@ -116,7 +116,7 @@ class Harness:
         await self.send(who, name)
         await self.send(who, rank)
         return await self.press(
-            who, "Einverstanden" if who["language_code"] != "en" else "I agree"
+            who, "Zur Kenntnis genommen" if who["language_code"] != "en" else "Noted"
         )
 
 

@@ -69,18 +69,25 @@ async def test_a_command_in_the_middle_of_joining_points_back_to_the_open_questi
     assert named[0].text.startswith("Bitte senden Sie Ihren Dienstgrad")
 
 
-async def test_an_officer_joins_with_the_deep_link_name_rank_and_consent(h, db, agencies):
+async def test_an_officer_joins_with_the_deep_link_name_rank_and_the_privacy_information(
+    h, db, clock, agencies
+):
     anna = user("Anna")
 
     first = await h.send(anna, f"/start {agencies['PD-Z'].access_code}")
     await h.send(anna, "Anna Beispiel")
     notice = (await h.send(anna, "PHK"))[0].text
-    await h.press(anna, "Einverstanden")
+    await h.press(anna, "Zur Kenntnis genommen")
 
     assert "Polizeidirektion Zwickau" in first[0].text
-    assert notice.startswith("<b>Datenschutzhinweis</b>") and "90 Tage" in notice
+    assert notice.startswith("<b>Information über die Verarbeitung Ihrer Daten (Art. 13 DSGVO)")
+    assert "90 Tage" in notice and "keine Einwilligung" in notice
+    assert (
+        "Bitte bestätigen Sie, dass Sie diese Information zur Kenntnis genommen haben." in notice
+    )
     assert h.last(anna).text.startswith("Willkommen, Anna Beispiel!")
     person = db.call(people.find_by_telegram_id, anna["id"])
+    assert person.consent_at == clock.now()  # when the information was acknowledged
     assert (person.name, person.rank, person.agency_id, person.language) == (
         "Anna Beispiel",
         "PHK",
@@ -97,7 +104,7 @@ async def test_joining_with_a_typed_code_and_skipping_the_rank(h, db, agencies):
     await h.send(ben, agencies["PP-OFR"].access_code.lower())
     await h.send(ben, "Ben Example")
     await h.press(ben, "Skip")
-    await h.press(ben, "I agree")
+    await h.press(ben, "Noted")
 
     assert wrong[0].text.startswith("This access code is not valid")
     person = db.call(people.find_by_telegram_id, ben["id"])
@@ -125,7 +132,7 @@ async def test_a_name_of_10000_characters_is_refused_and_the_dialog_goes_on(h, d
     refused = await h.send(anna, "A" * 10_000)
     await h.send(anna, "Anna Beispiel")
     await h.send(anna, "POK")
-    await h.press(anna, "Einverstanden")
+    await h.press(anna, "Zur Kenntnis genommen")
 
     assert refused[0].text == "Das ist zu lang: bitte höchstens 100 Zeichen."
     assert db.call(people.find_by_telegram_id, anna["id"]).name == "Anna Beispiel"
@@ -436,7 +443,7 @@ async def test_one_users_fast_messages_are_handled_in_the_order_sent(h, db, agen
             h.api.user_message(anna, "KOK"),
         ]
     )
-    await h.press(anna, "Einverstanden")
+    await h.press(anna, "Zur Kenntnis genommen")
 
     person = db.call(people.find_by_telegram_id, anna["id"])
     assert (person.name, person.rank) == ("Anna Schnell", "KOK")
@@ -482,8 +489,8 @@ async def test_an_old_consent_button_after_joining_is_answered_as_stale(h, db, a
     await h.send(anna, f"/start {agencies['PP-OFR'].access_code}")
     await h.send(anna, "Anna Beispiel")
     await h.send(anna, "POK")
-    consent = h.with_button(anna, "Einverstanden")
-    await h.press(anna, "Einverstanden", consent)
+    consent = h.with_button(anna, "Zur Kenntnis genommen")
+    await h.press(anna, "Zur Kenntnis genommen", consent)
 
     await h.press_data(anna, "agree", consent)
 

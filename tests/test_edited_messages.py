@@ -62,6 +62,8 @@ COMMANDS = {
     "mitteilungen": "/mitteilungen aus",
     "meine_daten": "/meine_daten",
     "daten_loeschen": "/daten_loeschen",
+    "datenschutz": "/datenschutz",
+    "privacy": "/privacy",
 }
 
 
@@ -172,7 +174,7 @@ JOIN_STEPS = {
     onboarding.CODE: ([], "{access}"),
     onboarding.NAME: (["{access}"], "Anna Beispiel"),
     onboarding.RANK: (["{access}", "Anna Beispiel"], "POK"),
-    onboarding.CONSENT: (["{access}", "Anna Beispiel", "POK"], "Einverstanden"),
+    onboarding.CONSENT: (["{access}", "Anna Beispiel", "POK"], "Zur Kenntnis genommen"),
 }
 # The guided /kurs_neu: typed answers (str) and pressed buttons ("press:label").
 COURSE_ANSWERS = [
@@ -221,7 +223,7 @@ async def test_an_edit_in_a_dialog_changes_nothing_and_the_dialog_goes_on_from_t
     if dialog == "joining":
         who, access = user("Anna"), agencies["PP-OFR"].access_code
         answers = [a.format(access=access) for a in JOIN_STEPS[onboarding.CONSENT][0]]
-        answers.append("press:Einverstanden")
+        answers.append("press:Zur Kenntnis genommen")
         await h.send(who, "/start")
         done = len(JOIN_STEPS[state][0])
     else:

@@ -60,13 +60,13 @@ def joining_steps(code: str, typed: bool) -> list[tuple[str, str]]:
             ("send", code),
             ("send", "Anna Beispiel"),
             ("press", "Überspringen"),
-            ("press", "Einverstanden"),
+            ("press", "Zur Kenntnis genommen"),
         ]
     return [
         ("send", f"/start {code}"),
         ("send", "Anna Beispiel"),
         ("send", "POK"),
-        ("press", "Einverstanden"),
+        ("press", "Zur Kenntnis genommen"),
     ]
 
 
@@ -111,12 +111,14 @@ async def test_joining_answered_alternately_on_two_instances_joins_once(
     steps = joining_steps(agencies["PP-OFR"].access_code, typed)
 
     for i, step in enumerate(steps):
-        if step == ("press", "Einverstanden"):  # as the chat showed it before the press
-            consent = copy.deepcopy(h.with_button(anna, "Einverstanden"))
+        if step == ("press", "Zur Kenntnis genommen"):  # as the chat showed it before the press
+            consent = copy.deepcopy(h.with_button(anna, "Zur Kenntnis genommen"))
         await act(h if i % 2 == 0 else standby, anna, step)
     last = h if (len(steps) - 1) % 2 == 0 else standby
     other = standby if last is h else h  # the instance that did not take the "yes"
-    await other.press(anna, "Einverstanden", consent)  # pressed again, on the other instance
+    await other.press(
+        anna, "Zur Kenntnis genommen", consent
+    )  # pressed again, on the other instance
 
     assert h.last(anna).text.startswith("Willkommen, Anna Beispiel!")
     assert other.alerts()[-1].startswith("Diese Schaltfläche ist nicht mehr gültig")

@@ -134,7 +134,7 @@ def _may_join(update: Update, context: KursContext) -> bool:
     message, query = update.message, update.callback_query
     if message is not None and message.text:
         command = message.text.split(maxsplit=1)[0] if message.text.startswith("/") else None
-        if command in ("/start", "/abbrechen"):
+        if command in ("/start", "/abbrechen", "/datenschutz", "/privacy"):
             return True
         return command is None and bool(context.user_data and context.user_data.get(JOINING))
     return query is not None and query.data in ("skip", "agree", "abort")

@@ -107,11 +107,27 @@ async def skipped_rank(update: Update, context: KursContext) -> int:
 async def _ask_consent(update: Update, context: KursContext) -> int:
     assert update.effective_chat is not None
     t = context.texts
-    days = context.services.settings.kursbot_retention_days
+    text = f"{privacy_text(context)}\n\n{render.acknowledge_privacy(t)}"
     await context.bot.send_message(
-        update.effective_chat.id, render.privacy_notice(t, days), reply_markup=keyboards.consent(t)
+        update.effective_chat.id, text, reply_markup=keyboards.consent(t)
     )
     return CONSENT
+
+
+PRIVACY_COMMANDS = ("datenschutz", "privacy")
+
+
+def privacy_text(context: KursContext) -> str:
+    """The privacy information in the reader's language (configured, or built in)."""
+    settings, t = context.services.settings, context.texts
+    configured = settings.privacy_notice(t.language)
+    return render.privacy_notice(t, settings.kursbot_retention_days, configured)
+
+
+async def privacy_information(update: Update, context: KursContext) -> None:
+    """/datenschutz: shows the information on the processing of the user's data."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(privacy_text(context))
 
 
 async def agreed(update: Update, context: KursContext) -> int:
@@ -194,3 +210,5 @@ def register(application: KursApplication) -> None:
     """Adds the joining dialog and the answer to its buttons outside it."""
     application.add_handler(build_conversation())
     application.add_handler(CallbackQueryHandler(stale_step, pattern="^(skip|agree|abort)$"))
+    # Readable before joining, in the middle of it, and at any time after.
+    application.add_handler(CommandHandler(PRIVACY_COMMANDS, privacy_information))
