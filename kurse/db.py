@@ -51,9 +51,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# On the event loop: long enough to ride out another process's ordinary transaction (SQLite's
-# busy handler sleeps 1, 2, 5 ms …), short enough that nobody notices (measured with
-# bench/write_lock.py, see README).
+# On the event loop: a call may wait this long for another connection's lock before it goes
+# to the worker thread. Against a process that writes all the time (bench/write_lock.py,
+# see README): 0 ms holds the loop least but sends more calls through the thread, and
+# writes slower; 50 ms holds the loop up to ~50 ms; 10 ms holds it ~25 ms at most.
 SQLITE_LOOP_BUSY_TIMEOUT_MS = 10
 MAX_BATCH = 200
 _READONLY = "kursbot_readonly"
