@@ -19,10 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def database_ok(db: Database) -> bool:
-    """True if a trivial query succeeds."""
+    """True if a trivial query succeeds (in a read transaction: on SQLite it does not wait
+    for another process's write lock)."""
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with db.transaction(readonly=True) as session:
+            session.execute(text("SELECT 1"))
     except Exception:
         log.warning("health check: database not reachable", exc_info=True)
         return False

@@ -531,19 +531,24 @@ _ROOM_TO_CLOSE = 40  # characters kept free for "…" and the closing tags
 def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
     """Keeps a message within Telegram's limit without breaking its HTML: the cut never
     falls inside a tag or an entity (``&amp;``), and tags left open are closed after "…"
-    (Telegram refuses a message whose HTML does not parse)."""
+    (Telegram refuses a message whose HTML does not parse). Where the closing tags of deeply
+    nested markup do not fit, the cut moves back before the last tag until they do."""
     if len(text) <= limit:
         return text
     cut = text[: limit - _ROOM_TO_CLOSE]
-    if cut.rfind("<") > cut.rfind(">"):  # inside a tag
-        cut = cut[: cut.rfind("<")]
-    if cut.rfind("&") > cut.rfind(";"):  # inside an entity (escaped text has no bare "&")
-        cut = cut[: cut.rfind("&")]
-    still_open: list[str] = []
-    for match in _TAG.finditer(cut):
-        closing, name = match.groups()
-        if not closing:
-            still_open.append(name)
-        elif still_open and still_open[-1] == name:
-            still_open.pop()
-    return cut + "…" + "".join(f"</{name}>" for name in reversed(still_open))
+    while True:
+        if cut.rfind("<") > cut.rfind(">"):  # inside a tag
+            cut = cut[: cut.rfind("<")]
+        if cut.rfind("&") > cut.rfind(";"):  # inside an entity (escaped text has no bare "&")
+            cut = cut[: cut.rfind("&")]
+        still_open: list[str] = []
+        for match in _TAG.finditer(cut):
+            closing, name = match.groups()
+            if not closing:
+                still_open.append(name)
+            elif still_open and still_open[-1] == name:
+                still_open.pop()
+        result = cut + "…" + "".join(f"</{name}>" for name in reversed(still_open))
+        if len(result) <= limit or not cut:
+            return result
+        cut = cut[: cut.rfind("<")] if "<" in cut else cut[: limit - 1]

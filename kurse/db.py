@@ -6,9 +6,15 @@ Why it looks like this (measured, see the README's "Database access" section):
   short transaction with few round trips.
 * **SQLite** runs in WAL mode with ``synchronous=NORMAL``; every write transaction starts with
   ``BEGIN IMMEDIATE`` so that concurrent writers (threads or processes) queue on the database
-  lock (``busy_timeout``) instead of failing half-way with "database is locked". From the bot,
-  `Database.run` calls the service directly on the event loop: a local SQLite transaction takes
-  well under a millisecond, and handing it to a thread costs more than it saves.
+  lock (``busy_timeout``) instead of failing half-way with "database is locked". Reads
+  (``readonly=True``) start with a plain ``BEGIN`` and take no lock: in WAL mode a writer does
+  not hold them up. From the bot, `Database.run` calls the service directly on the event
+  loop (a local SQLite transaction takes well under a millisecond, and handing it to a thread
+  costs more than it saves), but with a busy timeout of a few milliseconds only: when
+  another process holds the write lock (a backup, a `kursbot` command, a second instance),
+  the call is run again in a worker thread with the full timeout, and later writes follow
+  it there until it is done, so that they keep their order. The event loop never waits for
+  another process's lock, and reads go on meanwhile.
 * **PostgreSQL** is reached over the network, so `Database.run` hands the service to a small
   thread pool (psycopg 3 releases the GIL while it waits) and the event loop never blocks on a
   round trip. Invariants are kept with row locks (``SELECT … FOR UPDATE`` on the course row).
@@ -16,13 +22,17 @@ Why it looks like this (measured, see the README's "Database access" section):
   same second, the calls that arrive together run one after another, in arrival order, inside
   one transaction, each in a savepoint of its own. A domain error undoes only its own call; a
   database error (a deadlock, say) sends that call to run alone afterwards. The begin, commit
-  and pool work is paid once per batch instead of once per officer.
+  and pool work is paid once per batch instead of once per officer. Reads
+  (`Database.run_grouped` with ``readonly=True``: the guard's person lookups) are batched
+  apart from writes, in read transactions, so that they never wait behind a write batch
+  that waits for a lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,7 +41,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -41,8 +51,14 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# On the event loop: a call may wait this long for another connection's lock before it goes
+# to the worker thread. Against a process that writes all the time (bench/write_lock.py,
+# see README): 0 ms holds the loop least but sends more calls through the thread, and
+# writes slower; 50 ms holds the loop up to ~50 ms; 10 ms holds it ~25 ms at most.
+SQLITE_LOOP_BUSY_TIMEOUT_MS = 10
 MAX_BATCH = 200
 _READONLY = "kursbot_readonly"
+_BUSY_MS = "kursbot_busy_ms"
 
 
 @dataclass
@@ -68,6 +84,17 @@ GroupedService = Callable[[Session, Any, list[Any]], Sequence[Any]]
 
 # (True, result) or (False, exception) for each job of a batch.
 _Outcome = tuple[bool, Any]
+
+
+def _lock_busy(error: BaseException) -> bool:
+    """True if ``error`` is SQLite's "database is locked": another connection holds the lock
+    for longer than the busy timeout. The transaction was rolled back; it may run again."""
+    original = getattr(error, "orig", None)
+    return (
+        isinstance(error, OperationalError)
+        and isinstance(original, sqlite3.OperationalError)
+        and original.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -99,29 +126,71 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        # How long this transaction may wait for another connection's lock: a few ms on the
+        # event loop, the full timeout elsewhere (set only when it changes).
+        busy_ms = options.get(_BUSY_MS, SQLITE_BUSY_TIMEOUT_MS)
+        if connection.info.get(_BUSY_MS, SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+            connection.info[_BUSY_MS] = busy_ms
         # Writers take the write lock up front, so two transactions never both read, then
-        # both try to upgrade to a write lock and one fails with SQLITE_BUSY.
-        readonly = connection.get_execution_options().get(_READONLY, False)
+        # both try to upgrade to a write lock and one fails with SQLITE_BUSY. Readers take
+        # none: in WAL mode they read the last commit while a writer works.
+        readonly = options.get(_READONLY, False)
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class _Queue:
+    """Jobs waiting for the next batch, and the task that runs the batches (one at a time)."""
+
+    def __init__(self, readonly: bool) -> None:
+        self.readonly = readonly
+        self.pending: list[_Job] = []
+        self.drainer: asyncio.Task[None] | None = None
 
 
 class Database:
     """One database: engine, transactions, and `run` for calling services from async code."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        loop_busy_timeout_ms: int = SQLITE_LOOP_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.engine = make_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._readonly_engine = self.engine.execution_options(**{_READONLY: True})
+        # (readonly, on the event loop) -> the engine with those execution options
+        self._engines = {
+            (readonly, on_loop): self.engine.execution_options(
+                **{
+                    _READONLY: readonly,
+                    _BUSY_MS: loop_busy_timeout_ms if on_loop else SQLITE_BUSY_TIMEOUT_MS,
+                }
+            )
+            for readonly in (False, True)
+            for on_loop in (False, True)
+        }
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: list[_Job] = []
-        self._drainer: asyncio.Task[None] | None = None
-        if not self.is_sqlite:
+        self._waiter: ThreadPoolExecutor | None = None
+        self._waiting = 0  # SQLite: writes handed to the waiter and not yet done
+        self._queues = {False: _Queue(readonly=False), True: _Queue(readonly=True)}
+        if self.is_sqlite:
+            # Writes that found the lock busy wait for it here, one after another, in order.
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="kursbot-db-wait")
+        else:
             self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="kursbot-db")
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
         """Yields a session inside one transaction; commits on success, rolls back on error."""
-        bind = self._readonly_engine if readonly else self.engine
+        with self._transaction(readonly=readonly, on_loop=False) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, *, readonly: bool, on_loop: bool) -> Iterator[Session]:
+        bind = self._engines[(readonly, on_loop)]
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -129,18 +198,49 @@ class Database:
         self, service: Callable[..., T], /, *args: Any, readonly: bool = False, **kwargs: Any
     ) -> T:
         """Runs ``service(session, *args, **kwargs)`` in one transaction (blocking)."""
-        with self.transaction(readonly=readonly) as session:
+        return self._call(service, args, kwargs, readonly=readonly, on_loop=False)
+
+    def _call(
+        self,
+        service: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        readonly: bool,
+        on_loop: bool,
+    ) -> T:
+        with self._transaction(readonly=readonly, on_loop=on_loop) as session:
             return service(session, *args, **kwargs)
 
     async def run(
         self, service: Callable[..., T], /, *args: Any, readonly: bool = False, **kwargs: Any
     ) -> T:
         """Runs ``service(session, ...)`` in one transaction from async code (see module doc)."""
-        if self._executor is None:
-            return self.call(service, *args, readonly=readonly, **kwargs)
         loop = asyncio.get_running_loop()
-        job = functools.partial(self.call, service, *args, readonly=readonly, **kwargs)
-        return await loop.run_in_executor(self._executor, job)
+        job = functools.partial(self._call, service, args, kwargs, readonly=readonly)
+        if self._executor is not None:
+            return await loop.run_in_executor(
+                self._executor, functools.partial(job, on_loop=False)
+            )
+        if readonly or not self._waiting:  # a write never overtakes one that waits
+            try:
+                return job(on_loop=True)
+            except OperationalError as error:
+                if not _lock_busy(error):
+                    raise
+        return await self._off_loop(functools.partial(job, on_loop=False), readonly=readonly)
+
+    async def _off_loop(self, job: Callable[[], T], *, readonly: bool) -> T:
+        """SQLite: runs ``job`` in a thread, where it may wait for the lock with the full
+        timeout; writes in the waiter, in order, reads (rarely busy) in any thread."""
+        loop = asyncio.get_running_loop()
+        if readonly:
+            return await loop.run_in_executor(None, job)
+        self._waiting += 1
+        try:
+            return await loop.run_in_executor(self._waiter, job)
+        finally:
+            self._waiting -= 1
 
     async def run_batched(self, service: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Like `run`, but calls that arrive together share one transaction (see module doc).
@@ -148,17 +248,20 @@ class Database:
         For short writes that come in bursts (cancel, marking sent messages). ``service``
         must do all its work through the session it is given, as every service does.
         """
-        result: T = await self._enqueue(service, args, kwargs, grouped=False)
+        result: T = await self._enqueue(service, args, kwargs, grouped=False, readonly=False)
         return result
 
-    async def run_grouped(self, service: GroupedService, key: Any, item: Any) -> Any:
+    async def run_grouped(
+        self, service: GroupedService, key: Any, item: Any, *, readonly: bool = False
+    ) -> Any:
         """Like `run_batched`, but ``item`` is handed to ``service(session, key, items)``
         together with the other items for the same service and key that arrive with it.
 
         Returns the item's own result, or raises the exception the service put in its place.
-        Items keep their arrival order within the group.
+        Items keep their arrival order within the group. ``readonly`` groups (lookups) are
+        batched apart from writes, in read transactions.
         """
-        return await self._enqueue(service, (key, item), {}, grouped=True)
+        return await self._enqueue(service, (key, item), {}, grouped=True, readonly=readonly)
 
     def _enqueue(
         self,
@@ -167,26 +270,24 @@ class Database:
         kwargs: dict[str, Any],
         *,
         grouped: bool,
+        readonly: bool,
     ) -> asyncio.Future[Any]:
         """Puts a job into the next batch; the future is its outcome."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append(_Job(service, args, kwargs, future, grouped))
-        if self._drainer is None:
-            self._drainer = loop.create_task(self._drain())
+        queue = self._queues[readonly]
+        queue.pending.append(_Job(service, args, kwargs, future, grouped))
+        if queue.drainer is None:
+            queue.drainer = loop.create_task(self._drain(queue))
         return future
 
-    async def _drain(self) -> None:
+    async def _drain(self, queue: _Queue) -> None:
         """Runs batches until nothing is pending; one batch at a time keeps arrival order."""
         try:
             await asyncio.sleep(0)  # let the other updates of this moment queue up first
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                if self._executor is None:
-                    outcomes = self._run_batch(batch)
-                else:
-                    loop = asyncio.get_running_loop()
-                    outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
+            while queue.pending:
+                batch, queue.pending = queue.pending[:MAX_BATCH], queue.pending[MAX_BATCH:]
+                outcomes = await self._run_batch_async(batch, queue.readonly)
                 for job, (ok, value) in zip(batch, outcomes, strict=True):
                     if job.future.done():  # the caller gave up waiting
                         continue
@@ -195,13 +296,35 @@ class Database:
                     else:
                         job.future.set_exception(value)
         finally:
-            self._drainer = None
+            queue.drainer = None
 
-    def _run_batch(self, batch: list[_Job]) -> list[_Outcome]:
+    async def _run_batch_async(self, batch: list[_Job], readonly: bool) -> list[_Outcome]:
+        run = functools.partial(self._run_batch, readonly=readonly)
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            done = await loop.run_in_executor(self._executor, functools.partial(run, batch))
+            return [outcome for outcome in done if outcome is not None]
+        # SQLite: on the loop unless writes wait for the lock; what found it busy goes after.
+        first: list[_Outcome | None] = [None] * len(batch)
+        if readonly or not self._waiting:  # a write never overtakes one that waits
+            first = run(batch, on_loop=True)
+        busy = [i for i, outcome in enumerate(first) if outcome is None]
+        if busy:
+            job = functools.partial(run, [batch[i] for i in busy], on_loop=False)
+            for i, outcome in zip(busy, await self._off_loop(job, readonly=readonly), strict=True):
+                first[i] = outcome
+        return [outcome for outcome in first if outcome is not None]
+
+    def _run_batch(
+        self, batch: list[_Job], *, readonly: bool, on_loop: bool = False
+    ) -> list[_Outcome | None]:
+        """Runs a batch in one transaction (see module doc). On the loop, a job is left
+        ``None`` if the lock was busy and nothing of it was written: it is to run again off
+        the loop."""
         outcomes: list[_Outcome | None] = [None] * len(batch)
         alone: list[int] = []
         try:
-            with self.transaction() as session:
+            with self._transaction(readonly=readonly, on_loop=on_loop) as session:
                 connection = session.connection()
                 for unit in _units(batch):
                     # Plain SAVEPOINT statements: the ORM's begin_nested() costs a third of a
@@ -223,16 +346,19 @@ class Database:
                         for i, outcome in zip(unit, results, strict=True):
                             outcomes[i] = outcome
                     connection.exec_driver_sql("RELEASE SAVEPOINT kursbot_job")
-        except SQLAlchemyError:  # the commit failed: nothing of this batch was written
+        except SQLAlchemyError as error:  # the commit failed: nothing of this batch was written
+            if on_loop and _lock_busy(error):
+                return [None] * len(batch)
             outcomes = [None] * len(batch)
             alone = list(range(len(batch)))
         for i in alone:
             try:
-                with self.transaction() as session:
+                with self._transaction(readonly=readonly, on_loop=on_loop) as session:
                     outcomes[i] = self._call_unit(session, batch, [i])[0]
             except Exception as error:
-                outcomes[i] = (False, error)
-        return [outcome for outcome in outcomes if outcome is not None]
+                if not (on_loop and _lock_busy(error)):
+                    outcomes[i] = (False, error)
+        return outcomes
 
     @staticmethod
     def _call_unit(session: Session, batch: list[_Job], unit: list[int]) -> list[_Outcome]:
@@ -248,8 +374,9 @@ class Database:
 
     def dispose(self) -> None:
         """Closes every pooled connection and the worker threads."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        for executor in (self._executor, self._waiter):
+            if executor is not None:
+                executor.shutdown(wait=True)
         self.engine.dispose()
 
 

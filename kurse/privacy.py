@@ -105,11 +105,18 @@ def delete_person(
     kept without the person so that course statistics stay right. They may join again.
 
     Courses the person led lose their lead; every admin (``admin_ids``: those from the
-    settings) is told, to choose a new one."""
+    settings) is told, to choose a new one.
+
+    Locks the person's row first (PostgreSQL), so that a sign-up of theirs still in flight
+    (which holds a key-share lock on it, see `registrations.sign_up_many`) commits before the
+    registrations are read, and none can start until the deletion is done; then each seat is
+    given back under its course's lock, courses in id order."""
+    session.scalar(select(Person.id).where(Person.id == person_id).with_for_update())
     rows = session.execute(
         select(Registration, Course.start_at)
         .join(Course, Course.id == Registration.course_id)
         .where(Registration.person_id == person_id)
+        .order_by(Registration.course_id)
     ).all()
     promoted: list[Promotion] = []
     cancelled = anonymised = 0

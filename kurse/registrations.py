@@ -14,6 +14,8 @@ The invariants (checked by `invariant_violations`, used by the tests):
   the unused seats of others: ``via_release`` marks who did);
 * one registration per person and course (a database constraint), so nobody is both
   confirmed and waiting;
+* before the start, every confirmed or waiting place belongs to a person (deleting one's
+  data gives the seat back; only after the start, and at retention, may it lose its person);
 * while automatic promotion applies (published, more than 24 hours before the start), nobody
   waits for a seat that is free for them, and waiting lists are served in arrival order
   (per agency before the release date, across agencies after it).
@@ -178,6 +180,18 @@ _TAKE_NUMBERS = (
         _c.c.status, _c.c.registration_deadline, _c.c.release_at, _c.c.lead_id, _c.c.reg_seq
     )
 )
+# Before the course's lock, a sign-up takes a key-share lock on its persons' rows (PostgreSQL):
+# a deletion of the same person (`privacy.delete_person`, which locks the person row first,
+# then each course it cancels a seat in) waits for the sign-up to commit and then cancels
+# the new seat, or the sign-up waits for the deletion and finds the person gone. Person
+# before course in both, so the two never deadlock. SQLite's single write lock already
+# makes them one after the other.
+_LOCK_PERSONS = (
+    select(_p.c.id)
+    .where(_p.c.id.in_(bindparam("person_ids", expanding=True)))
+    .order_by(_p.c.id)
+    .with_for_update(read=True, key_share=True)
+)
 _SEAT_ROWS = select(_q.c.agency_id, _q.c.seats, _q.c.confirmed_count, _q.c.waiting_count).where(
     _q.c.course_id == bindparam("course_id")
 )
@@ -271,6 +285,9 @@ def sign_up_many(
     `Database.run_grouped`). A refused request gets its error in its place and writes nothing.
     """
     conn = session.connection()
+    person_ids = sorted({pid for pid, _ in requests})
+    if conn.dialect.name != "sqlite":
+        conn.execute(_LOCK_PERSONS, {"person_ids": person_ids})
     locked = conn.execute(_TAKE_NUMBERS, {"course_id": course_id, "n": len(requests)}).first()
     if locked is None:
         return [NotFound(kind="course") for _ in requests]
@@ -281,7 +298,7 @@ def sign_up_many(
         row.person_id: row
         for row in conn.execute(
             _PERSONS_WITH_REGISTRATION,
-            {"course_id": course_id, "person_ids": sorted({pid for pid, _ in requests})},
+            {"course_id": course_id, "person_ids": person_ids},
         )
     }
     seats = load_seats(session, course_id, released=False)
@@ -773,6 +790,20 @@ def invariant_violations(session: Session, course_id: int, now: datetime) -> lis
     }
     if counted != kept:
         problems.append(f"quota counters {kept} differ from the registrations {counted}")
+    if now < course.start_at:
+        # Deleting one's data gives back every seat of a course not yet started; only after
+        # the start (statistics) and at retention, after the end, may a seat lose its person.
+        nobody = session.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(
+                Registration.course_id == course_id,
+                Registration.status.in_([CONFIRMED, WAITING]),
+                Registration.person_id.is_(None),
+            )
+        )
+        if nobody:
+            problems.append(f"{nobody} confirmed or waiting registrations held by no person")
     if state.total_free() < 0:
         problems.append(f"total confirmed exceeds seats by {-state.total_free()}")
     if not released:

@@ -12,7 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    "bench", ["bench.fanout", "bench.db_access", "bench.signup_burst", "bench.course_list"]
+    "bench",
+    [
+        "bench.fanout",
+        "bench.db_access",
+        "bench.signup_burst",
+        "bench.course_list",
+        "bench.write_lock",
+    ],
 )
 def test_the_benchmark_runs_in_smoke_mode(bench, tmp_path):
     results = {p: p.read_bytes() for p in (ROOT / "bench" / "results").glob("*.jsonl")}

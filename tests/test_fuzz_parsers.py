@@ -133,3 +133,12 @@ def test_truncated_html_stays_within_the_limit_and_still_parses(segments, limit)
         visible = unescape(re.sub(r"<[^>]*>", "", cut))
         assert visible.endswith("…")
         assert unescape(re.sub(r"<[^>]*>", "", html)).startswith(visible[:-1])
+
+
+def test_a_cut_inside_deeply_nested_tags_still_fits_the_limit():
+    html = "&#x27;&#x27;<b><b>" + "<code>" * 5 + "x" * 200 + "</code>" * 5 + "</b></b>"
+
+    cut = truncate(html, 88)
+
+    assert len(cut) <= 88
+    assert html_problem({"parse_mode": "HTML", "text": cut}) is None

@@ -36,8 +36,9 @@ async def load_person(update: Update, context: KursContext) -> None:
     try:
         # A dialog's step reads it fresh: the step before may have been on the other instance.
         await persistence.refresh(update, context)
-        # Grouped: in a burst, the guards of many updates share one query.
-        person = await db.run_grouped(people.find_by_telegram_ids, None, user.id)
+        # Grouped: in a burst, the guards of many updates share one query. A read, so it
+        # never waits for the write lock; the writes below happen only when something changed.
+        person = await db.run_grouped(people.find_by_telegram_ids, None, user.id, readonly=True)
         if person is not None and not person.active:  # they blocked the bot and came back
             await db.run(people.set_active, person.id, True)
             person.active = True
