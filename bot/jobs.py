@@ -26,6 +26,7 @@ from kurse import schedule, tasks
 from kurse.exports import course_calendar
 from kurse.models import Course, Registration, RegistrationStatus
 from kurse.registrations import participants
+from kurse.schedule import TaskKind
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,17 @@ async def run_due_work(
     """
     services: Services = application.bot_data["services"]
     db, done = services.db, WorkDone()
+    anonymised = False
     while task_ids := await db.run(tasks.claim_due_tasks, services.clock.now()):
+        kinds = await db.run(tasks.kinds_of, task_ids, readonly=True)
+        anonymised |= TaskKind.RETENTION in kinds
         for task_id in task_ids:
             await db.run(
                 tasks.run_task, task_id, services.clock.now(), services.settings.kursbot_admin_ids
             )
             done.tasks += 1
+    if anonymised:  # the old rows stay in no database file (`Database.scrub`)
+        await asyncio.to_thread(db.scrub)
     limit = asyncio.Semaphore(PARALLEL_SENDS)
     in_flight: set[int] = set()
 

@@ -13,6 +13,7 @@ from kurse.courses import CourseEdit
 from kurse.exports import ListLabels
 from kurse.forms import KEYS, FormError
 from kurse.models import Agency, AuditEntry, Course, Person
+from kurse.privacy import DELETED_ACTOR
 from kurse.registrations import ParticipantList, QuotaChange
 
 FIELDS = {
@@ -545,11 +546,14 @@ def audit_log(t: Texts, entries: list[AuditEntry], names: dict[int, str]) -> str
         return _("The audit log is empty.")
     lines = [_("<b>Audit log</b> (newest first)")]
     for entry in entries:
-        who = names.get(entry.actor_id or 0) or (
-            f"id {entry.actor_telegram_id}"
-            if entry.actor_telegram_id is not None
-            else _("Kursbot itself")  # timed work (release, retention), the demo, the CLI
-        )
+        if entry.actor_id in names:
+            who = names[entry.actor_id]
+        elif entry.actor_telegram_id == DELETED_ACTOR:
+            who = _("a person whose data was deleted")
+        elif entry.actor_telegram_id is not None:
+            who = f"id {entry.actor_telegram_id}"
+        else:
+            who = _("Kursbot itself")  # timed work (release, retention), the demo, the CLI
         what = _(ACTIONS.get(entry.action, entry.action))
         details = escape((entry.after or "")[:120])
         lines.append(f"{t.short(entry.at)} · {escape(who)} · {what} · {details}")

@@ -121,6 +121,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, whatever SQLite was compiled with: a
+        # deleted officer's name stays in no page of the file (see `Database.scrub`).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
@@ -371,6 +374,24 @@ class Database:
         if len(results) != len(unit):
             raise RuntimeError(f"{first.service.__name__} answered {len(results)} of {len(unit)}")
         return [(False, r) if isinstance(r, Exception) else (True, r) for r in results]
+
+    def scrub(self) -> None:
+        """After a deletion or an anonymisation: leaves the old rows in no database file.
+
+        SQLite keeps the last versions of changed pages in its write-ahead log until a
+        checkpoint; ``TRUNCATE`` copies them into the main file (where `secure_delete` has
+        zeroed the deleted rows) and empties the log. PostgreSQL keeps dead row versions until
+        they are vacuumed; this vacuums the tables that hold persons (autovacuum would, later).
+        Blocking: call it off the event loop. What backups keep is in docs/deployment.md."""
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        tables = "person, registration, audit_entry, outbox, dialog, access_code_attempt"
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"VACUUM {tables}")
 
     def dispose(self) -> None:
         """Closes every pooled connection and the worker threads."""

@@ -24,11 +24,29 @@ def alembic_config(url: str = "") -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Brings the database of ``engine`` to ``revision`` (default: the newest)."""
+    """Brings the database of ``engine`` to ``revision`` (default: the newest).
+
+    On SQLite the migrations run with foreign keys off: SQLite changes a table by copying it,
+    and dropping the old copy with foreign keys on would set every reference to it NULL
+    (``ON DELETE SET NULL``). Afterwards every reference is checked, and foreign keys are on
+    again for the connection's next user."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, where the pragma takes effect
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def new_revision(message: str) -> str:

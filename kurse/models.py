@@ -89,9 +89,13 @@ class Agency(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    """A Telegram user who joined as an officer of an agency (or an admin)."""
+    """A Telegram user who joined as an officer of an agency (or an admin).
+
+    Ids are never reused (``AUTOINCREMENT`` on SQLite; sequences on PostgreSQL), so that an
+    id kept anywhere never points to another officer after a deletion."""
 
     __tablename__ = "person"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
@@ -240,6 +244,7 @@ class AuditEntry(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
     )
     # The admin's Telegram id: bootstrap admins (KURSBOT_ADMIN_IDS) may act before joining.
+    # 0 once the actor's data was deleted (`kurse.privacy.forget_in_audit`).
     actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     action: str = Field(sa_column=Column(String(64), nullable=False))
     course_id: int | None = Field(

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kurse import courses, outbox, people
 from kurse.models import (
+    AccessCodeAttempt,
     Agency,
     AuditEntry,
     Course,
+    Dialog,
     Outbox,
     Person,
     Registration,
@@ -45,7 +47,14 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
     ).all()
     audit = session.scalars(
         select(AuditEntry)
-        .where(or_(AuditEntry.subject_person_id == person_id, AuditEntry.actor_id == person_id))
+        .where(
+            or_(
+                AuditEntry.subject_person_id == person_id,
+                AuditEntry.actor_id == person_id,
+                AuditEntry.actor_telegram_id == person.telegram_id,
+                AuditEntry.id.in_([a.id for a in _naming_as_lead(session, person_id)]),
+            )
+        )
         .order_by(AuditEntry.id)
     ).all()
     messages = session.scalars(
@@ -75,7 +84,9 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         "audit_entries": [
             {
                 **_row(a, ["id", "at", "action", "course_id"]),
-                "role": "actor" if a.actor_id == person_id else "subject",
+                "role": "actor"
+                if person_id == a.actor_id or a.actor_telegram_id == person.telegram_id
+                else "subject",
                 "before": json.loads(a.before) if a.before else None,
                 "after": json.loads(a.after) if a.after else None,
             }
@@ -85,6 +96,67 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
             _row(m, ["id", "key", "kind", "state", "due_at", "done_at"]) for m in messages
         ],
     }
+
+
+def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
+    """Audit entries whose before/after names the person as a course's lead (``lead_id``)."""
+    pattern = f'%"lead_id": {person_id}%'
+    candidates = session.scalars(
+        select(AuditEntry).where(
+            or_(AuditEntry.before.like(pattern), AuditEntry.after.like(pattern))
+        )
+    )
+    return [a for a in candidates if person_id in _lead_ids(a)]
+
+
+def _lead_ids(entry: AuditEntry) -> set[Any]:
+    return {
+        payload.get("lead_id")
+        for payload in (_json(entry.before), _json(entry.after))
+        if isinstance(payload, dict)
+    }
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _without_lead(text: str | None, person_id: int | None) -> str | None:
+    """The payload with ``lead_id`` emptied (where it is ``person_id``, or any when None)."""
+    payload = _json(text)
+    if not isinstance(payload, dict) or payload.get("lead_id") is None:
+        return text
+    if person_id is not None and payload["lead_id"] != person_id:
+        return text
+    return json.dumps({**payload, "lead_id": None}, default=str, ensure_ascii=False)
+
+
+DELETED_ACTOR = 0  # actor_telegram_id of an entry whose actor's data was deleted (ids are > 0)
+
+
+def forget_in_audit(session: Session, person_id: int, telegram_id: int) -> None:
+    """Leaves nothing in the audit log that points to the person: their Telegram id as the
+    actor (admins from the settings act by it), and their id as a course's lead in the
+    payloads; the foreign keys (actor, subject) are set NULL when the row goes."""
+    session.execute(
+        update(AuditEntry)
+        .where(or_(AuditEntry.actor_id == person_id, AuditEntry.actor_telegram_id == telegram_id))
+        .values(actor_telegram_id=DELETED_ACTOR)
+    )
+    for entry in _naming_as_lead(session, person_id):
+        entry.before = _without_lead(entry.before, person_id)
+        entry.after = _without_lead(entry.after, person_id)
+
+
+def anonymise_course_audit(session: Session, course_id: int) -> None:
+    """At the end of the retention period: the course's audit entries keep what was done
+    and the counts, but no person (subject, lead)."""
+    session.execute(
+        update(AuditEntry).where(AuditEntry.course_id == course_id).values(subject_person_id=None)
+    )
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.course_id == course_id)):
+        entry.before = _without_lead(entry.before, None)
+        entry.after = _without_lead(entry.after, None)
 
 
 @dataclass(frozen=True)
@@ -127,10 +199,16 @@ def delete_person(
             cancelled += 1
         anonymised += 1
     led = courses.led_by(session, person_id, now, limit=1000)
-    # Registrations, audit entries and leads lose the person (foreign keys: SET NULL);
-    # messages to them go with them (CASCADE).
     person = session.get(Person, person_id)
     if person is not None:
+        forget_in_audit(session, person_id, person.telegram_id)
+        # What they typed in a dialog, and their wrong access codes.
+        session.execute(delete(Dialog).where(Dialog.telegram_id == person.telegram_id))
+        session.execute(
+            delete(AccessCodeAttempt).where(AccessCodeAttempt.telegram_id == person.telegram_id)
+        )
+        # Registrations, audit entries and leads lose the person (foreign keys: SET NULL);
+        # messages to them go with them (CASCADE).
         session.delete(person)
     session.flush()
     # The admins choose a new lead for each course left without one.

@@ -538,11 +538,8 @@ def set_quotas(
         now=now,
         course_id=course_id,
         before={"seats": change.before},
-        after={
-            "seats": change.after,
-            "demoted": demoted,
-            "promoted": [p.person_id for p in promoted],
-        },
+        # How many moved, not who: the log keeps no reference to a person (PRODUCT.md §7).
+        after={"seats": change.after, "demoted": len(demoted), "promoted": len(promoted)},
     )
     return change
 

@@ -70,6 +70,11 @@ def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[in
     return [t.id for t in tasks if t.id is not None]
 
 
+def kinds_of(session: Session, task_ids: Collection[int]) -> set[str]:
+    """The kinds of the given tasks."""
+    return set(session.scalars(select(Task.kind).where(Task.id.in_(list(task_ids)))))
+
+
 def run_task(
     session: Session, task_id: int, now: datetime, admin_ids: Collection[int] = ()
 ) -> str:
@@ -212,10 +217,15 @@ def _end(session: Session, task: Task, course: Course, now: datetime) -> tuple[s
 def _retention(
     session: Session, task: Task, course: Course, now: datetime
 ) -> tuple[str, str | None]:
-    """Cuts the link between the course and its participants; counts stay right."""
+    """Cuts the link between the course and every person of it (participants, lead, the
+    persons its audit entries name); counts stay right."""
+    from kurse.privacy import anonymise_course_audit  # local: privacy imports registrations
+
     session.execute(
         update(Registration).where(Registration.course_id == course.id).values(person_id=None)
     )
+    course.lead_id = None
+    anonymise_course_audit(session, course.id)
     session.execute(
         update(Outbox).where(Outbox.course_id == course.id).values(person_id=None, detail=None)
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
-from bot.context import KursApplication, KursContext
+from bot.context import KursApplication, KursContext, Services
 from bot.handlers.common import answer, person_of, show
 from kurse import people, privacy
+
+log = logging.getLogger(__name__)
 
 
 async def my_data(update: Update, context: KursContext) -> None:
@@ -61,9 +65,18 @@ async def delete(update: Update, context: KursContext) -> None:
         privacy.delete_person, person.id, services.clock.now(), services.settings.kursbot_admin_ids
     )
     context.person = None
+    await scrub(services)
     await show(update, render.deleted(t, done.cancelled))
     if done.promoted or done.admins_told:
         jobs.wake(context.application)  # officers moved up and admins are told at once
+
+
+async def scrub(services: Services) -> None:
+    """Leaves the deleted rows in no database file (`Database.scrub`), off the event loop."""
+    try:
+        await asyncio.to_thread(services.db.scrub)
+    except Exception:  # the deletion is committed; the next scrub (after retention) follows
+        log.exception("scrubbing the database files after a deletion failed")
 
 
 def register(application: KursApplication) -> None:
