@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import BotCommand
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot import jobs, persistence
@@ -70,6 +72,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=BERLIN))
         .context_types(ContextTypes(context=KursContext))
         .concurrent_updates(PerUserOrderProcessor())
+        .application_class(_Application)
         .post_init(_on_start)
         # Dialogs (their states and these user_data keys only) live in the database, so a
         # restart or the standby goes on with the next answer (bot/persistence.py).
@@ -110,6 +113,16 @@ def build_application(
     persistence.register(application)
     jobs.register(application)  # timed work: reminders, lead lists, release, end, retention
     return application
+
+
+class _Application(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's `Application` that notes when it begins to stop: the timed work then claims
+    nothing new and gives back what it cannot send in time (`bot.jobs.run_due_work`)."""
+
+    async def stop(self) -> None:
+        """Notes the moment, then stops as PTB does (waiting for running jobs)."""
+        jobs.stopping(self)  # type: ignore[arg-type]
+        await super().stop()
 
 
 async def _on_start(application: KursApplication) -> None:

@@ -9,7 +9,9 @@ depends on it: after a restart the first sweep finds whatever fell due meanwhile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +23,7 @@ from telegram.ext import ContextTypes
 from bot import render, render_admin
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
-from bot.ratelimit import Stale
+from bot.ratelimit import GiveBack, Stale
 from kurse import schedule, tasks
 from kurse.exports import course_calendar
 from kurse.models import Course, Registration, RegistrationStatus
@@ -46,6 +48,31 @@ class WorkDone:
     retried: int = 0
     failed: int = 0
     skipped: int = 0  # its reason went away between the claim and the send
+    given_back: int = 0  # claimed, but the application stopped before they were sent
+
+
+def stopping(application: KursApplication) -> None:
+    """Notes that the application begins to stop (`bot.app` calls it first thing in stop)."""
+    application.bot_data.setdefault(_STOPPING, time.monotonic())
+
+
+class _Shutdown:
+    """Whether the application is stopping, and whether its grace for sending is over."""
+
+    def __init__(self, application: KursApplication, grace: float) -> None:
+        self._data, self._grace = application.bot_data, grace
+
+    @property
+    def stopping(self) -> bool:
+        return _STOPPING in self._data
+
+    @property
+    def over(self) -> bool:
+        since = self._data.get(_STOPPING)
+        return since is not None and time.monotonic() - since >= self._grace
+
+
+_STOPPING = "stopping_since"
 
 
 async def run_due_work(
@@ -56,11 +83,19 @@ async def run_due_work(
     While messages are being sent, their claims are renewed every ``renew_every`` seconds,
     so that a send that waits out `RetryAfter` for minutes is not taken for one whose process
     died (`kurse.tasks.CLAIM_TIMEOUT`) and sent a second time by another process.
+
+    When the application stops, nothing new is claimed; the messages in flight are sent for
+    at most `KURSBOT_SHUTDOWN_GRACE` seconds after the stop began, and whatever is claimed
+    and not sent by then is given back (pending again, for the next start or the other
+    instance), so that no row is left claimed by a process that is gone.
     """
     services: Services = application.bot_data["services"]
     db, done = services.db, WorkDone()
+    shutdown = _Shutdown(application, services.settings.kursbot_shutdown_grace)
     anonymised = False
-    while task_ids := await db.run(tasks.claim_due_tasks, services.clock.now()):
+    while not shutdown.stopping and (
+        task_ids := await db.run(tasks.claim_due_tasks, services.clock.now())
+    ):
         kinds = await db.run(tasks.kinds_of, task_ids, readonly=True)
         anonymised |= TaskKind.RETENTION in kinds
         for task_id in task_ids:
@@ -75,17 +110,38 @@ async def run_due_work(
 
     async def deliver(item: tasks.Delivery) -> None:
         async with limit:
-            await _deliver(application, services, item, done)
-        in_flight.discard(item.outbox_id)
+            if shutdown.over:  # not started before the grace ran out: given back below
+                return
+            if await _deliver(application, services, item, done, shutdown):
+                in_flight.discard(item.outbox_id)
 
     renewing = asyncio.create_task(_renew_claims(services, in_flight, renew_every))
     try:
-        while deliveries := await db.run(tasks.claim_due_messages, services.clock.now()):
+        while not shutdown.stopping and (
+            deliveries := await db.run(tasks.claim_due_messages, services.clock.now())
+        ):
             in_flight.update(item.outbox_id for item in deliveries)
-            await asyncio.gather(*(deliver(item) for item in deliveries))
+            await _within_grace(asyncio.gather(*(deliver(item) for item in deliveries)), shutdown)
     finally:
         renewing.cancel()
+        if in_flight:  # claimed, not sent: back to pending, not left to the claim timeout
+            done.given_back = await db.run(tasks.give_back, set(in_flight))
     return done
+
+
+async def _within_grace(work: Awaitable[Any], shutdown: _Shutdown) -> None:
+    """Awaits ``work``; once the application stops, for at most its grace (then cancels what
+    is still waiting, which the caller gives back). A send cut off in its HTTP call may have
+    reached Telegram: it is sent again, the only way a shutdown duplicates a message."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.1)
+        if not task.done() and shutdown.over:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+    task.result()
 
 
 async def _renew_claims(services: Services, in_flight: set[int], every: float) -> None:
@@ -104,21 +160,31 @@ class SendCheck:
 
 
 async def _deliver(
-    application: KursApplication, services: Services, item: tasks.Delivery, done: WorkDone
-) -> None:
+    application: KursApplication,
+    services: Services,
+    item: tasks.Delivery,
+    done: WorkDone,
+    shutdown: _Shutdown,
+) -> bool:
+    """Sends one claimed message and marks it; False if it was left to be given back (the
+    application stopped and its grace ran out while the message waited for its turn)."""
     db, now = services.db, services.clock.now
     # Re-read right before sending: a course cancelled, a registration given back or a lead
     # changed since the claim; the content is built from this moment's state.
     fresh = await db.run(tasks.recheck, item.outbox_id, now())
     if fresh is None:
         done.skipped += 1
-        return
+        return True
 
     async def still_due() -> bool:
+        if shutdown.over:
+            raise GiveBack
         return await db.run(tasks.recheck, item.outbox_id, now()) is not None
 
     try:
         await _send(application, services, fresh, SendCheck(still_due))
+    except GiveBack:
+        return False
     except Stale:
         done.skipped += 1
     except Forbidden:
@@ -147,6 +213,7 @@ async def _deliver(
     else:
         await db.run_batched(tasks.mark_sent, item.outbox_id, now())
         done.sent += 1
+    return True
 
 
 # Messages that are one text about the course (kurse.outbox queues them).
@@ -252,7 +319,8 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             log.info("timed work: %s", done)
     except Exception:
         log.exception("timed work failed; the next sweep tries again")
-    await _plan_wake_up(application)
+    if _STOPPING not in application.bot_data:
+        await _plan_wake_up(application)
 
 
 async def _plan_wake_up(application: KursApplication) -> None:

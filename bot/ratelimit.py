@@ -24,6 +24,10 @@ class Stale(Exception):
     """The reason for a message went away while it waited for its turn to be sent."""
 
 
+class GiveBack(Exception):
+    """The application stops and its grace is over: the message is not sent now."""
+
+
 class ChatRateLimiter(AIORateLimiter):
     """`AIORateLimiter` plus, per private chat, up to ``chat_burst`` calls at once and then
     one a second (a sign-up's page edit and calendar file go out together; a flood of

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # data-protection officers approved; ``{lang}`` in the path stands for ``de`` and ``en``.
     # Empty: the built-in text of the catalogs.
     kursbot_privacy_notice: str = ""
+    # Seconds a stopping bot keeps sending the messages it has claimed (systemd's
+    # TimeoutStopSec must be longer); what is not sent by then is given back.
+    kursbot_shutdown_grace: float = Field(default=20.0, ge=0, le=600)
     _privacy_texts: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("kursbot_privacy_notice")

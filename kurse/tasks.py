@@ -315,6 +315,19 @@ def renew_claims(session: Session, outbox_ids: Collection[int], now: datetime) -
         )
 
 
+def give_back(session: Session, outbox_ids: Collection[int]) -> int:
+    """Claimed messages this process will not send (it stops): pending again at once, their
+    attempt not counted; returns how many."""
+    if not outbox_ids:
+        return 0
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
+        .values(state=PENDING, claimed_at=None, attempts=Outbox.attempts - 1)
+    )
+    return int(result.rowcount or 0)
+
+
 def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list[Delivery]:
     """The rows that are still to be sent, as deliveries; the others are marked skipped."""
     courses = {
