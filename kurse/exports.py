@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -103,24 +104,48 @@ class ListLabels:
 
 
 def participants_csv(listing: ParticipantList, labels: ListLabels) -> bytes:
-    """Semicolon-separated, UTF-8 with BOM, so that German Excel opens it as it is."""
+    """Confirmed participants by agency, then the waiting list, as a `spreadsheet_csv`."""
+    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
+    return spreadsheet_csv(
+        [
+            labels.columns,
+            *(
+                (
+                    p.agency_code,
+                    p.rank or "",
+                    p.name or "–",
+                    labels.confirmed
+                    if p.status == RegistrationStatus.CONFIRMED
+                    else labels.waiting,
+                    str(p.position or ""),
+                    p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
+                )
+                for p in rows
+            ),
+        ]
+    )
+
+
+def spreadsheet_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    """Semicolon-separated, UTF-8 with BOM, so that German Excel opens it as it is; every cell
+    that a spreadsheet would read as a formula is made text (`spreadsheet_cell`). Every CSV the
+    project writes is written here (a test checks)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(labels.columns)
-    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
-    for p in rows:
-        status = labels.confirmed if p.status == RegistrationStatus.CONFIRMED else labels.waiting
-        writer.writerow(
-            [
-                p.agency_code,
-                p.rank or "",
-                p.name or "–",
-                status,
-                p.position or "",
-                p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
-            ]
-        )
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """``text``, with a ``'`` in front if it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return (OWASP's rule against CSV injection: Excel shows the quote-prefixed cell
+    as text and runs nothing). Leading blanks do not hide a formula character either."""
+    if text.startswith(("\t", "\r")) or text.lstrip(" \t\r\n").startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 _PDF_REPLACEMENTS = str.maketrans(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import re
+import shutil
+import struct
+import subprocess
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +18,13 @@ from pypdf import PdfReader
 
 from bot.i18n import texts
 from bot.render_admin import list_labels
-from kurse import exports
+from kurse import exports, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.models import Course, Person, RegistrationStatus
 from kurse.registrations import Participant, ParticipantList, participants
 from tests import builders
+from tests.harness import user
 
 ROOT = Path(__file__).resolve().parent.parent
 BOSS = 4242  # bootstrap admin (KURSBOT_ADMIN_IDS)
@@ -125,3 +131,57 @@ async def test_the_participant_list_carries_the_full_names_of_the_courses_agenci
     the_listing = db.call(participants, course.id, clock.now())
 
     assert the_listing.agency_names == {"PP-OFR": "Polizeipräsidium Oberfranken"}
+
+
+# CSV ---------------------------------------------------------------------------------------
+
+
+async def test_names_that_excel_would_run_as_formulas_reach_the_csv_as_text(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 10, "PD-Z": 10})
+    for i, name in enumerate([*FORMULAS, "Anna-Lena Groß"]):
+        who = user(f"Person{i}")
+        await h.join(who, agencies["PP-OFR"].access_code, name, rank="+POK" if i == 0 else "POK")
+        person = db.call(people.find_by_telegram_id, who["id"])
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    await h.send(boss, f"/teilnehmer {course.code}")
+    await h.press(boss, "CSV-Datei")
+
+    rows = read_csv(h.api.messages(BOSS)[-1].document[1])
+    assert [r[2] for r in rows[1:]] == [*("'" + f for f in FORMULAS), "Anna-Lena Groß"]
+    assert rows[1][1] == "'+POK" and rows[2][1] == "POK"
+
+
+def test_every_csv_cell_starting_with_a_formula_character_or_tab_or_return_gets_a_quote():
+    course = a_course(*TWO_DAYS)
+    hostile = ["\t=1+1", "\r=1+1", "=1+1", "+1", "-1", "@A1", " =1+1"]
+    rows_in = {"PP-OFR": hostile}
+    the_listing = listing(course, rows_in)
+    labels = list_labels(texts("de"), course, None)
+
+    rows = read_csv(exports.participants_csv(the_listing, labels))
+
+    assert [r[2] for r in rows[1:]] == ["'" + name for name in hostile]
+    assert all(not cell or cell[0] not in "=+-@\t\r" for row in rows for cell in row)
+
+
+def test_every_csv_the_project_writes_goes_through_the_one_safe_writer():
+    writers = []
+    for path in [*(ROOT / "kurse").rglob("*.py"), *(ROOT / "bot").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        within = {}  # node -> the innermost function around it
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                within.update({node: function.name for node in ast.walk(function)})
+        writers += [
+            f"{path.relative_to(ROOT)}:{within.get(node, '<module>')}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr in {"writer", "DictWriter"}
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "csv"
+        ]
+
+    assert writers == ["kurse/exports.py:spreadsheet_csv"]
