@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import gettext
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from kurse.clock import BERLIN
 
@@ -23,6 +23,7 @@ DEFAULT_LANGUAGE = "de"
 _LONG = {"de": "EEE, d. MMMM y, HH:mm", "en": "EEE, d MMMM y, HH:mm"}
 _SHORT = {"de": "EEE dd.MM., HH:mm", "en": "EEE d MMM, HH:mm"}
 _TIME = "HH:mm"
+_DAY = {"de": "EEE dd.MM.y", "en": "EEE d MMM y"}
 
 
 def _(message: str) -> str:
@@ -52,6 +53,10 @@ class Texts:
     def short(self, moment: datetime) -> str:
         """A compact date and time for buttons: "Fr. 12.03., 09:00"."""
         return _format(moment, _SHORT[self.language], self.language)
+
+    def day(self, day: date) -> str:
+        """A calendar day, compact: "Fr. 12.03.2027"."""
+        return format_date(day, _DAY[self.language], locale=self.language)
 
     def span(self, start: datetime, end: datetime) -> str:
         """A course's dates: the end's date is left out when it is the same day."""

@@ -10,6 +10,7 @@ from bot.i18n import Texts, _
 from kurse.admin import CourseFill
 from kurse.clock import BERLIN
 from kurse.courses import CourseEdit
+from kurse.days import course_days
 from kurse.exports import ListLabels
 from kurse.forms import KEYS, FormError
 from kurse.models import Agency, AuditEntry, Course, Person
@@ -489,8 +490,8 @@ def status(t: Texts, state: Any) -> str:
     return "\n".join(lines)
 
 
-def list_labels(t: Texts, course: Course, lead: Person | None) -> ListLabels:
-    """Column names and words of the CSV and PDF files."""
+def list_labels(t: Texts, course: Course, lead: Person | None, now: datetime) -> ListLabels:
+    """Column names and words of the CSV and PDF files; ``now`` is the time of printing."""
     _ = t.gettext
     return ListLabels(
         columns=(_("Agency"), _("Rank"), _("Name"), _("Status"), _("Position"), _("Signed up")),
@@ -498,8 +499,13 @@ def list_labels(t: Texts, course: Course, lead: Person | None) -> ListLabels:
         waiting=_("waiting list"),
         signature=_("Signature"),
         page=_("Page {page} of {pages}"),
-        when=t.span(course.start_at, course.end_at),
+        when=_("Dates: {when}").format(when=t.span(course.start_at, course.end_at)),
         lead=_("Course lead: {name}").format(name=lead.name) if lead else "",
+        heading=_("Attendance list"),
+        place=_("Place: {place}").format(place=course.location),
+        agencies=_("Agencies: {names}"),
+        printed=_("Printed: {when}").format(when=t.when(now)),
+        days=tuple(t.day(day.day) for day in course_days(course)),
     )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
-from fpdf import FPDF, XPos, YPos
+from fpdf import FPDF, FontFace, XPos, YPos
+from fpdf.enums import CellBordersLayout
 from icalendar import Calendar, Event, Timezone
 
 from kurse.clock import BERLIN
@@ -127,102 +130,211 @@ def _berlin_timezone(first_year: int, last_year: int) -> Timezone:
 
 @dataclass(frozen=True)
 class ListLabels:
-    """The words of a participant list, in the reader's language (the bot translates them)."""
+    """The words of a participant list, in the reader's language (the bot translates them and
+    formats the dates)."""
 
     columns: tuple[str, str, str, str, str, str]  # agency, rank, name, status, position, time
     confirmed: str
     waiting: str
     signature: str
     page: str  # with {page} and {pages}
-    when: str  # the course's dates, already formatted
+    when: str  # "Dates: …", the course's dates formatted
     lead: str  # "Course lead: …" or ""
+    heading: str  # "Attendance list"
+    place: str  # "Place: …"
+    agencies: str  # "Agencies: {names}"
+    printed: str  # "Printed: …", the time of printing formatted
+    days: tuple[str, ...]  # each day of `kurse.days.course_days`, formatted
 
 
 def participants_csv(listing: ParticipantList, labels: ListLabels) -> bytes:
-    """Semicolon-separated, UTF-8 with BOM, so that German Excel opens it as it is."""
+    """Confirmed participants by agency, then the waiting list, as a `spreadsheet_csv`."""
+    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
+    return spreadsheet_csv(
+        [
+            labels.columns,
+            *(
+                (
+                    p.agency_code,
+                    p.rank or "",
+                    p.name or "–",
+                    labels.confirmed
+                    if p.status == RegistrationStatus.CONFIRMED
+                    else labels.waiting,
+                    str(p.position or ""),
+                    p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
+                )
+                for p in rows
+            ),
+        ]
+    )
+
+
+def spreadsheet_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    """Semicolon-separated, UTF-8 with BOM, so that German Excel opens it as it is; every cell
+    that a spreadsheet would read as a formula is made text (`spreadsheet_cell`). Every CSV the
+    project writes is written here (a test checks)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(labels.columns)
-    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
-    for p in rows:
-        status = labels.confirmed if p.status == RegistrationStatus.CONFIRMED else labels.waiting
-        writer.writerow(
-            [
-                p.agency_code,
-                p.rank or "",
-                p.name or "–",
-                status,
-                p.position or "",
-                p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
-            ]
-        )
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-_PDF_REPLACEMENTS = str.maketrans(
-    {
-        "–": "-",
-        "—": "-",
-        "„": '"',
-        "“": '"',
-        "”": '"',
-        "’": "'",
-        "‚": "'",
-        "…": "...",
-        "\u00a0": " ",
-    }
-)
+_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def _latin1(text: str) -> str:
-    """The PDF's built-in font covers Latin-1 (all German letters); others become '?'."""
-    return text.translate(_PDF_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+def spreadsheet_cell(text: str) -> str:
+    """``text``, with a ``'`` in front if it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return (OWASP's rule against CSV injection: Excel shows the quote-prefixed cell
+    as text and runs nothing). Leading blanks do not hide a formula character either."""
+    if text.startswith(("\t", "\r")) or text.lstrip(" \t\r\n").startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
-def participants_pdf(listing: ParticipantList, labels: ListLabels) -> bytes:
-    """A printable A4 attendance list: course header, one row per confirmed participant with
-    a signature column, page numbers."""
+FONTS = Path(__file__).parent / "fonts"
+_FONT = "DejaVuSans"  # DejaVu Sans 2.37 (see fonts/README.md): Latin, Greek, Cyrillic
+_MARGIN = 15  # mm, all around
+_ROW = 12  # mm: the least height of a participant's row, room for a signature
+_LANDSCAPE_FROM_DAYS = 3  # from three signature columns on, portrait makes them too narrow
+_DAYS_PER_TABLE = 5  # signature columns side by side, at least 31 mm wide each (landscape)
+_PORTRAIT_WIDTHS = (8.0, 62.0, 26.0)  # mm: number, name, rank; the days share the rest
+_LANDSCAPE_WIDTHS = (8.0, 70.0, 30.0)
+
+
+class _AttendanceList(FPDF):
+    """A4 with DejaVu Sans embedded, and a footer: course code, print time, page x of y."""
+
+    def __init__(self, orientation: str, footer: str, page: str) -> None:
+        super().__init__(orientation=orientation, format="A4")
+        self.add_font(_FONT, "", FONTS / "DejaVuSans.ttf")
+        self.add_font(_FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+        self._footer_text, self._page_text = footer, page
+        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
+        self.set_auto_page_break(auto=True, margin=_MARGIN + 5)
+        self.alias_nb_pages()
+
+    def footer(self) -> None:
+        """Writes the course code, the print time and "page x of y" at the page's foot."""
+        self.set_y(-_MARGIN)
+        self.set_font(_FONT, size=8)
+        self.cell(0, 6, self._footer_text, align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 6, self._page_text.format(page=self.page_no(), pages="{nb}"), align="R")
+
+
+def participants_pdf(listing: ParticipantList, labels: ListLabels, now: datetime) -> bytes:
+    """A printable A4 attendance list for the training office to file.
+
+    A heading, the course (title, code, dates, place, lead, the agencies' full names) and the
+    print time; then the confirmed participants grouped by agency, each agency under its full
+    name, numbered throughout, with one signature column per course day
+    (`kurse.days.course_days`, headed by the day's date). Names wrap, never cut; the agency
+    and the column headings repeat on every page; landscape from three days on, and a course
+    of more than five days is the list again for each further five days. ``now`` is the time
+    of printing (the document's creation date; ``labels.printed`` shows it).
+
+    The waiting list is left out: the list records who attended and signed, and officers
+    without a seat do neither; their names on a paper that is filed away would be kept for no
+    purpose (data minimisation). The lead sees the waiting list in ``/teilnehmer`` and the CSV.
+    """
     course = listing.course
-
-    class AttendanceList(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("Helvetica", size=8)
-            text = labels.page.format(page=self.page_no(), pages="{nb}")
-            self.cell(0, 8, _latin1(text), align="C")
-
-    pdf = AttendanceList(format="A4")
-    pdf.alias_nb_pages()
-    pdf.set_auto_page_break(auto=True, margin=18)
+    days = course_days(course)
+    if len(days) != len(labels.days):
+        raise ValueError("labels.days must name each day of kurse.days.course_days")
+    landscape = len(days) >= _LANDSCAPE_FROM_DAYS
+    pdf = _AttendanceList(
+        "landscape" if landscape else "portrait",
+        footer=f"{course.code} · {labels.printed}",
+        page=labels.page,
+    )
+    pdf.set_title(f"{labels.heading}: {course.title} ({course.code})")
+    pdf.set_creator("Kursbot")
+    pdf.set_creation_date(now)
     pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=14)
-    below = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
-    pdf.multi_cell(0, 7, _latin1(f"{course.title} ({course.code})"), **below)
-    pdf.set_font("Helvetica", size=10)
-    for line in (labels.when, course.location, labels.lead):
-        if line:
-            pdf.multi_cell(0, 5, _latin1(line), **below)
-    pdf.ln(4)
-    widths = (10, 62, 22, 28, 68)
-    headers = ("#", labels.columns[2], labels.columns[1], labels.columns[0], labels.signature)
-
-    def header_row() -> None:
-        pdf.set_font("Helvetica", style="B", size=10)
-        for width, text in zip(widths, headers, strict=True):
-            pdf.cell(width, 8, _latin1(text), border=1)
-        pdf.ln()
-        pdf.set_font("Helvetica", size=10)
-
-    header_row()
-    number = 0
-    for group in listing.confirmed.values():
-        for p in group:
-            if pdf.will_page_break(10):
-                pdf.add_page()
-                header_row()
-            number += 1
-            cells = (str(number), p.name or "-", p.rank or "", p.agency_code, "")
-            for width, text in zip(widths, cells, strict=True):
-                pdf.cell(width, 10, _latin1(text)[:40], border=1)
-            pdf.ln()
+    _course_header(pdf, listing, labels)
+    widths = _LANDSCAPE_WIDTHS if landscape else _PORTRAIT_WIDTHS
+    day_width = (pdf.epw - sum(widths)) / min(len(days), _DAYS_PER_TABLE)
+    # A course longer than _DAYS_PER_TABLE days is printed in blocks of days, each block the
+    # whole list again on pages of its own, so that every column keeps room for a signature.
+    for first in range(0, len(days), _DAYS_PER_TABLE):
+        if first:
+            pdf.add_page()
+        block = labels.days[first : first + _DAYS_PER_TABLE]
+        headings = [
+            "#",
+            labels.columns[2],
+            labels.columns[1],
+            *(
+                f"{labels.signature}\n{day}" if len(days) > 1 else labels.signature
+                for day in block
+            ),
+        ]
+        _agency_tables(pdf, listing, headings, (*widths, *(day_width for _ in block)))
     return bytes(pdf.output())
+
+
+_BELOW = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+
+
+def _agency_tables(
+    pdf: FPDF, listing: ParticipantList, headings: list[str], widths: tuple[float, ...]
+) -> None:
+    """One table per agency, its full name and the column headings on top of every page,
+    a row per confirmed participant, numbered throughout."""
+    signatures = len(headings) - 3
+    number = 0
+    for code, group in listing.confirmed.items():
+        # The agency's table begins on the page where its headings and first row fit.
+        if pdf.will_page_break(7 + 2 * _ROW):
+            pdf.add_page()
+        name = listing.agency_names.get(code)
+        with pdf.table(
+            col_widths=widths,
+            width=sum(widths),
+            align="LEFT",
+            text_align=("RIGHT", "LEFT", "LEFT", *("CENTER" for _ in range(signatures))),
+            headings_style=FontFace(emphasis="BOLD", size_pt=9, fill_color=(230, 230, 230)),
+            line_height=5,
+            padding=(1, 1.5),
+            v_align="MIDDLE",
+            min_row_height=_ROW,
+            num_heading_rows=2,
+            repeat_headings=1,
+        ) as table:
+            table.row(min_height=7).cell(
+                f"{name} ({code})" if name else code,
+                colspan=len(headings),
+                align="LEFT",
+                style=FontFace(emphasis="BOLD", size_pt=11, fill_color=(255, 255, 255)),
+                border=CellBordersLayout.BOTTOM,
+            )
+            table.row(headings)
+            for participant in group:
+                number += 1
+                name_cell = participant.name or "–"
+                table.row([str(number), name_cell, participant.rank or "", *([""] * signatures)])
+        pdf.ln(5)
+
+
+def _course_header(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> None:
+    """The heading, the course and the print time, at the top of the first page."""
+    course = listing.course
+    pdf.set_font(_FONT, "B", 16)
+    pdf.multi_cell(0, 8, labels.heading, **_BELOW)
+    pdf.set_font(_FONT, "B", 12)
+    pdf.multi_cell(0, 6, f"{course.title} ({course.code})", **_BELOW)
+    pdf.ln(1)
+    pdf.set_font(_FONT, size=10)
+    agencies = ", ".join(f"{name} ({code})" for code, name in listing.agency_names.items())
+    lines = (
+        labels.when,
+        labels.place,
+        labels.lead,
+        labels.agencies.format(names=agencies) if agencies else "",
+        labels.printed,
+    )
+    for line in lines:
+        if line:
+            pdf.multi_cell(0, 5, line, **_BELOW)
+    pdf.ln(4)

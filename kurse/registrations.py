@@ -717,11 +717,13 @@ class Participant:
 
 @dataclass(frozen=True)
 class ParticipantList:
-    """Confirmed participants grouped by agency code, then the waiting list in order."""
+    """Confirmed participants grouped by agency code, then the waiting list in order; the
+    full names of the course's agencies (those with seats or registrations) by code."""
 
     course: Course
     confirmed: dict[str, list[Participant]]
     waiting: list[Participant]
+    agency_names: dict[str, str]
 
 
 def participants(session: Session, course_id: int, now: datetime) -> ParticipantList:
@@ -729,7 +731,7 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
     course = get_course(session, course_id)
     released = is_released(course.release_at, now)
     rows = session.execute(
-        select(Registration, Person.name, Person.rank, Agency.code)
+        select(Registration, Person.name, Person.rank, Agency.code, Agency.name)
         .join(Agency, Agency.id == Registration.agency_id)
         .outerjoin(Person, Person.id == Registration.person_id)
         .where(
@@ -740,8 +742,17 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
     )
     confirmed: dict[str, list[Participant]] = {}
     waiting: list[Participant] = []
+    agency_names: dict[str, str] = {
+        code: name
+        for code, name in session.execute(
+            select(Agency.code, Agency.name)
+            .join(Quota, Quota.agency_id == Agency.id)
+            .where(Quota.course_id == course_id, Quota.seats > 0)
+        )
+    }
     counters: dict[str | None, int] = defaultdict(int)
-    for registration, name, rank, code in rows:
+    for registration, name, rank, code, agency_name in rows:
+        agency_names[code] = agency_name
         position = None
         if registration.status == WAITING:
             key = None if released else code
@@ -762,7 +773,9 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
             confirmed.setdefault(code, []).append(item)
         else:
             waiting.append(item)
-    return ParticipantList(course, dict(sorted(confirmed.items())), waiting)
+    return ParticipantList(
+        course, dict(sorted(confirmed.items())), waiting, dict(sorted(agency_names.items()))
+    )
 
 
 def invariant_violations(session: Session, course_id: int, now: datetime) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -113,11 +114,13 @@ async def participant_file(update: Update, context: KursContext) -> None:
         await answer(query, _refusal(context, error), show_alert=True)
         return
     await answer(query)
-    labels = render_admin.list_labels(context.texts, listing.course, lead)
+    now = context.services.clock.now()
+    labels = render_admin.list_labels(context.texts, listing.course, lead, now)
     if callback.action == "csv":
         content, name = exports.participants_csv(listing, labels), f"{listing.course.code}.csv"
-    else:
-        content, name = exports.participants_pdf(listing, labels), f"{listing.course.code}.pdf"
+    else:  # fonts and layout take 0.4 s: off the event loop, so others are answered meanwhile
+        content = await asyncio.to_thread(exports.participants_pdf, listing, labels, now)
+        name = f"{listing.course.code}.pdf"
     await context.bot.send_document(update.effective_chat.id, document=content, filename=name)
 
 
