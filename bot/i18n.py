@@ -22,6 +22,8 @@ DEFAULT_LANGUAGE = "de"
 
 _LONG = {"de": "EEE, d. MMMM y, HH:mm", "en": "EEE, d MMMM y, HH:mm"}
 _SHORT = {"de": "EEE dd.MM., HH:mm", "en": "EEE d MMM, HH:mm"}
+_SHORT_YEAR = {"de": "EEE dd.MM.y, HH:mm", "en": "EEE d MMM y, HH:mm"}
+_MONTH = {"de": "LLLL y", "en": "LLLL y"}
 _TIME = "HH:mm"
 _DAY = {"de": "EEE dd.MM.y", "en": "EEE d MMM y"}
 
@@ -53,6 +55,19 @@ class Texts:
     def short(self, moment: datetime) -> str:
         """A compact date and time for buttons: "Fr. 12.03., 09:00"."""
         return _format(moment, _SHORT[self.language], self.language)
+
+    def short_with_year(self, moment: datetime) -> str:
+        """Compact, with the year (a date not in the current year): "Fr. 01.01.2027, 09:00"."""
+        return _format(moment, _SHORT_YEAR[self.language], self.language)
+
+    @staticmethod
+    def same_year(moment: datetime, now: datetime) -> bool:
+        """True if both lie in the same calendar year in Berlin."""
+        return moment.astimezone(BERLIN).year == now.astimezone(BERLIN).year
+
+    def month(self, first: date) -> str:
+        """A month and its year: "März 2027"."""
+        return format_date(first, _MONTH[self.language], locale=self.language)
 
     def day(self, day: date) -> str:
         """A calendar day, compact: "Fr. 12.03.2027"."""

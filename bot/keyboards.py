@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -18,10 +19,12 @@ def _button(text: str, action: str, value: int | str | None = None, page: int | 
     return InlineKeyboardButton(text, callback_data=encode(action, value, page))
 
 
-def course_list(t: Texts, page: CoursePage) -> InlineKeyboardMarkup | None:
+def course_list(
+    t: Texts, page: CoursePage, now: datetime | None = None
+) -> InlineKeyboardMarkup | None:
     """One button per course, then the page navigation."""
     rows = [
-        [_button(render.course_button(t, item), "c", item.course.id, page.page)]
+        [_button(render.course_button(t, item, now), "c", item.course.id, page.page)]
         for item in page.items
     ]
     navigation = []
@@ -95,7 +98,9 @@ def my_registrations(items: list[MyRegistration], t: Texts) -> InlineKeyboardMar
     rows = [
         [
             _button(
-                f"{t.short(item.course.start_at)} · {item.course.title[:40]}", "c", item.course.id
+                f"{t.short(item.course.start_at)} · {render.cut_at_word(item.course.title, 40)}",
+                "c",
+                item.course.id,
             )
         ]
         for item in items

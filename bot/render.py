@@ -16,6 +16,7 @@ from kurse.courses import CourseListing, CoursePage
 from kurse.errors import DomainError
 from kurse.models import Agency, Course, CourseStatus, Person
 from kurse.registrations import MyRegistration, RegistrationStatus, SignUpResult
+from kurse.search import CourseQuery
 
 MAX_MESSAGE = 4096
 
@@ -215,16 +216,32 @@ def seats_label(t: Texts, listing: CourseListing) -> str:
     )
 
 
-def course_list(t: Texts, page: CoursePage) -> str:
+def course_list(
+    t: Texts, page: CoursePage, query: CourseQuery | None = None, now: datetime | None = None
+) -> str:
     """A page of the course list: each course with its dates, place and the seats left for
-    the viewer's agency (the buttons below, in the same order, open the courses)."""
+    the viewer's agency (the buttons below, in the same order, open the courses); with a
+    search or a month, what was looked for."""
     _ = t.gettext
+    looked_for = _looked_for(t, query)
     if not page.items:
+        if looked_for:
+            return _("No open course matches {what}. /kurse shows all open courses.").format(
+                what=looked_for
+            )
         return _("There are no open courses at the moment.")
     head = _(
         "<b>Open courses</b> (page {page} of {pages})\n"
         "Soonest first; the seats shown are those left for your agency."
     ).format(page=page.page + 1, pages=page.pages)
+    if looked_for:
+        head = (
+            _("<b>Open courses</b> matching {what} (page {page} of {pages})").format(
+                what=looked_for, page=page.page + 1, pages=page.pages
+            )
+            + "\n"
+            + _("Soonest first; the seats shown are those left for your agency.")
+        )
     entries = [
         f"<b>{escape(item.course.title)}</b> ({escape(item.course.code)})\n"
         f"{t.span(item.course.start_at, item.course.end_at)} · {escape(item.course.location)}"
@@ -234,12 +251,34 @@ def course_list(t: Texts, page: CoursePage) -> str:
     return "\n\n".join([head, *entries])
 
 
-def course_button(t: Texts, listing: CourseListing) -> str:
-    """One course in the list, short enough for a button."""
-    title = listing.course.title
-    if len(title) > 40:
-        title = title[:39] + "…"
-    return f"{t.short(listing.course.start_at)} · {title} · {seats_label(t, listing)}"
+def _looked_for(t: Texts, query: CourseQuery | None) -> str:
+    if query is None or query.empty:
+        return ""
+    if query.month is not None:
+        return t.month(query.month)
+    return (
+        "„{}“".format(escape(" ".join(query.words)))
+        if t.language == "de"
+        else ("“{}”".format(escape(" ".join(query.words))))
+    )
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut after a whole word with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def course_button(t: Texts, listing: CourseListing, now: datetime | None = None) -> str:
+    """One course in the list, short enough for a button: the date (with the year when it is
+    not this year's), the title cut at a word, the seats left."""
+    start = listing.course.start_at
+    when = t.short(start) if now is None or t.same_year(start, now) else t.short_with_year(start)
+    return f"{when} · {cut_at_word(listing.course.title, 40)} · {seats_label(t, listing)}"
 
 
 def course_page(
@@ -264,7 +303,8 @@ def course_page(
         )
     if lead is not None:
         lines.append(_("Course lead: {name}").format(name=escape(lead.name)))
-    lines.append(_("Seats for your agency: {seats}").format(seats=seats_label(t, listing)))
+    if mine is None:  # registered or waiting: their own state below says what applies
+        lines.append(_("Seats for your agency: {seats}").format(seats=seats_label(t, listing)))
     if course.min_participants:
         lines.append(
             _("Takes place with at least {minimum} participants.").format(

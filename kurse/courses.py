@@ -20,6 +20,7 @@ from kurse.clock import BERLIN, ensure_aware
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
 from kurse.schedule import DEFAULT_PLAN, Plan, cancel_course_tasks, plan_course
+from kurse.search import CourseQuery, matches
 from kurse.validation import check_int, clean_text
 
 MAX_SEATS_PER_AGENCY = 1000
@@ -382,23 +383,34 @@ def registered_person_ids(session: Session, course_id: int) -> list[int]:
 
 
 def list_open_courses(
-    session: Session, agency_id: int, now: datetime, *, page: int = 0, page_size: int = 5
+    session: Session,
+    agency_id: int,
+    now: datetime,
+    *,
+    page: int = 0,
+    page_size: int = 8,
+    query: CourseQuery | None = None,
 ) -> CoursePage:
-    """Courses open for sign-up, soonest first, with the seats left for ``agency_id``."""
+    """Courses open for sign-up, soonest first, with the seats left for ``agency_id``;
+    ``query`` keeps those with its words or in its month (`kurse.search`)."""
     from kurse.registrations import seats_for_courses
 
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     is_open = (Course.status == CourseStatus.PUBLISHED, Course.registration_deadline > now)
-    total = session.scalar(select(func.count()).select_from(Course).where(*is_open)) or 0
-    pages = max(1, -(-total // page_size))
-    page = max(0, min(page, pages - 1))
-    courses: Sequence[Course] = session.scalars(
-        select(Course)
-        .where(*is_open)
-        .order_by(Course.start_at, Course.id)
-        .limit(page_size)
-        .offset(page * page_size)
-    ).all()
+    ordered = select(Course).where(*is_open).order_by(Course.start_at, Course.id)
+    if query is not None and not query.empty:
+        # The open courses of a term are a few hundred at most: folding and matching them
+        # here keeps the search the same on SQLite and PostgreSQL (umlauts, ß, accents).
+        found = [c for c in session.scalars(ordered) if matches(c, query)]
+        total = len(found)
+        pages = max(1, -(-total // page_size))
+        page = max(0, min(page, pages - 1))
+        courses: Sequence[Course] = found[page * page_size : (page + 1) * page_size]
+    else:
+        total = session.scalar(select(func.count()).select_from(Course).where(*is_open)) or 0
+        pages = max(1, -(-total // page_size))
+        page = max(0, min(page, pages - 1))
+        courses = session.scalars(ordered.limit(page_size).offset(page * page_size)).all()
     seats = seats_for_courses(session, courses, now)
     items = [
         CourseListing(c, seats[c.id].free_for(agency_id), seats[c.id].waiting_total())

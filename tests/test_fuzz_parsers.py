@@ -142,3 +142,14 @@ def test_a_cut_inside_deeply_nested_tags_still_fits_the_limit():
 
     assert len(cut) <= 88
     assert html_problem({"parse_mode": "HTML", "text": cut}) is None
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_whatever_follows_kurse_is_read_as_a_code_a_month_or_at_most_eight_words(typed):
+    from kurse.search import MAX_WORD, MAX_WORDS, parse_query
+    from tests.conftest import T0
+
+    query = parse_query(typed, T0)
+
+    assert len(query.words) <= MAX_WORDS and all(len(w) <= MAX_WORD for w in query.words)

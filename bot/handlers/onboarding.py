@@ -17,28 +17,37 @@ from telegram.warnings import PTBUserWarning
 from bot import keyboards, render, render_admin
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, leave_dialog, show
+from bot.handlers.courses import open_course
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.persistence import StoredConversation
 from kurse import agencies, lockout, people
 from kurse.errors import CodeLocked, DomainError
+from kurse.search import COURSE_CODE
 from kurse.validation import clean_text
 
 CODE, NAME, RANK, CONSENT = range(4)
-STORED = (JOINING, "join")  # the user_data keys of this dialog, kept in the database
+WANTED = "join_course"  # the course whose link brought them (t.me/<bot>?start=K-2027-005)
+STORED = (JOINING, "join", WANTED)  # the user_data keys of this dialog, kept in the database
 
 
 async def start(update: Update, context: KursContext) -> int:
     """Greets, checks a code given with /start (or a deep link), or asks for one."""
     assert update.message is not None
     t = context.texts
+    wanted = COURSE_CODE.match(" ".join(context.args or []))  # a deep link to a course
     if context.person is not None:
-        await update.message.reply_text(render.already_joined(t, context.person))
+        if wanted:
+            await open_course(update, context, wanted.group(1).upper())
+        else:
+            await update.message.reply_text(render.already_joined(t, context.person))
         return ConversationHandler.END
     if context.user_data and context.user_data.get(NEW_COURSE):  # a bootstrap admin's dialog
         await update.message.reply_text(render_admin.finish_course_dialog_first(t))
         return ConversationHandler.END
     context.user_data[JOINING] = True  # type: ignore[index]
-    if context.args:
+    if wanted:  # the course opens once they have joined
+        context.user_data[WANTED] = wanted.group(1).upper()  # type: ignore[index]
+    elif context.args:
         return await _check_code(update, context, " ".join(context.args))
     await update.message.reply_text(render.welcome_ask_code(t))
     return CODE
@@ -159,13 +168,16 @@ async def agreed(update: Update, context: KursContext) -> int:
     context.person = person
     agency = await context.services.db.run(agencies.get_agency_by_id, person.agency_id)
     await show(update, render.joined(context.texts, person, agency))
+    wanted = context.user_data.pop(WANTED, None)  # type: ignore[union-attr]
+    if wanted:  # they came by a course's link: here it is
+        await open_course(update, context, wanted)
     return ConversationHandler.END
 
 
 async def aborted(update: Update, context: KursContext) -> int:
     """Leaves the dialog without storing anything."""
     return await leave_dialog(
-        update, context, ("join", JOINING), render.join_cancelled(context.texts)
+        update, context, ("join", JOINING, WANTED), render.join_cancelled(context.texts)
     )
 
 
