@@ -325,8 +325,10 @@ def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list
         blocks.append("\n".join(lines))
     if listing.waiting:
         lines = [_("<b>Waiting list</b> ({n})").format(n=len(listing.waiting))]
-        lines += [
-            f"{i}. {escape(p.name or '–')} ({escape(p.agency_code)})"
+        lines += [  # with the rank, as in the confirmed list
+            f"{i}. {escape(p.name or '–')}"
+            + (f", {escape(p.rank)}" if p.rank else "")
+            + f" ({escape(p.agency_code)})"
             for i, p in enumerate(listing.waiting, 1)
         ]
         blocks.append("\n".join(lines))
@@ -510,9 +512,14 @@ def list_labels(t: Texts, course: Course, lead: Person | None, now: datetime) ->
 
 
 def lead_update(t: Texts, course: Course, person: Person, agency: str, what: str) -> str:
-    """To a lead: someone signed up or cancelled."""
-    return t.gettext("📋 {code}: {name} ({agency}) – {what}").format(
-        code=escape(course.code), name=escape(person.name), agency=escape(agency), what=what
+    """To a lead: someone signed up, cancelled or moved up (with the course's title: a lead
+    of several courses reads the digest without looking codes up)."""
+    return t.gettext("📋 {title} ({code}): {name} ({agency}) – {what}").format(
+        title=escape(course.title),
+        code=escape(course.code),
+        name=escape(person.name),
+        agency=escape(agency),
+        what=what,
     )
 
 

@@ -167,7 +167,7 @@ async def test_participants_for_the_lead_with_csv_and_pdf(h, db, clock, boss, ag
 
     text = shown[0].text
     assert "Bestätigt: 2 von 3" in text and "1. Jürgen Müller" in text
-    assert "<b>Warteliste</b> (2)" in text and "1. Özlem Şahin (PP-OFR)" in text
+    assert "<b>Warteliste</b> (2)" in text and "1. Özlem Şahin, POK (PP-OFR)" in text
     csv_name, csv_bytes = h.api.messages(lead["id"])[-2].document
     assert csv_name == f"{course.code}.csv" and csv_bytes.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig")), delimiter=";"))
@@ -364,7 +364,7 @@ async def test_the_lead_hears_of_each_sign_up_unless_switched_off(h, db, clock, 
     await h.press(ben, "Anmelden")
 
     told = [m.text for m in h.api.messages(lead["id"]) if m.text and m.text.startswith("📋")]
-    assert told == [f"📋 {course.code}: Anna Beispiel (PP-OFR) – angemeldet"]
+    assert told == [f"📋 {course.title} ({course.code}): Anna Beispiel (PP-OFR) – angemeldet"]
 
 
 async def test_editing_dates_tells_registered_officers_and_the_lead(h, db, clock, boss, agencies):
@@ -684,8 +684,10 @@ async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_dige
     await asyncio.sleep(1.0)  # the window is over
     later = [m.text for m in h.api.messages(lead.telegram_id)]
 
-    assert len(at_once) == 1 and at_once[0].startswith(f"📋 {course.code}: Officer ")
-    assert len(later) == 2 and later[1].count(f"📋 {course.code}: Officer ") == 29
+    assert len(at_once) == 1 and at_once[0].startswith(
+        f"📋 {course.title} ({course.code}): Officer "
+    )
+    assert len(later) == 2 and later[1].count(f"📋 {course.title} ({course.code}): Officer ") == 29
     told = "\n".join(later)
     assert all(f"Officer {i} (PP-OFR) – " in told for i in range(30))
 
@@ -708,3 +710,40 @@ async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, 
     assert "Findet ab 2 Teilnehmenden statt." in page.text
     assert "⚠️ Mindestteilnehmerzahl: 2 – es fehlen noch 1." in below
     assert "Mindestteilnehmerzahl: 2 – erreicht." in reached
+
+
+async def test_the_lead_hears_who_moved_up_when_someone_cancels_with_the_course_title(
+    h, db, clock, agencies
+):
+    h.app.bot_data["lead_digest"] = Digest(window=0.3)
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead.id)
+    anna = await officer(h, agencies, "Anna Beispiel")
+    ben = await officer(h, agencies, "Ben Zweiter")
+    for who in (anna, ben):
+        await h.send(who, "/kurse")
+        await h.press(who, course.title[:20])
+        await h.press(who, "Anmelden" if who is anna else "Auf die Warteliste")
+
+    await h.press(anna, "Abmelden")
+    await h.press(anna, "Ja, abmelden")
+    await asyncio.sleep(0.6)  # the digest's window is over
+
+    told = "\n".join(m.text for m in h.api.messages(lead.telegram_id) if m.text)
+    assert f"📋 {course.title} ({course.code}): Anna Beispiel (PP-OFR) – abgemeldet" in told
+    assert f"📋 {course.title} ({course.code}): Ben Zweiter (PP-OFR) – nachgerückt" in told
+
+
+async def test_the_waiting_list_of_teilnehmer_shows_the_rank_like_the_confirmed_list(
+    h, db, clock, boss, agencies
+):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Anna Erste", rank="POK")
+    ben = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Ben Zweiter", rank="KHK")
+    for person in (anna, ben):
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    (listing, *_files) = await h.send(boss, f"/teilnehmer {course.code}")
+
+    assert "1. Anna Erste, POK" in listing.text
+    assert "1. Ben Zweiter, KHK (PP-OFR)" in listing.text

@@ -110,6 +110,8 @@ async def cancel(update: Update, context: KursContext) -> None:
     await tell_lead(
         context, lead, course, lead_change(person, done.view.viewer_agency, course, what)
     )
+    for moved, agency in done.moved_up:  # the lead hears of every change of their list
+        await tell_lead(context, lead, course, lead_change(moved, agency, course, _("moved up")))
     if done.result.free_seat_for_lead:
         await tell_lead(
             context, lead, course, lambda t: render_admin.free_seat_for_lead(t, course)
