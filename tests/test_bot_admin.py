@@ -747,3 +747,21 @@ async def test_the_waiting_list_of_teilnehmer_shows_the_rank_like_the_confirmed_
 
     assert "1. Anna Erste, POK" in listing.text
     assert "1. Ben Zweiter, KHK (PP-OFR)" in listing.text
+
+
+async def test_teilnehmer_alone_gives_a_button_per_course_that_opens_its_list(
+    h, db, clock, boss, agencies
+):
+    lead = await officer(h, agencies, "Lea Leitung", "PD-Z")
+    lead_id = db.call(people.find_by_telegram_id, lead["id"]).id
+    led = builders.course(db, clock.now(), lead_id=lead_id)
+    other = builders.course(db, clock.now() + timedelta(days=1), title="Anderer Kurs")
+
+    (overview,) = await h.send(lead, "/teilnehmer")
+    answers = await h.press(lead, led.code)
+    admin_overview = (await h.send(boss, "/teilnehmer"))[0]
+
+    assert overview.button_texts() == [f"{led.code} · Grenzüberschreitende Fahndung…"]
+    assert answers[-1].text.startswith(f"<b>{led.title}</b> ({led.code})")
+    assert answers[-1].button_texts() == ["CSV-Datei", "PDF-Anwesenheitsliste"]
+    assert [b.split(" · ")[0] for b in admin_overview.button_texts()] == [led.code, other.code]

@@ -74,15 +74,47 @@ async def participant_list(update: Update, context: KursContext) -> None:
         except NotAllowed:
             await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
             return
-        await message.reply_text(render_admin.overview(t, fills))
+        buttons = [  # a button per course: nobody has to type a code
+            [
+                InlineKeyboardButton(
+                    f"{fill.course.code} · {render.cut_at_word(fill.course.title, 40)}",
+                    callback_data=encode("tl", fill.course.id),
+                )
+            ]
+            for fill in fills
+        ]
+        await message.reply_text(
+            render_admin.overview(t, fills), reply_markup=InlineKeyboardMarkup(buttons) or None
+        )
         return
     try:
         course_id = await context.services.db.run(
             _course_id_by_code, parts[1].strip(), readonly=True
         )
-        listing, seats, _lead = await _load(update, context, course_id)
     except DomainError as error:
         await message.reply_text(_refusal(context, error))
+        return
+    await _send_list(update, context, course_id)
+
+
+async def participant_list_button(update: Update, context: KursContext) -> None:
+    """A course's button under the /teilnehmer overview: its list, the role checked again."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    await answer(update.callback_query)
+    await _send_list(update, context, callback.id)
+
+
+async def _send_list(update: Update, context: KursContext, course_id: int) -> None:
+    """The participant list of one course with its CSV and PDF buttons (lead or admin)."""
+    assert update.effective_chat is not None
+    t = context.texts
+    try:
+        listing, seats, _lead = await _load(update, context, course_id)
+    except DomainError as error:
+        await update.effective_chat.send_message(_refusal(context, error))
         return
     chunks = render_admin.participant_messages(t, listing, seats)
     markup = InlineKeyboardMarkup(
@@ -98,7 +130,9 @@ async def participant_list(update: Update, context: KursContext) -> None:
         ]
     )
     for i, chunk in enumerate(chunks):
-        await message.reply_text(chunk, reply_markup=markup if i == len(chunks) - 1 else None)
+        await update.effective_chat.send_message(
+            chunk, reply_markup=markup if i == len(chunks) - 1 else None
+        )
 
 
 async def participant_file(update: Update, context: KursContext) -> None:
@@ -148,4 +182,5 @@ def register(application: KursApplication) -> None:
     """Adds /teilnehmer, its file buttons and /mitteilungen."""
     application.add_handler(CommandHandler("teilnehmer", participant_list))
     application.add_handler(CallbackQueryHandler(participant_file, pattern=r"^(csv|pdf):"))
+    application.add_handler(CallbackQueryHandler(participant_list_button, pattern=r"^tl:"))
     application.add_handler(CommandHandler("mitteilungen", notifications))
