@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # course dialog: pick an agency / done or skip (nk), create (nky); delete my data (del).
 ACTIONS = (
     "p", "c", "su", "cx", "cxy", "ics", "lang", "skip", "agree", "abort",
-    "ka", "kq", "zc", "csv", "pdf", "tl", "no", "nk", "nky", "del",
+    "ka", "kq", "zc", "csv", "pdf", "tl", "plc", "pl", "no", "nk", "nky", "del",
 )  # fmt: skip
 _PATTERN = re.compile(
     r"^(?P<action>" + "|".join(ACTIONS) + r")"

@@ -332,7 +332,7 @@ async def test_people_search_and_audit_log(h, db, clock, boss, agencies):
     log = await h.send(boss, "/protokoll")
 
     assert "Anna Beispiel – PP-OFR" in found[0].text
-    assert "Kurs angelegt" in log[0].text and f"id {BOSS}" in log[0].text
+    assert "Kurs angelegt" in log[0].text and f"(ID {BOSS})" in log[0].text
     with db.transaction(readonly=True) as session:
         entry = session.scalars(select(AuditEntry)).one()
     assert (entry.actor_id, entry.actor_telegram_id) == (None, BOSS)
@@ -765,3 +765,65 @@ async def test_teilnehmer_alone_gives_a_button_per_course_that_opens_its_list(
     assert answers[-1].text.startswith(f"<b>{led.title}</b> ({led.code})")
     assert answers[-1].button_texts() == ["CSV-Datei", "PDF-Anwesenheitsliste"]
     assert [b.split(" · ")[0] for b in admin_overview.button_texts()] == [led.code, other.code]
+
+
+PLAIN_FORM = (
+    "/kurs_neu\nTitel: Kurs A\nBeginn: 12.03.2027 09:00\nEnde: 12.03.2027 16:00\nOrt: Hof\n"
+    "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1"
+)
+
+
+async def test_the_audit_log_reads_as_a_log_in_berlin_time_with_course_names_and_changes(
+    h, db, clock, boss, agencies
+):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    await h.send(boss, PLAIN_FORM)
+    course = db.call(lambda s: s.scalars(select(Course)).one())
+    await h.send(
+        boss, f"/kurs_bearbeiten {course.code}\nBeginn: 19.03.2027 09:00\nEnde: 19.03.2027 16:00"
+    )
+    await h.send(boss, f"/kursleitung {course.code} {lead.telegram_id}")
+
+    (log,) = await h.send(boss, f"/protokoll {course.code}")
+
+    assert log.text.startswith("<b>Protokoll</b> (neueste zuerst, Seite 1 von 1)")
+    who = f"Administration laut Einstellungen (ID {BOSS})"
+    assert f"So. 10.01.2027, 10:00 · {who} · Kurs geändert · {course.code} Kurs A" in log.text
+    assert "Beginn: 12.03.2027 09:00 → 19.03.2027 09:00" in log.text
+    assert "Kursleitung: – → Lea Leitung" in log.text
+    assert "{&quot;" not in log.text and '{"' not in log.text  # no JSON
+    assert log.button_texts() == ["CSV-Datei"]
+
+
+async def test_the_audit_log_pages_and_gives_the_whole_log_as_a_csv_file(
+    h, db, clock, boss, agencies
+):
+    for i in range(20):
+        builders.course(db, clock.now(), title=f"Kurs {i:02d}")  # entries by Kursbot itself
+
+    first = (await h.send(boss, "/protokoll"))[0].text  # the message is edited to page 2
+    await h.press(boss, "Ältere »")
+    second = h.last(boss)
+    (csv_file,) = await h.press(boss, "CSV-Datei", second)
+
+    assert "(neueste zuerst, Seite 1 von 2)" in first and "Kurs 19" in first
+    assert "(neueste zuerst, Seite 2 von 2)" in second.text and "Kurs 00" in second.text
+    name, content = csv_file.document
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert name == "protokoll.csv" and rows[0] == [
+        "Zeit",
+        "Wer",
+        "Aktion",
+        "Kurs",
+        "Titel",
+        "Änderung",
+    ]
+    assert {row[4] for row in rows[1:]} == {f"Kurs {i:02d}" for i in range(20)}
+
+
+async def test_a_course_created_shows_only_the_fields_it_was_given(h, db, clock, boss, agencies):
+    await h.send(boss, PLAIN_FORM)
+
+    (log,) = await h.send(boss, "/protokoll")
+
+    assert "Freigabe" not in log.text and "Titel: " in log.text

@@ -19,7 +19,7 @@ from bot.handlers.notify import tell_all
 from bot.persistence import read_fresh
 from kurse import admin, agencies, audit
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
-from kurse.models import Person
+from kurse.exports import spreadsheet_csv
 
 # What an admin typed with /kurs_absagen and /kontingent waits here for the "Ja" button, per
 # course (keyed by the id as text: dialog data is kept in the database as JSON).
@@ -448,35 +448,89 @@ async def find_people(update: Update, context: KursContext) -> None:
 
 
 async def audit_log(update: Update, context: KursContext) -> None:
-    """/protokoll [code]: the newest admin actions."""
-    code = _args_text(update).strip()
+    """/protokoll [code]: the log, newest first, a page at a time (buttons), as a file."""
+    code, page, course_id = _args_text(update).strip(), 0, None
+    if update.callback_query is not None:
+        callback = await callback_of(update, context)
+        if callback is None:
+            return
+        await answer(update.callback_query)
+        code, page, course_id = "", callback.page or 0, callback.id or None
     try:
-        entries, names = await context.services.db.run(
-            _audit, code, **_who(update, context), readonly=True
+        found = await context.services.db.run(
+            _audit, code, course_id, page, **_who(update, context), readonly=True
         )
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    await _reply(update, render_admin.audit_log(context.texts, entries, names))
+    await show(
+        update, render_admin.audit_log(context.texts, found), _audit_buttons(context, found)
+    )
+
+
+def _audit_buttons(context: KursContext, found: audit.LogPage) -> InlineKeyboardMarkup | None:
+    t, course = context.texts, found.course_id or 0
+    row = []
+    if found.page > 0:
+        row.append(
+            InlineKeyboardButton(
+                t.gettext("« Newer"), callback_data=encode("pl", course, found.page - 1)
+            )
+        )
+    if found.page + 1 < found.pages:
+        row.append(
+            InlineKeyboardButton(
+                t.gettext("Older »"), callback_data=encode("pl", course, found.page + 1)
+            )
+        )
+    if not found.lines:
+        return None
+    files = [InlineKeyboardButton(t.gettext("CSV file"), callback_data=encode("plc", course))]
+    return InlineKeyboardMarkup([row, files] if row else [files])
+
+
+async def audit_file(update: Update, context: KursContext) -> None:
+    """The whole log (or one course's) as a CSV file, the role checked again."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None and update.effective_chat is not None
+    try:
+        found = await context.services.db.run(
+            _audit,
+            "",
+            callback.id or None,
+            0,
+            **_who(update, context),
+            page_size=10_000,
+            readonly=True,
+        )
+    except DomainError as error:
+        await answer(update.callback_query, render.domain_error(context.texts, error))
+        return
+    await answer(update.callback_query)
+    rows = render_admin.audit_csv_rows(context.texts, found.lines)
+    await context.bot.send_document(
+        update.effective_chat.id, document=spreadsheet_csv(rows), filename="protokoll.csv"
+    )
 
 
 def _audit(
-    session: Any, code: str, *, telegram_id: int, bootstrap: Any
-) -> tuple[list[Any], dict[int, str]]:
+    session: Any,
+    code: str,
+    course_id: int | None,
+    page: int,
+    *,
+    telegram_id: int,
+    bootstrap: Any,
+    page_size: int = 15,
+) -> audit.LogPage:
     from kurse.courses import get_course_by_code
 
     admin.require_admin(session, telegram_id, bootstrap)
-    course_id = get_course_by_code(session, code).id if code else None
-    entries = audit.entries(session, course_id=course_id, limit=30)
-    ids = {e.actor_id for e in entries if e.actor_id}
-    from sqlalchemy import select
-
-    names = (
-        dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
-        if ids
-        else {}
-    )
-    return entries, names
+    if code:
+        course_id = get_course_by_code(session, code).id
+    return audit.log_page(session, course_id=course_id, page=page, page_size=page_size)
 
 
 async def show_status(update: Update, context: KursContext) -> None:
@@ -528,4 +582,6 @@ def register(application: KursApplication) -> None:
     application.add_handler(CallbackQueryHandler(cancel_course_confirmed, pattern=r"^ka:"))
     application.add_handler(CallbackQueryHandler(quotas_decided, pattern=r"^kq:"))
     application.add_handler(CallbackQueryHandler(rotate_access_code, pattern=r"^zc:"))
+    application.add_handler(CallbackQueryHandler(audit_log, pattern=r"^pl:"))
+    application.add_handler(CallbackQueryHandler(audit_file, pattern=r"^plc:"))
     application.add_handler(CallbackQueryHandler(dismissed, pattern=r"^no$"))

@@ -114,7 +114,7 @@ ADMIN_COMMANDS = frozenset(
         "status",
     )
 )
-ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "no", "nk")
+ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "tl:", "pl:", "plc:", "no", "nk")
 
 
 def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
