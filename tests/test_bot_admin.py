@@ -827,3 +827,9 @@ async def test_a_course_created_shows_only_the_fields_it_was_given(h, db, clock,
     (log,) = await h.send(boss, "/protokoll")
 
     assert "Freigabe" not in log.text and "Titel: " in log.text
+
+
+async def test_hilfe_works_for_an_admin_from_the_settings_who_has_not_joined(h, boss):
+    (answer,) = await h.send(boss, "/hilfe")
+
+    assert "<b>Für Administratoren</b>" in answer.text and "/kurs_neu" in answer.text

@@ -124,7 +124,8 @@ def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
     message, query = update.message, update.callback_query
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
-        return command in ADMIN_COMMANDS or command == "abbrechen"
+        # /hilfe too: an admin from the settings learns their commands before joining.
+        return command in ADMIN_COMMANDS or command in ("abbrechen", "hilfe", "help")
     if message is not None and context.user_data and context.user_data.get(NEW_COURSE):
         return True  # an answer in the guided /kurs_neu dialog
     return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
