@@ -12,7 +12,7 @@ from kurse.admin import CourseFill
 from kurse.audit import DELETED, Change, LogLine, LogPage
 from kurse.clock import BERLIN
 from kurse.courses import CourseEdit
-from kurse.days import course_days
+from kurse.days import DayWarning, course_days
 from kurse.exports import ListLabels
 from kurse.forms import KEYS, FormError
 from kurse.models import Agency, Course, Person
@@ -134,6 +134,20 @@ def course_created(t: Texts, course: Course) -> str:
         when=t.span(course.start_at, course.end_at),
         location=escape(course.location),
     )
+
+
+def day_warnings(t: Texts, warnings: list[DayWarning]) -> str:
+    """Course days on a weekend or a public holiday: a warning below the confirmation."""
+    _ = t.gettext
+    lines = []
+    for warning in warnings:
+        reasons = [f"{name} ({state})" for state, name in warning.holidays]
+        if warning.weekend:
+            reasons.insert(0, _("weekend"))
+        lines.append(f"⚠️ {t.day(warning.day)}: {escape(', '.join(reasons))}")
+    if not lines:
+        return ""
+    return "\n\n" + _("Please check these course days:") + "\n" + "\n".join(lines)
 
 
 def course_edited(t: Texts, edit: CourseEdit, told: int) -> str:

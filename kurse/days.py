@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import holidays
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from kurse.clock import BERLIN
 from kurse.models import Course
 
@@ -44,3 +48,57 @@ def days_between(start_at: datetime, end_at: datetime) -> list[CourseDay]:
         days.append(CourseDay(current, begins, ends))
         current += timedelta(days=1)
     return days
+
+
+# Agencies name their state in words (`Agency.state`); public holidays differ by state.
+STATES = {
+    "baden-württemberg": "BW", "bayern": "BY", "berlin": "BE", "brandenburg": "BB",
+    "bremen": "HB", "hamburg": "HH", "hessen": "HE", "mecklenburg-vorpommern": "MV",
+    "niedersachsen": "NI", "nordrhein-westfalen": "NW", "rheinland-pfalz": "RP",
+    "saarland": "SL", "sachsen": "SN", "sachsen-anhalt": "ST", "schleswig-holstein": "SH",
+    "thüringen": "TH",
+}  # fmt: skip
+_HOLIDAY_LANGUAGE = {"de": "de", "en": "en_US"}
+
+
+@dataclass(frozen=True)
+class DayWarning:
+    """A course day on a weekend or a public holiday of a taking-part agency's state."""
+
+    day: date
+    weekend: bool
+    holidays: tuple[tuple[str, str], ...]  # (state, name of the holiday), per state
+
+
+def day_warnings(days: list[CourseDay], states: set[str], language: str) -> list[DayWarning]:
+    """The course days that fall on a Saturday or Sunday or on a public holiday in one of
+    ``states`` (words as agencies give them, e.g. "Bayern"): a warning, never a refusal."""
+    codes = sorted({STATES[s.strip().lower()] for s in states if s.strip().lower() in STATES})
+    years = sorted({d.day.year for d in days})
+    calendars = {
+        code: holidays.country_holidays(
+            "DE", subdiv=code, years=years, language=_HOLIDAY_LANGUAGE.get(language, "de")
+        )
+        for code in codes
+    }
+    warnings = []
+    for d in days:
+        found = tuple((code, str(cal[d.day])) for code, cal in calendars.items() if d.day in cal)
+        weekend = d.day.weekday() >= 5
+        if weekend or found:
+            warnings.append(DayWarning(d.day, weekend, found))
+    return warnings
+
+
+def course_day_warnings(session: Session, course: Course, language: str) -> list[DayWarning]:
+    """`day_warnings` for the states of the agencies with seats in ``course``."""
+    from kurse.models import Agency, Quota
+
+    states = set(
+        session.scalars(
+            select(Agency.state)
+            .join(Quota, Quota.agency_id == Agency.id)
+            .where(Quota.course_id == course.id, Quota.seats > 0)
+        )
+    )
+    return day_warnings(course_days(course), states, language)

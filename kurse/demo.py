@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kurse import agencies, courses, people, registrations
 from kurse.clock import BERLIN
 from kurse.courses import CourseDraft
+from kurse.days import day_warnings, days_between
 from kurse.models import Course
 
 LEAD_TELEGRAM_ID = 100_001
@@ -24,6 +25,16 @@ OFFICERS = (  # telegram id, name, rank, agency
 def _at(now: datetime, days: int, hour: int) -> datetime:
     day = (now.astimezone(BERLIN) + timedelta(days=days)).date()
     return datetime.combine(day, time(hour), tzinfo=BERLIN)
+
+
+def _working_days_from(now: datetime, days: int, length: int) -> int:
+    """The first offset from ``days`` on at which ``length`` days in a row are working days
+    in Bavaria and Saxony (no weekend, no public holiday): the demo term shows no warning."""
+    while True:
+        span = days_between(_at(now, days, 9), _at(now, days + length - 1, 16))
+        if not day_warnings(span, {"Bayern", "Sachsen"}, "de"):
+            return days
+        days += 1
 
 
 def load_demo(session: Session, now: datetime) -> list[Course]:
@@ -101,7 +112,8 @@ def load_demo(session: Session, now: datetime) -> list[Course]:
         ),
     ]
     created = []
-    for title, place, in_days, length, seats, release_in, description in plans:
+    for title, place, wanted_in, length, seats, release_in, description in plans:
+        in_days = _working_days_from(now, wanted_in, length)
         start = _at(now, in_days, 9)
         created.append(
             courses.create_course(

@@ -833,3 +833,18 @@ async def test_hilfe_works_for_an_admin_from_the_settings_who_has_not_joined(h, 
     (answer,) = await h.send(boss, "/hilfe")
 
     assert "<b>Für Administratoren</b>" in answer.text and "/kurs_neu" in answer.text
+
+
+async def test_a_course_day_on_a_public_holiday_is_warned_about_but_created(
+    h, db, clock, boss, agencies
+):
+    form = (
+        "/kurs_neu\nTitel: Kontrolltag\nBeginn: 26.05.2027 09:00\nEnde: 27.05.2027 16:00\n"
+        "Ort: Hof\nAnmeldeschluss: 01.05.2027\nPlätze: PP-OFR=5, PD-Z=5"
+    )
+
+    (answer,) = await h.send(boss, form)
+
+    assert answer.text.startswith("Kurs <b>K-2027-001</b> angelegt")
+    assert "Bitte diese Kurstage prüfen:\n⚠️ Do. 27.05.2027: Fronleichnam (BY)" in answer.text
+    assert db.call(lambda s: s.scalar(select(func.count()).select_from(Course))) == 1

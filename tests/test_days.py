@@ -59,3 +59,54 @@ def test_a_night_exercise_is_one_stretch_from_start_to_end():
     )
 
     assert len(days) == 1 and local(days) == [("2027-03-12", "20:00", "06:00")]
+
+
+def test_a_day_on_fronleichnam_warns_for_bavaria_and_buss_und_bettag_for_saxony():
+    from kurse.days import day_warnings, days_between
+
+    fronleichnam = days_between(
+        datetime(2027, 5, 27, 9, tzinfo=BERLIN), datetime(2027, 5, 27, 16, tzinfo=BERLIN)
+    )
+    buss_und_bettag = days_between(
+        datetime(2027, 11, 17, 9, tzinfo=BERLIN), datetime(2027, 11, 17, 16, tzinfo=BERLIN)
+    )
+
+    (bavarian,) = day_warnings(fronleichnam, {"Bayern", "Sachsen"}, "de")
+    (saxon,) = day_warnings(buss_und_bettag, {"Bayern", "Sachsen"}, "de")
+    assert bavarian.holidays == (("BY", "Fronleichnam"),) and not bavarian.weekend
+    assert saxon.holidays == (("SN", "Buß- und Bettag"),)
+    assert day_warnings(fronleichnam, {"Sachsen"}, "de") == []
+
+
+def test_a_course_over_a_weekend_warns_for_its_saturday_and_sunday():
+    from kurse.days import day_warnings, days_between
+
+    days = days_between(
+        datetime(2027, 3, 5, 9, tzinfo=BERLIN), datetime(2027, 3, 8, 16, tzinfo=BERLIN)
+    )
+
+    warned = day_warnings(days, {"Bayern"}, "en")
+    assert [(w.day.isoformat(), w.weekend) for w in warned] == [
+        ("2027-03-06", True),
+        ("2027-03-07", True),
+    ]
+
+
+def test_the_demo_term_has_no_course_day_on_a_weekend_or_holiday(tmp_path):
+    from kurse.days import course_days, day_warnings
+    from kurse.db import Database
+    from kurse.demo import load_demo
+    from kurse.migrate import upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(db.engine)
+    for start in (
+        datetime(2027, 5, 20, 8, tzinfo=BERLIN),
+        datetime(2027, 12, 20, 8, tzinfo=BERLIN),
+    ):
+        with db.transaction() as session:
+            created = load_demo(session, start)
+            warned = [day_warnings(course_days(c), {"Bayern", "Sachsen"}, "de") for c in created]
+            session.rollback()
+        assert created and warned == [[] for _ in created]
+    db.dispose()

@@ -18,6 +18,7 @@ from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
 from bot.persistence import read_fresh
 from kurse import admin, agencies, audit
+from kurse.days import course_day_warnings
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
 from kurse.exports import spreadsheet_csv
 
@@ -44,6 +45,20 @@ def _who(update: Update, context: KursContext) -> dict[str, Any]:
 def _planned(update: Update, context: KursContext) -> dict[str, Any]:
     """`_who` plus the timed-work plan, for actions that create or move courses."""
     return {**_who(update, context), "plan": context.services.plan}
+
+
+async def created_text(context: KursContext, course: Any) -> str:
+    """The confirmation of a new course, with a warning for days on weekends or holidays."""
+    return render_admin.course_created(context.texts, course) + await _day_warnings(
+        context, course
+    )
+
+
+async def _day_warnings(context: KursContext, course: Any) -> str:
+    warnings = await context.services.db.run(
+        course_day_warnings, course, context.texts.language, readonly=True
+    )
+    return render_admin.day_warnings(context.texts, warnings)
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -103,7 +118,7 @@ async def new_course(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await _refuse(update, context, error)
         return
-    await _reply(update, render_admin.course_created(context.texts, course))
+    await _reply(update, await created_text(context, course))
 
 
 async def edit_course(update: Update, context: KursContext) -> None:
@@ -142,7 +157,10 @@ async def edit_course(update: Update, context: KursContext) -> None:
         return
     if edit.told:
         jobs.wake(context.application)  # the notices are queued; send them now
-    await _reply(update, render_admin.course_edited(context.texts, edit, edit.told))
+    text = render_admin.course_edited(context.texts, edit, edit.told)
+    if edit.schedule_changed:
+        text += await _day_warnings(context, edit.course)
+    await _reply(update, text)
 
 
 async def cancel_course(update: Update, context: KursContext) -> None:

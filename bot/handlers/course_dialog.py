@@ -23,7 +23,7 @@ from telegram.warnings import PTBUserWarning
 from bot import render, render_admin
 from bot.callbacks import encode
 from bot.context import KursContext
-from bot.handlers.admin import _planned, _refuse, _who, new_course
+from bot.handlers.admin import _planned, _refuse, _who, created_text, new_course
 from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
@@ -295,7 +295,7 @@ async def confirmed(update: Update, context: KursContext) -> int:
     except DomainError as error:
         await _refuse(update, context, error)
         return ConversationHandler.END
-    await show(update, render_admin.course_created(t, course))
+    await show(update, await created_text(context, course))
     return ConversationHandler.END
 
 
