@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -80,13 +81,37 @@ def create_course_from_form(
     if form.errors:
         raise FormInvalid(errors=form.errors)
     values = dict(form.values)
+    problems = _seat_and_lead_problems(session, form.lines, values)
     try:
         lead = values.pop("lead", None)
-        if lead is not None:
+        if lead is not None and not problems:
             values["lead_id"] = people.find_by_reference(session, lead).id
+        if problems:  # every problem of the form at once, not one per try
+            courses.check_draft(session, CourseDraft(**{**values, "seats": {}}), now)
+            raise FormInvalid(errors=problems)
         return courses.create_course(session, CourseDraft(**values), now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
-        raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+        raise FormInvalid(errors=problems + _form_errors(form.lines, error)) from None
+
+
+def _seat_and_lead_problems(
+    session: Session, lines: dict[str, int], values: dict[str, Any]
+) -> list[FormError]:
+    """Every unknown agency, every seat number out of range and an unknown lead of a form."""
+    problems = []
+    seats = values.get("seats") or {}
+    known = set(session.scalars(select(Agency.code).where(Agency.code.in_(list(seats)))))
+    for code, number in seats.items():
+        if code not in known:
+            problems.append(FormError(lines.get("seats", 0), "seats", "unknown_agency", code))
+        elif not 0 <= number <= courses.MAX_SEATS_PER_AGENCY:
+            problems.append(FormError(lines.get("seats", 0), "seats", "out_of_range"))
+    if values.get("lead") is not None:
+        try:
+            people.find_by_reference(session, values["lead"])
+        except NotFound:
+            problems.append(FormError(lines.get("lead", 0), "lead", "unknown_person"))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,11 @@ def check_start(start: datetime, now: datetime) -> None:
         raise InvalidInput(field="start_at", reason="too_far_ahead")
 
 
+def check_draft(session: Session, draft: CourseDraft, now: datetime) -> None:
+    """Raises the first problem of a new course's fields (`InvalidInput`), seats aside."""
+    _validate(session, draft, now, new=True)
+
+
 def _aware(value: datetime, field_name: str) -> datetime:
     try:
         return ensure_aware(value)

@@ -848,3 +848,33 @@ async def test_a_course_day_on_a_public_holiday_is_warned_about_but_created(
     assert answer.text.startswith("Kurs <b>K-2027-001</b> angelegt")
     assert "Bitte diese Kurstage prüfen:\n⚠️ Do. 27.05.2027: Fronleichnam (BY)" in answer.text
     assert db.call(lambda s: s.scalar(select(func.count()).select_from(Course))) == 1
+
+
+async def test_a_form_reports_unknown_agencies_bad_seat_numbers_and_an_unknown_lead_at_once(
+    h, db, boss, agencies
+):
+    form = (
+        "/kurs_neu\nTitel: Kontrolltag\nBeginn: 12.03.2027 09:00\nEnde: 12.03.2027 16:00\n"
+        "Ort: Hof\nAnmeldeschluss: 01.03.2027\nPlätze: PP-OFR=5000, XX-1=3, YY-2=1\n"
+        "Kursleitung: @niemand"
+    )
+
+    (answer,) = await h.send(boss, form)
+
+    assert answer.text.startswith("Der Kurs wurde nicht angelegt:")
+    assert answer.text.count("• Zeile 6") == 3  # both agencies and the number
+    assert "XX-1" in answer.text and "YY-2" in answer.text
+    assert "• Zeile 7 (Kursleitung)" in answer.text
+    assert course_count(db) == 0
+
+
+async def test_a_form_with_a_bad_agency_and_a_bad_date_reports_both(h, db, boss, agencies):
+    form = (
+        "/kurs_neu\nTitel: Kontrolltag\nBeginn: 12.03.2027 09:00\nEnde: 11.03.2027 16:00\n"
+        "Ort: Hof\nAnmeldeschluss: 01.03.2027\nPlätze: XX-1=3"
+    )
+
+    (answer,) = await h.send(boss, form)
+
+    assert "• Zeile 3" in answer.text and "• Zeile 6" in answer.text
+    assert course_count(db) == 0
