@@ -8,12 +8,18 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 from bot import jobs
+from bot.context import Services
 from bot.health import start_health_server
+from bot.jobs import run_due_work
 from bot.liveness import Liveness
+from kurse import registrations as regs
 from kurse.db import Database, make_engine
 from kurse.migrate import upgrade
+from tests import builders
+from tests.harness import start_harness, stop_harness
 
 
 def get(port: int, path: str = "/healthz", method: str = "GET") -> tuple[int, dict | None]:
@@ -122,3 +128,28 @@ async def test_in_webhook_mode_livez_fails_until_set_webhook_succeeded(h, db):
     assert unset[1] is not None and unset[1]["failing"] == ["updates"]
     assert unset[1]["updates"] == "the webhook is not set"
     assert done[0] == 200
+
+
+async def test_a_long_fan_out_that_keeps_delivering_stays_alive(db, clock, settings, agencies):
+    # 12 reminders at 3 a second: the sweep runs about 3 s, twice the threshold, but every
+    # message it delivers shows that it moves.
+    h = await start_harness(Services(db, clock, settings), messages_per_second=3)
+    liveness = Liveness(h.app.bot_data["metrics"].heartbeat, updates_within=3600, sweep_within=1.5)
+    server = start_health_server(db, "127.0.0.1", 0, liveness=liveness)
+    course = builders.course(db, clock.now(), {"PP-OFR": 6, "PD-Z": 6})
+    for person in builders.officers(db, agencies, clock.now(), 12):
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+    clock.set(course.start_at - timedelta(days=7))
+    try:
+        sweep = asyncio.ensure_future(run_due_work(h.app))
+        began, statuses = time.monotonic(), []
+        while not sweep.done():
+            statuses.append((await asyncio.to_thread(get, server.server_address[1], "/livez"))[0])
+            await asyncio.sleep(0.1)
+        took, done = time.monotonic() - began, await sweep
+    finally:
+        stop(server)
+        await stop_harness(h)
+
+    assert done.sent == 12 and took > 2 * 1.5
+    assert set(statuses) == {200}
