@@ -7,7 +7,7 @@ from typing import Any
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import jobs, persistence
 from bot.context import KursApplication, KursContext, Services
@@ -25,6 +25,8 @@ from bot.handlers import (
 )
 from bot.handlers.notify import Digest
 from bot.i18n import LANGUAGES, _, preload, texts
+from bot.liveness import WatchedRequest
+from bot.metrics import Metrics
 from bot.processor import PerUserOrderProcessor
 from bot.ratelimit import ChatRateLimiter
 from bot.throttle import Throttle
@@ -64,6 +66,7 @@ def build_application(
     preload()  # catalogs and date formats, before the first update
     settings = services.settings
     api = settings.kursbot_telegram_api_url
+    metrics = Metrics(services.db, services.clock)  # a registry of this application's own
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token or "0:local")
@@ -71,7 +74,7 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=BERLIN))
         .context_types(ContextTypes(context=KursContext))
-        .concurrent_updates(PerUserOrderProcessor())
+        .concurrent_updates(PerUserOrderProcessor(on_update=metrics.updates.inc))
         .application_class(_Application)
         .post_init(_on_start)
         # Dialogs (their states and these user_data keys only) live in the database, so a
@@ -82,8 +85,14 @@ def build_application(
             )
         )
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+    # PTB's defaults (a pool of 256, and 1 for getUpdates), wrapped so that a successful
+    # getUpdates or setWebhook is seen where the updater makes it (/livez, bot/liveness.py).
+    heartbeat = metrics.heartbeat
+    builder = builder.request(
+        WatchedRequest(request or HTTPXRequest(connection_pool_size=256), heartbeat)
+    ).get_updates_request(
+        WatchedRequest(request or HTTPXRequest(connection_pool_size=1), heartbeat)
+    )
     if rate_limit:
         builder = builder.rate_limiter(
             ChatRateLimiter(
@@ -92,6 +101,7 @@ def build_application(
         )
     application: KursApplication = builder.build()  # type: ignore[assignment]
     application.bot_data["services"] = services
+    application.bot_data["metrics"] = metrics
     application.bot_data["throttle"] = throttle
     application.bot_data["lead_digest"] = Digest(digest_window)
     application.bot_data["error_digest"] = Digest(digest_window)

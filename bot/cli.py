@@ -84,9 +84,26 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     where = db.engine.url.render_as_string()
     if args.health_port:
         from bot.health import start_health_server
+        from bot.jobs import SWEEP
+        from bot.liveness import Liveness, polling_threshold
 
-        start_health_server(db, args.listen, args.health_port)
-        log.info("Health check on http://%s:%s/healthz", args.listen, args.health_port)
+        metrics = application.bot_data["metrics"]
+        liveness = Liveness(
+            metrics.heartbeat,
+            webhook=args.webhook,
+            updates_within=args.updates_stale_after or polling_threshold(),
+            sweep_within=2 * SWEEP.total_seconds(),
+        )
+        auth = settings.metrics_auth
+        start_health_server(
+            db, args.listen, args.health_port, liveness=liveness, metrics=metrics, auth=auth
+        )
+        log.info(
+            "Health port http://%s:%s: /healthz, /livez, /metrics%s",
+            args.listen,
+            args.health_port,
+            " (basic auth)" if auth else "",
+        )
     if args.webhook:
         # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB's webhook server
         # answers 403 to every request without the right one, before any handler runs.
@@ -165,7 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8443, help="port to listen on")
     run.add_argument("--url-path", default="telegram", help="path of the webhook")
     run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
-    run.add_argument("--health-port", type=int, help="serve GET /healthz on this port")
+    run.add_argument(
+        "--health-port", type=int, help="serve /healthz, /livez and /metrics on this port"
+    )
+    run.add_argument(
+        "--updates-stale-after",
+        type=float,
+        metavar="SECONDS",
+        help="polling: /livez fails after this long without a successful getUpdates "
+        "(default: 3 × the 10 s long poll + 10 s = 40)",
+    )
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")

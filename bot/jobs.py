@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render, render_admin
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
+from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
 from kurse import schedule, tasks
 from kurse.exports import course_calendar
@@ -169,11 +170,13 @@ async def _deliver(
     """Sends one claimed message and marks it; False if it was left to be given back (the
     application stopped and its grace ran out while the message waited for its turn)."""
     db, now = services.db, services.clock.now
+    metrics: Metrics = application.bot_data["metrics"]
     # Re-read right before sending: a course cancelled, a registration given back or a lead
     # changed since the claim; the content is built from this moment's state.
     fresh = await db.run(tasks.recheck, item.outbox_id, now())
     if fresh is None:
         done.skipped += 1
+        metrics.message(item.kind, SKIPPED)
         return True
 
     async def still_due() -> bool:
@@ -187,9 +190,11 @@ async def _deliver(
         return False
     except Stale:
         done.skipped += 1
+        metrics.message(item.kind, SKIPPED)
     except Forbidden:
         await db.run_batched(tasks.mark_blocked, item.outbox_id, fresh.person_id, now())
         done.blocked += 1
+        metrics.message(item.kind, "blocked")
     except RetryAfter as error:
         wait = error.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -197,9 +202,11 @@ async def _deliver(
             tasks.mark_failed, item.outbox_id, str(error), now(), timedelta(seconds=seconds)
         )
         done.retried += 1
+        metrics.message(item.kind, "retry_after")
     except BadRequest as error:  # will not get better by trying again
         await db.run_batched(tasks.mark_failed, item.outbox_id, str(error), now(), None)
         done.failed += 1
+        metrics.message(item.kind, "bad_request")
     except TelegramError as error:  # network trouble and the like: back off and retry
         state = await db.run_batched(
             tasks.mark_failed,
@@ -210,9 +217,11 @@ async def _deliver(
         )
         done.failed += state == tasks.FAILED
         done.retried += state != tasks.FAILED
+        metrics.message(item.kind, "network" if isinstance(error, NetworkError) else "other")
     else:
         await db.run_batched(tasks.mark_sent, item.outbox_id, now())
         done.sent += 1
+        metrics.message(item.kind, SENT)
     return True
 
 
@@ -313,12 +322,15 @@ def _names(session: Any, registration_ids: list[int]) -> list[str]:
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: does the due work and plans the next wake-up."""
     application: KursApplication = context.application  # type: ignore[assignment]
+    ok = True
     try:
         done = await run_due_work(application)
         if done.tasks or done.sent or done.failed:
             log.info("timed work: %s", done)
     except Exception:
+        ok = False
         log.exception("timed work failed; the next sweep tries again")
+    application.bot_data["metrics"].sweep_finished(ok)  # /livez: the sweep is not stuck
     if _STOPPING not in application.bot_data:
         await _plan_wake_up(application)
 

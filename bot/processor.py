@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -18,8 +18,11 @@ class PerUserOrderProcessor(BaseUpdateProcessor):
     user (``asyncio.Lock`` wakes waiters first come, first served).
     """
 
-    def __init__(self, max_concurrent_updates: int = 1024) -> None:
+    def __init__(
+        self, max_concurrent_updates: int = 1024, on_update: Callable[[], object] | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self._on_update = on_update  # counts each update (the metrics' counter)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         self.finished = 0  # updates done so far (for tests, benchmarks and `kursbot chat`)
@@ -27,6 +30,8 @@ class PerUserOrderProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Runs ``coroutine`` once the same user's earlier updates are done."""
+        if self._on_update is not None:
+            self._on_update()
         key = _key(update)
         if key is None:
             try:

@@ -7,7 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kurse.schedule import Plan
@@ -145,6 +153,32 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// address")
         return value
+
+    # Basic auth for /metrics on the health port (`bot.health`): both set, or neither (then
+    # /metrics is open to whoever reaches the port).
+    kursbot_metrics_user: str = ""
+    kursbot_metrics_password: SecretStr = Field(default=SecretStr(""), validate_default=True)
+
+    @field_validator("kursbot_metrics_user")
+    @classmethod
+    def _metrics_user(cls, value: str) -> str:
+        if ":" in value:
+            raise ValueError("a user name for basic auth cannot contain ':'")
+        return value.strip()
+
+    @field_validator("kursbot_metrics_password")
+    @classmethod
+    def _metrics_password(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if bool(info.data.get("kursbot_metrics_user")) != bool(value.get_secret_value()):
+            raise ValueError("set it together with KURSBOT_METRICS_USER, or neither")
+        return value
+
+    @property
+    def metrics_auth(self) -> tuple[str, str] | None:
+        """The user and password /metrics asks for, or None (no auth)."""
+        if not self.kursbot_metrics_user:
+            return None
+        return self.kursbot_metrics_user, self.kursbot_metrics_password.get_secret_value()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -517,6 +517,37 @@ def status(session: Session, now: datetime) -> Status:
     )
 
 
+@dataclass(frozen=True)
+class QueueLevels:
+    """How much work waits, for monitoring (read at every scrape of the metrics)."""
+
+    messages: dict[str, int]  # outbox rows in pending, sending and failed
+    oldest_due_message: datetime | None  # the earliest due_at of a pending message now due
+    pending_tasks: int
+    oldest_due_task: datetime | None  # the earliest due_at of a pending task now due
+
+
+def queue_levels(session: Session, now: datetime) -> QueueLevels:
+    """Counts the outbox by state and pending tasks, and finds the oldest due of each."""
+    watched = [PENDING, SENDING, FAILED]
+    messages = dict.fromkeys(watched, 0)
+    for state, count in session.execute(
+        select(Outbox.state, func.count()).where(Outbox.state.in_(watched)).group_by(Outbox.state)
+    ):
+        messages[state] = count
+    pending_tasks = (
+        session.scalar(select(func.count()).select_from(Task).where(Task.state == PENDING)) or 0
+    )
+
+    def oldest_due(model: Any) -> datetime | None:
+        due: datetime | None = session.scalar(
+            select(func.min(model.due_at)).where(model.state == PENDING, model.due_at <= now)
+        )
+        return due
+
+    return QueueLevels(messages, oldest_due(Outbox), pending_tasks, oldest_due(Task))
+
+
 def next_due(session: Session) -> datetime | None:
     """When the next pending task or message falls due."""
     task = session.scalar(select(func.min(Task.due_at)).where(Task.state == PENDING))

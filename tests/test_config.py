@@ -75,3 +75,35 @@ def test_zero_or_unknown_offsets_are_refused():
     for bad in ("0d", "5w", "d", "7d,,x"):
         with pytest.raises(ValueError):
             parse_offsets(bad)
+
+
+def test_metrics_credentials_are_read_from_the_env_file_and_the_password_never_shown(tmp_path):
+    (tmp_path / ".env").write_text(
+        "KURSBOT_METRICS_USER=prometheus\nKURSBOT_METRICS_PASSWORD=scrape-me-9f3a\n"
+    )
+
+    settings = load_settings()
+
+    assert settings.metrics_auth == ("prometheus", "scrape-me-9f3a")
+    assert "scrape-me-9f3a" not in repr(settings) and "scrape-me-9f3a" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"KURSBOT_METRICS_USER": "prometheus"}, "KURSBOT_METRICS_PASSWORD"),
+        ({"KURSBOT_METRICS_PASSWORD": "scrape-me"}, "KURSBOT_METRICS_PASSWORD"),
+        ({"KURSBOT_METRICS_USER": "a:b", "KURSBOT_METRICS_PASSWORD": "x"}, "KURSBOT_METRICS_USER"),
+    ],
+)
+def test_metrics_credentials_come_as_a_pair_without_a_colon_in_the_name(monkeypatch, given, named):
+    for name in ("KURSBOT_METRICS_USER", "KURSBOT_METRICS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert named in message and "\n" not in message

@@ -429,3 +429,76 @@ def test_sixty_officers_pressing_anmelden_on_two_instances_never_overbook_a_cour
         "PD-Z": 5,
     }
     assert len(listing.waiting) == 50
+
+
+def health(port: int, path: str) -> tuple[int, dict]:
+    """GET a path of the health port; returns the status and the JSON body."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError as error:  # not listening (any more): the assertions show the output
+        return 0, {"error": str(error)}
+
+
+def polled(port: int) -> bool:
+    """True once /metrics shows a successful getUpdates."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        families = text_string_to_metric_families(response.read().decode())
+        return any(
+            family.name == "kursbot_get_updates_last_success_timestamp_seconds" and family.samples
+            for family in families
+        )
+
+
+def test_livez_turns_503_when_the_bot_api_goes_away_while_healthz_stays_200(telegram, tmp_path):
+    health_port = free_port()
+    env = kursbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        KURSBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{telegram.server_address[1]}",
+    )
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bot.cli", "run", "--health-port", str(health_port)),
+            *("--updates-stale-after", "3"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        wait_until_listening(health_port, [process], deadline)
+        while not polled(health_port) and time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.1)
+        live = health(health_port, "/livez")
+        telegram.shutdown()  # the Bot API goes away
+        telegram.server_close()
+        gone_at = time.monotonic()
+        dead = health(health_port, "/livez")
+        while dead[0] == 200 and time.monotonic() < gone_at + 30:
+            time.sleep(0.2)
+            dead = health(health_port, "/livez")
+        detected_after = time.monotonic() - gone_at
+        ready = health(health_port, "/healthz")
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+
+    assert live[0] == 200, output
+    assert dead[0] == 503, output
+    assert dead[1]["failing"] == ["updates"] and "getUpdates" in dead[1]["updates"]
+    assert 2.5 < detected_after < 30
+    assert ready == (200, {"status": "ok", "database": "ok", "schema": "ok"})

@@ -138,7 +138,7 @@ async def test_healthz_says_the_database_is_ok_while_another_connection_holds_th
         server.server_close()
 
     assert answered_while_locked
-    assert status == (200, {"status": "ok", "database": "ok"})
+    assert status == (200, {"status": "ok", "database": "ok", "schema": "ok"})
 
 
 def write_audit(session, action: str, now) -> str:

@@ -20,6 +20,7 @@ log = logging.getLogger("kursbot.errors")
 async def on_error(update: object, context: KursContext) -> None:
     """Logs the error with the update's ids, tells the admins, apologises to the user."""
     error = context.error
+    context.bot_data["metrics"].handler_errors.labels(type(error).__name__).inc()
     user_id = chat_id = update_id = None
     if isinstance(update, Update):
         update_id = update.update_id

@@ -31,8 +31,12 @@ async def sign_up(update: Update, context: KursContext) -> None:
             views.sign_ups_and_views, callback.id, (person, context.services.clock.now())
         )
     except DomainError as error:
+        context.bot_data["metrics"].sign_up("refused", error.code)
         await _refused(update, context, error, callback.id)
         return
+    context.bot_data["metrics"].sign_up(
+        "already" if result.already else str(result.status)  # confirmed / waiting
+    )
     # The outcome comes first, as the button's answer: the rate limiter holds back only
     # calls to a chat, so in a burst every officer knows at once; the page edit and the
     # calendar file follow within Telegram's limit.
