@@ -113,6 +113,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
 
     from bot.chat import run_chat  # telegram is only needed here
 
@@ -122,17 +123,17 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         )
     logging.getLogger().setLevel(logging.WARNING)  # the chat is the output here
     db = prepare_database(settings)
-    asyncio.run(
-        run_chat(
-            settings,
-            db,
-            user_id=args.user,
-            name=args.name,
-            language=args.language,
-            load_demo=args.demo,
-            files=Path(args.files),
-        )
+    chat = run_chat(
+        settings,
+        db,
+        user_id=args.user,
+        name=args.name,
+        language=args.language,
+        load_demo=args.demo,
+        files=Path(args.files),
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C leaves as /quit does
+        asyncio.run(chat)
     db.dispose()
     return 0
 
