@@ -130,6 +130,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
 
     from bot.chat import run_chat  # telegram is only needed here
 
@@ -139,17 +140,17 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         )
     logging.getLogger().setLevel(logging.WARNING)  # the chat is the output here
     db = prepare_database(settings)
-    asyncio.run(
-        run_chat(
-            settings,
-            db,
-            user_id=args.user,
-            name=args.name,
-            language=args.language,
-            load_demo=args.demo,
-            files=Path(args.files),
-        )
+    chat = run_chat(
+        settings,
+        db,
+        user_id=args.user,
+        name=args.name,
+        language=args.language,
+        load_demo=args.demo,
+        files=Path(args.files),
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C leaves as /quit does
+        asyncio.run(chat)
     db.dispose()
     return 0
 
@@ -200,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("agencies", help="list the agencies with their access codes")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram")
     chat.add_argument("--user", type=int, default=1, help="your Telegram id (default 1)")
-    chat.add_argument("--name", default="Anna", help="your first name as Telegram shows it")
+    chat.add_argument("--name", default="Anna", help="your name as Telegram shows it")
     chat.add_argument("--language", default="de", choices=["de", "en"], help="Telegram language")
     chat.add_argument("--demo", action="store_true", help="load a demo term (empty database)")
-    chat.add_argument("--admin", action="store_true", help="make this user an admin")
-    chat.add_argument("--files", default="kursbot-chat-files", help="folder for files")
+    chat.add_argument("--admin", action="store_true", help="make this user (--user) an admin")
+    chat.add_argument("--files", default="kursbot-chat-files", help="folder for files, per user")
     args = parser.parse_args(argv)
     configure_logging()
     try:

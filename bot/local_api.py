@@ -15,6 +15,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,10 @@ class LocalBotApi(BaseRequest):
         self.queries_expired = False
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        # Told of each message as the bot sends it (False) or edits it (True), and of each
+        # button answer: `kursbot chat` prints them as they happen, in every chat.
+        self.on_message: Callable[[Sent, bool], None] | None = None
+        self.on_answer: Callable[[dict[str, Any]], None] | None = None
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
@@ -169,6 +174,8 @@ class LocalBotApi(BaseRequest):
                 "invalid",
             )
         self.callback_answers.append(params)
+        if self.on_answer is not None:
+            self.on_answer(params)
         user_id = self._pressed_by.pop(str(params.get("callback_query_id")), None)
         if user_id is not None and params.get("text"):
             self.answered_at.setdefault(user_id, time.perf_counter())
@@ -180,6 +187,7 @@ class LocalBotApi(BaseRequest):
         self.answered_at.setdefault(sent.chat_id, time.perf_counter())
         sent.buttons = _buttons(params)
         self.chats.setdefault(sent.chat_id, []).append(sent)
+        self._told(sent, edited=False)
         return self._message_json(sent)
 
     def _api_sendDocument(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
@@ -191,6 +199,7 @@ class LocalBotApi(BaseRequest):
         sent.text = params.get("caption")
         sent.buttons = _buttons(params)
         self.chats.setdefault(sent.chat_id, []).append(sent)
+        self._told(sent, edited=False)
         return self._message_json(sent)
 
     def _api_editMessageText(self, params: dict[str, Any], files: Any) -> Any:
@@ -206,6 +215,7 @@ class LocalBotApi(BaseRequest):
             )
         sent.text, sent.buttons, sent.edits = params["text"], buttons, sent.edits + 1
         self.answered_at.setdefault(sent.chat_id, time.perf_counter())
+        self._told(sent, edited=True)
         return self._message_json(sent)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: Any) -> Any:
@@ -213,6 +223,7 @@ class LocalBotApi(BaseRequest):
         if sent is None:
             return self._error(400, "Bad Request: message to edit not found")
         sent.buttons, sent.edits = _buttons(params), sent.edits + 1
+        self._told(sent, edited=True)
         return self._message_json(sent)
 
     def _api_deleteWebhook(self, params: dict[str, Any], files: Any) -> bool:
@@ -287,6 +298,10 @@ class LocalBotApi(BaseRequest):
         return update
 
     # --- helpers ---------------------------------------------------------------------------
+    def _told(self, sent: Sent, *, edited: bool) -> None:
+        if self.on_message is not None:
+            self.on_message(sent, edited)
+
     def _find(self, chat_id: int, message_id: int) -> Sent | None:
         return next((s for s in self.chats.get(chat_id, []) if s.message_id == message_id), None)
 

@@ -554,3 +554,15 @@ def next_due(session: Session) -> datetime | None:
     message = session.scalar(select(func.min(Outbox.due_at)).where(Outbox.state == PENDING))
     times = [t for t in (task, message) if t is not None]
     return min(times) if times else None
+
+
+def unfinished(session: Session, now: datetime, claimed_since: datetime) -> bool:
+    """Whether a task or message is due at ``now``, or was claimed since ``claimed_since`` and
+    is not marked yet (`kursbot chat` waits for these before it reads the next input)."""
+    return any(_unfinished(session, model, now, claimed_since) for model in (Task, Outbox))
+
+
+def _unfinished(session: Session, model: Any, now: datetime, claimed_since: datetime) -> bool:
+    due = (model.state == PENDING) & (model.due_at <= now)
+    claimed = (model.state == SENDING) & (model.claimed_at >= claimed_since)
+    return session.scalar(select(model.id).where(due | claimed).limit(1)) is not None

@@ -19,9 +19,11 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
+from kurse import courses
 from kurse import registrations as regs
 from kurse.clock import BERLIN
-from kurse.models import Outbox
+from kurse.db import Database
+from kurse.models import Outbox, Person
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,15 +159,16 @@ def test_kursbot_run_polls_a_local_bot_api_server_and_answers(telegram, tmp_path
     assert TOKEN not in output  # the token never reaches the log
 
 
-def readme_chat_example() -> str:
-    """The shell block of the README's "Trying it out in the terminal" section."""
+def readme_chat_example(heading: str = "### Trying it out in the terminal") -> str:
+    """The first shell block of the README's section ``heading``, to run with this Python."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Trying it out in the terminal") :]
-    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+    section = text[text.index(heading) :]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return block.replace(".venv/bin/kursbot", f"{sys.executable} -m bot.cli")
 
 
 def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_english(tmp_path):
-    script = readme_chat_example().replace(".venv/bin/kursbot", f"{sys.executable} -m bot.cli")
+    script = readme_chat_example()
 
     chat = subprocess.run(
         ["bash", "-c", script],
@@ -187,8 +190,56 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
     assert "From now on I speak English with you." in out
     assert "Do you really want to cancel your registration" in out
     assert "Your registration for *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
-    saved = list((tmp_path / "kursbot-chat-files").glob("*.ics"))
+    saved = list((tmp_path / "kursbot-chat-files" / "1").glob("*.ics"))
     assert len(saved) == 1 and b"BEGIN:VCALENDAR" in saved[0].read_bytes()
+
+
+def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_and_lists_it(
+    tmp_path,
+):
+    script = readme_chat_example("### Every role in one chat")
+
+    chat = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=kursbot_env(tmp_path, TMPDIR=str(tmp_path)),  # mktemp makes the database here
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    code = re.search(r"/teilnehmer (K-\d{4}-001)", out)
+    assert code is not None, out
+    code = code.group(1)
+    (database,) = tmp_path.glob("tmp.*/kursbot.db")
+    db = Database(f"sqlite:///{database}")
+    with db.transaction(readonly=True) as session:
+        course = courses.get_course_by_code(session, code)
+        listing = regs.participants(session, course.id, datetime.now(BERLIN))
+        lead = session.get(Person, course.lead_id)
+        lead_id = lead.telegram_id if lead else None
+    db.dispose()
+    # Anna gave her seat back; Carla, waiting behind her, has it now.
+    confirmed = {agency: [p.name for p in ps] for agency, ps in listing.confirmed.items()}
+    assert confirmed == {"PP-OFR": ["Carla Probst"], "PD-Z": ["Ben Muster"]}
+    assert not listing.waiting and lead_id == 1001
+    # What the bot sent to others appeared as it happened, headed with the recipient.
+    lead_notices = [
+        line for line in out.splitlines() if line.startswith("bot → Lea Leitung (1001)")
+    ]
+    for name in ("Anna Beispiel", "Ben Muster", "Carla Probst"):
+        assert any(name in line for line in lead_notices), lead_notices
+    assert f"bot → Carla Probst (1004): [file saved: kursbot-chat-files/1004/{code}.ics]" in out
+    # Each user's files in their own folder; the lead's lists as the lead gets them.
+    files = tmp_path / "kursbot-chat-files"
+    for officer in (1002, 1003, 1004):
+        assert b"BEGIN:VCALENDAR" in (files / str(officer) / f"{code}.ics").read_bytes()
+    table = (files / "1001" / f"{code}.csv").read_text(encoding="utf-8-sig")
+    assert "Ben Muster" in table and "Carla Probst" in table and "Anna Beispiel" not in table
+    assert (files / "1001" / f"{code}.pdf").read_bytes().startswith(b"%PDF")
 
 
 def free_port() -> int:
