@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot.logs import configure as configure_logging
 from kurse import agencies, schedule
 from kurse.clock import SystemClock
-from kurse.config import Settings, SettingsError, load_settings
+from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
 from kurse.db import Database
 from kurse.migrate import new_revision, upgrade
 
@@ -54,9 +53,6 @@ def _unavailable(url: URL, error: OperationalError) -> str:
     return f"Cannot open the database {where}: {reason.removeprefix('connection failed: ')}"
 
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-
-
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
         print(
@@ -66,12 +62,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     from bot.app import Services, build_application  # telegram is only needed here
+    from bot.botapi import BotApiUnavailable, initialize
     from bot.process import tune_garbage_collector
     from bot.throttle import Throttle
 
     if args.webhook:
-        secret = args.secret_token or os.environ.get("KURSBOT_WEBHOOK_SECRET", "")
-        if not args.url or not _SECRET.match(secret):
+        secret = args.secret_token or settings.kursbot_webhook_secret
+        if not args.url or not WEBHOOK_SECRET.match(secret):
             print(
                 "kursbot run --webhook needs --url and a secret token of 16 to 256 letters, "
                 "digits, _ or - (--secret-token or KURSBOT_WEBHOOK_SECRET).",
@@ -80,13 +77,22 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     db = prepare_database(settings)
     application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
+    # getMe on the event loop that run_polling / run_webhook go on with (PTB's own start then
+    # skips it): a refused token or an unreachable Bot API is one line, not a traceback.
+    asyncio.set_event_loop(loop := asyncio.new_event_loop())
+    try:
+        loop.run_until_complete(initialize(application.bot, settings))
+    except BotApiUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
     tune_garbage_collector()  # after start-up: see bot/process.py
     where = db.engine.url.render_as_string()
-    if args.health_port:
+    health_port = args.health_port or settings.kursbot_health_port
+    if health_port:
         from bot.health import start_health_server
 
-        start_health_server(db, args.listen, args.health_port)
-        log.info("Health check on http://%s:%s/healthz", args.listen, args.health_port)
+        start_health_server(db, args.listen, health_port)
+        log.info("Health check on http://%s:%s/healthz", args.listen, health_port)
     if args.webhook:
         # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB's webhook server
         # answers 403 to every request without the right one, before any handler runs.
@@ -165,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8443, help="port to listen on")
     run.add_argument("--url-path", default="telegram", help="path of the webhook")
     run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
-    run.add_argument("--health-port", type=int, help="serve GET /healthz on this port")
+    run.add_argument(
+        "--health-port", type=int, help="serve GET /healthz on this port (or KURSBOT_HEALTH_PORT)"
+    )
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
@@ -180,12 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--admin", action="store_true", help="make this user an admin")
     chat.add_argument("--files", default="kursbot-chat-files", help="folder for files")
     args = parser.parse_args(argv)
-    configure_logging()
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    configure_logging(settings, secrets=[getattr(args, "secret_token", None)])
     try:
         return _command(settings, args)
     except DatabaseUnavailable as error:
