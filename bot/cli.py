@@ -1,4 +1,4 @@
-"""The ``kursbot`` command: ``kursbot run`` and ``kursbot db upgrade``."""
+"""The ``kursbot`` command: ``kursbot run``, ``kursbot check`` and ``kursbot db upgrade``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.logs import configure as configure_logging
 from kurse import agencies, schedule
+from kurse.checks import Listening
 from kurse.clock import SystemClock
 from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
 from kurse.db import Database
@@ -150,6 +151,22 @@ def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    logging.getLogger().setLevel(logging.WARNING)  # the report is the output here
+    listening = Listening(
+        webhook=args.webhook,
+        url=args.url,
+        secret_token=args.secret_token,
+        listen=args.listen,
+        health_port=args.health_port or settings.kursbot_health_port,
+    )
+    problems, ok = run_check(settings, listening, deploy=args.deploy, online=args.online)
+    print("\n".join(problems or [ok]))
+    return 1 if problems else 0
+
+
 def _agencies(settings: Settings) -> int:
     db = prepare_database(settings)
     with db.transaction(readonly=True) as session:
@@ -164,16 +181,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kursbot`` console script."""
     parser = argparse.ArgumentParser(prog="kursbot", description="Kursbot: joint police courses.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
-    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
-    run.add_argument("--url", help="the public HTTPS address Telegram posts updates to")
-    run.add_argument("--listen", default="127.0.0.1", help="address to listen on")
-    run.add_argument("--port", type=int, default=8443, help="port to listen on")
-    run.add_argument("--url-path", default="telegram", help="path of the webhook")
-    run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
-    run.add_argument(
+    # The options of `run` that `check` looks at too, so that both see the same start.
+    run_options = argparse.ArgumentParser(add_help=False)
+    run_options.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run_options.add_argument("--url", help="the public HTTPS address Telegram posts updates to")
+    run_options.add_argument("--listen", default="127.0.0.1", help="address to listen on")
+    run_options.add_argument("--port", type=int, default=8443, help="port to listen on")
+    run_options.add_argument("--url-path", default="telegram", help="path of the webhook")
+    run_options.add_argument(
+        "--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook"
+    )
+    run_options.add_argument(
         "--health-port", type=int, help="serve GET /healthz on this port (or KURSBOT_HEALTH_PORT)"
     )
+    commands.add_parser(
+        "run", parents=[run_options], help="run the bot (long polling, or --webhook)"
+    )
+    check = commands.add_parser(
+        "check",
+        parents=[run_options],
+        help="check the installation (for the options of `run` given): one line per problem",
+    )
+    check.add_argument(
+        "--deploy", action="store_true", help="also what production should not run with"
+    )
+    check.add_argument("--online", action="store_true", help="also ask the Bot API (getMe)")
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
@@ -204,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings, args)
+    if args.command == "check":
+        return _check(settings, args)
     if args.command == "agencies":
         return _agencies(settings)
     if args.command == "chat":
