@@ -46,18 +46,19 @@ def start(folder: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     )
 
 
-def stop(process: subprocess.Popen[str], until, deadline: float = 60) -> str:
-    """Waits until ``until()`` holds (or the process ended), sends SIGTERM, returns the
-    whole output."""
+def wait_for(process: subprocess.Popen[str], condition, deadline: float = 60) -> None:
+    """Waits until ``condition()`` holds; fails if the process ends or time runs out."""
     end = time.monotonic() + deadline
-    try:
-        while not until() and process.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-        assert until(), "the bot did not get there in time"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
-    return output
+    while not condition():
+        assert process.poll() is None, "the bot stopped"
+        assert time.monotonic() < end, "the bot did not get there in time"
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Sends SIGTERM as systemd does; returns the whole output."""
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=30)[0]
 
 
 def assert_no_secret_in(output: str, *secrets: str) -> None:
@@ -96,7 +97,10 @@ def test_a_start_that_polls_and_stops_on_sigterm_shows_neither_token_nor_secret(
             KURSBOT_TELEGRAM_API_URL=api.url,
             KURSBOT_LOG_LEVEL="DEBUG",  # everything PTB, httpx and httpcore have to say
         )
-        output = stop(process, api.polled.is_set)
+        try:
+            wait_for(process, api.polled.is_set)
+        finally:
+            output = stop(process)
 
     assert process.returncode == 0, output
     assert "getUpdates" in api.methods
@@ -107,21 +111,27 @@ def test_a_start_that_polls_and_stops_on_sigterm_shows_neither_token_nor_secret(
 def test_a_webhook_start_set_up_in_the_env_file_logs_json_and_shows_neither_token_nor_secret(
     tmp_path,
 ):
-    port = free_port()
+    port, health_port = free_port(), free_port()
     with fake_bot_api() as api:
         (tmp_path / ".env").write_text(
             f"TELEGRAM_BOT_TOKEN={GOOD_TOKEN}\nKURSBOT_WEBHOOK_SECRET={SECRET}\n"
             f"KURSBOT_LOG_FORMAT=json\nKURSBOT_LOG_LEVEL=DEBUG\n"
-            f"KURSBOT_TELEGRAM_API_URL={api.url}\n"
+            f"KURSBOT_TELEGRAM_API_URL={api.url}\nKURSBOT_HEALTH_PORT={health_port}\n"
         )
         process = start(
             tmp_path, "--webhook", "--url", "https://kurse.example/telegram", "--port", str(port)
         )
-        statuses: list[int | None] = []
-        output = stop(process, lambda: statuses.append(status_of_post(port, None)) or statuses[-1])
+        try:
+            wait_for(process, lambda: status_of_post(port, None) is not None)
+            refused = status_of_post(port, None)
+            with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz") as response:
+                health = response.status
+        finally:
+            output = stop(process)
 
-    assert statuses[-1] == 403  # up, and it refuses a request without the secret
-    assert "setWebhook" in api.methods
+    assert process.returncode == 0, output
+    assert refused == 403  # up, and it refuses a request without the secret
+    assert "setWebhook" in api.methods and health == 200
     records = [json.loads(line) for line in output.splitlines()]  # every line is JSON
     assert {r["level"] for r in records} >= {"DEBUG", "INFO"}
     assert_no_secret_in(output, GOOD_TOKEN, GOOD_TOKEN.split(":")[1], SECRET)
