@@ -205,7 +205,7 @@ class Settings(BaseSettings):
     kursbot_log_format: Literal["plain", "json"] = "plain"
     kursbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kursbot_health_port: int | None = Field(default=None, ge=1, le=65535)
-    kursbot_secrets_dir: str = ""  # read by `SecretFiles`; kept to show in `kursbot check`
+    kursbot_secrets_dir: str = ""  # read by `SecretFiles`; `kursbot check` checks its files
     # The operator's statement that a reverse proxy guards a webhook or health port that
     # listens beyond loopback (`kursbot check --deploy`).
     kursbot_behind_proxy: bool = False
