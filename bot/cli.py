@@ -1,11 +1,10 @@
-"""The ``kursbot`` command: ``kursbot run`` and ``kursbot db upgrade``."""
+"""The ``kursbot`` command: ``kursbot run``, ``kursbot check`` and ``kursbot db upgrade``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +14,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot.logs import configure as configure_logging
 from kurse import agencies, schedule
+from kurse.checks import Listening
 from kurse.clock import SystemClock
-from kurse.config import Settings, SettingsError, load_settings
+from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
 from kurse.db import Database
 from kurse.migrate import new_revision, upgrade
 
@@ -54,9 +54,6 @@ def _unavailable(url: URL, error: OperationalError) -> str:
     return f"Cannot open the database {where}: {reason.removeprefix('connection failed: ')}"
 
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-
-
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
         print(
@@ -66,12 +63,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     from bot.app import Services, build_application  # telegram is only needed here
+    from bot.botapi import BotApiUnavailable, initialize
     from bot.process import tune_garbage_collector
     from bot.throttle import Throttle
 
     if args.webhook:
-        secret = args.secret_token or os.environ.get("KURSBOT_WEBHOOK_SECRET", "")
-        if not args.url or not _SECRET.match(secret):
+        secret = args.secret_token or settings.kursbot_webhook_secret
+        if not args.url or not WEBHOOK_SECRET.match(secret):
             print(
                 "kursbot run --webhook needs --url and a secret token of 16 to 256 letters, "
                 "digits, _ or - (--secret-token or KURSBOT_WEBHOOK_SECRET).",
@@ -80,9 +78,18 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     db = prepare_database(settings)
     application = build_application(Services(db, SystemClock(), settings), throttle=Throttle())
+    # getMe on the event loop that run_polling / run_webhook go on with (PTB's own start then
+    # skips it): a refused token or an unreachable Bot API is one line, not a traceback.
+    asyncio.set_event_loop(loop := asyncio.new_event_loop())
+    try:
+        loop.run_until_complete(initialize(application.bot, settings))
+    except BotApiUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
     tune_garbage_collector()  # after start-up: see bot/process.py
     where = db.engine.url.render_as_string()
-    if args.health_port:
+    health_port = args.health_port or settings.kursbot_health_port
+    if health_port:
         from bot.health import start_health_server
         from bot.jobs import SWEEP
         from bot.liveness import Liveness, polling_threshold
@@ -96,12 +103,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         auth = settings.metrics_auth
         start_health_server(
-            db, args.listen, args.health_port, liveness=liveness, metrics=metrics, auth=auth
+            db, args.listen, health_port, liveness=liveness, metrics=metrics, auth=auth
         )
         log.info(
             "Health port http://%s:%s: /healthz, /livez, /metrics%s",
             args.listen,
-            args.health_port,
+            health_port,
             " (basic auth)" if auth else "",
         )
     if args.webhook:
@@ -162,6 +169,22 @@ def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    logging.getLogger().setLevel(logging.WARNING)  # the report is the output here
+    listening = Listening(
+        webhook=args.webhook,
+        url=args.url,
+        secret_token=args.secret_token,
+        listen=args.listen,
+        health_port=args.health_port or settings.kursbot_health_port,
+    )
+    problems, ok = run_check(settings, listening, deploy=args.deploy, online=args.online)
+    print("\n".join(problems or [ok]))
+    return 1 if problems else 0
+
+
 def _agencies(settings: Settings) -> int:
     db = prepare_database(settings)
     with db.transaction(readonly=True) as session:
@@ -176,23 +199,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kursbot`` console script."""
     parser = argparse.ArgumentParser(prog="kursbot", description="Kursbot: joint police courses.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
-    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
-    run.add_argument("--url", help="the public HTTPS address Telegram posts updates to")
-    run.add_argument("--listen", default="127.0.0.1", help="address to listen on")
-    run.add_argument("--port", type=int, default=8443, help="port to listen on")
-    run.add_argument("--url-path", default="telegram", help="path of the webhook")
-    run.add_argument("--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook")
-    run.add_argument(
-        "--health-port", type=int, help="serve /healthz, /livez and /metrics on this port"
+    # The options of `run` that `check` looks at too, so that both see the same start.
+    run_options = argparse.ArgumentParser(add_help=False)
+    run_options.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run_options.add_argument("--url", help="the public HTTPS address Telegram posts updates to")
+    run_options.add_argument("--listen", default="127.0.0.1", help="address to listen on")
+    run_options.add_argument("--port", type=int, default=8443, help="port to listen on")
+    run_options.add_argument("--url-path", default="telegram", help="path of the webhook")
+    run_options.add_argument(
+        "--secret-token", help="or KURSBOT_WEBHOOK_SECRET; required for --webhook"
     )
-    run.add_argument(
+    run_options.add_argument(
+        "--health-port",
+        type=int,
+        help="serve /healthz, /livez and /metrics on this port (or KURSBOT_HEALTH_PORT)",
+    )
+    run_options.add_argument(
         "--updates-stale-after",
         type=float,
         metavar="SECONDS",
         help="polling: /livez fails after this long without a successful getUpdates "
         "(default: 3 × the 10 s long poll + 10 s = 40)",
     )
+    commands.add_parser(
+        "run", parents=[run_options], help="run the bot (long polling, or --webhook)"
+    )
+    check = commands.add_parser(
+        "check",
+        parents=[run_options],
+        help="check the installation (for the options of `run` given): one line per problem",
+    )
+    check.add_argument(
+        "--deploy", action="store_true", help="also what production should not run with"
+    )
+    check.add_argument("--online", action="store_true", help="also ask the Bot API (getMe)")
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
@@ -207,12 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--admin", action="store_true", help="make this user (--user) an admin")
     chat.add_argument("--files", default="kursbot-chat-files", help="folder for files, per user")
     args = parser.parse_args(argv)
-    configure_logging()
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    configure_logging(settings, secrets=[getattr(args, "secret_token", None)])
     try:
         return _command(settings, args)
     except DatabaseUnavailable as error:
@@ -223,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings, args)
+    if args.command == "check":
+        return _check(settings, args)
     if args.command == "agencies":
         return _agencies(settings)
     if args.command == "chat":

@@ -1,11 +1,23 @@
-"""Settings read once from the environment and `.env` (see `.env.example`)."""
+"""Settings read once from the environment, `.env` and secret files (see `.env.example`).
+
+A setting comes from the first of these places that sets it (an empty value sets nothing):
+
+1. the process environment;
+2. ``.env`` in the working folder;
+3. systemd's credentials folder (``$CREDENTIALS_DIRECTORY``, from ``LoadCredential=``);
+4. the folder ``KURSBOT_SECRETS_DIR`` names (e.g. ``/run/secrets`` of a container).
+
+Only the secrets (`SECRET_FILES`) are read from the two folders, one file each, named like
+the setting (``telegram_bot_token`` or ``TELEGRAM_BOT_TOKEN``).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -17,6 +29,14 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
 
 from kurse.schedule import Plan
 
@@ -27,6 +47,11 @@ _UNIT = {"d": "days", "h": "hours", "m": "minutes"}
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
+
+
+# The settings that may come from a file of systemd's credentials or of KURSBOT_SECRETS_DIR.
+SECRET_FILES = ("telegram_bot_token", "kursbot_webhook_secret", "kursbot_database_password")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # what Telegram accepts
 
 
 def parse_offsets(value: str) -> tuple[timedelta, ...]:
@@ -83,10 +108,83 @@ def read_privacy_notice(pattern: str) -> dict[str, str]:
     return found
 
 
+class SecretFiles(PydanticBaseSettingsSource):
+    """The secrets (`SECRET_FILES`) from systemd's credentials folder, then from the folder
+    ``KURSBOT_SECRETS_DIR`` names (which the sources before this one may set)."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], before: tuple[PydanticBaseSettingsSource, ...]
+    ) -> None:
+        super().__init__(settings_cls)
+        self.before = before
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` reads every file at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        folders = []
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY", "").strip()
+        if credentials:
+            folders.append(("CREDENTIALS_DIRECTORY", Path(credentials)))
+        named = next(
+            (
+                str(v).strip()
+                for source in self.before
+                if (v := source().get("kursbot_secrets_dir")) and str(v).strip()
+            ),
+            "",
+        )
+        if named:
+            folders.append(("KURSBOT_SECRETS_DIR", Path(named)))
+        for setting, folder in folders:
+            if not folder.is_dir():
+                raise SettingsError(f"Setting {setting} is invalid: {folder} is not a folder")
+        found: dict[str, Any] = {}
+        for name in SECRET_FILES:
+            key = "TELEGRAM_BOT_TOKEN" if name == "telegram_bot_token" else name
+            for _, folder in folders:
+                value = _read_secret(folder, name)
+                if value:
+                    found[key] = value
+                    break
+        return found
+
+
+def _read_secret(folder: Path, name: str) -> str:
+    """The stripped content of ``folder/name`` (or of the upper-case name), "" if neither."""
+    for path in (folder / name, folder / name.upper()):
+        if not path.exists():
+            continue
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            raise SettingsError(
+                f"Setting {name.upper()} is invalid: cannot read {path}: {reason}"
+            ) from None
+    return ""
+
+
 class Settings(BaseSettings):
     """Every setting of the bot; names are the environment variables (case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment, then `.env`, then the secret files (see the module's docstring)."""
+        before = (init_settings, env_settings, dotenv_settings)
+        return (*before, SecretFiles(settings_cls, before))
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     kursbot_database_url: str = DEFAULT_DATABASE_URL
@@ -105,6 +203,65 @@ class Settings(BaseSettings):
     # TimeoutStopSec must be longer); what is not sent by then is given back.
     kursbot_shutdown_grace: float = Field(default=20.0, ge=0, le=600)
     _privacy_texts: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Operations. The password of the database, if not in KURSBOT_DATABASE_URL (so that it
+    # can come from a secret file; any character goes, no %-encoding needed).
+    kursbot_database_password: str = ""
+    kursbot_webhook_secret: str = ""
+    kursbot_log_format: Literal["plain", "json"] = "plain"
+    kursbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    kursbot_health_port: int | None = Field(default=None, ge=1, le=65535)
+    kursbot_secrets_dir: str = ""  # read by `SecretFiles`; `kursbot check` checks its files
+    # The operator's statement that a reverse proxy guards a webhook or health port that
+    # listens beyond loopback (`kursbot check --deploy`).
+    kursbot_behind_proxy: bool = False
+
+    @field_validator("kursbot_log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("kursbot_log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("kursbot_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str) -> str:
+        value = value.strip()
+        if value and not WEBHOOK_SECRET.match(value):
+            raise ValueError("expected 16 to 256 letters, digits, _ or -")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("kursbot_database_password")
+    @classmethod
+    def _database_password(cls, value: str, info: ValidationInfo) -> str:
+        url = info.data.get("kursbot_database_url")
+        if value and url is not None:
+            if url.startswith("sqlite"):
+                raise ValueError("the database is SQLite, which has no password")
+            if make_url(url).password is not None:
+                raise ValueError("KURSBOT_DATABASE_URL has a password too; keep one")
+        return value
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> Settings:
+        if self.kursbot_database_password:
+            url = make_url(self.kursbot_database_url).set(password=self.kursbot_database_password)
+            self.kursbot_database_url = url.render_as_string(hide_password=False)
+        return self
+
+    def secrets(self) -> tuple[str, ...]:
+        """The values no log line may show: the token, the webhook secret, the database
+        password (empty ones left out)."""
+        password = make_url(self.kursbot_database_url).password
+        found = (self.telegram_bot_token, self.kursbot_webhook_secret, str(password or ""))
+        return tuple(value for value in found if value)
 
     @field_validator("kursbot_privacy_notice")
     @classmethod
