@@ -13,6 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
@@ -524,7 +525,7 @@ def register(application: KursApplication) -> None:
         ("protokoll", audit_log),
         ("status", show_status),
     ):
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(names(name), callback))
     application.add_handler(CallbackQueryHandler(cancel_course_confirmed, pattern=r"^ka:"))
     application.add_handler(CallbackQueryHandler(quotas_decided, pattern=r"^kq:"))
     application.add_handler(CallbackQueryHandler(rotate_access_code, pattern=r"^zc:"))

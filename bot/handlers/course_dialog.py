@@ -22,6 +22,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, new_course
 from bot.handlers.common import answer, leave_dialog, show
@@ -313,7 +314,7 @@ def build_conversation() -> StoredConversation:
         # Buttons are tracked per chat, not per message: each step has one live button row.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return StoredConversation(
-            entry_points=[CommandHandler("kurs_neu", start)],
+            entry_points=[CommandHandler(names("kurs_neu"), start)],
             states={
                 TITLE: typed,
                 START: typed,
@@ -332,6 +333,6 @@ def build_conversation() -> StoredConversation:
                     CallbackQueryHandler(cancelled, pattern=r"^no$"),
                 ],
             },
-            fallbacks=[CommandHandler("abbrechen", cancelled)],
+            fallbacks=[CommandHandler(names("abbrechen"), cancelled)],
             name="new_course",
         )

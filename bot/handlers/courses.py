@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, render
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from kurse import views
@@ -80,6 +81,6 @@ def page_of(context: KursContext, view: views.CourseView, page: int):  # type: i
 
 def register(application: KursApplication) -> None:
     """Adds /kurse and its buttons."""
-    application.add_handler(CommandHandler("kurse", course_list))
+    application.add_handler(CommandHandler(names("kurse"), course_list))
     application.add_handler(CallbackQueryHandler(course_list, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(course_page, pattern=r"^c:"))

@@ -11,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, courses, exports
@@ -146,6 +147,6 @@ def _set_notifications(session: Any, person_id: int, on: bool) -> None:
 
 def register(application: KursApplication) -> None:
     """Adds /teilnehmer, its file buttons and /mitteilungen."""
-    application.add_handler(CommandHandler("teilnehmer", participant_list))
+    application.add_handler(CommandHandler(names("teilnehmer"), participant_list))
     application.add_handler(CallbackQueryHandler(participant_file, pattern=r"^(csv|pdf):"))
-    application.add_handler(CommandHandler("mitteilungen", notifications))
+    application.add_handler(CommandHandler(names("mitteilungen"), notifications))
