@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import catalogs
-from bot.i18n import texts
+from bot.i18n import LANGUAGES, LOCALES, texts
 from kurse.clock import BERLIN
 
 
@@ -21,10 +21,19 @@ def test_german_is_the_default_and_dates_are_spelled_out_in_berlin_time():
     assert texts("en").when(moment) == "Fri, 12 March 2027, 08:00"
 
 
-def test_plural_forms_follow_the_number():
-    de = texts("de")
+def test_both_catalogs_state_their_plural_rule_and_ngettext_follows_it_for_0_1_and_2():
+    free = ("{n} seat free", "{n} seats free")
 
-    assert [de.ngettext("{n} seat free", "{n} seats free", n).format(n=n) for n in (1, 2)] == [
+    for language in LANGUAGES:
+        header = (LOCALES / language / "LC_MESSAGES" / "messages.po").read_text("utf-8")
+        assert '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"' in header.split("\n\n")[0]
+    assert [texts("de").ngettext(*free, n).format(n=n) for n in (0, 1, 2)] == [
+        "0 Plätze frei",
         "1 Platz frei",
         "2 Plätze frei",
+    ]
+    assert [texts("en").ngettext(*free, n).format(n=n) for n in (0, 1, 2)] == [
+        "0 seats free",
+        "1 seat free",
+        "2 seats free",
     ]
