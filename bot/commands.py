@@ -1,7 +1,9 @@
 """Command names: each command has a German and an English name, and both work for everyone.
 
-Handlers register under `names` (German first); the command menu of each language shows
-its `name`s.
+Handlers register under `names` (German first); texts show `name` in the reader's language:
+`/hilfe` and the menu list the names of that language, and each catalog writes the names of
+its own language into its texts (`tests/test_catalogs.py` checks that they agree with this
+table).
 """
 
 from __future__ import annotations

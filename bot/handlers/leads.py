@@ -73,7 +73,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
                 readonly=True,
             )
         except NotAllowed:
-            await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
+            await message.reply_text(render_admin.usage(t, "teilnehmer"))
             return
         await message.reply_text(render_admin.overview(t, fills))
         return
