@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import jobs, persistence
+from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     admin,
@@ -34,7 +35,7 @@ from kurse.clock import BERLIN
 
 __all__ = ["Services", "build_application"]
 
-# The command menu, per language (set at start with set_my_commands).
+# The command menu (German names; each language's menu shows its own, see bot/commands.py).
 COMMANDS = (
     ("kurse", _("Open courses")),
     ("meine", _("My registrations")),
@@ -142,9 +143,12 @@ async def _on_start(application: KursApplication) -> None:
 
 
 async def _set_commands(application: KursApplication) -> None:
-    """Sets the command menu in German (default) and English."""
+    """Sets the command menu in German (the default) and English, each with its names."""
     for language in LANGUAGES:
         t = texts(language)
-        commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
+        commands = [
+            BotCommand(command_name(german, language), t.gettext(description))
+            for german, description in COMMANDS
+        ]
         code = None if language == "de" else language
         await application.bot.set_my_commands(commands, language_code=code)

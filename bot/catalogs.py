@@ -44,6 +44,21 @@ def read(language: str) -> Catalog:
         return read_po(handle, locale=language, domain=DOMAIN)
 
 
+def header(language: str) -> str:
+    """The header entry of a language's catalog: its plural rule (which ``ngettext`` and
+    translators need) and charset, and no dates, so that an update changes only messages."""
+    plural_forms = Catalog(locale=language).plural_forms
+    return (
+        'msgid ""\nmsgstr ""\n'
+        '"Project-Id-Version: Kursbot\\n"\n'
+        f'"Language: {language}\\n"\n'
+        f'"Plural-Forms: {plural_forms}\\n"\n'
+        '"MIME-Version: 1.0\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n'
+        '"Content-Transfer-Encoding: 8bit\\n"\n\n'
+    )
+
+
 def update() -> None:
     """Extracts the strings and merges them into every language's catalog."""
     template = extract()
@@ -54,8 +69,9 @@ def update() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = read(language) if path.exists() else Catalog(locale=language, domain=DOMAIN)
         catalog.update(template, no_fuzzy_matching=True)
-        with path.open("wb") as handle:
-            write_po(handle, catalog, omit_header=True, sort_output=True, ignore_obsolete=True)
+        messages = io.BytesIO()
+        write_po(messages, catalog, omit_header=True, sort_output=True, ignore_obsolete=True)
+        path.write_bytes(header(language).encode("utf-8") + messages.getvalue())
 
 
 def compile_all() -> None:
@@ -70,6 +86,8 @@ def problems() -> list[str]:
     found = []
     wanted = {m.id for m in extract() if m.id}
     for language in LANGUAGES:
+        if not _po_path(language).read_text(encoding="utf-8").startswith(header(language)):
+            found.append(f"{language}: {_po_path(language).name} lacks its header (Plural-Forms)")
         catalog = read(language)
         have = {m.id for m in catalog if m.id}
         found += [f"{language}: missing {_id(m)}" for m in wanted - have]

@@ -20,11 +20,13 @@ DOMAIN = "messages"
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 
-_LONG = {"de": "EEE, d. MMMM y, HH:mm", "en": "EEE, d MMMM y, HH:mm"}
+# German writes "Uhr" after a time (DIN 5008), once after a range: "09:00–16:00 Uhr".
+_LONG = {"de": "EEE, d. MMMM y, HH:mm 'Uhr'", "en": "EEE, d MMMM y, HH:mm"}
+_LONG_BARE = {"de": "EEE, d. MMMM y, HH:mm", "en": "EEE, d MMMM y, HH:mm"}
 _SHORT = {"de": "EEE dd.MM., HH:mm", "en": "EEE d MMM, HH:mm"}
 _SHORT_YEAR = {"de": "EEE dd.MM.y, HH:mm", "en": "EEE d MMM y, HH:mm"}
 _MONTH = {"de": "LLLL y", "en": "LLLL y"}
-_TIME = "HH:mm"
+_TIME = {"de": "HH:mm 'Uhr'", "en": "HH:mm"}
 _DAY = {"de": "EEE dd.MM.y", "en": "EEE d MMM y"}
 
 
@@ -49,7 +51,7 @@ class Texts:
         self.ngettext = catalog.ngettext
 
     def when(self, moment: datetime) -> str:
-        """A date and time in Berlin, spelled out: "Fr., 12. März 2027, 09:00"."""
+        """A date and time in Berlin, spelled out: "Fr., 12. März 2027, 09:00 Uhr"."""
         return _format(moment, _LONG[self.language], self.language)
 
     def short(self, moment: datetime) -> str:
@@ -74,10 +76,12 @@ class Texts:
         return format_date(day, _DAY[self.language], locale=self.language)
 
     def span(self, start: datetime, end: datetime) -> str:
-        """A course's dates: the end's date is left out when it is the same day."""
-        same_day = start.astimezone(BERLIN).date() == end.astimezone(BERLIN).date()
-        end_text = _format(end, _TIME, self.language) if same_day else self.when(end)
-        return f"{self.when(start)} – {end_text}"
+        """A course's dates: "Fr., 12. März 2027, 09:00–16:00 Uhr" within a day (the times
+        joined by an en dash without spaces), else both in full with " – " between them."""
+        if start.astimezone(BERLIN).date() == end.astimezone(BERLIN).date():
+            begins = _format(start, _LONG_BARE[self.language], self.language)
+            return f"{begins}–{_format(end, _TIME[self.language], self.language)}"
+        return f"{self.when(start)} – {self.when(end)}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,7 +95,7 @@ def preload() -> None:
     first use: ~15 ms each), so the first officers after a start do not wait for it."""
     moment = datetime(2027, 1, 1, 9, 0, tzinfo=BERLIN)
     for language in LANGUAGES:
-        for pattern in (_LONG[language], _SHORT[language], _TIME):
+        for pattern in (_LONG[language], _LONG_BARE[language], _SHORT[language], _TIME[language]):
             format_datetime(moment, pattern, tzinfo=BERLIN, locale=language)
         _texts(language)
 

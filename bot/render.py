@@ -80,14 +80,14 @@ def privacy_notice(t: Texts, retention_days: int, configured: str | None = None)
         "course registrations.\n"
         "<b>Recipients:</b> the leads of your courses and the training offices (admins) of the "
         "participating agencies. Messages pass through Telegram.\n"
-        "<b>Storage:</b> the data of a course is anonymised {days} days after it ended; your "
+        "<b>Storage:</b> the data of a course is anonymised {period} after it ended; your "
         "profile until you delete it.\n"
-        "<b>Your rights:</b> access (/meine_daten), rectification (/profil), erasure "
-        "(/daten_loeschen), restriction and objection, and complaint to the data-protection "
+        "<b>Your rights:</b> access (/mydata), rectification (/profile), erasure "
+        "(/deletedata), restriction and objection, and complaint to the data-protection "
         "supervisory authority of your state. The data-protection officer of your agency "
         "answers questions; your training office gives the contact.\n\n"
-        "/datenschutz shows this information at any time."
-    ).format(days=retention_days)
+        "/privacy shows this information at any time."
+    ).format(period=t.ngettext("{n} day", "{n} days", retention_days).format(n=retention_days))
 
 
 def acknowledge_privacy(t: Texts) -> str:
@@ -99,15 +99,15 @@ def joined(t: Texts, person: Person, agency: Agency) -> str:
     """Joining is complete."""
     _ = t.gettext
     return _(
-        "Welcome, {name}! You are registered as an officer of {agency}.\n\n"
-        "/kurse shows the open courses, /meine your registrations, /hilfe all commands."
+        "Welcome, {name}! You are now registered with {agency}.\n\n"
+        "/courses shows the open courses, /my your registrations, /help all commands."
     ).format(name=escape(person.name), agency=escape(agency.name))
 
 
 def already_joined(t: Texts, person: Person) -> str:
     """/start by someone who has joined."""
     _ = t.gettext
-    return _("You have already joined as {name}. /hilfe shows what you can do.").format(
+    return _("You are already registered as {name}. /help shows what you can do.").format(
         name=escape(person.name)
     )
 
@@ -115,21 +115,21 @@ def already_joined(t: Texts, person: Person) -> str:
 def join_cancelled(t: Texts) -> str:
     """The officer left the joining dialog."""
     _ = t.gettext
-    return _("Joining cancelled; nothing was stored. Send /start to begin again.")
+    return _("Registration cancelled; nothing was stored. Send /start to begin again.")
 
 
 def still_joining(t: Texts) -> str:
     """Anything else sent in the middle of joining."""
     return t.gettext(
-        "You are in the middle of joining: please answer the last question first, "
-        "or leave with /abbrechen."
+        "You are in the middle of registering: please answer the last question first, "
+        "or leave with /cancel."
     )
 
 
 def not_joined(t: Texts) -> str:
     """Anyone who has not joined, whatever they send."""
     _ = t.gettext
-    return _("Please join first with the access code of your agency: send /start.")
+    return _("Please register first with the access code of your agency: send /start.")
 
 
 def help_text(t: Texts) -> str:
@@ -137,14 +137,14 @@ def help_text(t: Texts) -> str:
     _ = t.gettext
     return _(
         "<b>Kursbot – commands</b>\n\n"
-        "/kurse – open courses, sign up or join a waiting list\n"
-        "/meine – your registrations and waiting positions\n"
-        "/profil – your name, rank and agency\n"
-        "/sprache – Deutsch or English\n"
-        "/meine_daten – everything stored about you\n"
-        "/daten_loeschen – delete your profile\n"
-        "/datenschutz – how your data are processed\n"
-        "/hilfe – this overview"
+        "/courses – open courses, sign up or join a waiting list\n"
+        "/my – your registrations and waiting positions\n"
+        "/profile – your name, rank and agency\n"
+        "/language – Deutsch or English\n"
+        "/mydata – everything stored about you\n"
+        "/deletedata – delete your profile\n"
+        "/privacy – how your data are processed\n"
+        "/help – this overview"
     )
 
 
@@ -153,34 +153,38 @@ def admin_help(t: Texts) -> str:
     _ = t.gettext
     return _(
         "<b>For admins</b>\n\n"
-        "/kurs_neu – create a course (alone: step by step; with Key: value lines: at once)\n"
-        "/kurs_bearbeiten CODE – a course as a form to change; with lines: change at once\n"
-        "/kurs_absagen CODE [reason] – cancel a course\n"
-        "/kontingent CODE PP-OFR=10 PD-Z=8 – seats per agency\n"
-        "/kursleitung CODE id|@name – set the lead\n"
-        "/teilnehmer [CODE] – all courses, or one course's participants, CSV and PDF\n"
-        "/dienststellen, /dienststelle_neu CODE Name, /zugangscode CODE\n"
-        "/admin_neu id|@name, /admin_entfernen id|@name, /personen Name\n"
-        "/protokoll [CODE] – audit log\n"
-        "/mitteilungen an|aus – lead messages about sign-ups"
+        "/newcourse – create a course (alone: step by step; with lines “Field: value”: at "
+        "once)\n"
+        "/editcourse CODE – a course as a form to change; with lines: change at once\n"
+        "/cancelcourse CODE [reason] – cancel a course\n"
+        "/quota CODE PP-OFR=10 PD-Z=8 – seats per agency\n"
+        "/lead CODE id|@name – set the course lead\n"
+        "/participants [CODE] – all courses, or one course's participants, CSV and PDF\n"
+        "/agencies – the agencies; /newagency CODE Name – a new one\n"
+        "/accesscode CODE – an agency's access code\n"
+        "/newadmin id|@name, /removeadmin id|@name – give or take back admin rights\n"
+        "/people Name – find a person\n"
+        "/log [CODE] – audit log\n"
+        "/status – pending and failed work\n"
+        "/notifications on|off – messages about sign-ups and cancellations on your courses"
     )
 
 
 def nothing_to_cancel(t: Texts) -> str:
     """/abbrechen when no dialog is open."""
-    return t.gettext("There is nothing to cancel right now. /hilfe lists what you can do.")
+    return t.gettext("There is nothing to cancel right now. /help lists what you can do.")
 
 
 def unknown_command(t: Texts) -> str:
     """A command the bot does not know."""
     _ = t.gettext
-    return _("I do not know this command. /hilfe lists what you can do.")
+    return _("I do not know this command. /help lists what you can do.")
 
 
 def plain_text(t: Texts) -> str:
     """Text outside any dialog."""
     _ = t.gettext
-    return _("Please use the commands, for example /kurse. /hilfe lists them all.")
+    return _("Please use the commands, for example /courses. /help lists them all.")
 
 
 def slow_down(t: Texts) -> str:
@@ -198,7 +202,7 @@ def edit_not_read(t: Texts) -> str:
 def stale_button(t: Texts) -> str:
     """A button whose data we cannot use (old, forged or broken)."""
     _ = t.gettext
-    return _("This button is no longer valid. Please open the list again with /kurse.")
+    return _("This button is no longer valid. Please open the list again with /courses.")
 
 
 def apology(t: Texts) -> str:
@@ -226,13 +230,13 @@ def course_list(
     looked_for = _looked_for(t, query)
     if not page.items:
         if looked_for:
-            return _("No open course matches {what}. /kurse shows all open courses.").format(
+            return _("No open course matches {what}. /courses shows all open courses.").format(
                 what=looked_for
             )
         return _("There are no open courses at the moment.")
     head = _(
         "<b>Open courses</b> (page {page} of {pages})\n"
-        "Soonest first; the seats shown are those left for your agency."
+        "In order of their start; the seats shown are those left for your agency."
     ).format(page=page.page + 1, pages=page.pages)
     if looked_for:
         head = (
@@ -307,9 +311,11 @@ def course_page(
         lines.append(_("Seats for your agency: {seats}").format(seats=seats_label(t, listing)))
     if course.min_participants:
         lines.append(
-            _("Takes place with at least {minimum} participants.").format(
-                minimum=course.min_participants
-            )
+            t.ngettext(
+                "Takes place only if at least {minimum} person takes part.",
+                "Takes place only if at least {minimum} people take part.",
+                course.min_participants,
+            ).format(minimum=course.min_participants)
         )
     if course.description:
         lines += ["", escape(course.description)]
@@ -342,7 +348,7 @@ def signed_up(t: Texts, result: SignUpResult) -> str:
             position=result.position
         )
     if result.status == RegistrationStatus.CONFIRMED:
-        return _("✅ You are registered. The calendar file follows.")
+        return _("✅ You are registered. The calendar entry comes in a separate message.")
     return _(
         "⏳ The seats for your agency are taken. You are on the waiting list at position "
         "{position} and will be told at once when a seat becomes free."
@@ -372,7 +378,7 @@ def cancelled(t: Texts, course: Course, was_waiting: bool) -> str:
         return _("You have left the waiting list for <b>{title}</b>.").format(
             title=escape(course.title)
         )
-    return _("Your registration for <b>{title}</b> is cancelled.").format(
+    return _("You have cancelled your registration for <b>{title}</b>.").format(
         title=escape(course.title)
     )
 
@@ -382,7 +388,8 @@ def promoted(t: Texts, course: Course) -> str:
     _ = t.gettext
     return _(
         "🎉 A seat has become free: you are now registered for <b>{title}</b> ({when}). "
-        "If you cannot come, please cancel with /meine so that the next officer can."
+        "If you cannot come, please cancel with /my so that someone from the waiting list "
+        "can take your seat."
     ).format(title=escape(course.title), when=t.when(course.start_at))
 
 
@@ -407,16 +414,20 @@ def my_data_summary(t: Texts, data: dict[str, Any]) -> str:
 def confirm_delete(t: Texts) -> str:
     """The question before /daten_loeschen."""
     return t.gettext(
-        "Delete your profile? Your future registrations are cancelled (the next officer moves "
-        "up), past ones are kept without your name. You can join again later with an access "
-        "code."
+        "Delete your profile? Your registrations for future courses are cancelled (someone "
+        "from the waiting list moves up), past ones are kept without your name. You can "
+        "register again later with an access code."
     )
 
 
 def deleted(t: Texts, cancelled: int) -> str:
-    """After deleting."""
-    return t.gettext(
-        "Your profile has been deleted; {n} registrations were cancelled. Goodbye!"
+    """After deleting: how many registrations (and places on waiting lists) it cancelled."""
+    if not cancelled:
+        return t.gettext("Your profile has been deleted. Goodbye!")
+    return t.ngettext(
+        "Your profile has been deleted and {n} registration cancelled. Goodbye!",
+        "Your profile has been deleted and {n} registrations cancelled. Goodbye!",
+        cancelled,
     ).format(n=cancelled)
 
 
@@ -425,7 +436,8 @@ def reminder(t: Texts, course: Course, offset: str) -> str:
     _ = t.gettext
     return _(
         "⏰ Reminder: <b>{title}</b> starts on {when}.\nWhere: {location}\n"
-        "If you cannot come, please cancel with /meine so that the next officer can."
+        "If you cannot come, please cancel with /my so that someone from the waiting list "
+        "can take your seat."
     ).format(
         title=escape(course.title), when=t.when(course.start_at), location=escape(course.location)
     )
@@ -436,7 +448,7 @@ def my_registrations(t: Texts, items: list[MyRegistration], now: datetime) -> st
     be given back here."""
     _ = t.gettext
     if not items:
-        return _("You are not registered for any course. /kurse shows the open ones.")
+        return _("You are not registered for any course. /courses shows the open ones.")
     lines = [_("<b>Your courses</b>")]
     for item in items:
         if item.status != RegistrationStatus.CONFIRMED:
@@ -461,7 +473,7 @@ def profile(t: Texts, person: Person, agency: Agency, *, saved: bool = False) ->
         _("Rank: {rank}").format(rank=escape(person.rank or "–")),
         _("Agency: {agency}").format(agency=escape(agency.name)),
         _("Language: {language}").format(language=_("English")),
-        _("Joined: {moment}").format(moment=t.when(person.joined_at)),
+        _("Registered since: {moment}").format(moment=t.when(person.joined_at)),
         "",
         profile_usage(t),
     ]
@@ -471,8 +483,8 @@ def profile(t: Texts, person: Person, agency: Agency, *, saved: bool = False) ->
 def profile_usage(t: Texts) -> str:
     """How name and rank are changed."""
     return t.gettext(
-        "To change: /profil Name: First Last, or /profil Dienstgrad: KOK (“-” removes the "
-        "rank). The agency is the one whose access code you joined with."
+        "To change: /profile Name: First Last, or /profile Rank: KOK (“-” removes the "
+        "rank). The agency is the one whose access code you registered with."
     )
 
 
@@ -522,7 +534,7 @@ def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> st
     if error.code == "invalid_access_code":
         return code_wrong(t)
     if error.code == "already_joined":
-        return _("This Telegram account has already joined.")
+        return _("This Telegram account is already registered.")
     if error.code == "invalid_input":
         return invalid_input(t, error.params)
     return apology(t)
@@ -533,10 +545,10 @@ def not_found(t: Texts, params: dict[str, object]) -> str:
     _ = t.gettext
     kind = params.get("kind")
     if kind in ("person", "lead"):
-        return _("Nobody with this Telegram id or @username has joined Kursbot.")
+        return _("Nobody with this Telegram id or @username is registered with Kursbot.")
     if kind == "agency":
         if params.get("code"):
-            return _("There is no agency {code}; /dienststellen lists them.").format(
+            return _("There is no agency {code}; /agencies lists them.").format(
                 code=escape(str(params["code"]))
             )
         return _("This agency does not exist (any more).")
@@ -549,14 +561,19 @@ def invalid_input(t: Texts, params: dict[str, object]) -> str:
     """What is wrong with a typed value."""
     _ = t.gettext
     reason = params.get("reason")
-    if reason == "too_long":
-        return _("That is too long: at most {max} characters, please.").format(
-            max=params.get("max")
-        )
-    if reason in ("too_short", "empty"):
-        return _("That is too short: at least {min} characters, please.").format(
-            min=params.get("min", 1)
-        )
+    most, least = params.get("max"), params.get("min", 1)
+    if reason == "too_long" and isinstance(most, int):
+        return t.ngettext(
+            "That is too long: at most {max} character, please.",
+            "That is too long: at most {max} characters, please.",
+            most,
+        ).format(max=most)
+    if reason in ("too_short", "empty") and isinstance(least, int):
+        return t.ngettext(
+            "That is too short: at least {min} character, please.",
+            "That is too short: at least {min} characters, please.",
+            least,
+        ).format(min=least)
     if reason == "control_characters":
         return _("Please send plain text without special control characters.")
     if reason == "nothing_visible":

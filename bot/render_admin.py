@@ -6,6 +6,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from bot import commands
 from bot.i18n import Texts, _
 from bot.render import truncate
 from kurse.admin import CourseFill
@@ -38,13 +39,13 @@ FIELDS = {
 REASONS = {
     "missing": _("missing"),
     "empty": _("empty"),
-    "bad_date": _("not a date (TT.MM.JJJJ HH:MM, TT.MM.JJJJ or ISO 8601)"),
+    "bad_date": _("not a date (DD.MM.YYYY HH:MM, DD.MM.YYYY or ISO 8601)"),
     "bad_seats": _("write the seats as PP-OFR=10, PD-Z=8"),
     "duplicate": _("given twice (first in line {value})"),
     "duplicate_agency": _("an agency is named twice"),
-    "unknown_line": _("unknown key: “{value}”"),
+    "unknown_line": _("unknown field: “{value}”"),
     "unknown_agency": _("unknown agency: {value}"),
-    "unknown_person": _("nobody with this Telegram id or @username has joined"),
+    "unknown_person": _("nobody with this Telegram id or @username is registered"),
     "in_past": _("in the past"),
     "not_after_start": _("must be after the start"),
     "after_start": _("must be before the start"),
@@ -55,7 +56,7 @@ REASONS = {
     "not_a_number": _("not a whole number"),
     "more_than_seats": _("more than the number of seats"),
     "too_many_lines": _("more than {value} lines"),
-    "use_quota_command": _("seats are changed with /kontingent"),
+    "use_quota_command": _("seats are changed with /quota"),
     "naive_datetime": _("no time zone"),
     "not_editable": _("cannot be changed"),
     "course_started": _("cannot be changed after the start"),
@@ -70,8 +71,8 @@ ACTIONS = {
     "course_edited": _("course changed"),
     "course_cancelled": _("course cancelled"),
     "quotas_set": _("seats changed"),
-    "admin_granted": _("admin role given"),
-    "admin_revoked": _("admin role taken back"),
+    "admin_granted": _("admin rights given"),
+    "admin_revoked": _("admin rights taken back"),
     "agency_created": _("agency created"),
     "access_code_rotated": _("access code renewed"),
 }
@@ -79,7 +80,7 @@ ACTIONS = {
 
 def not_admin(t: Texts) -> str:
     """An admin command from someone who is not (or no longer) an admin."""
-    return t.gettext("This is for admins only.")
+    return t.gettext("This needs admin rights.")
 
 
 def not_lead(t: Texts) -> str:
@@ -87,9 +88,37 @@ def not_lead(t: Texts) -> str:
     return t.gettext("Only the course's lead and the admins may see its participants.")
 
 
-def usage(t: Texts, example: str) -> str:
-    """How a command is written."""
-    return t.gettext("Please write it like this: {example}").format(example=escape(example))
+# How each command is written, in the reader's language (its name and its form's fields).
+EXAMPLES = {
+    "kurs_neu": _(
+        "/newcourse\n"
+        "Title: Cross-border manhunt – basics\n"
+        "Start: 12.03.2027 09:00\n"
+        "End: 13.03.2027 16:00\n"
+        "Location: Hof, police station\n"
+        "Deadline: 01.03.2027\n"
+        "Seats: PP-OFR=10, PD-Z=10\n"
+        "Lead: 123456789\n"
+        "Description: Two-day seminar."
+    ),
+    "kurs_bearbeiten": _("/editcourse K-2027-001\nLocation: Hof"),
+    "kurs_absagen": _("/cancelcourse K-2027-001 reason"),
+    "kontingent": _("/quota K-2027-001 PP-OFR=10 PD-Z=8"),
+    "kursleitung": _("/lead K-2027-001 @name"),
+    "dienststelle_neu": _("/newagency PI-XY Polizeiinspektion XY, Bayern"),
+    "zugangscode": _("/accesscode PP-OFR"),
+    "admin_neu": _("/newadmin @name"),
+    "admin_entfernen": _("/removeadmin @name"),
+    "personen": _("/people Müller"),
+    "teilnehmer": _("/participants K-2027-001"),
+}
+
+
+def usage(t: Texts, command: str) -> str:
+    """How a command (its German name, a key of `EXAMPLES`) is written."""
+    return t.gettext("Please write it like this: {example}").format(
+        example=escape(t.gettext(EXAMPLES[command]))
+    )
 
 
 def unknown_course(t: Texts, code: str) -> str:
@@ -156,8 +185,18 @@ def course_edited(t: Texts, edit: CourseEdit, told: int) -> str:
     if not edit.changes:
         return _("Nothing changed.")
     fields = ", ".join(_(FIELDS.get(name, name)) for name in edit.changes)
-    return _("Course {code} changed: {fields}. Officers being told: {n}.").format(
-        code=escape(edit.course.code), fields=fields, n=told
+    done = _("Course {code} changed: {fields}.").format(
+        code=escape(edit.course.code), fields=fields
+    )
+    return f"{done} {being_told(t, told)}"
+
+
+def being_told(t: Texts, told: int) -> str:
+    """How many registered or waiting people hear of a change."""
+    if not told:
+        return t.gettext("Nobody needs to be told.")
+    return t.ngettext("{n} person is being told.", "{n} people are being told.", told).format(
+        n=told
     )
 
 
@@ -173,9 +212,9 @@ def course_changed_notice(t: Texts, course: Course) -> str:
 def confirm_course_cancel(t: Texts, course: Course, reason: str | None) -> str:
     """The question before cancelling a course."""
     _ = t.gettext
-    text = _("Cancel <b>{title}</b> ({code})? Everyone registered or waiting is told.").format(
-        title=escape(course.title), code=escape(course.code)
-    )
+    text = _(
+        "Cancel <b>{title}</b> ({code})? Everyone registered or waiting will be told."
+    ).format(title=escape(course.title), code=escape(course.code))
     if reason:
         text += "\n" + _("Reason: {reason}").format(reason=escape(reason))
     return text
@@ -183,9 +222,8 @@ def confirm_course_cancel(t: Texts, course: Course, reason: str | None) -> str:
 
 def course_cancelled_admin(t: Texts, course: Course, told: int) -> str:
     """To the admin: done."""
-    return t.gettext("Course {code} cancelled. Officers being told: {n}.").format(
-        code=escape(course.code), n=told
-    )
+    done = t.gettext("Course {code} cancelled.").format(code=escape(course.code))
+    return f"{done} {being_told(t, told)}"
 
 
 def course_cancelled_notice(t: Texts, course: Course) -> str:
@@ -200,33 +238,45 @@ def course_cancelled_notice(t: Texts, course: Course) -> str:
 
 
 def quotas_set(t: Texts, course: Course, change: QuotaChange) -> str:
-    """Seats changed."""
+    """Seats changed, and who moved up or back."""
     seats = ", ".join(f"{code}={n}" for code, n in sorted(change.after.items()))
-    return t.gettext(
-        "Seats of {code}: {seats}. Moved up from the waiting list: {promoted}. "
-        "Moved back to the waiting list: {demoted}."
-    ).format(
-        code=escape(course.code),
-        seats=seats,
-        promoted=len(change.promoted),
-        demoted=len(change.demoted),
-    )
+    parts = [t.gettext("Seats of {code}: {seats}.").format(code=escape(course.code), seats=seats)]
+    if change.promoted:
+        n = len(change.promoted)
+        parts.append(
+            t.ngettext(
+                "{n} person moved up from the waiting list.",
+                "{n} people moved up from the waiting list.",
+                n,
+            ).format(n=n)
+        )
+    if change.demoted:
+        n = len(change.demoted)
+        parts.append(
+            t.ngettext(
+                "{n} person is back on the waiting list.",
+                "{n} people are back on the waiting list.",
+                n,
+            ).format(n=n)
+        )
+    return " ".join(parts)
 
 
 def quota_over(t: Texts, over: dict[str, int]) -> str:
     """Lowering below the confirmed: the admin decides."""
     listed = ", ".join(f"{code}: {n}" for code, n in sorted(over.items()))
     return t.gettext(
-        "With these seats, more officers would be confirmed than there are seats ({over}). "
-        "Nobody has been removed. Shall the latest confirmed go back to the waiting list?"
+        "With these seats, more people would be confirmed than there are seats (too many: "
+        "{over}). Nobody has been moved yet. Shall the last to sign up go back to the waiting "
+        "list?"
     ).format(over=listed)
 
 
 def demoted_notice(t: Texts, course: Course) -> str:
     """To an officer moved back to the waiting list."""
     return t.gettext(
-        "⚠️ The seats of your agency in <b>{title}</b> were reduced. As one of the last to "
-        "sign up you are back on the waiting list, at its front."
+        "⚠️ The seats of your agency in <b>{title}</b> were reduced. As you were among the "
+        "last to sign up, you are back on the waiting list, at its front."
     ).format(title=escape(course.title))
 
 
@@ -240,7 +290,7 @@ def lead_set(t: Texts, course: Course, lead: Person) -> str:
 def lead_notice(t: Texts, course: Course) -> str:
     """To the new lead."""
     return t.gettext(
-        "You now lead <b>{title}</b> ({code}). /teilnehmer {code} shows the participants."
+        "You now lead <b>{title}</b> ({code}). /participants {code} shows the participants."
     ).format(title=escape(course.title), code=escape(course.code))
 
 
@@ -285,18 +335,22 @@ def rotated(t: Texts, agency: Agency, code: str) -> str:
 def admin_changed(t: Texts, person: Person, granted: bool) -> str:
     """/admin_neu and /admin_entfernen."""
     _ = t.gettext
-    text = _("{name} is now an admin.") if granted else _("{name} is no longer an admin.")
+    text = (
+        _("{name} now has admin rights.") if granted else _("{name} no longer has admin rights.")
+    )
     return text.format(name=escape(person.name))
 
 
 def last_admin(t: Texts) -> str:
     """The last admin cannot leave."""
-    return t.gettext("You are the last admin and cannot give up the role.")
+    return t.gettext("You are the only person with admin rights and cannot give them up.")
 
 
 def bootstrap_admin(t: Texts) -> str:
     """An admin set in the settings."""
-    return t.gettext("This admin is set in KURSBOT_ADMIN_IDS; change it there.")
+    return t.gettext(
+        "This person's admin rights are set in KURSBOT_ADMIN_IDS; please change them there."
+    )
 
 
 def people_found(t: Texts, query: str, found: list[tuple[Person, Agency]]) -> str:
@@ -307,7 +361,7 @@ def people_found(t: Texts, query: str, found: list[tuple[Person, Agency]]) -> st
     lines = [_("<b>People matching “{query}”</b>").format(query=escape(query))]
     for person, agency in found:
         rank = f"{escape(person.rank)} " if person.rank else ""
-        admin = " · " + _("admin") if person.is_admin else ""
+        admin = " · " + _("admin rights") if person.is_admin else ""
         lines.append(
             f"{rank}{escape(person.name)} – {escape(agency.code)}, id {person.telegram_id}{admin}"
         )
@@ -357,11 +411,15 @@ def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
     if not minimum:
         return ""
     if confirmed >= minimum:
-        return _("Minimum participants: {minimum} – reached.").format(minimum=minimum)
-    return _(
-        "⚠️ Minimum participants: {minimum} – {missing} still missing. Please agree with the "
-        "training office whether the course takes place."
-    ).format(minimum=minimum, missing=minimum - confirmed)
+        return _("Minimum number of participants ({minimum}) reached.").format(minimum=minimum)
+    missing = minimum - confirmed
+    return t.ngettext(
+        "⚠️ Minimum number of participants: {minimum}; {missing} person is still missing. "
+        "Please agree with the training office whether the course takes place.",
+        "⚠️ Minimum number of participants: {minimum}; {missing} people are still missing. "
+        "Please agree with the training office whether the course takes place.",
+        missing,
+    ).format(minimum=minimum, missing=missing)
 
 
 def overview(t: Texts, fills: list[CourseFill]) -> str:
@@ -369,19 +427,22 @@ def overview(t: Texts, fills: list[CourseFill]) -> str:
     _ = t.gettext
     if not fills:
         return _("There are no open courses at the moment.")
-    lines = [_("<b>Courses</b> (soonest first; confirmed of seats, waiting)")]
+    lines = [_("<b>Courses</b> (in order of their start)")]
     for fill in fills:
         course = fill.course
+        taken = t.ngettext(
+            "{confirmed} of {seats} seat taken", "{confirmed} of {seats} seats taken", fill.seats
+        ).format(confirmed=fill.confirmed, seats=fill.seats)
         line = (
             f"{escape(course.code)} · {t.short(course.start_at)} · {escape(course.title[:40])}"
-            f" · {fill.confirmed}/{fill.seats}"
+            f" · {taken}"
         )
         if fill.waiting:
-            line += " · " + _("waiting: {n}").format(n=fill.waiting)
+            line += " · " + _("waiting list: {n}").format(n=fill.waiting)
         if course.min_participants and fill.confirmed < course.min_participants:
-            line += " · ⚠️ " + _("minimum {n}").format(n=course.min_participants)
+            line += " · ⚠️ " + _("minimum: {n}").format(n=course.min_participants)
         lines.append(line)
-    lines += ["", _("/teilnehmer CODE shows a course's participants.")]
+    lines += ["", _("/participants CODE shows a course's participants.")]
     return "\n".join(lines)
 
 
@@ -394,8 +455,8 @@ def lead_help(t: Texts, led: list[Course]) -> str:
     return (
         _(
             "<b>For course leads</b>\n\n"
-            "/teilnehmer [CODE] – your courses, or one course's participants, CSV and PDF\n"
-            "/mitteilungen an|aus – messages about sign-ups and cancellations"
+            "/participants [CODE] – your courses, or one course's participants, CSV and PDF\n"
+            "/notifications on|off – messages about sign-ups and cancellations"
         )
         + "\n\n"
         + _("Your courses:")
@@ -407,8 +468,9 @@ def lead_help(t: Texts, led: list[Course]) -> str:
 def last_admin_deleting(t: Texts) -> str:
     """Added to the /daten_loeschen question of the only admin when none is configured."""
     return t.gettext(
-        "⚠️ You are the only admin. Without you nobody can manage courses until someone is "
-        "listed in KURSBOT_ADMIN_IDS. Make another officer admin first with /admin_neu."
+        "⚠️ You are the only person with admin rights. Without you nobody can manage courses "
+        "until someone is listed in KURSBOT_ADMIN_IDS. Give someone else admin rights first "
+        "with /newadmin."
     )
 
 
@@ -416,16 +478,20 @@ def lead_gone_notice(t: Texts, course: Course) -> str:
     """To the admins: a course's lead deleted their profile."""
     return t.gettext(
         "<b>{title}</b> ({code}) has no course lead any more: the lead deleted their profile. "
-        "/kursleitung {code} id|@name sets a new one."
+        "/lead {code} id|@name sets a new one."
     ).format(title=escape(course.title), code=escape(course.code))
 
 
 def below_minimum_notice(t: Texts, course: Course, confirmed: int) -> str:
     """To the admins at the registration deadline: too few participants."""
-    return t.gettext(
+    return t.ngettext(
         "⚠️ Registration for <b>{title}</b> ({code}) has closed with {confirmed} confirmed "
-        "participants; at least {minimum} are needed. Please decide whether the course takes "
-        "place: /teilnehmer {code} shows who is registered, /kurs_absagen {code} cancels it."
+        "participant; the minimum is {minimum}. Please decide whether the course takes place: "
+        "/participants {code} shows who is registered, /cancelcourse {code} cancels it.",
+        "⚠️ Registration for <b>{title}</b> ({code}) has closed with {confirmed} confirmed "
+        "participants; the minimum is {minimum}. Please decide whether the course takes place: "
+        "/participants {code} shows who is registered, /cancelcourse {code} cancels it.",
+        confirmed,
     ).format(
         title=escape(course.title),
         code=escape(course.code),
@@ -564,7 +630,7 @@ def notifications_state(t: Texts, on: bool) -> str:
         if on
         else _("Messages about sign-ups and cancellations on your courses are off.")
     )
-    return state + " " + _("/mitteilungen an or /mitteilungen aus changes that.")
+    return state + " " + _("/notifications on or /notifications off changes that.")
 
 
 def audit_log(t: Texts, page: LogPage) -> str:
@@ -707,17 +773,18 @@ def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
             value = value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
         key = KEYS[name][index]
         lines[name] = f"{key[0].upper()}{key[1:]}: {value}"
-    form = escape("\n".join([f"/kurs_bearbeiten {course.code}", *lines.values()]))
+    command = f"/{commands.name('kurs_bearbeiten', t.language)} {course.code}"
+    form = escape("\n".join([command, *lines.values()]))
     note = ""
     if len(form) > _FORM_ROOM:
         lines.pop("description")
-        form = escape("\n".join([f"/kurs_bearbeiten {course.code}", *lines.values()]))
+        form = escape("\n".join([command, *lines.values()]))
         note = "\n" + _(
             "The description is too long to show here; it stays as it is unless you add it."
         )
     head = _(
         "Course {code}: copy the form, change what should change, leave out what should stay "
-        "as it is, and send it. Seats: /kontingent."
+        "as it is, and send it. Seats: /quota."
     ).format(code=escape(course.code))
     return f"{head}\n\n<pre>{form}</pre>{note}"
 
@@ -725,16 +792,16 @@ def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
 def form_in_dialog(t: Texts) -> str:
     """A whole course form pasted as the answer to the dialog's first question."""
     return t.gettext(
-        "That looks like a whole course form. Send it as one message beginning with /kurs_neu "
-        "(leave this dialog with /abbrechen first), or answer the question: the course's title."
+        "That looks like a whole course form. Send it as one message beginning with /newcourse "
+        "(leave this dialog with /cancel first), or answer the question: the course's title."
     )
 
 
 def finish_joining_first(t: Texts) -> str:
     """/kurs_neu while the same admin's joining dialog is open: one dialog at a time."""
     return t.gettext(
-        "You are in the middle of joining. Finish that first, or leave it with /abbrechen; "
-        "then send /kurs_neu again."
+        "You are in the middle of registering. Finish that first, or leave it with /cancel; "
+        "then send /newcourse again."
     )
 
 
@@ -750,5 +817,5 @@ def finish_course_dialog_first(t: Texts) -> str:
     """/start while the same admin's /kurs_neu dialog is open: one dialog at a time."""
     return t.gettext(
         "You are in the middle of creating a course. Finish that first, or leave it with "
-        "/abbrechen; then send /start again."
+        "/cancel; then send /start again."
     )

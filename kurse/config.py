@@ -28,7 +28,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,

@@ -16,7 +16,8 @@ from kurse.clock import BERLIN
 MAX_FORM_LINES = 60
 MAX_ERRORS_SHOWN = 10
 
-# Canonical field names and the keys (German and English, case-insensitive) that name them.
+# Canonical field names and the keys (case-insensitive) that name them: the German key first,
+# then the English one (the two that forms are shown with), then other spellings.
 KEYS: dict[str, tuple[str, ...]] = {
     "title": ("titel", "title"),
     "start_at": ("beginn", "start"),
@@ -25,8 +26,15 @@ KEYS: dict[str, tuple[str, ...]] = {
     "registration_deadline": ("anmeldeschluss", "deadline", "registration deadline"),
     "cancellation_deadline": ("abmeldeschluss", "cancellation deadline", "cancellation"),
     "release_at": ("freigabe", "release"),
-    "min_participants": ("mindestteilnehmer", "minimum participants", "minimum"),
-    "seats": ("plätze", "plaetze", "seats"),
+    # "Mindestteilnehmer(zahl)" from before the texts became gender-neutral still works.
+    "min_participants": (
+        "mindestzahl",
+        "minimum participants",
+        "minimum",
+        "mindestteilnehmer",
+        "mindestteilnehmerzahl",
+    ),
+    "seats": ("plätze", "seats", "plaetze"),
     "lead": ("kursleitung", "lead"),
     "description": ("beschreibung", "description"),
 }

@@ -148,7 +148,7 @@ async def test_an_officer_typing_an_admin_command_is_refused_and_nothing_changes
         await h.send(anna, "/personen Anna"),
     ]
 
-    assert {a[0].text for a in answers} == {"Das ist nur für Administratoren."}
+    assert {a[0].text for a in answers} == {"Dafür sind Administratorrechte nötig."}
     assert course_count(db) == 0
 
 
@@ -166,7 +166,7 @@ async def test_participants_for_the_lead_with_csv_and_pdf(h, db, clock, boss, ag
     await h.press(lead, "PDF-Anwesenheitsliste")
 
     text = shown[0].text
-    assert "Bestätigt: 2 von 3" in text and "1. Jürgen Müller" in text
+    assert "Bestätigte Plätze: 2 von 3" in text and "1. Jürgen Müller" in text
     assert "<b>Warteliste</b> (2)" in text and "1. Özlem Şahin, POK (PP-OFR)" in text
     csv_name, csv_bytes = h.api.messages(lead["id"])[-2].document
     assert csv_name == f"{course.code}.csv" and csv_bytes.startswith(b"\xef\xbb\xbf")
@@ -212,7 +212,7 @@ async def test_someone_elses_course_list_is_refused_even_with_a_forged_button(
     files_before = sum(1 for m in h.api.messages(lead["id"]) if m.document)
     await h.press_data(lead, f"csv:{other.id}", message)
 
-    text = "Nur die Kursleitung und die Administratoren sehen die Teilnehmer dieses Kurses."
+    text = "Die Teilnehmenden eines Kurses sehen nur die Kursleitung und die Administration."
     assert refused[0].text == text and h.alerts()[-1] == text
     assert sum(1 for m in h.api.messages(lead["id"]) if m.document) == files_before
 
@@ -238,7 +238,7 @@ async def test_cancelling_a_course_tells_every_confirmed_and_waiting_officer_and
     everyone = [*officers, lead]
     await eventually(lambda: all(told(who) for who in everyone))  # the timed work sends them
     await run_due_work(h.app)  # and nothing more is due
-    assert answer == f"Kurs {course.code} abgesagt. Benachrichtigungen werden versandt: 4."
+    assert answer == f"Kurs {course.code} abgesagt. 4 Personen werden benachrichtigt."
     for who in everyone:
         assert len(told(who)) == 1 and "Grund: Ausbilder erkrankt" in told(who)[0]
     assert db.call(courses.get_course, course.id).status == "cancelled"
@@ -255,7 +255,7 @@ async def test_an_admin_whose_role_was_removed_cannot_use_an_old_button(
 
     await h.press(second, "Ja, Kurs absagen")
 
-    assert h.alerts()[-1] == "Das ist nur für Administratoren."
+    assert h.alerts()[-1] == "Dafür sind Administratorrechte nötig."
     assert db.call(courses.get_course, course.id).status == "published"
 
 
@@ -277,9 +277,9 @@ async def test_raising_a_quota_promotes_and_tells_lowering_asks_and_then_demotes
     await h.press(boss, "Ja, auf die Warteliste")
     await eventually(lambda: told(officers[2], "⚠️") == 1)
 
-    assert raised.startswith(f"Plätze von {course.code}: PD-Z=1, PP-OFR=3.")
+    assert raised.startswith(f"Plätze für {course.code}: PD-Z=1, PP-OFR=3.")
     assert asked.startswith("Mit diesen Plätzen wären mehr Personen bestätigt")
-    assert "Zurück auf die Warteliste: 2." in h.last(boss).text
+    assert "2 Personen stehen wieder auf der Warteliste." in h.last(boss).text
     await run_due_work(h.app)  # nothing more is due: each was told once
     assert told(officers[1], "🎉") == 1 and told(officers[1], "⚠️") == 1
     assert told(officers[2], "🎉") == 1 and told(officers[2], "⚠️") == 1
@@ -288,9 +288,9 @@ async def test_raising_a_quota_promotes_and_tells_lowering_asks_and_then_demotes
 
 async def test_access_codes_are_shown_and_rotated_after_a_confirmation(h, db, boss, agencies):
     shown = (await h.send(boss, "/zugangscode PD-Z"))[0].text
-    await h.press(boss, "Neuen Code erzeugen")
+    await h.press(boss, "Neuen Zugangscode erzeugen")
     asked = h.last(boss).text
-    await h.press(boss, "Ja, neuer Code")
+    await h.press(boss, "Ja, neuer Zugangscode")
 
     old = agencies["PD-Z"].access_code
     assert agency_service.format_access_code(old) in shown
@@ -317,7 +317,7 @@ async def test_the_last_admin_cannot_remove_themself(h, db, agencies):
     answer = await h.send(solo, f"/admin_entfernen {solo['id']}")
 
     # BOSS (bootstrap) is still an admin, so solo may step down; without BOSS it is refused.
-    assert answer[0].text == "Solo Admin ist kein Administrator mehr."
+    assert answer[0].text == "Solo Admin hat keine Administratorrechte mehr."
 
 
 async def test_people_search_and_audit_log(h, db, clock, boss, agencies):
@@ -385,7 +385,7 @@ async def test_editing_dates_tells_registered_officers_and_the_lead(h, db, clock
         return [m.text for m in h.api.messages(who["id"]) if (m.text or "").startswith("ℹ️")]
 
     await eventually(lambda: bool(told(anna)) and bool(told(lead)))  # the timed work sends it
-    expected = f"Kurs {course.code} geändert: Beginn, Ende. Benachrichtigungen werden versandt: 2."
+    expected = f"Kurs {course.code} geändert: Beginn, Ende. 2 Personen werden benachrichtigt."
     assert answer[0].text.startswith(expected)
     assert len(told(anna)) == len(told(lead)) == 1
 
@@ -405,7 +405,7 @@ async def test_the_course_code_alone_shows_a_form_that_sent_back_changes_what_wa
     answer = await h.send(boss, changed)
 
     assert form.splitlines()[0] == f"/kurs_bearbeiten {course.code}"
-    assert f"Kursleitung: {lead['id']}" in form and "Mindestteilnehmer: 4" in form
+    assert f"Kursleitung: {lead['id']}" in form and "Mindestzahl: 4" in form
     assert answer[0].text.startswith(f"Kurs {course.code} geändert: Ort.")
     after = db.call(courses.get_course, course.id)
     assert after.location == "Plauen"
@@ -427,7 +427,7 @@ async def test_a_course_form_too_long_for_one_message_leaves_the_description_out
 
     assert len(shown[0].text) < 4096 and shown[0].text.count("<pre>") == 1
     assert "Beschreibung" not in shown[0].text.split("<pre>")[1].split("</pre>")[0]
-    assert shown[0].text.endswith("solange Sie sie nicht angeben.")
+    assert shown[0].text.endswith("solange Sie keine neue angeben.")
 
 
 async def test_only_admins_see_a_course_as_a_form(h, db, clock, agencies):
@@ -464,7 +464,9 @@ async def test_the_guided_dialog_creates_a_course_step_by_step(h, db, clock, bos
 
     await h.press(boss, "Kurs anlegen")
 
-    assert past[0].text == "Das liegt in der Vergangenheit. Bitte einen späteren Beginn angeben."
+    assert (
+        past[0].text == "Das liegt in der Vergangenheit. Bitte geben Sie einen späteren Beginn an."
+    )
     assert "Plätze: PP-OFR=6, PD-Z=4" in summary and "Ort: Plauen" in summary
     assert h.last(boss).text.startswith("Kurs <b>K-2027-001</b> angelegt: Gemeinsamer Kontrolltag")
     course = db.call(courses.get_course_by_code, "K-2027-001")
@@ -513,7 +515,7 @@ async def test_the_guided_dialog_cancelled_midway_creates_nothing(h, db, boss, a
 
     assert answer[0].text == "Kursanlage abgebrochen; es wurde nichts gespeichert."
     assert course_count(db) == 0
-    assert after[0].text.startswith("Bitte melden Sie sich zuerst")  # boss never joined
+    assert after[0].text.startswith("Bitte registrieren Sie sich zuerst")  # boss never joined
 
 
 async def test_a_bootstrap_admin_joining_is_not_pulled_into_the_course_dialog(
@@ -524,7 +526,7 @@ async def test_a_bootstrap_admin_joining_is_not_pulled_into_the_course_dialog(
     refused = await h.send(boss, "/kurs_neu")
     joined = await h.send(boss, agencies["PP-OFR"].access_code)  # still the joining dialog
 
-    assert refused[0].text.startswith("Sie sind mitten in der Anmeldung.")
+    assert refused[0].text.startswith("Sie sind mitten in der Registrierung.")
     assert joined[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
     assert course_count(db) == 0
 
@@ -552,12 +554,15 @@ async def test_a_bootstrap_admin_creating_a_course_is_not_pulled_into_joining(
         ("/zugangscode XX", "Eine Dienststelle XX gibt es nicht; /dienststellen zeigt alle."),
         (
             "/admin_neu @nobody",
-            "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich niemand",
+            "Mit dieser Telegram-ID oder diesem @Benutzernamen ist niemand",
         ),
-        ("/admin_entfernen 99999", "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich"),
+        (
+            "/admin_entfernen 99999",
+            "Mit dieser Telegram-ID oder diesem @Benutzernamen ist niemand",
+        ),
         (
             "/kursleitung {code} 12345",
-            "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich",
+            "Mit dieser Telegram-ID oder diesem @Benutzernamen ist niemand",
         ),
         ("/kursleitung K-2027-999 12345", "Einen Kurs K-2027-999 gibt es nicht."),
     ],
@@ -611,10 +616,12 @@ async def test_teilnehmer_alone_shows_admins_every_course_and_leads_their_own(
 
     lines = for_admin.splitlines()
     assert lines[1].startswith(f"{led.code} · ")
-    assert lines[1].endswith(" · 1/2 · Warteliste: 1 · ⚠️ Mindestens 2")
-    assert lines[2].startswith(f"{other.code} · ") and lines[2].endswith(" · 0/10")
+    assert lines[1].endswith(" · 1 von 2 Plätzen belegt · Warteliste: 1 · ⚠️ Mindestzahl: 2")
+    assert lines[2].startswith(f"{other.code} · ") and lines[2].endswith(
+        " · 0 von 10 Plätzen belegt"
+    )
     assert led.code in for_lead and other.code not in for_lead
-    assert for_officer.startswith("Bitte so schreiben: /teilnehmer")
+    assert for_officer.startswith("Bitte schreiben Sie es so: /teilnehmer")
 
 
 async def test_help_shows_a_lead_their_commands_and_courses_and_other_officers_neither(
@@ -658,8 +665,8 @@ async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
     await h.send(boss, f"/admin_neu {anna['id']}")
     admin_help = (await h.send(anna, "/hilfe"))[0].text
 
-    assert "<b>Für Administratoren</b>" not in officer_help
-    assert "<b>Für Administratoren</b>" in admin_help and "/kurs_neu" in admin_help
+    assert "<b>Für die Administration</b>" not in officer_help
+    assert "<b>Für die Administration</b>" in admin_help and "/kurs_neu" in admin_help
 
 
 async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_digest(
@@ -707,9 +714,9 @@ async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, 
     db.call(regs.sign_up, course.id, ben.id, clock.now())
     reached = (await h.send(lead, f"/teilnehmer {course.code}"))[0].text
 
-    assert "Findet ab 2 Teilnehmenden statt." in page.text
-    assert "⚠️ Mindestteilnehmerzahl: 2 – es fehlen noch 1." in below
-    assert "Mindestteilnehmerzahl: 2 – erreicht." in reached
+    assert "Findet nur statt, wenn mindestens 2 Personen teilnehmen." in page.text
+    assert "⚠️ Mindestzahl an Teilnehmenden: 2; es fehlt noch 1 Person." in below
+    assert "Mindestzahl an Teilnehmenden (2) erreicht." in reached
 
 
 async def test_the_lead_hears_who_moved_up_when_someone_cancels_with_the_course_title(
@@ -832,7 +839,8 @@ async def test_a_course_created_shows_only_the_fields_it_was_given(h, db, clock,
 async def test_hilfe_works_for_an_admin_from_the_settings_who_has_not_joined(h, boss):
     (answer,) = await h.send(boss, "/hilfe")
 
-    assert "<b>Für Administratoren</b>" in answer.text and "/kurs_neu" in answer.text
+    assert "<b>Für die Administration</b>" in answer.text and "/kurs_neu" in answer.text
+    assert "/status" in answer.text
 
 
 async def test_a_course_day_on_a_public_holiday_is_warned_about_but_created(

@@ -50,8 +50,8 @@ async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock, agen
     answers = await h.send(stranger, "/kurse")
 
     assert [a.text for a in answers] == [
-        "Bitte melden Sie sich zuerst mit dem Zugangscode Ihrer Dienststelle an: "
-        "senden Sie /start."
+        "Bitte registrieren Sie sich zuerst mit dem Zugangscode Ihrer Dienststelle: "
+        "Senden Sie /start."
     ]
 
 
@@ -65,7 +65,7 @@ async def test_a_command_in_the_middle_of_joining_points_back_to_the_open_questi
     answer = await h.send(anna, "/kurse")
     named = await h.send(anna, "Anna Beispiel")  # the dialog goes on where it was
 
-    assert answer[0].text.startswith("Sie sind mitten in der Anmeldung: Bitte beantworten Sie")
+    assert answer[0].text.startswith("Sie sind mitten in der Registrierung: Bitte beantworten Sie")
     assert named[0].text.startswith("Bitte senden Sie Ihren Dienstgrad")
 
 
@@ -80,8 +80,10 @@ async def test_an_officer_joins_with_the_deep_link_name_rank_and_the_privacy_inf
     await h.press(anna, "Zur Kenntnis genommen")
 
     assert "Polizeidirektion Zwickau" in first[0].text
-    assert notice.startswith("<b>Information über die Verarbeitung Ihrer Daten (Art. 13 DSGVO)")
-    assert "90 Tage" in notice and "keine Einwilligung" in notice
+    assert notice.startswith(
+        "<b>Informationen zur Verarbeitung Ihrer personenbezogenen Daten (Art. 13 DSGVO)"
+    )
+    assert "90 Tage" in notice and "nicht auf einer Einwilligung" in notice
     assert (
         "Bitte bestätigen Sie, dass Sie diese Information zur Kenntnis genommen haben." in notice
     )
@@ -121,7 +123,7 @@ async def test_five_wrong_codes_slow_the_account_down_for_15_minutes(h, db, cloc
     clock.advance(timedelta(minutes=16))
     accepted = await h.send(eve, agencies["PP-OFR"].access_code)
 
-    assert blocked[0].text.startswith("Zu viele falsche Codes")
+    assert blocked[0].text.startswith("Zu viele falsche Zugangscodes")
     assert accepted[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
 
 
@@ -162,7 +164,10 @@ async def test_signing_up_confirms_edits_the_page_and_sends_the_calendar_file(
 
     answers = await h.press(anna, "Anmelden")
 
-    assert h.alerts()[-1] == "✅ Sie sind angemeldet. Die Kalenderdatei folgt."
+    assert (
+        h.alerts()[-1]
+        == "✅ Sie sind angemeldet. Den Kalendereintrag erhalten Sie in einer eigenen Nachricht."
+    )
     assert "✅ Sie sind angemeldet." in page.text and page.edits == 2
     assert page.button_texts() == ["Abmelden", "Kalender (.ics)", "« Zurück zur Liste"]
     assert len(answers) == 1  # the page says it all; the one new message is the calendar file
@@ -187,7 +192,7 @@ async def test_a_full_course_puts_the_officer_on_the_waiting_list_with_the_posit
     await h.press(second, "Auf die Warteliste")
 
     assert h.alerts()[-1].startswith("⏳ Die Plätze Ihrer Dienststelle sind vergeben.")
-    assert "Warteliste auf Position 1 " in h.alerts()[-1]
+    assert "auf Position 1 der Warteliste" in h.alerts()[-1]
     assert (
         "⏳ Sie stehen auf der Warteliste, Position 1."
         in h.with_button(second, "Von der Warteliste abmelden").text
@@ -211,7 +216,7 @@ async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once_with_
     await h.press(first, "Ja, abmelden", page)
 
     assert asked.startswith("Möchten Sie sich wirklich")
-    assert h.last(first).text == f"Ihre Anmeldung für <b>{course.title}</b> ist storniert."
+    assert h.last(first).text == f"Sie haben sich von <b>{course.title}</b> abgemeldet."
     assert page.button_texts()[0] == "Auf die Warteliste"  # the seat went to the next one
 
     def told() -> list:
@@ -251,7 +256,7 @@ async def test_forged_or_broken_button_data_changes_nothing(h, db, clock, agenci
 
     assert registrations_in(db) == 0
     stale = (
-        "Diese Schaltfläche ist nicht mehr gültig. Bitte öffnen Sie die Liste erneut mit /kurse."
+        "Diese Schaltfläche ist nicht mehr gültig. Bitte öffnen Sie die Liste mit /kurse erneut."
     )
     told = [*h.alerts()[-1:], h.last(anna).text]
     assert stale in told or "Diesen Kurs gibt es nicht (mehr)." in told
@@ -294,7 +299,7 @@ async def test_after_the_deadline_the_officer_is_told_whom_to_contact(h, db, clo
     answers = await h.press(anna, "Anmelden")
 
     assert answers[-1].text == (
-        "Die Anmeldefrist dieses Kurses ist abgelaufen. "
+        "Der Anmeldeschluss für diesen Kurs ist überschritten. "
         "Bitte wenden Sie sich an die Kursleitung, Lea Leitung."
     )
 
@@ -315,8 +320,8 @@ async def test_my_registrations_list_confirmed_and_waiting_with_positions(h, db,
 
     deadline = texts("de").short(other.cancellation_deadline)
     assert "Kurs Eins – Warteliste, Position 1" in answer[0].text
-    assert f"Kurs Zwei – angemeldet (abmelden bis {deadline})" in answer[0].text
-    assert "Kurs Zwei – angemeldet (abmelden jetzt nur über die Kursleitung)" in later[0].text
+    assert f"Kurs Zwei – angemeldet (Abmeldung bis {deadline} möglich)" in answer[0].text
+    assert "Kurs Zwei – angemeldet (Abmeldung jetzt nur über die Kursleitung)" in later[0].text
 
 
 async def test_the_language_changes_to_english_and_stays(h, db, clock, agencies):
@@ -384,7 +389,7 @@ async def test_a_database_failure_gets_an_apology_and_the_admins_are_told(clock,
     broken.dispose()
     assert [a.text for a in answer] == [
         "Entschuldigung, da ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch "
-        "einmal; die Administratoren sind informiert."
+        "einmal; die Administration ist informiert."
     ]
     assert harness.api.messages(ADMIN_ID)[-1].text.startswith("⚠️ Kursbot: OperationalError")
 
@@ -480,7 +485,7 @@ async def test_someone_who_has_not_joined_pressing_an_old_button_changes_nothing
 
     await h.press_data(stranger, page.button("Anmelden")["callback_data"], page)
 
-    assert h.alerts()[-1].startswith("Bitte melden Sie sich zuerst")
+    assert h.alerts()[-1].startswith("Bitte registrieren Sie sich zuerst")
     assert registrations_in(db) == 0
 
 
@@ -541,7 +546,7 @@ async def test_an_officer_corrects_name_and_rank_with_profil_lines(h, db, agenci
 @pytest.mark.parametrize(
     ("lines", "answer"),
     [
-        ("Dienststelle: PD-Z", "Ändern: /profil Name: Vorname Nachname"),
+        ("Dienststelle: PD-Z", "So ändern Sie Ihre Angaben: /profil Name: Vorname Nachname"),
         ("Name: A", "Das ist zu kurz"),
         ("Name: " + "x" * 10_000, "Das ist zu lang"),
         ("Name: Anna\x00Beispiel", "Bitte senden Sie einfachen Text"),
@@ -577,7 +582,10 @@ async def test_a_press_too_old_to_answer_still_signs_up_and_shows_the_outcome(
     answers = await h.press(anna, "Anmelden", page)
 
     texts = [a.text or "" for a in answers]
-    assert "✅ Sie sind angemeldet. Die Kalenderdatei folgt." in texts  # as a message
+    assert (
+        "✅ Sie sind angemeldet. Den Kalendereintrag erhalten Sie in einer eigenen Nachricht."
+        in texts
+    )  # as a message
     assert "Sie sind angemeldet." in page.text  # the page was edited all the same
     assert not any("schiefgegangen" in t for t in texts)
     person = db.call(people.find_by_telegram_id, anna["id"])

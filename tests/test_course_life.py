@@ -149,7 +149,7 @@ async def test_an_extended_registration_deadline_sends_the_lead_a_new_list_then(
     clock.set(new_deadline)
     await run_due_work(h.app)
 
-    lists = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
+    lists = texts_to(h, lead.telegram_id, "📋 Teilnahmeliste")
     assert len(lists) == 2
     assert "Ben Spät" in lists[1] and "Änderungen seit Ihrer letzten Liste" in lists[1]
 
@@ -252,7 +252,7 @@ async def test_a_lead_list_retried_after_retry_after_goes_to_the_new_lead(h, db,
 
     assert first.retried == 1
     assert texts_to(h, old.telegram_id, "📋") == []
-    assert len(texts_to(h, new.telegram_id, "📋 Teilnehmerliste")) == 1
+    assert len(texts_to(h, new.telegram_id, "📋 Teilnahmeliste")) == 1
 
 
 async def test_a_reminder_waiting_for_its_turn_is_not_sent_after_the_course_is_cancelled(

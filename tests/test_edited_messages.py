@@ -64,6 +64,28 @@ COMMANDS = {
     "daten_loeschen": "/daten_loeschen",
     "datenschutz": "/datenschutz",
     "privacy": "/privacy",
+    # the English names (bot/commands.py)
+    "courses": "/courses",
+    "my": "/my",
+    "profile": "/profile\nName: Berta Newname",
+    "language": "/language",
+    "cancel": "/cancel",
+    "newcourse": FORM.replace("/kurs_neu", "/newcourse"),
+    "editcourse": "/editcourse {code}\nLocation: Plauen",
+    "cancelcourse": "/cancelcourse {code} lecturer ill",
+    "quota": "/quota {code} PP-OFR=1 PD-Z=1",
+    "lead": "/lead {code} {lead}",
+    "agencies": "/agencies",
+    "newagency": "/newagency PI-XY Polizeiinspektion XY, Bayern",
+    "accesscode": "/accesscode PP-OFR",
+    "newadmin": "/newadmin {lead}",
+    "removeadmin": "/removeadmin {lead}",
+    "people": "/people Lea",
+    "log": "/log",
+    "participants": "/participants {code}",
+    "notifications": "/notifications off",
+    "mydata": "/mydata",
+    "deletedata": "/deletedata",
 }
 
 

@@ -155,7 +155,7 @@ def test_kursbot_run_polls_a_local_bot_api_server_and_answers(telegram, tmp_path
     assert FakeTelegram.sent, output
     method, params = FakeTelegram.sent[0]
     assert (method, params["chat_id"]) == ("sendMessage", "777")
-    assert params["text"].startswith("Willkommen beim Kursbot")
+    assert params["text"].startswith("Willkommen bei Kursbot")
     assert TOKEN not in output  # the token never reaches the log
 
 
@@ -184,12 +184,18 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
     out = chat.stdout
     assert "Demo term loaded: 5 courses." in out
     assert "Willkommen, Anna Beispiel!" in out
-    assert "bot (notice): ✅ Sie sind angemeldet. Die Kalenderdatei folgt." in out
+    assert (
+        "bot (notice): ✅ Sie sind angemeldet. Den Kalendereintrag erhalten Sie in einer "
+        "eigenen Nachricht." in out
+    )
     assert "Kalendereintrag für Gemeinsame Fahndungs- und Kontrolltage an der A 72" in out
     assert "Fahndungs- und Kontrolltage an der A 72 – angemeldet" in out
     assert "From now on I speak English with you." in out
     assert "Do you really want to cancel your registration" in out
-    assert "Your registration for *Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
+    assert (
+        "You have cancelled your registration for "
+        "*Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
+    )
     saved = list((tmp_path / "kursbot-chat-files" / "1").glob("*.ics"))
     assert len(saved) == 1 and b"BEGIN:VCALENDAR" in saved[0].read_bytes()
 

@@ -129,9 +129,7 @@ async def test_the_guided_dialog_refuses_a_start_beyond_the_calendar_at_its_step
 
 # --- ids beyond the database's integers -----------------------------------------------------
 
-NOBODY = (
-    "Mit dieser Telegram-ID oder diesem @Benutzernamen hat sich niemand beim Kursbot angemeldet."
-)
+NOBODY = "Mit dieser Telegram-ID oder diesem @Benutzernamen ist niemand bei Kursbot registriert."
 # Beyond BIGINT (OverflowError on SQLite, DataError on PostgreSQL); "²" passes isdigit() only.
 HUGE_IDS = ["9999999999999999999", "99999999999999999999", "-99999999999999999999", "²"]
 
@@ -155,7 +153,7 @@ async def test_a_lead_id_beyond_the_database_range_in_a_form_names_its_line(
 
     assert answer == [
         "Der Kurs wurde nicht angelegt:\n• Zeile 7 (Kursleitung): niemand mit dieser Telegram-ID "
-        "oder diesem @Benutzernamen ist angemeldet"
+        "oder diesem @Benutzernamen ist registriert"
     ]
 
 
@@ -224,7 +222,7 @@ async def test_a_name_of_only_invisible_characters_is_refused_when_joining(
 
     answer = await refused(h, db, anna, name)
 
-    assert answer == ["Bitte mit sichtbaren Buchstaben oder Ziffern schreiben."]
+    assert answer == ["Bitte schreiben Sie mit sichtbaren Buchstaben oder Ziffern."]
 
 
 async def test_a_rank_of_only_direction_marks_is_refused_when_joining(h, db, agencies):
@@ -234,7 +232,7 @@ async def test_a_rank_of_only_direction_marks_is_refused_when_joining(h, db, age
 
     answer = await refused(h, db, anna, "\u200f\u200e")
 
-    assert answer == ["Bitte mit sichtbaren Buchstaben oder Ziffern schreiben."]
+    assert answer == ["Bitte schreiben Sie mit sichtbaren Buchstaben oder Ziffern."]
 
 
 async def test_a_name_with_a_direction_override_is_stored_without_it(h, db, agencies):
@@ -254,7 +252,7 @@ async def test_a_profile_name_of_only_invisible_characters_is_refused(
 
     answer = await refused(h, db, anna, "/profil\nName: \u200f\u200f\u200f")
 
-    assert answer == ["Bitte mit sichtbaren Buchstaben oder Ziffern schreiben."]
+    assert answer == ["Bitte schreiben Sie mit sichtbaren Buchstaben oder Ziffern."]
 
 
 async def test_a_course_title_of_only_invisible_characters_is_refused_with_its_line(
@@ -295,7 +293,7 @@ async def test_a_seat_number_in_superscript_digits_is_asked_again(
 
     answer = await refused(h, db, boss, "²")
 
-    assert answer == ["Bitte eine ganze Zahl von 0 bis 1000 eingeben."]
+    assert answer == ["Bitte geben Sie eine ganze Zahl von 0 bis 1000 ein."]
 
 
 def test_a_description_may_be_punctuation_but_not_invisible():

@@ -59,7 +59,9 @@ async def test_deleting_my_data_leaves_no_personal_field_and_moves_the_next_one_
     await h.press(anna_chat, "Ja, alles löschen")
 
     await eventually(lambda: any("🎉" in (m.text or "") for m in h.api.messages(ben_chat["id"])))
-    assert h.last(anna_chat).text.startswith("Ihr Profil wurde gelöscht; 2 Anmeldungen")
+    assert h.last(anna_chat).text.startswith(
+        "Ihr Profil wurde gelöscht; Sie wurden von 2 Kursen abgemeldet."
+    )
     assert db.call(people.find_by_telegram_id, anna_chat["id"]) is None
     needles = {"Annegret Einzigartig", str(anna_chat["id"])}
     with db.transaction(readonly=True) as session:
@@ -81,7 +83,7 @@ async def test_after_deleting_someone_can_join_again_as_new(h, db, clock, agenci
     again = await h.send(anna_chat, "/kurse")
     await h.join(anna_chat, agencies["PD-Z"].access_code, "Anna Neu")
 
-    assert again[0].text.startswith("Bitte melden Sie sich zuerst")
+    assert again[0].text.startswith("Bitte registrieren Sie sich zuerst")
     person = db.call(people.find_by_telegram_id, anna_chat["id"])
     assert (person.name, person.agency_id) == ("Anna Neu", agencies["PD-Z"].id)
     assert db.call(regs.person_registrations, person.id, clock.now()) == []
@@ -127,7 +129,7 @@ async def test_the_only_admin_is_warned_before_deleting_and_others_are_not(db, c
         await stop_harness(harness)
 
     assert only.endswith(
-        "Ernennen Sie vorher mit /admin_neu eine andere Person zum Administrator."
+        "Geben Sie vorher mit /admin_neu einer anderen Person Administratorrechte."
     )
-    assert "einzige Administrator" not in officer
+    assert "einzige Person mit Administratorrechten" not in officer
     assert db.call(people.find_by_telegram_id, ada_chat["id"]) is not None  # only asked

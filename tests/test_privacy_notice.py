@@ -58,7 +58,9 @@ async def test_datenschutz_is_readable_before_joining_and_after(h, agencies):
     await h.join(stranger, agencies["PD-Z"].access_code, "Nora Neu")
     (after,) = await h.send(stranger, "/datenschutz")
 
-    assert before.text.startswith("<b>Information über die Verarbeitung Ihrer Daten")
+    assert before.text.startswith(
+        "<b>Informationen zur Verarbeitung Ihrer personenbezogenen Daten"
+    )
     assert after.text == before.text
     assert "/daten_loeschen" in after.text and "Beschwerde" in after.text
 

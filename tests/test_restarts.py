@@ -25,7 +25,7 @@ from tests.harness import Harness, eventually, start_harness, stop_harness, user
 
 BOSS = 4242  # bootstrap admin (KURSBOT_ADMIN_IDS)
 WRONG = "ACDE-FGHJ-KM"
-LOCKED_15 = "Zu viele falsche Codes. Bitte versuchen Sie es in 15 Minuten erneut."
+LOCKED_15 = "Zu viele falsche Zugangscodes. Bitte versuchen Sie es in 15 Minuten erneut."
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ async def test_a_command_in_the_middle_of_joining_on_the_standby_points_back_to_
     answer = await standby.send(anna, "/kurse")
     named = await standby.send(anna, "Anna Beispiel")
 
-    assert answer[0].text.startswith("Sie sind mitten in der Anmeldung")
+    assert answer[0].text.startswith("Sie sind mitten in der Registrierung")
     assert named[0].text.startswith("Bitte senden Sie Ihren Dienstgrad")
 
 
@@ -226,7 +226,7 @@ async def test_five_wrong_codes_on_one_instance_lock_the_account_on_the_other(
     accepted = await standby.send(eve, f"/start {code}")
 
     assert refused[0].text == LOCKED_15
-    assert still[0].text.startswith("Zu viele falsche Codes")
+    assert still[0].text.startswith("Zu viele falsche Zugangscodes")
     assert accepted[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
 
 
@@ -241,7 +241,7 @@ async def test_a_restart_does_not_reset_the_access_code_lockout(h, clock, agenci
 
     refused = await h.send(eve, agencies["PP-OFR"].access_code)
 
-    assert refused[0].text.startswith("Zu viele falsche Codes")
+    assert refused[0].text.startswith("Zu viele falsche Zugangscodes")
     await stop_harness(h)
 
 
@@ -255,7 +255,7 @@ async def test_a_dialog_is_forgotten_half_an_hour_after_its_last_answer(h, db, c
     late = await h.send(anna, "POK")
 
     assert named[0].text.startswith("Bitte senden Sie Ihren Dienstgrad")
-    assert late[0].text.startswith("Bitte melden Sie sich zuerst")
+    assert late[0].text.startswith("Bitte registrieren Sie sich zuerst")
     assert db.call(people.find_by_telegram_id, anna["id"]) is None
 
 
@@ -318,7 +318,7 @@ async def test_lowering_a_quota_asked_on_one_instance_is_decided_on_the_standby(
 
     await standby.press(boss, "Ja, auf die Warteliste")
 
-    assert "Zurück auf die Warteliste: 1." in h.last(boss).text
+    assert "1 Person steht wieder auf der Warteliste." in h.last(boss).text
     assert db.call(regs.invariant_violations, course.id, clock.now()) == []
 
 

@@ -224,12 +224,12 @@ async def test_lead_lists_at_the_deadline_and_the_day_before_mark_the_changes(
     clock.set(course.start_at - timedelta(days=1))
     await run_due_work(h.app)
 
-    lists = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
+    lists = texts_to(h, lead.telegram_id, "📋 Teilnahmeliste")
     assert len(lists) == 2
     assert "1. Anna Erste" in lists[0] and "1. Ben Zweiter (PP-OFR)" in lists[0]
     assert "Änderungen seit Ihrer letzten Liste" in lists[1]
     assert "1. Ben Zweiter – <i>nachgerückt</i>" in lists[1]
-    assert "<b>Abgemeldet seit der letzten Liste</b>\n– Anna Erste" in lists[1]
+    assert "<b>Seit der letzten Liste abgemeldet</b>\n– Anna Erste" in lists[1]
 
 
 async def test_a_course_ends_and_its_participants_are_anonymised_after_retention(
@@ -348,8 +348,8 @@ async def test_the_lead_list_at_the_deadline_warns_when_the_minimum_is_not_reach
     clock.set(course.registration_deadline)
     await run_due_work(h.app)
 
-    (listed,) = texts_to(h, lead.telegram_id, "📋 Teilnehmerliste")
-    assert "⚠️ Mindestteilnehmerzahl: 3 – es fehlen noch 1." in listed
+    (listed,) = texts_to(h, lead.telegram_id, "📋 Teilnahmeliste")
+    assert "⚠️ Mindestzahl an Teilnehmenden: 3; es fehlt noch 1 Person." in listed
 
 
 def admins_below_minimum(db, clock, agencies, *, confirmed: int, minimum: int = 3):
@@ -379,14 +379,16 @@ async def test_below_the_minimum_at_the_deadline_every_admin_is_asked_to_decide_
     await run_due_work(h.app)  # the list of the day before: no second warning
 
     expected = (
-        f"⚠️ Die Anmeldung für <b>{course.title}</b> ({course.code}) ist mit 2 bestätigten "
-        "Teilnehmenden geschlossen; nötig sind mindestens 3."
+        f"⚠️ Der Anmeldeschluss für <b>{course.title}</b> ({course.code}) ist erreicht: "
+        "2 Personen haben einen bestätigten Platz, die Mindestzahl beträgt 3."
     )
     for admin_ in (flagged, boss):
-        (told,) = texts_to(h, admin_.telegram_id, "⚠️ Die Anmeldung")
+        (told,) = texts_to(h, admin_.telegram_id, "⚠️ Der Anmeldeschluss")
         assert told.startswith(expected)
         assert f"/kurs_absagen {course.code}" in told
-    assert texts_to(h, lead.telegram_id, "⚠️ Die Anmeldung") == []  # the list says it to the lead
+    assert (
+        texts_to(h, lead.telegram_id, "⚠️ Der Anmeldeschluss") == []
+    )  # the list says it to the lead
 
 
 async def test_with_the_minimum_reached_no_admin_is_asked(h, db, clock, agencies):
@@ -407,7 +409,7 @@ async def test_a_course_without_a_lead_below_its_minimum_still_reaches_the_admin
     clock.set(course.registration_deadline)
     await run_due_work(h.app)
 
-    assert len(texts_to(h, flagged.telegram_id, "⚠️ Die Anmeldung")) == 1
+    assert len(texts_to(h, flagged.telegram_id, "⚠️ Der Anmeldeschluss")) == 1
 
 
 async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_restart_once(

@@ -13,6 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
@@ -106,7 +107,7 @@ async def new_course(update: Update, context: KursContext) -> None:
     """Creates a course from the lines after /kurs_neu."""
     text = _args_text(update)
     if not text.strip():
-        await _reply(update, render_admin.usage(context.texts, FORM_EXAMPLE))
+        await _reply(update, render_admin.usage(context.texts, "kurs_neu"))
         return
     try:
         course = await context.services.db.run(
@@ -125,9 +126,7 @@ async def edit_course(update: Update, context: KursContext) -> None:
     """Changes the fields given in the lines after /kurs_bearbeiten <code>."""
     code, _, form = _args_text(update).partition("\n")
     if not code.strip():
-        await _reply(
-            update, render_admin.usage(context.texts, "/kurs_bearbeiten K-2027-001\nOrt: Hof")
-        )
+        await _reply(update, render_admin.usage(context.texts, "kurs_bearbeiten"))
         return
     if not form.strip():  # the code alone: the current values, as a form to copy and change
         try:
@@ -167,7 +166,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     """Asks before cancelling a course (/kurs_absagen <code> [reason])."""
     code, _, reason = _args_text(update).partition(" ")
     if not code.strip():
-        await _reply(update, render_admin.usage(context.texts, "/kurs_absagen K-2027-001 Grund"))
+        await _reply(update, render_admin.usage(context.texts, "kurs_absagen"))
         return
     from kurse.courses import get_course_by_code
 
@@ -221,9 +220,7 @@ async def quotas(update: Update, context: KursContext) -> None:
     """/kontingent <code> PP-OFR=10 PD-Z=8: sets seats; asks if that is below the confirmed."""
     code, _, text = _args_text(update).partition(" ")
     if not code.strip() or not text.strip():
-        await _reply(
-            update, render_admin.usage(context.texts, "/kontingent K-2027-001 PP-OFR=10 PD-Z=8")
-        )
+        await _reply(update, render_admin.usage(context.texts, "kontingent"))
         return
     await _set_quotas(update, context, code.strip(), text, "refuse")
 
@@ -289,7 +286,7 @@ async def set_lead(update: Update, context: KursContext) -> None:
     """/kursleitung <code> <id or @username>."""
     code, _, reference = _args_text(update).partition(" ")
     if not code.strip() or not reference.strip():
-        await _reply(update, render_admin.usage(context.texts, "/kursleitung K-2027-001 @name"))
+        await _reply(update, render_admin.usage(context.texts, "kursleitung"))
         return
     try:
         course, lead = await context.services.db.run(
@@ -323,12 +320,7 @@ async def new_agency(update: Update, context: KursContext) -> None:
     code, _, rest = _args_text(update).partition(" ")
     name, _, state = rest.partition(",")
     if not code.strip() or not name.strip():
-        await _reply(
-            update,
-            render_admin.usage(
-                context.texts, "/dienststelle_neu PI-XY Polizeiinspektion XY, Bayern"
-            ),
-        )
+        await _reply(update, render_admin.usage(context.texts, "dienststelle_neu"))
         return
     try:
         agency = await context.services.db.run(
@@ -350,7 +342,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
     """/zugangscode <CODE>: shows it, with a button to rotate it."""
     code = _args_text(update).strip()
     if not code:
-        await _reply(update, render_admin.usage(context.texts, "/zugangscode PP-OFR"))
+        await _reply(update, render_admin.usage(context.texts, "zugangscode"))
         return
     try:
         agency = await context.services.db.run(
@@ -432,8 +424,8 @@ async def revoke_admin(update: Update, context: KursContext) -> None:
 async def _change_admin(update: Update, context: KursContext, *, grant: bool) -> None:
     reference = _args_text(update).strip()
     if not reference:
-        command = "/admin_neu" if grant else "/admin_entfernen"
-        await _reply(update, render_admin.usage(context.texts, f"{command} @name"))
+        command = "admin_neu" if grant else "admin_entfernen"
+        await _reply(update, render_admin.usage(context.texts, command))
         return
     try:
         person = await context.services.db.run(
@@ -453,7 +445,7 @@ async def find_people(update: Update, context: KursContext) -> None:
     """/personen <name>."""
     query = _args_text(update).strip()
     if len(query) < 2:
-        await _reply(update, render_admin.usage(context.texts, "/personen Müller"))
+        await _reply(update, render_admin.usage(context.texts, "personen"))
         return
     try:
         found = await context.services.db.run(
@@ -566,17 +558,6 @@ async def show_status(update: Update, context: KursContext) -> None:
     await _reply(update, render_admin.status(context.texts, state))
 
 
-FORM_EXAMPLE = """/kurs_neu
-Titel: Grenzüberschreitende Fahndung – Grundlagen
-Beginn: 12.03.2027 09:00
-Ende: 13.03.2027 16:00
-Ort: Hof, Polizeiinspektion
-Anmeldeschluss: 01.03.2027
-Plätze: PP-OFR=10, PD-Z=10
-Kursleitung: 123456789
-Beschreibung: Zweitägiges Seminar."""
-
-
 def register(application: KursApplication) -> None:
     """Adds the admin commands and buttons."""
     from bot.handlers import course_dialog  # it builds on this module's handlers
@@ -596,7 +577,7 @@ def register(application: KursApplication) -> None:
         ("protokoll", audit_log),
         ("status", show_status),
     ):
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(names(name), callback))
     application.add_handler(CallbackQueryHandler(cancel_course_confirmed, pattern=r"^ka:"))
     application.add_handler(CallbackQueryHandler(quotas_decided, pattern=r"^kq:"))
     application.add_handler(CallbackQueryHandler(rotate_access_code, pattern=r"^zc:"))

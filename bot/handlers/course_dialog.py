@@ -22,6 +22,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursContext
 from bot.handlers.admin import _planned, _refuse, _who, created_text, new_course
 from bot.handlers.common import answer, leave_dialog, show
@@ -30,6 +31,7 @@ from bot.i18n import Texts, _
 from bot.persistence import StoredConversation
 from kurse import admin, agencies, courses, people
 from kurse.errors import DomainError, InvalidInput
+from kurse.forms import KEYS as FORM_KEYS
 from kurse.forms import parse_moment, split_key
 from kurse.validation import clean_text
 
@@ -38,17 +40,22 @@ STORED = (DIALOG,)  # the user_data keys of this dialog, kept in the database
 TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
 
 QUESTIONS = {
-    TITLE: _("Step 1 of 9 – the course's title?"),
-    START: _("Step 2 of 9 – when does it start? (TT.MM.JJJJ HH:MM)"),
-    END: _("Step 3 of 9 – when does it end? (TT.MM.JJJJ HH:MM)"),
-    LOCATION: _("Step 4 of 9 – where does it take place?"),
-    DEADLINE: _("Step 5 of 9 – until when can officers sign up? (TT.MM.JJJJ or TT.MM.JJJJ HH:MM)"),
+    TITLE: _("Step 1 of 9: What is the course's title?"),
+    START: _("Step 2 of 9: When does the course start? (DD.MM.YYYY HH:MM)"),
+    END: _("Step 3 of 9: When does the course end? (DD.MM.YYYY HH:MM)"),
+    LOCATION: _("Step 4 of 9: Where does the course take place?"),
+    DEADLINE: _("Step 5 of 9: Until when can people sign up? (DD.MM.YYYY or DD.MM.YYYY HH:MM)"),
     SEATS: _(
-        "Step 6 of 9 – seats per agency. Choose an agency, then type its number of seats; "
-        "press “Done” when all are set."
+        "Step 6 of 9: How many seats does each agency get? Choose an agency, then type its "
+        "number of seats; press “Done” when all are set."
     ),
-    LEAD: _("Step 7 of 9 – who leads the course? Telegram id or @username, or “Skip”."),
-    DESCRIPTION: _("Step 8 of 9 – a description for the officers, or “Skip”."),
+    LEAD: _(
+        "Step 7 of 9: Who leads the course? Please send their Telegram id or @username, or "
+        "press “Skip”."
+    ),
+    DESCRIPTION: _(
+        "Step 8 of 9: Please send a description for the participants, or press “Skip”."
+    ),
 }
 # The form's field each step asks for (an answer may start with its key, "Titel: …").
 _FIELDS = {
@@ -112,8 +119,7 @@ async def start(update: Update, context: KursContext) -> int:
     context.user_data[DIALOG] = {"seats": {}}  # type: ignore[index]
     await update.effective_message.reply_text(
         context.texts.gettext(
-            "Let us create a course. /abbrechen leaves at any step; "
-            "nothing is stored before the end."
+            "Let us create a course. /cancel leaves at any step; nothing is stored before the end."
         )
     )
     return await _ask(update, context, TITLE)
@@ -169,17 +175,17 @@ async def _check(context: KursContext, step: int, text: str) -> str | None:
             if step == END and start and moment <= start:
                 return t.gettext("The end must be after the start.")
             if step == DEADLINE and start and not now < moment <= start:
-                return t.gettext("The deadline must lie between now and the start.")
+                return t.gettext("The registration deadline must lie between now and the start.")
     except ValueError:
-        return t.gettext("That is not a date. Please write TT.MM.JJJJ HH:MM.")
+        return t.gettext("That is not a date. Please write DD.MM.YYYY HH:MM.")
     except InvalidInput as error:
         if error.params.get("reason") == "in_past":
             return t.gettext("This lies in the past. Please give a later start.")
         if error.params.get("reason") == "too_far_ahead":
             return t.gettext("This lies more than five years ahead. Please give an earlier start.")
-        return t.gettext("That is not valid here. Please try again, or /abbrechen.")
+        return t.gettext("That is not valid here. Please try again, or /cancel.")
     except DomainError:
-        return t.gettext("That is not valid here. Please try again, or /abbrechen.")
+        return t.gettext("That is not valid here. Please try again, or /cancel.")
     return None
 
 
@@ -245,11 +251,21 @@ async def skipped(update: Update, context: KursContext) -> int:
     return step
 
 
-def _form(data: dict[str, Any]) -> str:
-    lines = [f"{key}: {data[key]}" for key in KEYS.values() if key in data]
+def _form(data: dict[str, Any], language: str = "de") -> str:
+    """The answers as a course form, with the keys of ``language`` (both are read)."""
+    index = 0 if language == "de" else 1
+    lines = [
+        f"{_key(FORM_KEYS[_FIELDS[step]][index])}: {data[key]}"
+        for step, key in KEYS.items()
+        if key in data
+    ]
     seats = ", ".join(f"{code}={n}" for code, n in data["seats"].items() if n)
-    lines.insert(5, f"Plätze: {seats}")
+    lines.insert(5, f"{_key(FORM_KEYS['seats'][index])}: {seats}")
     return "\n".join(lines)
+
+
+def _key(key: str) -> str:
+    return key[0].upper() + key[1:]
 
 
 async def _ask_confirm(update: Update, context: KursContext) -> int:
@@ -264,7 +280,8 @@ async def _ask_confirm(update: Update, context: KursContext) -> int:
             ]
         ]
     )
-    text = t.gettext("Step 9 of 9 – please check:") + "\n\n" + _escape(_form(_data(context)))
+    form = _form(_data(context), t.language)
+    text = t.gettext("Step 9 of 9: Please check the course:") + "\n\n" + _escape(form)
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
     return CONFIRM
 
@@ -313,7 +330,7 @@ def build_conversation() -> StoredConversation:
         # Buttons are tracked per chat, not per message: each step has one live button row.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return StoredConversation(
-            entry_points=[CommandHandler("kurs_neu", start)],
+            entry_points=[CommandHandler(names("kurs_neu"), start)],
             states={
                 TITLE: typed,
                 START: typed,
@@ -332,6 +349,6 @@ def build_conversation() -> StoredConversation:
                     CallbackQueryHandler(cancelled, pattern=r"^no$"),
                 ],
             },
-            fallbacks=[CommandHandler("abbrechen", cancelled)],
+            fallbacks=[CommandHandler(names("abbrechen"), cancelled)],
             name="new_course",
         )

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import keyboards, render
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from kurse import views
@@ -122,7 +123,7 @@ def page_of(context: KursContext, view: views.CourseView, page: int):  # type: i
 
 def register(application: KursApplication) -> None:
     """Adds /kurse and its buttons."""
-    application.add_handler(CommandHandler("kurse", course_list))
+    application.add_handler(CommandHandler(names("kurse"), course_list))
     # A course code on its own, typed or pasted from a circular (dialogs take text first).
     application.add_handler(
         MessageHandler(filters.Regex(COURSE_CODE) & ~filters.COMMAND, typed_code)

@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import persistence, render
+from bot.commands import all_names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer
 from bot.throttle import Throttle
@@ -96,7 +97,7 @@ async def _edit_not_read(message: Message, context: KursContext) -> None:
 
 
 # Admins from KURSBOT_ADMIN_IDS may set things up before joining an agency themselves.
-ADMIN_COMMANDS = frozenset(
+ADMIN_COMMANDS = all_names(
     (
         "kurs_neu",
         "kurs_bearbeiten",
@@ -112,8 +113,11 @@ ADMIN_COMMANDS = frozenset(
         "protokoll",
         "teilnehmer",
         "status",
+        "abbrechen",
     )
 )
+# What someone who has not joined may send: joining, leaving it, the privacy information.
+BEFORE_JOINING = all_names(("start", "abbrechen", "datenschutz"))
 ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "tl:", "pl:", "plc:", "no", "nk")
 
 
@@ -125,7 +129,7 @@ def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
         # /hilfe too: an admin from the settings learns their commands before joining.
-        return command in ADMIN_COMMANDS or command in ("abbrechen", "hilfe", "help")
+        return command in ADMIN_COMMANDS or command in all_names(("hilfe",))
     if message is not None and context.user_data and context.user_data.get(NEW_COURSE):
         return True  # an answer in the guided /kurs_neu dialog
     return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
@@ -136,7 +140,7 @@ def _may_join(update: Update, context: KursContext) -> bool:
     message, query = update.message, update.callback_query
     if message is not None and message.text:
         command = message.text.split(maxsplit=1)[0] if message.text.startswith("/") else None
-        if command in ("/start", "/abbrechen", "/datenschutz", "/privacy"):
+        if command is not None and command[1:] in BEFORE_JOINING:
             return True
         return command is None and bool(context.user_data and context.user_data.get(JOINING))
     return query is not None and query.data in ("skip", "agree", "abort")

@@ -11,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, courses, exports
@@ -72,7 +73,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
                 readonly=True,
             )
         except NotAllowed:
-            await message.reply_text(render_admin.usage(t, "/teilnehmer K-2027-001"))
+            await message.reply_text(render_admin.usage(t, "teilnehmer"))
             return
         buttons = [  # a button per course: nobody has to type a code
             [
@@ -180,7 +181,7 @@ def _set_notifications(session: Any, person_id: int, on: bool) -> None:
 
 def register(application: KursApplication) -> None:
     """Adds /teilnehmer, its file buttons and /mitteilungen."""
-    application.add_handler(CommandHandler("teilnehmer", participant_list))
+    application.add_handler(CommandHandler(names("teilnehmer"), participant_list))
     application.add_handler(CallbackQueryHandler(participant_file, pattern=r"^(csv|pdf):"))
     application.add_handler(CallbackQueryHandler(participant_list_button, pattern=r"^tl:"))
-    application.add_handler(CommandHandler("mitteilungen", notifications))
+    application.add_handler(CommandHandler(names("mitteilungen"), notifications))

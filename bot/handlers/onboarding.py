@@ -15,6 +15,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render, render_admin
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, leave_dialog, show
 from bot.handlers.courses import open_course
@@ -123,9 +124,6 @@ async def _ask_consent(update: Update, context: KursContext) -> int:
     return CONSENT
 
 
-PRIVACY_COMMANDS = ("datenschutz", "privacy")
-
-
 def privacy_text(context: KursContext) -> str:
     """The privacy information in the reader's language (configured, or built in)."""
     settings, t = context.services.settings, context.texts
@@ -213,7 +211,10 @@ def build_conversation() -> StoredConversation:
                     CallbackQueryHandler(aborted, pattern="^abort$"),
                 ],
             },
-            fallbacks=[CommandHandler("start", start), CommandHandler("abbrechen", aborted)],
+            fallbacks=[
+                CommandHandler("start", start),
+                CommandHandler(names("abbrechen"), aborted),
+            ],
             name="joining",
         )
 
@@ -223,4 +224,4 @@ def register(application: KursApplication) -> None:
     application.add_handler(build_conversation())
     application.add_handler(CallbackQueryHandler(stale_step, pattern="^(skip|agree|abort)$"))
     # Readable before joining, in the middle of it, and at any time after.
-    application.add_handler(CommandHandler(PRIVACY_COMMANDS, privacy_information))
+    application.add_handler(CommandHandler(names("datenschutz"), privacy_information))

@@ -11,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, render, render_admin
 from bot.callbacks import encode
+from bot.commands import names
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers.common import answer, person_of, show
 from kurse import people, privacy
@@ -81,6 +82,6 @@ async def scrub(services: Services) -> None:
 
 def register(application: KursApplication) -> None:
     """Adds /meine_daten and /daten_loeschen."""
-    application.add_handler(CommandHandler("meine_daten", my_data))
-    application.add_handler(CommandHandler("daten_loeschen", ask_delete))
+    application.add_handler(CommandHandler(names("meine_daten"), my_data))
+    application.add_handler(CommandHandler(names("daten_loeschen"), ask_delete))
     application.add_handler(CallbackQueryHandler(delete, pattern=r"^del$"))

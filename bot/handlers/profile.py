@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import keyboards, render, render_admin
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.i18n import texts
@@ -96,16 +97,16 @@ async def unknown_button(update: Update, context: KursContext) -> None:
 
 def register(application: KursApplication) -> None:
     """Adds the profile commands; the catch-alls go last (see bot/app.py)."""
-    application.add_handler(CommandHandler("profil", profile))
-    application.add_handler(CommandHandler("sprache", choose_language))
+    application.add_handler(CommandHandler(names("profil"), profile))
+    application.add_handler(CommandHandler(names("sprache"), choose_language))
     application.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:(de|en)$"))
-    application.add_handler(CommandHandler(["hilfe", "help"], help_command))
+    application.add_handler(CommandHandler(names("hilfe"), help_command))
 
 
 def register_fallbacks(application: KursApplication) -> None:
     """Answers whatever no feature handler took; must be registered after all of them."""
     # /abbrechen reaches this only when no dialog is open (each dialog handles its own).
-    application.add_handler(CommandHandler("abbrechen", nothing_to_cancel))
+    application.add_handler(CommandHandler(names("abbrechen"), nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(filters.ALL, other_text))
     application.add_handler(CallbackQueryHandler(unknown_button))

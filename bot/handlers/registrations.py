@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs, keyboards, render, render_admin
+from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
@@ -186,4 +187,4 @@ def register(application: KursApplication) -> None:
     application.add_handler(CallbackQueryHandler(ask_cancel, pattern=r"^cx:"))
     application.add_handler(CallbackQueryHandler(cancel, pattern=r"^cxy:"))
     application.add_handler(CallbackQueryHandler(calendar, pattern=r"^ics:"))
-    application.add_handler(CommandHandler("meine", my_registrations))
+    application.add_handler(CommandHandler(names("meine"), my_registrations))
