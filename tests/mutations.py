@@ -332,6 +332,9 @@ def run_tests(copy: Path, tests: list[str], timeout: float) -> tuple[str, str, f
     shutil.rmtree(copy / ".hypothesis", ignore_errors=True)  # no example saved by another run
     started = time.monotonic()
     command = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider"]
+    conftest = (copy / "tests" / "conftest.py").read_text(encoding="utf-8")
+    if "register_profile(" in conftest and '"mutations"' in conftest:  # not in older commits
+        command.append("--hypothesis-profile=mutations")  # no shrinking: failing is enough
     try:
         done = subprocess.run(
             command, cwd=copy, env=environment(copy), capture_output=True, text=True,

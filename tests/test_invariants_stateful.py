@@ -40,8 +40,8 @@ STAGES = {
     "before_release": T0,
     "released": RELEASE,
     "last_day": START - timedelta(hours=20),  # no automatic promotion; sign-ups still open
-    "closed": START - timedelta(hours=6),  # after the deadlines: waiting officers may leave
-    "started": START + timedelta(hours=1),  # nothing changes any more
+    "closed": DEADLINE,  # from the deadlines on: only leaving a waiting list
+    "started": START,  # from the start on: nothing changes any more
 }
 ORDER = list(STAGES)
 STEPS = 40
@@ -194,7 +194,7 @@ class SeatMachine(RuleBasedStateMachine):
         seats=st.tuples(st.integers(0, 2), st.integers(1, 3)),
         # steps spent before the release, after it, in the last day and after the deadlines
         stays=st.tuples(
-            st.integers(2, 12), st.integers(0, 8), st.integers(4, 14), st.integers(0, 6)
+            st.integers(1, 8), st.integers(0, 6), st.integers(6, 16), st.integers(0, 6)
         ),
         # who signs up first, so that queues have formed before the last day in most examples
         early=st.lists(st.integers(0, 2 * PEOPLE - 1), min_size=PEOPLE, max_size=3 * PEOPLE),
