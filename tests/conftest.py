@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import text
 
@@ -27,6 +28,13 @@ from tests.harness import Harness, start_harness, stop_harness
 
 POSTGRES_URL = os.environ.get("KURSBOT_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
+
+# `python -m tests.mutations` runs with this profile: it needs to know that a property fails,
+# not the smallest example (shrinking one takes up to five minutes).
+hypothesis.settings.register_profile(
+    "mutations",
+    phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
+)
 
 # A Sunday in January 2027, Berlin time: every test starts here unless it moves the clock.
 T0 = datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN)

@@ -1,5 +1,6 @@
-"""Random sequences of sign-ups, cancellations, quota changes and release dates, compared step
-by step with a small reference model of PRODUCT.md §4 (hypothesis, stateful)."""
+"""Random sequences of sign-ups, cancellations, deletions, quota changes and the clock moving
+through a course's life (release date, last day, deadlines, start), compared step by step with
+a small reference model of PRODUCT.md §4 (hypothesis, stateful)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select, text
@@ -18,17 +19,32 @@ from kurse import agencies, courses, people
 from kurse import registrations as regs
 from kurse.clock import SettableClock
 from kurse.db import Database, make_engine
-from kurse.errors import CancellationClosed, NotRegistered, QuotaBelowConfirmed
+from kurse.errors import (
+    CancellationClosed,
+    InvalidInput,
+    NotRegistered,
+    QuotaBelowConfirmed,
+    RegistrationClosed,
+)
 from kurse.models import Registration, SQLModel
 from tests.builders import draft
 from tests.conftest import T0
 
 CODES = ("PP-OFR", "PD-Z")
-PEOPLE = 5  # per agency: few people and seats, so queues form often
+PEOPLE = 6  # per agency: few people and seats, so queues form often
 START = T0 + timedelta(days=30)
 RELEASE = T0 + timedelta(days=10)
-DEADLINE = START - timedelta(hours=12)  # inside the last day, so the manual window is reachable
-STAGES = {"before_release": T0, "released": RELEASE, "last_day": START - timedelta(hours=20)}
+DEADLINE = START - timedelta(hours=12)  # registration and cancellation, inside the last day
+# The course's life in stages; the clock passes each at a step drawn for the example.
+STAGES = {
+    "before_release": T0,
+    "released": RELEASE,
+    "last_day": START - timedelta(hours=20),  # no automatic promotion; sign-ups still open
+    "closed": DEADLINE,  # from the deadlines on: only leaving a waiting list
+    "started": START,  # from the start on: nothing changes any more
+}
+ORDER = list(STAGES)
+STEPS = 40
 
 
 @dataclass
@@ -36,6 +52,7 @@ class Reg:
     agency: str
     status: str
     seq: int
+    via_release: bool = False
 
 
 @dataclass
@@ -50,6 +67,15 @@ class Model:
     @property
     def released(self) -> bool:
         return self.stage != "before_release"
+
+    @property
+    def promoting(self) -> bool:
+        """Automatic promotion: until 24 hours before the start."""
+        return self.stage in ("before_release", "released")
+
+    @property
+    def registration_open(self) -> bool:
+        return self.stage in ("before_release", "released", "last_day")
 
     def count(self, status: str, agency: str | None = None) -> int:
         return sum(r.status == status and agency in (None, r.agency) for r in self.regs.values())
@@ -67,25 +93,54 @@ class Model:
             key=lambda p: self.regs[p].seq,
         )
 
+    def active(self, person: int) -> Reg | None:
+        reg = self.regs.get(person)
+        return reg if reg is not None and reg.status != "cancelled" else None
+
+    def confirm(self, person: int) -> None:
+        reg = self.regs[person]
+        reg.via_release = self.count("confirmed", reg.agency) >= self.quotas[reg.agency]
+        reg.status = "confirmed"
+
     def sign_up(self, person: int, agency: str) -> str:
-        if person in self.regs and self.regs[person].status != "cancelled":
+        """The new status, or "closed" after the registration deadline."""
+        if self.active(person):
             return self.regs[person].status
+        if not self.registration_open:
+            return "closed"
         self.seq += 1
-        free = self.free_for(agency) > 0 and not self.queue(agency)
-        self.regs[person] = Reg(agency, "confirmed" if free else "waiting", self.seq)
+        free = self.free_for(agency) > 0 and not self.queue(agency)  # nobody overtakes
+        self.regs[person] = Reg(agency, "waiting", self.seq)
+        if free:
+            self.confirm(person)
         return self.regs[person].status
 
-    def promote(self) -> None:
-        if self.stage == "last_day":
-            return
+    def promote(self) -> list[int]:
+        if not self.promoting:
+            return []
+        promoted = []
         for agency in [None] if self.released else list(CODES):
             for person in self.queue(agency):
                 if self.free_for(self.regs[person].agency) > 0:
-                    self.regs[person].status = "confirmed"
+                    self.confirm(person)
+                    promoted.append(person)
+        return promoted
 
-    def cancel(self, person: int) -> None:
-        self.regs[person].status = "cancelled"
-        self.promote()
+    def seat_for_lead(self) -> bool:
+        """A seat is free and someone waits, but it is the lead's to fill (the last day)."""
+        total_free = sum(self.quotas.values()) - self.count("confirmed")
+        return self.stage in ("last_day", "closed") and total_free > 0 and bool(self.queue(None))
+
+    def may_cancel(self, person: int) -> bool:
+        """Confirmed until the cancellation deadline; leaving a waiting list until the start."""
+        if self.regs[person].status == "confirmed":
+            return self.registration_open  # the deadlines are the same moment here
+        return self.stage != "started"
+
+    def cancel(self, person: int) -> list[int]:
+        reg = self.regs[person]
+        reg.status, reg.via_release = "cancelled", False
+        return self.promote()
 
     def over(self, new: dict[str, int]) -> dict[str, int]:
         quotas = {**self.quotas, **new}
@@ -104,7 +159,7 @@ class Model:
                 if r.status == "confirmed" and key in ("*", r.agency)
             ]
             for person in sorted(confirmed, key=lambda p: self.regs[p].seq)[-n:]:
-                self.regs[person].status = "waiting"
+                self.regs[person].status, self.regs[person].via_release = "waiting", False
         self.quotas.update(new)
         self.promote()
 
@@ -113,15 +168,42 @@ class Model:
         return self.queue(reg.agency).index(person) + 1 if reg.status == "waiting" else None
 
 
+def _withdraw(session, course_id: int, person_id: int, now) -> list[int | None]:
+    """What deleting the person's data does to their registration of a course not started."""
+    registration_id = session.scalar(
+        select(Registration.id).where(
+            Registration.course_id == course_id,
+            Registration.person_id == person_id,
+            Registration.status != "cancelled",
+        )
+    )
+    return [p.person_id for p in regs.withdraw(session, registration_id, now)]
+
+
 class SeatMachine(RuleBasedStateMachine):
-    """Drives the real services and the model side by side."""
+    """Drives the real services and the model side by side.
+
+    The clock is not a rule of its own (hypothesis switches whole rules off in some examples,
+    and then no example would reach the last day): each example draws at which step it passes
+    each stage, and every rule first moves the clock on when that step has come.
+    """
 
     new_database: staticmethod
 
-    @initialize(seats=st.tuples(st.integers(0, 3), st.integers(1, 3)))
-    def setup(self, seats):
+    @initialize(
+        seats=st.tuples(st.integers(0, 2), st.integers(1, 3)),
+        # steps spent before the release, after it, in the last day and after the deadlines
+        stays=st.tuples(
+            st.integers(1, 8), st.integers(0, 6), st.integers(6, 16), st.integers(0, 6)
+        ),
+        # who signs up first, so that queues have formed before the last day in most examples
+        early=st.lists(st.integers(0, 2 * PEOPLE - 1), min_size=PEOPLE, max_size=3 * PEOPLE),
+    )
+    def setup(self, seats, stays, early):
         self.db: Database = self.new_database()
         self.clock = SettableClock(T0)
+        self.step = 0
+        self.moves_at = [sum(stays[: i + 1]) for i in range(len(stays))]
         quotas = dict(zip(CODES, seats, strict=True))
         with self.db.transaction() as session:
             agencies.seed_agencies(session, T0)
@@ -153,37 +235,94 @@ class SeatMachine(RuleBasedStateMachine):
                 )
                 self.people.append((person.id, agency.code))
         self.model = Model(quotas)
+        for i in early:
+            self.sign_up_and_compare(i)
 
     def teardown(self):
         if hasattr(self, "db"):
             self.db.dispose()
 
+    def tick(self) -> str:
+        """Moves the clock on to the stage this step belongs to; returns the stage."""
+        self.step += 1
+        reached = ORDER[sum(self.step > at for at in self.moves_at)]
+        while self.model.stage != reached:
+            stage = ORDER[ORDER.index(self.model.stage) + 1]
+            self.clock.set(STAGES[stage])
+            self.model.stage = stage
+            note(f"step {self.step}: the clock moves to {stage}")
+            event(f"reached {stage}")
+            if stage == "released":  # the scheduler releases the seats at this moment
+                promoted = self.db.call(regs.release_seats, self.course_id, self.clock.now())
+                assert [p.person_id for p in promoted] == self.model.promote()
+        return reached
+
     @rule(i=st.integers(0, 2 * PEOPLE - 1))
     def sign_up(self, i):
+        self.tick()
+        self.sign_up_and_compare(i)
+
+    def sign_up_and_compare(self, i: int) -> None:
         person, agency = self.people[i]
-        result = self.db.call(regs.sign_up, self.course_id, person, self.clock.now())
-        assert result.status == self.model.sign_up(person, agency)
-        assert result.position == self.model.position(person)
-
-    @rule(i=st.integers(0, 2 * PEOPLE - 1))
-    def cancel(self, i):
-        person, _agency = self.people[i]
-        reg = self.model.regs.get(person)
+        model = self.model
+        newcomer = model.stage == "last_day" and not model.active(person)
+        if newcomer and model.free_for(agency) and model.queue(agency):
+            event("a newcomer finds a free seat that others wait for")
         try:
-            self.db.call(regs.cancel_for_course, self.course_id, person, self.clock.now())
-        except NotRegistered:
-            assert reg is None or reg.status == "cancelled"
-        except CancellationClosed:
-            assert reg is not None and reg.status == "confirmed"
-            assert self.clock.now() >= DEADLINE
+            result = self.db.call(regs.sign_up, self.course_id, person, self.clock.now())
+        except RegistrationClosed:
+            assert self.model.sign_up(person, agency) == "closed"
         else:
-            assert reg is not None and reg.status != "cancelled"
-            self.model.cancel(person)
+            assert result.status == self.model.sign_up(person, agency)
+            assert result.position == self.model.position(person)
 
-    @rule(agency=st.sampled_from(CODES), seats=st.integers(0, 4), demote=st.booleans())
+    def someone(self, data, status: str) -> int:
+        """Draws a person whose registration is ``status`` now ("confirmed", "waiting", or
+        "registered" for either), or anyone ("anyone", or if nobody is)."""
+        found = [
+            i
+            for i, (p, _a) in enumerate(self.people)
+            if (reg := self.model.active(p)) and status in ("registered", reg.status)
+        ]
+        return data.draw(st.sampled_from(found or range(2 * PEOPLE)), label="person")
+
+    @rule(data=st.data(), status=st.sampled_from(["confirmed", "waiting", "anyone"]))
+    def cancel(self, data, status):
+        stage = self.tick()
+        person, _agency = self.people[self.someone(data, status)]
+        reg = self.model.active(person)
+        if stage == "started" and reg is not None and reg.status == "waiting":
+            event("a waiting officer tries to leave after the start")
+        try:
+            result = self.db.call(regs.cancel_for_course, self.course_id, person, self.clock.now())
+        except NotRegistered:
+            assert reg is None
+        except CancellationClosed:
+            assert reg is not None and not self.model.may_cancel(person)
+        else:
+            assert reg is not None and self.model.may_cancel(person)
+            promoted = self.model.cancel(person)
+            assert [p.person_id for p in result.promoted] == promoted
+            assert result.free_seat_for_lead == self.model.seat_for_lead()
+            if result.free_seat_for_lead:
+                event("a freed seat goes to the lead")
+
+    @rule(data=st.data())
+    def delete_data(self, data):
+        """An officer deletes their data: a registration of a course not yet started is
+        cancelled whatever the deadlines (`kurse.privacy`); one after the start is kept."""
+        stage = self.tick()
+        person, _agency = self.people[self.someone(data, "registered")]
+        if self.model.active(person) is None or stage == "started":
+            return
+        promoted = self.db.call(_withdraw, self.course_id, person, self.clock.now())
+        assert promoted == self.model.cancel(person)
+
+    @rule(agency=st.sampled_from(CODES), seats=st.integers(0, 3), demote=st.booleans())
     def set_quota(self, agency, seats, demote):
+        stage = self.tick()
         new = {agency: seats}
-        if sum({**self.model.quotas, **new}.values()) < 1 or self.model.stage == "last_day":
+        if sum({**self.model.quotas, **new}.values()) < 1:
             return  # refused by validation; covered by unit tests
         decision = "demote_latest" if demote else "refuse"
         try:
@@ -191,21 +330,22 @@ class SeatMachine(RuleBasedStateMachine):
                 regs.set_quotas, self.course_id, new, self.clock.now(), on_excess=decision
             )
         except QuotaBelowConfirmed as error:
+            assert stage != "started"
             assert not demote and error.params["over"] == self.model.over(new)
+        except InvalidInput as error:
+            assert stage == "started" and error.params["reason"] == "course_started"
         else:
+            assert stage != "started"
             assert demote or not self.model.over(new)
             self.model.set_quotas(new)
 
-    @rule(stage=st.sampled_from(list(STAGES)))
-    def move_clock(self, stage):
-        order = list(STAGES)
-        if order.index(stage) <= order.index(self.model.stage):
-            return
-        self.clock.set(STAGES[stage])
-        self.model.stage = stage
-        if stage == "released":  # the scheduler releases the seats at this moment
-            self.db.call(regs.release_seats, self.course_id, self.clock.now())
-            self.model.promote()
+    @rule()
+    def late_release(self):
+        """A release that runs late (a catch-up after downtime) moves up only while automatic
+        promotion applies."""
+        self.tick()
+        promoted = self.db.call(regs.release_seats, self.course_id, self.clock.now())
+        assert [p.person_id for p in promoted] == self.model.promote()
 
     @invariant()
     def database_agrees_with_the_model(self):
@@ -213,11 +353,13 @@ class SeatMachine(RuleBasedStateMachine):
             return
         with self.db.transaction(readonly=True) as session:
             rows = session.execute(
-                select(Registration.person_id, Registration.status).where(
-                    Registration.course_id == self.course_id
-                )
+                select(
+                    Registration.person_id, Registration.status, Registration.via_release
+                ).where(Registration.course_id == self.course_id)
             ).all()
-            assert dict(rows) == {p: r.status for p, r in self.model.regs.items()}
+            assert {p: (s, v) for p, s, v in rows} == {
+                p: (r.status, r.via_release) for p, r in self.model.regs.items()
+            }
             assert regs.invariant_violations(session, self.course_id, self.clock.now()) == []
 
 
@@ -245,7 +387,7 @@ def test_random_sequences_keep_every_invariant(backend, request, tmp_path: Path)
     machine = SeatMachine.TestCase
     machine.settings = settings(
         max_examples=60,
-        stateful_step_count=40,
+        stateful_step_count=STEPS,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )

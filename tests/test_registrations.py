@@ -395,3 +395,180 @@ def test_a_group_of_sign_ups_for_a_course_that_is_not_open_is_refused_whole(db, 
     assert isinstance(unknown[0], NotFound)
     assert [type(r) for r in cancelled] == [CourseNotOpen, CourseNotOpen]
     assert statuses(db, course.id) == {}
+
+
+# --- rules that no test named before the mutation check (tests/mutations.py) ---------------
+
+
+def via_release(db: Database, course_id: int) -> dict[int | None, bool]:
+    with db.transaction(readonly=True) as session:
+        rows = session.execute(
+            select(Registration.person_id, Registration.via_release).where(
+                Registration.course_id == course_id, Registration.status == CONFIRMED
+            )
+        )
+        return dict(rows.all())
+
+
+def test_after_the_release_date_a_sign_up_whose_own_quota_is_full_takes_an_unused_seat(
+    db, clock, agencies
+):
+    release = clock.now() + timedelta(days=5)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, release_at=release)
+    first, second = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "fs")
+    zoe = builders.officer(db, agencies["PD-Z"], clock.now())
+    sign_up(db, course.id, first.id, clock)
+    clock.set(release)
+
+    taken = sign_up(db, course.id, second.id, clock)
+    late = sign_up(db, course.id, zoe.id, clock)
+
+    assert (taken.status, late.status, late.position) == (CONFIRMED, WAITING, 1)
+    assert via_release(db, course.id) == {first.id: False, second.id: True}
+    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+
+
+def test_after_the_release_date_every_seat_taken_beyond_the_own_quota_is_marked_released(
+    db, clock, agencies
+):
+    release = clock.now() + timedelta(days=5)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 2}, release_at=release)
+    ofr = [builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in range(3)]
+    for person in ofr:
+        sign_up(db, course.id, person.id, clock)
+    clock.set(release)
+
+    db.call(regs.release_seats, course.id, clock.now())
+
+    assert via_release(db, course.id) == {ofr[0].id: False, ofr[1].id: True, ofr[2].id: True}
+
+
+def test_after_the_release_date_waiting_positions_count_across_agencies(db, clock, agencies):
+    release = clock.now() + timedelta(days=5)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, release_at=release)
+    o1, o2, o3 = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in range(3))
+    z1, z2, z3 = (builders.officer(db, agencies["PD-Z"], clock.now()) for _ in range(3))
+    for person in (o1, z1, o2, z2, o3):
+        sign_up(db, course.id, person.id, clock)
+    clock.set(release)
+
+    late = sign_up(db, course.id, z3.id, clock)
+
+    positions = {
+        p.id: db.call(regs.person_registrations, p.id, clock.now())[0].position
+        for p in (o2, z2, o3)
+    }
+    assert positions == {o2.id: 1, z2.id: 2, o3.id: 3}
+    assert (late.status, late.position) == (WAITING, 4)
+
+
+def last_day_course(db, clock, agencies, seats):
+    """A course starting in ten days whose registration and cancellation stay open until an
+    hour before the start (so that both happen in its last day), led by Lea."""
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    start = clock.now() + timedelta(days=10)
+    course = builders.course(
+        db,
+        clock.now(),
+        seats,
+        start_at=start,
+        registration_deadline=start - timedelta(hours=1),
+        cancellation_deadline=start - timedelta(hours=1),
+        lead_id=lead.id,
+    )
+    return course, lead
+
+
+def test_in_the_last_24_hours_a_newcomer_queues_behind_those_waiting_for_a_freed_seat(
+    db, clock, agencies
+):
+    course, _lead = last_day_course(db, clock, agencies, {"PP-OFR": 1, "PD-Z": 1})
+    holder, waiter, newcomer = (
+        builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "hwn"
+    )
+    held = sign_up(db, course.id, holder.id, clock)
+    sign_up(db, course.id, waiter.id, clock)
+    clock.set(course.start_at - timedelta(hours=3))
+    db.call(regs.cancel, held.registration_id, holder.id, clock.now())  # the seat is the lead's
+
+    result = sign_up(db, course.id, newcomer.id, clock)
+
+    assert (result.status, result.position) == (WAITING, 2)
+    assert statuses(db, course.id) == {
+        holder.id: "cancelled",
+        waiter.id: "waiting",
+        newcomer.id: "waiting",
+    }
+
+
+def test_in_the_last_24_hours_a_raised_quota_moves_nobody_up(db, clock, agencies):
+    course, _lead = last_day_course(db, clock, agencies, {"PP-OFR": 1})
+    holder, waiter = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "hw")
+    sign_up(db, course.id, holder.id, clock)
+    sign_up(db, course.id, waiter.id, clock)
+    clock.set(course.start_at - timedelta(hours=3))
+
+    change = db.call(regs.set_quotas, course.id, {"PP-OFR": 2}, clock.now())
+
+    assert change.promoted == []
+    assert statuses(db, course.id)[waiter.id] == "waiting"
+
+
+def test_leaving_the_waiting_list_after_the_start_is_refused_naming_the_lead(db, clock, agencies):
+    course, lead = last_day_course(db, clock, agencies, {"PP-OFR": 1})
+    holder, waiter = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "hw")
+    sign_up(db, course.id, holder.id, clock)
+    waiting = sign_up(db, course.id, waiter.id, clock)
+    clock.set(course.start_at)
+
+    with pytest.raises(CancellationClosed) as error:
+        db.call(regs.cancel, waiting.registration_id, waiter.id, clock.now())
+
+    assert error.value.params == {"lead_id": lead.id}
+    assert statuses(db, course.id)[waiter.id] == "waiting"
+
+
+def test_after_the_start_nobody_is_moved_up_into_a_free_seat_not_even_by_a_late_release(
+    db, clock, agencies
+):
+    course, _lead = last_day_course(db, clock, agencies, {"PP-OFR": 1})
+    holder, waiter = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "hw")
+    held = sign_up(db, course.id, holder.id, clock)
+    sign_up(db, course.id, waiter.id, clock)
+    clock.set(course.start_at - timedelta(hours=3))
+    db.call(regs.cancel, held.registration_id, holder.id, clock.now())  # the lead filled nobody
+    clock.set(course.start_at + timedelta(hours=1))
+
+    promoted = db.call(regs.release_seats, course.id, clock.now())
+
+    assert promoted == []
+    assert statuses(db, course.id)[waiter.id] == "waiting"
+
+
+def test_quotas_cannot_change_after_the_start(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    clock.set(course.start_at)
+
+    with pytest.raises(InvalidInput) as error:
+        db.call(regs.set_quotas, course.id, {"PP-OFR": 3}, clock.now())
+
+    assert error.value.params["reason"] == "course_started"
+
+
+def test_a_second_click_of_a_waiting_officer_keeps_the_place_in_the_queue(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1})
+    holder, first, second = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "hfs")
+    sign_up(db, course.id, holder.id, clock)
+    waiting = sign_up(db, course.id, first.id, clock)
+    sign_up(db, course.id, second.id, clock)
+
+    again = sign_up(db, course.id, first.id, clock)
+
+    assert (again.registration_id, again.status, again.position, again.already) == (
+        waiting.registration_id,
+        WAITING,
+        1,
+        True,
+    )
+    mine = db.call(regs.person_registrations, second.id, clock.now())
+    assert [(m.status, m.position) for m in mine] == [(WAITING, 2)]
