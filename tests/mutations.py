@@ -163,7 +163,7 @@ MUTATIONS = (
     Mutation(
         "moved_release_not_rearmed",
         SCHEDULE,
-        "Planned(TaskKind.RELEASE, course.release_at)",
+        "Planned(TaskKind.RELEASE, course.release_at, catch_up=True)",
         "Planned(TaskKind.RELEASE, course.release_at, rearm=False)",
         "a release date moved later after it ran releases again at the new date",
     ),
@@ -212,7 +212,7 @@ MUTATIONS = (
     Mutation(
         "done_work_rearmed_in_the_past",
         SCHEDULE,
-        "and item.due > now",
+        "and (item.due > now or item.catch_up)",
         "and True",
         "work is re-armed only where its new time lies ahead (never sent late)",
     ),
@@ -261,8 +261,8 @@ MUTATIONS = (
     Mutation(
         "work_runs_only_after_its_time",
         TASKS,
-        "(model.due_at <= now)",
-        "(model.due_at < now)",
+        "(model.state == PENDING) & (model.due_at <= now),",
+        "(model.state == PENDING) & (model.due_at < now),",
         "timed work runs at its time",
     ),
     Mutation(
