@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from bot.logs import configure as configure_logging
-from kurse import agencies, schedule
+from kurse import agencies, migrate, schedule
 from kurse.checks import Listening
 from kurse.clock import SystemClock
 from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
@@ -27,6 +27,18 @@ class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message is one line naming it (no password)."""
 
 
+class SchemaTooNew(DatabaseUnavailable):
+    """A newer version of Kursbot migrated the database: this one cannot use it."""
+
+    def __init__(self, url: URL, error: migrate.UnknownRevision) -> None:
+        super().__init__(
+            f"{url.render_as_string()} is at {error.revision}, which this version of Kursbot "
+            f"does not know (its newest is {error.newest}): a newer version migrated it; undo "
+            f"that with the newer version (kursbot db downgrade {error.newest} --yes) or "
+            "restore the backup made before the upgrade (docs/deployment.md)"
+        )
+
+
 def prepare_database(settings: Settings) -> Database:
     """Opens the database, applies every migration, seeds the founding agencies and re-plans
     every course's timed work against the settings (`kurse.schedule.replan_all`)."""
@@ -34,12 +46,16 @@ def prepare_database(settings: Settings) -> Database:
     try:
         upgrade(db.engine)
         with db.transaction() as session:
+            migrate.lock_schema(session.connection())  # two starts at once seed once
             now = SystemClock().now()
             created = agencies.seed_agencies(session, now)
             schedule.replan_all(session, settings.plan, now)
     except OperationalError as error:  # not there, refused, wrong password, no such folder
         db.dispose()
         raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+    except migrate.DatabaseNewer as error:
+        db.dispose()
+        raise SchemaTooNew(db.engine.url, error) from None
     for agency in created:
         log.info("Created agency %s; `kursbot agencies` shows its access code", agency.code)
     return db
@@ -185,6 +201,88 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _db_current(settings: Settings) -> int:
+    """Prints the database's revision and whether it is the newest; migrates nothing."""
+    _quiet_alembic()
+    db = Database(settings.kursbot_database_url)
+    where = db.engine.url.render_as_string()
+    try:
+        state = migrate.schema_state(db.engine)
+    except OperationalError as error:
+        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+    finally:
+        db.dispose()
+    if state.current is None:
+        print(
+            f"{where} is empty (no revision); the newest is {state.newest}: "
+            "kursbot db upgrade creates the schema"
+        )
+    elif not state.known:
+        raise SchemaTooNew(db.engine.url, migrate.DatabaseNewer(state.current, state.newest))
+    elif state.is_newest:
+        print(f"{where} is at {state.current}, the newest")
+    else:
+        print(
+            f"{where} is at {state.current}; the newest is {state.newest}: "
+            "kursbot db upgrade applies the rest"
+        )
+    return 0
+
+
+def _db_downgrade(settings: Settings, revision: str, confirmed: bool) -> int:
+    """Undoes the migrations above ``revision``, only with ``--yes``: it drops tables and
+    columns with their data, and operators run it over SSH or in a container, often with no
+    terminal to ask a question in (so there is no prompt)."""
+    _quiet_alembic()
+    db = Database(settings.kursbot_database_url)
+    where = db.engine.url.render_as_string()
+    try:
+        undo = migrate.to_undo(db.engine, revision)
+        if undo and confirmed:
+            undo = migrate.downgrade(db.engine, revision)
+    except OperationalError as error:
+        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+    except migrate.DatabaseNewer as error:
+        raise SchemaTooNew(db.engine.url, error) from None
+    except migrate.UnknownRevision as error:
+        return _refuse(
+            f"this version of Kursbot has no revision {error.revision} (its newest is "
+            f"{error.newest}; base is the empty database)"
+        )
+    except migrate.NotBelow as error:
+        return _refuse(
+            f"{error.revision} is not below {error.current or migrate.BASE}, where the "
+            "database is (kursbot db upgrade moves forward)"
+        )
+    finally:
+        db.dispose()
+    if not undo:
+        print(f"{where} is at {revision} already: nothing to undo")
+    elif not confirmed:
+        return _refuse(
+            f"{revision} undoes {', '.join(undo)} on {where} and drops what they added, "
+            "with its data: stop every instance and back up first (docs/deployment.md), "
+            "then run it again with --yes"
+        )
+    else:
+        print(
+            f"{where} is at {revision} now (undone: {', '.join(undo)}). Install the version "
+            f"of Kursbot that goes with {revision} before starting the bot: this one would "
+            "upgrade the database again when it starts"
+        )
+    return 0
+
+
+def _quiet_alembic() -> None:
+    """Alembic's lines about its context are noise here; the command's one line says it all."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _refuse(reason: str) -> int:
+    print(f"kursbot db downgrade: {reason}", file=sys.stderr)
+    return 2
+
+
 def _agencies(settings: Settings) -> int:
     db = prepare_database(settings)
     with db.transaction(readonly=True) as session:
@@ -236,6 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_parser = commands.add_parser("db", help="database maintenance")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations and seed the founding agencies")
+    db_commands.add_parser(
+        "current", help="show the database's revision (and if it is the newest)"
+    )
+    downgrade = db_commands.add_parser(
+        "downgrade", help="undo the migrations above REV (base: all); drops their data"
+    )
+    downgrade.add_argument("revision", metavar="REV", help="the revision to go back to, or base")
+    downgrade.add_argument("--yes", action="store_true", help="really undo them (no question)")
     revision = db_commands.add_parser("revision", help="write a migration for changed models")
     revision.add_argument("message", help="what the migration changes, in a few words")
     commands.add_parser("agencies", help="list the agencies with their access codes")
@@ -272,6 +378,10 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.db_command == "revision":
         print(f"Wrote {new_revision(args.message)}: read it before committing.")
         return 0
+    if args.db_command == "current":
+        return _db_current(settings)
+    if args.db_command == "downgrade":
+        return _db_downgrade(settings, args.revision, args.yes)
     return _db_upgrade(settings)
 
 
