@@ -6,10 +6,11 @@ every database test on PostgreSQL too; each test session works in a schema of it
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +111,35 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     with scratch_schema("kursbot_empty") as url:
         yield url
+
+
+@pytest.fixture
+def new_databases(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], Database]:
+    """Makes an empty, migrated database each time it is called (the stateful tests need one
+    per example): a copy of the template on SQLite, the emptied schema on PostgreSQL."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        counter = itertools.count()
+
+        def new_sqlite() -> Database:
+            path = tmp_path / f"example{next(counter)}.db"
+            shutil.copy(template, path)
+            return Database(f"sqlite:///{path}", pool_size=2)
+
+        return new_sqlite
+    url: str = request.getfixturevalue("postgres_url")
+    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+
+    def new_postgres() -> Database:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return Database(url, pool_size=2)
+
+    return new_postgres
 
 
 @pytest.fixture

@@ -12,21 +12,19 @@ five days — checked after every step against a small reference plan (hypothesi
 from __future__ import annotations
 
 import contextlib
-import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from kurse import agencies, courses, people, schedule, tasks
 from kurse import registrations as regs
-from kurse.db import Database, make_engine
+from kurse.db import Database
 from kurse.errors import DomainError
-from kurse.models import Course, Registration, SQLModel
+from kurse.models import Course, Registration
 from tests.builders import draft
 from tests.conftest import T0
 
@@ -246,27 +244,8 @@ class CourseLife(RuleBasedStateMachine):
             assert self.db.call(regs.invariant_violations, self.course_id, self.now) == []
 
 
-def test_random_lives_of_a_course_keep_the_reference_plan(backend, request, tmp_path: Path):
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        counter = iter(range(10**6))
-
-        def new_database() -> Database:
-            path = tmp_path / f"life{next(counter)}.db"
-            shutil.copy(template, path)
-            return Database(f"sqlite:///{path}", pool_size=2)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-
-        def new_database() -> Database:
-            engine = make_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            engine.dispose()
-            return Database(url, pool_size=2)
-
-    CourseLife.new_database = staticmethod(new_database)
+def test_random_lives_of_a_course_keep_the_reference_plan(backend, new_databases):
+    CourseLife.new_database = staticmethod(new_databases)
     machine = CourseLife.TestCase
     machine.settings = settings(
         max_examples=50 if backend == "sqlite" else 20,

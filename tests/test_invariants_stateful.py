@@ -4,21 +4,19 @@ a small reference model of PRODUCT.md §4 (hypothesis, stateful)."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from kurse import agencies, courses, people
 from kurse import registrations as regs
 from kurse.clock import SettableClock
-from kurse.db import Database, make_engine
+from kurse.db import Database
 from kurse.errors import (
     CancellationClosed,
     InvalidInput,
@@ -26,7 +24,7 @@ from kurse.errors import (
     QuotaBelowConfirmed,
     RegistrationClosed,
 )
-from kurse.models import Registration, SQLModel
+from kurse.models import Registration
 from tests.builders import draft
 from tests.conftest import T0
 
@@ -363,27 +361,8 @@ class SeatMachine(RuleBasedStateMachine):
             assert regs.invariant_violations(session, self.course_id, self.clock.now()) == []
 
 
-def test_random_sequences_keep_every_invariant(backend, request, tmp_path: Path):
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        counter = iter(range(10**6))
-
-        def new_database() -> Database:
-            path = tmp_path / f"k{next(counter)}.db"
-            shutil.copy(template, path)
-            return Database(f"sqlite:///{path}", pool_size=2)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-
-        def new_database() -> Database:
-            engine = make_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            engine.dispose()
-            return Database(url, pool_size=2)
-
-    SeatMachine.new_database = staticmethod(new_database)
+def test_random_sequences_keep_every_invariant(backend, new_databases):
+    SeatMachine.new_database = staticmethod(new_databases)
     machine = SeatMachine.TestCase
     machine.settings = settings(
         max_examples=60,
