@@ -260,8 +260,8 @@ async def test_in_the_last_24_hours_the_lead_is_told_of_a_freed_seat_and_nobody_
 
     free_seat = (
         f"In <b>{course.title}</b> ist weniger als 24 Stunden vor Beginn ein Platz frei "
-        "geworden. Die Warteliste rückt nicht automatisch nach; bitte besetzen Sie den Platz "
-        "selbst, falls noch jemand kommen kann."
+        "geworden. Von der Warteliste rückt niemand automatisch nach; bitte besetzen Sie den "
+        "Platz selbst, falls noch jemand kommen kann."
     )
     await eventually(lambda: free_seat in lines_to_lead())  # with the lead's other news
     listing = db.call(regs.participants, course.id, clock.now())
