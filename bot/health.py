@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.liveness import Liveness
 from bot.metrics import Metrics
 from kurse.db import Database
-from kurse.migrate import current_revision, head_revision
+from kurse.migrate import current_revision, newest_revision
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def start_health_server(
     """Serves the health port in a daemon thread; returns the server (``shutdown()`` stops
     it). ``/livez`` needs ``liveness``, ``/metrics`` needs ``metrics``; ``auth`` (user,
     password) guards ``/metrics``."""
-    head = head_revision()
+    head = newest_revision()
     expected = ":".join(auth).encode() if auth is not None else None
 
     class Health(BaseHTTPRequestHandler):

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from kurse import people
+from kurse import migrate, people
 from kurse.config import SECRET_FILES, WEBHOOK_SECRET, Settings
-from kurse.migrate import alembic_config
 
 # What @BotFather hands out: the bot's id, a colon, a key of 35 characters today.
 TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
@@ -105,16 +102,13 @@ def webhook_problems(settings: Settings, listening: Listening) -> list[str]:
 
 def schema_problems(connection: Connection) -> list[str]:
     """The database is at the newest revision of the migrations."""
-    scripts = ScriptDirectory.from_config(alembic_config())
-    newest = set(scripts.get_heads())
-    current = set(MigrationContext.configure(connection).get_current_heads())
-    if current == newest:
+    state = migrate.read_schema_state(connection)
+    if state.is_newest:
         return []
-    if not current:
+    if state.current is None:
         return ["The database has no schema yet: run `kursbot db upgrade`"]
-    known = {script.revision for script in scripts.walk_revisions()}
-    at, to = ", ".join(sorted(current)), ", ".join(sorted(newest))
-    if current - known:
+    at, to = state.current, state.newest
+    if not state.known:
         return [
             f"The database is at revision {at}, which this version of Kursbot does not know "
             f"(its newest is {to}): was it upgraded by a newer version?"

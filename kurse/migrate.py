@@ -80,9 +80,6 @@ def newest_revision() -> str:
     return head
 
 
-head_revision = newest_revision  # the schema this code expects (`/healthz` compares)
-
-
 def _history() -> list[str]:
     """Every revision of this code, newest first."""
     return [script.revision for script in _scripts().walk_revisions(BASE, "heads")]
@@ -105,13 +102,15 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-_current = current_revision
-
-
 def schema_state(engine: Engine) -> SchemaState:
     """Reads the database's revision; changes nothing."""
     with engine.connect() as connection:
-        current = _current(connection)
+        return read_schema_state(connection)
+
+
+def read_schema_state(connection: Connection) -> SchemaState:
+    """The revision the database on ``connection`` is at, against this code's migrations."""
+    current = current_revision(connection)
     history = _history()
     return SchemaState(current, history[0], current is None or current in history)
 
@@ -121,7 +120,7 @@ def to_undo(engine: Engine, revision: str) -> list[str]:
     (empty when it is there already); raises `DatabaseNewer`, `UnknownRevision` (no such
     ``revision``) or `NotBelow`."""
     with engine.connect() as connection:
-        return _to_undo(_current(connection), revision)
+        return _to_undo(current_revision(connection), revision)
 
 
 def _known(current: str | None) -> list[str]:
@@ -176,7 +175,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     a time; raises `DatabaseNewer` when a newer version of Kursbot migrated it."""
     config = alembic_config()
     with _migrating(engine) as connection:
-        _known(_current(connection))  # read under the lock: another may just have migrated
+        # Read under the lock: another process may just have migrated.
+        _known(current_revision(connection))
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -186,7 +186,7 @@ def downgrade(engine: Engine, revision: str) -> list[str]:
     returns the revisions undone, newest first. Raises as `to_undo` does."""
     config = alembic_config()
     with _migrating(engine) as connection:
-        undone = _to_undo(_current(connection), revision)
+        undone = _to_undo(current_revision(connection), revision)
         if undone:
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
