@@ -40,8 +40,8 @@ class SchemaTooNew(DatabaseUnavailable):
 
 
 def prepare_database(settings: Settings) -> Database:
-    """Opens the database, applies every migration, seeds the founding agencies and re-plans
-    every course's timed work against the settings (`kurse.schedule.replan_all`)."""
+    """Opens the database, applies every migration and seeds the founding agencies. (The bot
+    re-plans every course's timed work when its Application starts, `bot.jobs.replan`.)"""
     db = Database(settings.kursbot_database_url)
     try:
         upgrade(db.engine)
@@ -49,7 +49,6 @@ def prepare_database(settings: Settings) -> Database:
             migrate.lock_schema(session.connection())  # two starts at once seed once
             now = SystemClock().now()
             created = agencies.seed_agencies(session, now)
-            schedule.replan_all(session, settings.plan, now)
     except OperationalError as error:  # not there, refused, wrong password, no such folder
         db.dispose()
         raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
@@ -178,8 +177,17 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _db_upgrade(settings: Settings) -> int:
+def upgrade_database(settings: Settings) -> Database:
+    """`kursbot db upgrade`: `prepare_database`, then every course's timed work re-planned
+    against the settings, as a start of the bot would (courses older than a kind of timed
+    work get it without waiting for the next start)."""
     db = prepare_database(settings)
+    db.call(schedule.replan_all, settings.plan, SystemClock().now())
+    return db
+
+
+def _db_upgrade(settings: Settings) -> int:
+    db = upgrade_database(settings)
     print(f"Database is up to date: {db.engine.url.render_as_string()}")
     db.dispose()
     return 0

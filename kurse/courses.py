@@ -403,19 +403,22 @@ def list_open_courses(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     is_open = (Course.status == CourseStatus.PUBLISHED, Course.registration_deadline > now)
     ordered = select(Course).where(*is_open).order_by(Course.start_at, Course.id)
+    found: list[Course] | None = None
     if query is not None and not query.empty:
         # The open courses of a term are a few hundred at most: folding and matching them
         # here keeps the search the same on SQLite and PostgreSQL (umlauts, ß, accents).
         found = [c for c in session.scalars(ordered) if matches(c, query)]
         total = len(found)
-        pages = max(1, -(-total // page_size))
-        page = max(0, min(page, pages - 1))
-        courses: Sequence[Course] = found[page * page_size : (page + 1) * page_size]
     else:
         total = session.scalar(select(func.count()).select_from(Course).where(*is_open)) or 0
-        pages = max(1, -(-total // page_size))
-        page = max(0, min(page, pages - 1))
-        courses = session.scalars(ordered.limit(page_size).offset(page * page_size)).all()
+    pages = max(1, -(-total // page_size))
+    page = max(0, min(page, pages - 1))
+    first = page * page_size
+    courses: Sequence[Course] = (
+        found[first : first + page_size]
+        if found is not None
+        else session.scalars(ordered.limit(page_size).offset(first)).all()
+    )
     seats = seats_for_courses(session, courses, now)
     items = [
         CourseListing(c, seats[c.id].free_for(agency_id), seats[c.id].waiting_total())

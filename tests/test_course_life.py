@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from bot.cli import prepare_database
+from bot.cli import upgrade_database
 from bot.context import Services
 from bot.jobs import run_due_work
 from kurse import admin, courses, schedule, tasks
@@ -196,12 +196,11 @@ def test_a_course_created_before_timed_work_existed_gets_it_at_the_next_start(tm
     engine.dispose()
     start_settings = Settings(_env_file=None, kursbot_database_url=url)
 
-    prepare_database(start_settings).dispose()  # what `kursbot db upgrade` and `run` do
-    db = prepare_database(start_settings)  # a second start changes nothing
-    looked_at = db.call(schedule.replan_all, schedule.DEFAULT_PLAN, clock.now())
-
+    upgrade_database(start_settings).dispose()  # what `kursbot db upgrade` does
+    db = upgrade_database(start_settings)  # a second upgrade changes nothing
     with db.transaction(readonly=True) as session:
         kinds = sorted(t.kind for t in session.scalars(select(Task)))
+    looked_at = db.call(schedule.replan_all, schedule.DEFAULT_PLAN, clock.now())
     db.dispose()
     assert looked_at == 1
     assert kinds == ["end", "leadlist", "leadlist", "reminder", "reminder", "retention"]
