@@ -217,9 +217,9 @@ def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_a
 
     assert chat.returncode == 0, chat.stderr
     out = chat.stdout
-    code = re.search(r"/teilnehmer (K-\d{4}-001)", out)
+    code = re.search(r"\bK-\d{4}-001\b", out)
     assert code is not None, out
-    code = code.group(1)
+    code = code.group(0)
     (database,) = tmp_path.glob("tmp.*/kursbot.db")
     db = Database(f"sqlite:///{database}")
     with db.transaction(readonly=True) as session:
