@@ -13,13 +13,17 @@ from bot import jobs, persistence
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
-    admin,
+    agencies,
+    common,
+    course_admin,
     course_dialog,
     courses,
     errors,
     guard,
     leads,
     onboarding,
+    operations,
+    people,
     privacy,
     profile,
     registrations,
@@ -82,7 +86,7 @@ def build_application(
         # restart or the standby goes on with the next answer (bot/persistence.py).
         .persistence(
             persistence.DialogPersistence(
-                services, keys=(*onboarding.STORED, *course_dialog.STORED, *admin.STORED)
+                services, keys=(*onboarding.STORED, *course_dialog.STORED, *course_admin.STORED)
             )
         )
     )
@@ -115,7 +119,14 @@ def build_application(
     courses.register(application)
     registrations.register(application)
     leads.register(application)
-    admin.register(application)
+    # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
+    # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
+    application.add_handler(course_dialog.build_conversation())
+    course_admin.register(application)  # /kurs_neu in one message comes through the dialog
+    agencies.register(application)
+    people.register(application)
+    operations.register(application)
+    common.register(application)  # the "No" under any question, after the dialog's own
     privacy.register(application)
     profile.register(application)
     profile.register_fallbacks(application)

@@ -20,7 +20,7 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render, render_admin
+from bot import render, render_courses, render_leads
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
@@ -227,10 +227,10 @@ async def _deliver(
 
 # Messages that are one text about the course (kurse.outbox queues them).
 _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
-    "demoted": render_admin.demoted_notice,
-    "cancelled": render_admin.course_cancelled_notice,
-    "changed": render_admin.course_changed_notice,
-    "leadgone": render_admin.lead_gone_notice,
+    "demoted": render_courses.demoted_notice,
+    "cancelled": render_courses.course_cancelled_notice,
+    "changed": render_courses.course_changed_notice,
+    "leadgone": render_courses.lead_gone_notice,
 }
 
 
@@ -264,7 +264,7 @@ async def _send(
     elif item.kind in _NOTICES:
         text = _NOTICES[item.kind](t, course)
     elif item.kind == "minimum":
-        text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
+        text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk, **limited)
@@ -301,7 +301,7 @@ async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list
                 marks[int(rid)] = t.gettext("moved up")
         gone_ids = [int(rid) for rid in before if rid not in now_]
         gone = await services.db.run(_names, gone_ids, readonly=True)
-    return render_admin.lead_list(t, listing, marks, gone, first=before is None)
+    return render_leads.lead_list(t, listing, marks, gone, first=before is None)
 
 
 def _names(session: Any, registration_ids: list[int]) -> list[str]:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render, render_admin
+from bot import render, render_admin, render_leads
 from bot.callbacks import encode
 from bot.commands import names
 from bot.context import KursApplication, KursContext
@@ -50,7 +50,7 @@ async def _load(update: Update, context: KursContext, course_id: int):  # type: 
 
 def _refusal(context: KursContext, error: DomainError) -> str:
     if isinstance(error, NotAllowed):
-        return render_admin.not_lead(context.texts)
+        return render_leads.not_lead(context.texts)
     if error.code == "not_found":
         return render_admin.unknown_course(context.texts, str(error.params.get("code", "")))
     return render.domain_error(context.texts, error)
@@ -85,7 +85,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
             for fill in fills
         ]
         await message.reply_text(
-            render_admin.overview(t, fills), reply_markup=InlineKeyboardMarkup(buttons) or None
+            render_leads.overview(t, fills), reply_markup=InlineKeyboardMarkup(buttons) or None
         )
         return
     try:
@@ -117,7 +117,7 @@ async def _send_list(update: Update, context: KursContext, course_id: int) -> No
     except DomainError as error:
         await update.effective_chat.send_message(_refusal(context, error))
         return
-    chunks = render_admin.participant_messages(t, listing, seats)
+    chunks = render_leads.participant_messages(t, listing, seats)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -150,7 +150,7 @@ async def participant_file(update: Update, context: KursContext) -> None:
         return
     await answer(query)
     now = context.services.clock.now()
-    labels = render_admin.list_labels(context.texts, listing.course, lead, now)
+    labels = render_leads.list_labels(context.texts, listing.course, lead, now)
     if callback.action == "csv":
         content, name = exports.participants_csv(listing, labels), f"{listing.course.code}.csv"
     else:  # fonts and layout take 0.4 s: off the event loop, so others are answered meanwhile
@@ -167,11 +167,11 @@ async def notifications(update: Update, context: KursContext) -> None:
     choice = parts[1].lower() if len(parts) > 1 else ""
     if choice not in ("an", "aus", "on", "off"):  # the setting as it is, and how to change it
         on = person_of(context).lead_notifications
-        await message.reply_text(render_admin.notifications_state(context.texts, on))
+        await message.reply_text(render_leads.notifications_state(context.texts, on))
         return
     on = choice in ("an", "on")
     await context.services.db.run(_set_notifications, person_of(context).id, on)
-    await message.reply_text(render_admin.notifications(context.texts, on))
+    await message.reply_text(render_leads.notifications(context.texts, on))
 
 
 def _set_notifications(session: Any, person_id: int, on: bool) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from telegram.error import Forbidden, TelegramError
 
-from bot import render, render_admin
+from bot import render, render_leads
 from bot.context import KursContext
 from bot.i18n import Texts, texts
 from kurse import people
@@ -116,11 +116,11 @@ class Digest:
         if len(lines) > self.max_lines:
             more = len(lines) - self.max_lines
             lines = [*lines[: self.max_lines], render.and_more(window.t, more)]
-        for message in render_admin.split_lines(lines):
+        for message in render.split_lines(lines):
             if not await window.send(context, message):
                 break
 
 
 def lead_change(person: Person, agency_code: str, course: Course, what: str):  # type: ignore[no-untyped-def]
     """The text for a lead about one officer's change (``what`` is a catalog string)."""
-    return lambda t: render_admin.lead_update(t, course, person, agency_code, t.gettext(what))
+    return lambda t: render_leads.lead_update(t, course, person, agency_code, t.gettext(what))

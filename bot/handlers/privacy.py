@@ -9,7 +9,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, render, render_admin
+from bot import jobs, render, render_people
 from bot.callbacks import encode
 from bot.commands import names
 from bot.context import KursApplication, KursContext, Services
@@ -50,7 +50,7 @@ async def ask_delete(update: Update, context: KursContext) -> None:
     if person.is_admin and not bootstrap:  # would anybody be left to run the bot?
         admins = await context.services.db.run(people.admins, bootstrap, readonly=True)
         if [a.id for a in admins] == [person.id]:
-            text += "\n\n" + render_admin.last_admin_deleting(t)
+            text += "\n\n" + render_people.last_admin_deleting(t)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 

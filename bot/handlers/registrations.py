@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, keyboards, render, render_admin
+from bot import jobs, keyboards, render, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
@@ -119,7 +119,7 @@ async def cancel(update: Update, context: KursContext) -> None:
         await tell_lead(context, lead, course, lead_change(moved, agency, course, _("moved up")))
     if done.result.free_seat_for_lead:
         await tell_lead(
-            context, lead, course, lambda t: render_admin.free_seat_for_lead(t, course)
+            context, lead, course, lambda t: render_leads.free_seat_for_lead(t, course)
         )
 
 
