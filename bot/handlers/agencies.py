@@ -6,11 +6,10 @@ Every command and every button checks the role in the database when it runs.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render_admin, render_agencies
-from bot.callbacks import encode
+from bot import keyboards, render_admin, render_agencies
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
@@ -67,15 +66,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
         await refuse(update, context, error)
         return
     t = context.texts
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("Generate a new code"), callback_data=encode("zc", agency.id)
-                )
-            ]
-        ]  # type: ignore[arg-type]
-    )
+    markup = keyboards.access_code(t, agency.id)  # type: ignore[arg-type]
     await reply(
         update,
         render_agencies.access_code(t, agency, agencies.format_access_code(agency.access_code)),
@@ -99,16 +90,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
                 admin.require_admin, **who(update, context), readonly=True
             )
             await answer(update.callback_query)
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            t.gettext("Yes, new code"), callback_data=encode("zc", agency.id, 1)
-                        ),  # type: ignore[arg-type]
-                        InlineKeyboardButton(t.gettext("No"), callback_data=encode("no")),
-                    ]
-                ]
-            )
+            markup = keyboards.rotate_access_code(t, agency.id)  # type: ignore[arg-type]
             await show(update, render_agencies.confirm_rotate(t, agency), markup)
             return
         agency = await context.services.db.run(

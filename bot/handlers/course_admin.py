@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, render_admin, render_courses
-from bot.callbacks import encode
+from bot import jobs, keyboards, render_admin, render_courses
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, planned, refuse, reply, show, who
@@ -40,17 +39,6 @@ async def _day_warnings(context: KursContext, course: Any) -> str:
         course_day_warnings, course, context.texts.language, readonly=True
     )
     return render_courses.day_warnings(context.texts, warnings)
-
-
-def _yes_no(yes: str, action: str, value: int, no: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(yes, callback_data=encode(action, value)),
-                InlineKeyboardButton(no, callback_data=encode("no")),
-            ]
-        ]
-    )
 
 
 async def new_course(update: Update, context: KursContext) -> None:
@@ -131,7 +119,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     await reply(
         update,
         render_courses.confirm_course_cancel(t, course, reason.strip() or None),
-        _yes_no(t.gettext("Yes, cancel the course"), "ka", course.id, t.gettext("No")),  # type: ignore[arg-type]
+        keyboards.cancel_course(t, course.id),  # type: ignore[arg-type]
     )
 
 
@@ -198,7 +186,7 @@ async def _set_quotas(
         await reply(
             update,
             render_courses.quota_over(t, error.params["over"]),
-            _yes_no(t.gettext("Yes, to the waiting list"), "kq", course.id, t.gettext("No")),  # type: ignore[arg-type]
+            keyboards.demote_over_quota(t, course.id),  # type: ignore[arg-type]
         )
         return
     except DomainError as error:

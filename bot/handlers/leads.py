@@ -6,11 +6,10 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render, render_admin, render_leads
-from bot.callbacks import encode
+from bot import keyboards, render, render_admin, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
@@ -75,17 +74,8 @@ async def participant_list(update: Update, context: KursContext) -> None:
         except NotAllowed:
             await message.reply_text(render_admin.usage(t, "teilnehmer"))
             return
-        buttons = [  # a button per course: nobody has to type a code
-            [
-                InlineKeyboardButton(
-                    f"{fill.course.code} · {render.cut_at_word(fill.course.title, 40)}",
-                    callback_data=encode("tl", fill.course.id),
-                )
-            ]
-            for fill in fills
-        ]
         await message.reply_text(
-            render_leads.overview(t, fills), reply_markup=InlineKeyboardMarkup(buttons) or None
+            render_leads.overview(t, fills), reply_markup=keyboards.participant_overview(fills)
         )
         return
     try:
@@ -118,18 +108,7 @@ async def _send_list(update: Update, context: KursContext, course_id: int) -> No
         await update.effective_chat.send_message(_refusal(context, error))
         return
     chunks = render_leads.participant_messages(t, listing, seats)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("CSV file"), callback_data=encode("csv", course_id)
-                ),
-                InlineKeyboardButton(
-                    t.gettext("PDF attendance list"), callback_data=encode("pdf", course_id)
-                ),
-            ]
-        ]
-    )
+    markup = keyboards.participant_files(t, course_id)
     for i, chunk in enumerate(chunks):
         await update.effective_chat.send_message(
             chunk, reply_markup=markup if i == len(chunks) - 1 else None

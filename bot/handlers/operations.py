@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render, render_operations
-from bot.callbacks import encode
+from bot import keyboards, render, render_operations
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
@@ -36,29 +35,10 @@ async def audit_log(update: Update, context: KursContext) -> None:
         await refuse(update, context, error)
         return
     await show(
-        update, render_operations.audit_log(context.texts, found), _audit_buttons(context, found)
+        update,
+        render_operations.audit_log(context.texts, found),
+        keyboards.audit_log(context.texts, found),
     )
-
-
-def _audit_buttons(context: KursContext, found: audit.LogPage) -> InlineKeyboardMarkup | None:
-    t, course = context.texts, found.course_id or 0
-    row = []
-    if found.page > 0:
-        row.append(
-            InlineKeyboardButton(
-                t.gettext("« Newer"), callback_data=encode("pl", course, found.page - 1)
-            )
-        )
-    if found.page + 1 < found.pages:
-        row.append(
-            InlineKeyboardButton(
-                t.gettext("Older »"), callback_data=encode("pl", course, found.page + 1)
-            )
-        )
-    if not found.lines:
-        return None
-    files = [InlineKeyboardButton(t.gettext("CSV file"), callback_data=encode("plc", course))]
-    return InlineKeyboardMarkup([row, files] if row else [files])
 
 
 async def audit_file(update: Update, context: KursContext) -> None:

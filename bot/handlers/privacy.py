@@ -6,11 +6,10 @@ import asyncio
 import json
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, render, render_people
-from bot.callbacks import encode
+from bot import jobs, keyboards, render, render_people
 from bot.commands import names
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers.common import answer, person_of, show
@@ -34,16 +33,7 @@ async def ask_delete(update: Update, context: KursContext) -> None:
     """Asks before deleting."""
     assert update.effective_message is not None
     t = context.texts
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("Yes, delete everything"), callback_data=encode("del")
-                ),
-                InlineKeyboardButton(t.gettext("No"), callback_data=encode("no")),
-            ]
-        ]
-    )
+    markup = keyboards.delete_data(t)
     text = render.confirm_delete(t)
     bootstrap = context.services.settings.kursbot_admin_ids
     person = person_of(context)
