@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import jobs, persistence
+from bot.commands import menu
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
@@ -29,7 +30,7 @@ from bot.handlers import (
     registrations,
 )
 from bot.handlers.notify import Digest
-from bot.i18n import LANGUAGES, _, preload, texts
+from bot.i18n import LANGUAGES, preload, texts
 from bot.liveness import WatchedRequest
 from bot.metrics import Metrics
 from bot.processor import PerUserOrderProcessor
@@ -38,15 +39,6 @@ from bot.throttle import Throttle
 from kurse.clock import BERLIN
 
 __all__ = ["Services", "build_application"]
-
-# The command menu (German names; each language's menu shows its own, see bot/commands.py).
-COMMANDS = (
-    ("kurse", _("Open courses")),
-    ("meine", _("My registrations")),
-    ("profil", _("My profile")),
-    ("sprache", _("Language")),
-    ("hilfe", _("Help")),
-)
 
 
 def build_application(
@@ -159,7 +151,7 @@ async def _set_commands(application: KursApplication) -> None:
         t = texts(language)
         commands = [
             BotCommand(command_name(german, language), t.gettext(description))
-            for german, description in COMMANDS
+            for german, description in menu()  # the table's menu lines, bot/commands.py
         ]
         code = None if language == "de" else language
         await application.bot.set_my_commands(commands, language_code=code)
