@@ -25,9 +25,10 @@ from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import schedule, tasks
+from kurse import lead_lists, schedule, tasks
 from kurse.exports import course_calendar
-from kurse.models import Course, Registration, RegistrationStatus
+from kurse.lead_lists import Mark
+from kurse.models import Course, RegistrationStatus
 from kurse.registrations import participants
 from kurse.schedule import TaskKind
 
@@ -289,34 +290,17 @@ async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list
     listing = await services.db.run(
         participants, item.course.id, services.clock.now(), readonly=True
     )
-    now_ = item.detail["snapshot"]
     before = item.detail.get("previous")
     marks: dict[int, str] = {}
     gone: list[str] = []
     if before is not None:
-        for rid, status in now_.items():
-            if rid not in before:
-                marks[int(rid)] = t.gettext("new")
-            elif before[rid] == "waiting" and status == "confirmed":
-                marks[int(rid)] = t.gettext("moved up")
-        gone_ids = [int(rid) for rid in before if rid not in now_]
-        gone = await services.db.run(_names, gone_ids, readonly=True)
+        changes = lead_lists.changes_since(item.detail["snapshot"], before)
+        words = {Mark.NEW: t.gettext("new"), Mark.MOVED_UP: t.gettext("moved up")}
+        marks = {rid: words[mark] for rid, mark in changes.marks.items()}
+        gone = await services.db.run(
+            lead_lists.names_of_registrations, changes.gone, readonly=True
+        )
     return render_leads.lead_list(t, listing, marks, gone, first=before is None)
-
-
-def _names(session: Any, registration_ids: list[int]) -> list[str]:
-    from sqlalchemy import select
-
-    from kurse.models import Person
-
-    if not registration_ids:
-        return []
-    rows = session.execute(
-        select(Person.name)
-        .join(Registration, Registration.person_id == Person.id)
-        .where(Registration.id.in_(registration_ids))
-    )
-    return [name for (name,) in rows]
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:

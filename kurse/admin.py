@@ -376,3 +376,21 @@ def find_people(
         .limit(limit)
     )
     return [(person, agency) for person, agency in rows]
+
+
+def participant_list(
+    session: Session, course_id: int, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+) -> tuple[registrations.ParticipantList, int, Person | None]:
+    """A course's participant list, its number of seats and its lead (lead or admin only)."""
+    course = courses.get_course(session, course_id)
+    require_lead_or_admin(session, course, telegram_id, bootstrap)
+    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id))
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    return registrations.participants(session, course_id, now), int(seats or 0), lead
+
+
+def course_id_by_code(session: Session, code: str) -> int:
+    """The id of the course with this code (NotFound if there is none)."""
+    course = courses.get_course_by_code(session, code)
+    assert course.id is not None  # a stored course has its id
+    return course.id

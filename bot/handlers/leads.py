@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -13,32 +11,19 @@ from bot import keyboards, render, render_admin, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
-from kurse import admin, courses, exports
+from kurse import admin, exports, people
 from kurse.errors import DomainError, NotAllowed
-from kurse.models import Person, Quota
-from kurse.registrations import ParticipantList, participants
+from kurse.models import Person
+from kurse.registrations import ParticipantList
 
 
-def _participant_list(
-    session: Any, course_id: int, now: Any, *, telegram_id: int, bootstrap: Any
+async def _load(
+    update: Update, context: KursContext, course_id: int
 ) -> tuple[ParticipantList, int, Person | None]:
     """The list, the number of seats and the lead, after checking lead-or-admin."""
-    course = courses.get_course(session, course_id)
-    admin.require_lead_or_admin(session, course, telegram_id, bootstrap)
-    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id)) or 0
-    lead = session.get(Person, course.lead_id) if course.lead_id else None
-    return participants(session, course_id, now), int(seats), lead
-
-
-def _course_id_by_code(session: Any, code: str) -> int:
-    course_id: int = courses.get_course_by_code(session, code).id  # type: ignore[assignment]
-    return course_id
-
-
-async def _load(update: Update, context: KursContext, course_id: int):  # type: ignore[no-untyped-def]
     assert update.effective_user is not None
     return await context.services.db.run(
-        _participant_list,
+        admin.participant_list,
         course_id,
         context.services.clock.now(),
         telegram_id=update.effective_user.id,
@@ -80,7 +65,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
         return
     try:
         course_id = await context.services.db.run(
-            _course_id_by_code, parts[1].strip(), readonly=True
+            admin.course_id_by_code, parts[1].strip(), readonly=True
         )
     except DomainError as error:
         await message.reply_text(_refusal(context, error))
@@ -149,13 +134,8 @@ async def notifications(update: Update, context: KursContext) -> None:
         await message.reply_text(render_leads.notifications_state(context.texts, on))
         return
     on = choice in ("an", "on")
-    await context.services.db.run(_set_notifications, person_of(context).id, on)
+    await context.services.db.run(people.set_lead_notifications, person_of(context).id, on)
     await message.reply_text(render_leads.notifications(context.texts, on))
-
-
-def _set_notifications(session: Any, person_id: int, on: bool) -> None:
-    person = session.get(Person, person_id)
-    person.lead_notifications = on
 
 
 def register(application: KursApplication) -> None:
