@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from bot.i18n import Texts, _
 from bot.render import truncate
 from kurse.audit import DELETED, Change, LogLine, LogPage
 from kurse.clock import BERLIN
 from kurse.forms import KEYS
+from kurse.tasks import Status
 
 ACTIONS = {
     "course_created": _("course created"),
@@ -24,22 +24,41 @@ ACTIONS = {
 }
 
 
-def status(t: Texts, state: Any) -> str:
-    """/status: pending and failed work, the next due time."""
+def status(t: Texts, state: Status) -> str:
+    """/status in sentences: the planned work and when it next falls due, the messages waiting
+    and failed (each failure with its reason), the anonymisations done and the next one."""
     _ = t.gettext
-    lines = [
-        _("<b>Status</b>"),
-        _("Pending tasks: {n}").format(n=state.pending_tasks),
-        _("Messages waiting to be sent: {n}").format(n=state.pending_messages),
-        _("Next due: {when}").format(when=t.when(state.next_due) if state.next_due else "–"),
-        _("Courses anonymised after the retention period: {n}").format(n=state.anonymised_courses),
-        _("Next anonymisation: {what}").format(
-            what=f"{escape(state.next_anonymisation[0])}, {t.when(state.next_anonymisation[1])}"
-            if state.next_anonymisation
-            else "–"
-        ),
-        _("Failed messages: {n}").format(n=len(state.failed)),
-    ]
+    tasks = state.pending_tasks
+    if state.next_due is not None:
+        planned = t.ngettext(
+            "{n} reminder, list or other timed task planned, the next falling due on {when}.",
+            "{n} reminders, lists and other timed tasks planned, the next falling due on {when}.",
+            tasks,
+        ).format(n=tasks, when=t.when(state.next_due))
+    else:
+        planned = t.ngettext(
+            "{n} reminder, list or other timed task planned.",
+            "{n} reminders, lists and other timed tasks planned.",
+            tasks,
+        ).format(n=tasks)
+    waiting = state.pending_messages
+    messages = t.ngettext(
+        "{n} message waiting to be sent; {failed} failed.",
+        "{n} messages waiting to be sent; {failed} failed.",
+        waiting,
+    ).format(n=waiting, failed=len(state.failed))
+    done = state.anonymised_courses
+    anonymised = t.ngettext(
+        "{n} course anonymised after the retention period.",
+        "{n} courses anonymised after the retention period.",
+        done,
+    ).format(n=done)
+    if state.next_anonymisation:
+        code, when = state.next_anonymisation
+        anonymised += " " + _("The next: {code} on {when}.").format(
+            code=escape(code), when=t.when(when)
+        )
+    lines = [_("<b>Status</b>"), planned, messages, anonymised]
     lines += [f"• {escape(key)}: {escape(error or '')}" for key, error in state.failed]
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.i18n import Texts
+from bot.render_admin import EXAMPLES
 from kurse.models import Agency, Person
 
 
@@ -51,3 +52,11 @@ def last_admin_deleting(t: Texts) -> str:
         "until someone is listed in KURSBOT_ADMIN_IDS. Give someone else admin rights first "
         "with /newadmin."
     )
+
+
+def query_too_short(t: Texts) -> str:
+    """/personen with a single character: why nothing is searched, and how to ask."""
+    return t.gettext(
+        "Please give at least two characters of a name, or an @username or Telegram id, for "
+        "example: {example}"
+    ).format(example=escape(t.gettext(EXAMPLES["personen"])))

@@ -365,13 +365,21 @@ def change_admin(
 def find_people(
     session: Session, query: str, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 20
 ) -> list[tuple[Person, Agency]]:
-    """People whose name (or @username) contains ``query``, for admins."""
+    """People whose name or username contains ``query`` (an "@" before it is left out), or
+    whose Telegram id it is, for admins."""
     require_admin(session, telegram_id, bootstrap)
-    pattern = f"%{query.strip()[:50].lower()}%"
+    text = query.strip()[:50].lower()
+    pattern = f"%{text}%"
+    matches = [
+        func.lower(Person.name).like(pattern),
+        Person.username.like(f"%{text.lstrip('@')}%"),
+    ]
+    if text.isdecimal() and len(text) <= 18:  # Telegram ids fit in a BIGINT
+        matches.append(Person.telegram_id == int(text))
     rows = session.execute(
         select(Person, Agency)
         .join(Agency, Agency.id == Person.agency_id)
-        .where(or_(func.lower(Person.name).like(pattern), Person.username.like(pattern)))
+        .where(or_(*matches))
         .order_by(Person.name)
         .limit(limit)
     )

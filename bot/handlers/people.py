@@ -48,8 +48,11 @@ async def _change_admin(update: Update, context: KursContext, *, grant: bool) ->
 async def find_people(update: Update, context: KursContext) -> None:
     """/personen <name>."""
     query = args_text(update).strip()
-    if len(query) < 2:
+    if not query:
         await reply(update, render_admin.usage(context.texts, "personen"))
+        return
+    if len(query) < 2:  # one letter would list nearly everyone
+        await reply(update, render_people.query_too_short(context.texts))
         return
     try:
         found = await context.services.db.run(
