@@ -92,11 +92,13 @@ def build_application(
     )
     if rate_limit:
         builder = builder.rate_limiter(
-            ChatRateLimiter(
+            # PTB's builder is typed for a limiter without per-call arguments (None);
+            # AIORateLimiter, which ours extends, takes an int (max_retries per call).
+            ChatRateLimiter(  # type: ignore[arg-type]
                 overall_max_rate=messages_per_second, overall_time_period=1, max_retries=3
             )
         )
-    application: KursApplication = builder.build()  # type: ignore[assignment]
+    application: KursApplication = builder.build()
     application.bot_data["services"] = services
     application.bot_data["metrics"] = metrics
     application.bot_data["throttle"] = throttle
@@ -135,7 +137,7 @@ class _Application(Application[Any, Any, Any, Any, Any, Any]):
 
     async def stop(self) -> None:
         """Notes the moment, then stops as PTB does (waiting for running jobs)."""
-        jobs.stopping(self)  # type: ignore[arg-type]
+        jobs.stopping(self)
         await super().stop()
 
 

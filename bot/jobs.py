@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot import render, render_courses, render_leads
 from bot.context import KursApplication, Services
@@ -305,6 +305,8 @@ async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: does the due work and plans the next wake-up."""
+    # The job runs in this application, whose context is KursContext; PTB's default context
+    # type (of the JobQueue callback) does not say so.
     application: KursApplication = context.application  # type: ignore[assignment]
     ok = True
     try:
@@ -346,8 +348,12 @@ async def replan(application: KursApplication) -> int:
         return 0
 
 
-def wake(application: KursApplication) -> None:
-    """Runs the timed work right away (messages were just queued), not at the next sweep."""
+def wake(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Runs the timed work right away (messages were just queued), not at the next sweep.
+
+    Any `Application`: handlers pass ``context.application``, which PTB types with an open
+    context type.
+    """
     if application.job_queue is not None:
         application.job_queue.run_once(tick, when=0.0, name="tasks:now")
 

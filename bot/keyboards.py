@@ -15,11 +15,14 @@ from bot.i18n import Texts, texts
 from kurse.admin import CourseFill
 from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
-from kurse.models import CourseStatus
-from kurse.registrations import MyRegistration, RegistrationStatus
+from kurse.models import CourseStatus, RegistrationStatus
+from kurse.registrations import MyRegistration
 
 
-def _button(text: str, action: str, value: int | str | None = None, page: int | None = None):  # type: ignore[no-untyped-def]
+def _button(
+    text: str, action: str, value: int | str | None = None, page: int | None = None
+) -> InlineKeyboardButton:
+    """A button whose data is ``action:value:page`` (checked by `bot.callbacks.encode`)."""
     return InlineKeyboardButton(text, callback_data=encode(action, value, page))
 
 

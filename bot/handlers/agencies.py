@@ -66,7 +66,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
         await refuse(update, context, error)
         return
     t = context.texts
-    markup = keyboards.access_code(t, agency.id)  # type: ignore[arg-type]
+    markup = keyboards.access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
     await reply(
         update,
         render_agencies.access_code(t, agency, agencies.format_access_code(agency.access_code)),
@@ -90,7 +90,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
                 admin.require_admin, **who(update, context), readonly=True
             )
             await answer(update.callback_query)
-            markup = keyboards.rotate_access_code(t, agency.id)  # type: ignore[arg-type]
+            markup = keyboards.rotate_access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
             await show(update, render_agencies.confirm_rotate(t, agency), markup)
             return
         agency = await context.services.db.run(

@@ -18,6 +18,12 @@ from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound
 from kurse.models import Person
 
 
+def user_data(context: KursContext) -> dict[Any, Any]:
+    """The user's data (there for every update with a user: the guard stopped all others)."""
+    assert context.user_data is not None
+    return context.user_data
+
+
 def person_of(context: KursContext) -> Person:
     """The joined person (the guard has stopped everyone else)."""
     assert context.person is not None
@@ -60,7 +66,7 @@ async def leave_dialog(
     """Ends a dialog: forgets its ``keys`` in user_data and, with ``text``, says so where the
     user acted (the pressed button's message, or a reply)."""
     for key in keys:
-        context.user_data.pop(key, None)  # type: ignore[union-attr]
+        user_data(context).pop(key, None)
     if text is not None:
         if update.callback_query is not None:
             await answer(update.callback_query)

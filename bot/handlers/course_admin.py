@@ -15,7 +15,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import jobs, keyboards, render_admin, render_courses
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import answer, args_text, callback_of, planned, refuse, reply, show, who
+from bot.handlers.common import (
+    answer,
+    args_text,
+    callback_of,
+    planned,
+    refuse,
+    reply,
+    show,
+    user_data,
+    who,
+)
 from bot.handlers.notify import tell_all
 from bot.persistence import read_fresh
 from kurse import admin
@@ -114,12 +124,12 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    context.user_data.setdefault("cancel_reasons", {})[str(course.id)] = reason.strip()[:500]  # type: ignore[union-attr]
+    user_data(context).setdefault("cancel_reasons", {})[str(course.id)] = reason.strip()[:500]
     t = context.texts
     await reply(
         update,
         render_courses.confirm_course_cancel(t, course, reason.strip() or None),
-        keyboards.cancel_course(t, course.id),  # type: ignore[arg-type]
+        keyboards.cancel_course(t, course.id),  # type: ignore[arg-type]  # a stored row: its id is set
     )
 
 
@@ -182,11 +192,11 @@ async def _set_quotas(
         from kurse.courses import get_course_by_code
 
         course = await context.services.db.run(get_course_by_code, code, readonly=True)
-        context.user_data.setdefault("quota_texts", {})[str(course.id)] = text  # type: ignore[union-attr]
+        user_data(context).setdefault("quota_texts", {})[str(course.id)] = text
         await reply(
             update,
             render_courses.quota_over(t, error.params["over"]),
-            keyboards.demote_over_quota(t, course.id),  # type: ignore[arg-type]
+            keyboards.demote_over_quota(t, course.id),  # type: ignore[arg-type]  # a stored row: its id is set
         )
         return
     except DomainError as error:

@@ -48,11 +48,12 @@ async def participant_list(update: Update, context: KursContext) -> None:
     parts = message.text.split(maxsplit=1)
     t = context.texts
     if len(parts) < 2:  # the overview: admins all courses, leads their own
+        assert update.effective_user is not None
         try:
             fills = await context.services.db.run(
                 admin.overview,
                 context.services.clock.now(),
-                telegram_id=update.effective_user.id,  # type: ignore[union-attr]
+                telegram_id=update.effective_user.id,
                 bootstrap=context.services.settings.kursbot_admin_ids,
                 readonly=True,
             )
