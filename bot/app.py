@@ -10,22 +10,27 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import jobs, persistence
+from bot.commands import menu
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
-    admin,
+    agencies,
+    common,
+    course_admin,
     course_dialog,
     courses,
     errors,
     guard,
     leads,
     onboarding,
+    operations,
+    people,
     privacy,
     profile,
     registrations,
 )
 from bot.handlers.notify import Digest
-from bot.i18n import LANGUAGES, _, preload, texts
+from bot.i18n import LANGUAGES, preload, texts
 from bot.liveness import WatchedRequest
 from bot.metrics import Metrics
 from bot.processor import PerUserOrderProcessor
@@ -34,15 +39,6 @@ from bot.throttle import Throttle
 from kurse.clock import BERLIN
 
 __all__ = ["Services", "build_application"]
-
-# The command menu (German names; each language's menu shows its own, see bot/commands.py).
-COMMANDS = (
-    ("kurse", _("Open courses")),
-    ("meine", _("My registrations")),
-    ("profil", _("My profile")),
-    ("sprache", _("Language")),
-    ("hilfe", _("Help")),
-)
 
 
 def build_application(
@@ -82,7 +78,7 @@ def build_application(
         # restart or the standby goes on with the next answer (bot/persistence.py).
         .persistence(
             persistence.DialogPersistence(
-                services, keys=(*onboarding.STORED, *course_dialog.STORED, *admin.STORED)
+                services, keys=(*onboarding.STORED, *course_dialog.STORED, *course_admin.STORED)
             )
         )
     )
@@ -96,11 +92,13 @@ def build_application(
     )
     if rate_limit:
         builder = builder.rate_limiter(
-            ChatRateLimiter(
+            # PTB's builder is typed for a limiter without per-call arguments (None);
+            # AIORateLimiter, which ours extends, takes an int (max_retries per call).
+            ChatRateLimiter(  # type: ignore[arg-type]
                 overall_max_rate=messages_per_second, overall_time_period=1, max_retries=3
             )
         )
-    application: KursApplication = builder.build()  # type: ignore[assignment]
+    application: KursApplication = builder.build()
     application.bot_data["services"] = services
     application.bot_data["metrics"] = metrics
     application.bot_data["throttle"] = throttle
@@ -115,7 +113,14 @@ def build_application(
     courses.register(application)
     registrations.register(application)
     leads.register(application)
-    admin.register(application)
+    # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
+    # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
+    application.add_handler(course_dialog.build_conversation())
+    course_admin.register(application)  # /kurs_neu in one message comes through the dialog
+    agencies.register(application)
+    people.register(application)
+    operations.register(application)
+    common.register(application)  # the "No" under any question, after the dialog's own
     privacy.register(application)
     profile.register(application)
     profile.register_fallbacks(application)
@@ -132,7 +137,7 @@ class _Application(Application[Any, Any, Any, Any, Any, Any]):
 
     async def stop(self) -> None:
         """Notes the moment, then stops as PTB does (waiting for running jobs)."""
-        jobs.stopping(self)  # type: ignore[arg-type]
+        jobs.stopping(self)
         await super().stop()
 
 
@@ -148,7 +153,7 @@ async def _set_commands(application: KursApplication) -> None:
         t = texts(language)
         commands = [
             BotCommand(command_name(german, language), t.gettext(description))
-            for german, description in COMMANDS
+            for german, description in menu()  # the table's menu lines, bot/commands.py
         ]
         code = None if language == "de" else language
         await application.bot.set_my_commands(commands, language_code=code)

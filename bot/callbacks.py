@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Officers: list page, course page, sign up, ask to cancel, cancel (confirmed), calendar file,
-# language; joining: skip rank, agree, abort. Admins and leads: cancel a course (confirmed),
-# demote over a lowered quota, rotate an access code, CSV and PDF lists, "no"; the guided
-# course dialog: pick an agency / done or skip (nk), create (nky); delete my data (del).
-ACTIONS = (
-    "p", "c", "su", "cx", "cxy", "ics", "lang", "skip", "agree", "abort",
-    "ka", "kq", "zc", "csv", "pdf", "tl", "plc", "pl", "no", "nk", "nky", "del",
-)  # fmt: skip
+from bot.commands import BUTTONS
+
+# Every action is a button prefix of the table in bot/commands.py (who may press it, what it
+# does, the shapes of its data).
+ACTIONS = tuple(button.prefix for button in BUTTONS)
 _PATTERN = re.compile(
     r"^(?P<action>" + "|".join(ACTIONS) + r")"
     r"(?::(?P<value>[0-9]{1,9}|de|en))?(?::(?P<page>[0-9]{1,4}))?$"

@@ -18,16 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
-from bot import render, render_admin
+from bot import render, render_courses, render_leads
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import schedule, tasks
+from kurse import lead_lists, schedule, tasks
 from kurse.exports import course_calendar
-from kurse.models import Course, Registration, RegistrationStatus
+from kurse.lead_lists import Mark
+from kurse.models import Course, RegistrationStatus
 from kurse.registrations import participants
 from kurse.schedule import TaskKind
 
@@ -227,10 +228,10 @@ async def _deliver(
 
 # Messages that are one text about the course (kurse.outbox queues them).
 _NOTICES: dict[str, Callable[[Texts, Course], str]] = {
-    "demoted": render_admin.demoted_notice,
-    "cancelled": render_admin.course_cancelled_notice,
-    "changed": render_admin.course_changed_notice,
-    "leadgone": render_admin.lead_gone_notice,
+    "demoted": render_courses.demoted_notice,
+    "cancelled": render_courses.course_cancelled_notice,
+    "changed": render_courses.course_changed_notice,
+    "leadgone": render_courses.lead_gone_notice,
 }
 
 
@@ -264,7 +265,7 @@ async def _send(
     elif item.kind in _NOTICES:
         text = _NOTICES[item.kind](t, course)
     elif item.kind == "minimum":
-        text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
+        text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
     elif item.kind == "leadlist":
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk, **limited)
@@ -289,38 +290,23 @@ async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list
     listing = await services.db.run(
         participants, item.course.id, services.clock.now(), readonly=True
     )
-    now_ = item.detail["snapshot"]
     before = item.detail.get("previous")
     marks: dict[int, str] = {}
     gone: list[str] = []
     if before is not None:
-        for rid, status in now_.items():
-            if rid not in before:
-                marks[int(rid)] = t.gettext("new")
-            elif before[rid] == "waiting" and status == "confirmed":
-                marks[int(rid)] = t.gettext("moved up")
-        gone_ids = [int(rid) for rid in before if rid not in now_]
-        gone = await services.db.run(_names, gone_ids, readonly=True)
-    return render_admin.lead_list(t, listing, marks, gone, first=before is None)
-
-
-def _names(session: Any, registration_ids: list[int]) -> list[str]:
-    from sqlalchemy import select
-
-    from kurse.models import Person
-
-    if not registration_ids:
-        return []
-    rows = session.execute(
-        select(Person.name)
-        .join(Registration, Registration.person_id == Person.id)
-        .where(Registration.id.in_(registration_ids))
-    )
-    return [name for (name,) in rows]
+        changes = lead_lists.changes_since(item.detail["snapshot"], before)
+        words = {Mark.NEW: t.gettext("new"), Mark.MOVED_UP: t.gettext("moved up")}
+        marks = {rid: words[mark] for rid, mark in changes.marks.items()}
+        gone = await services.db.run(
+            lead_lists.names_of_registrations, changes.gone, readonly=True
+        )
+    return render_leads.lead_list(t, listing, marks, gone, first=before is None)
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: does the due work and plans the next wake-up."""
+    # The job runs in this application, whose context is KursContext; PTB's default context
+    # type (of the JobQueue callback) does not say so.
     application: KursApplication = context.application  # type: ignore[assignment]
     ok = True
     try:
@@ -362,8 +348,12 @@ async def replan(application: KursApplication) -> int:
         return 0
 
 
-def wake(application: KursApplication) -> None:
-    """Runs the timed work right away (messages were just queued), not at the next sweep."""
+def wake(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Runs the timed work right away (messages were just queued), not at the next sweep.
+
+    Any `Application`: handlers pass ``context.application``, which PTB types with an open
+    context type.
+    """
     if application.job_queue is not None:
         application.job_queue.run_once(tick, when=0.0, name="tasks:now")
 

@@ -1,4 +1,6 @@
-"""Inline keyboards, as pure functions of domain values and the reader's `Texts`."""
+"""Inline keyboards, as pure functions of domain values and the reader's `Texts`: every button
+row the bot shows is built here (officers', leads' and admins'), except the guided /kurs_neu
+dialog's, which `bot.handlers.course_dialog` still builds itself."""
 
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import render
 from bot.callbacks import encode
 from bot.i18n import Texts, texts
+from kurse.admin import CourseFill
+from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
-from kurse.models import CourseStatus
-from kurse.registrations import MyRegistration, RegistrationStatus
+from kurse.models import CourseStatus, RegistrationStatus
+from kurse.registrations import MyRegistration
 
 
-def _button(text: str, action: str, value: int | str | None = None, page: int | None = None):  # type: ignore[no-untyped-def]
+def _button(
+    text: str, action: str, value: int | str | None = None, page: int | None = None
+) -> InlineKeyboardButton:
+    """A button whose data is ``action:value:page`` (checked by `bot.callbacks.encode`)."""
     return InlineKeyboardButton(text, callback_data=encode(action, value, page))
 
 
@@ -124,3 +131,81 @@ def consent(t: Texts) -> InlineKeyboardMarkup:
     """Acknowledge the privacy information, or leave."""
     _ = t.gettext
     return InlineKeyboardMarkup([[_button(_("Noted"), "agree"), _button(_("Cancel"), "abort")]])
+
+
+def _question(
+    yes: str, action: str, value: int | None, page: int | None, no: str
+) -> InlineKeyboardMarkup:
+    """A question's two buttons: ``yes`` acts, "No" (`no`) only takes the buttons away."""
+    return InlineKeyboardMarkup([[_button(yes, action, value, page), _button(no, "no")]])
+
+
+def cancel_course(t: Texts, course_id: int) -> InlineKeyboardMarkup:
+    """Yes / no before an admin cancels a course."""
+    return _question(t.gettext("Yes, cancel the course"), "ka", course_id, None, t.gettext("No"))
+
+
+def demote_over_quota(t: Texts, course_id: int) -> InlineKeyboardMarkup:
+    """Yes / no before the last confirmed go back to the waiting list of a lowered quota."""
+    return _question(t.gettext("Yes, to the waiting list"), "kq", course_id, None, t.gettext("No"))
+
+
+def access_code(t: Texts, agency_id: int) -> InlineKeyboardMarkup:
+    """Under an agency's access code: the button that asks to renew it."""
+    return InlineKeyboardMarkup([[_button(t.gettext("Generate a new code"), "zc", agency_id)]])
+
+
+def rotate_access_code(t: Texts, agency_id: int) -> InlineKeyboardMarkup:
+    """Yes / no before an access code is renewed (the second press on "zc" renews it)."""
+    return _question(t.gettext("Yes, new code"), "zc", agency_id, 1, t.gettext("No"))
+
+
+def audit_log(t: Texts, found: LogPage) -> InlineKeyboardMarkup | None:
+    """Under a page of the audit log: newer / older pages and the CSV file (none when empty)."""
+    course = found.course_id or 0
+    row = []
+    if found.page > 0:
+        row.append(_button(t.gettext("« Newer"), "pl", course, found.page - 1))
+    if found.page + 1 < found.pages:
+        row.append(_button(t.gettext("Older »"), "pl", course, found.page + 1))
+    if not found.lines:
+        return None
+    files = [_button(t.gettext("CSV file"), "plc", course)]
+    return InlineKeyboardMarkup([row, files] if row else [files])
+
+
+def participant_overview(fills: list[CourseFill]) -> InlineKeyboardMarkup:
+    """Under the /teilnehmer overview: a button per course, so nobody has to type a code."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    f"{fill.course.code} · {render.cut_at_word(fill.course.title, 40)}",
+                    "tl",
+                    fill.course.id,
+                )
+            ]
+            for fill in fills
+        ]
+    )
+
+
+def participant_files(t: Texts, course_id: int) -> InlineKeyboardMarkup:
+    """Under a participant list: the CSV file and the PDF attendance list."""
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(_("CSV file"), "csv", course_id),
+                _button(_("PDF attendance list"), "pdf", course_id),
+            ]
+        ]
+    )
+
+
+def delete_data(t: Texts) -> InlineKeyboardMarkup:
+    """Yes / no before someone's profile is deleted."""
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [[_button(_("Yes, delete everything"), "del"), _button(_("No"), "no")]]
+    )

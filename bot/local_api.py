@@ -107,16 +107,17 @@ class LocalBotApi(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         files = request_data.multipart_data if request_data else {}
         self.calls.append((name, params))
-        chat_id = params.get("chat_id")
-        if chat_id is not None and int(chat_id) in self.hold:
-            release = self.hold.pop(int(chat_id))
-            self.holding.add(int(chat_id))
+        raw_chat_id = params.get("chat_id")
+        chat_id = int(raw_chat_id) if isinstance(raw_chat_id, int | str) else None
+        if chat_id is not None and chat_id in self.hold:
+            release = self.hold.pop(chat_id)
+            self.holding.add(chat_id)
             await release.wait()
-            self.holding.discard(int(chat_id))
-        if chat_id is not None and int(chat_id) in self.blocked:
+            self.holding.discard(chat_id)
+        if chat_id is not None and chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
-        if chat_id is not None and int(chat_id) in self.retry_after:
-            seconds = self.retry_after.pop(int(chat_id))
+        if chat_id is not None and chat_id in self.retry_after:
+            seconds = self.retry_after.pop(chat_id)
             payload = {
                 "ok": False,
                 "error_code": 429,

@@ -67,7 +67,7 @@ STORE_GROUP = 1  # after group 0, where every feature handler is
 SWEEP_EVERY = timedelta(minutes=1)
 
 
-class StoredConversation(ConversationHandler):  # type: ignore[type-arg]
+class StoredConversation(ConversationHandler[KursContext]):
     """A ConversationHandler whose states live in the database (`DialogPersistence`)."""
 
     def __init__(self, *, name: str, **kwargs: Any) -> None:
@@ -346,8 +346,8 @@ async def read_fresh(update: Update, context: KursContext) -> None:
     """Reads the user's dialog fresh (once per update), for what depends on it outside the
     stored conversations' steps: a question asked before, maybe on the other instance."""
     user, chat = update.effective_user, update.effective_chat
-    if context.dialog_read or user is None or chat is None:
-        return
+    if context.dialog_read or user is None or chat is None or context.user_data is None:
+        return  # (user_data is there whenever the update has a user)
     await persistence_of(context).refresh(chat.id, user.id, context.user_data)
     context.dialog_read = True
 
@@ -355,7 +355,7 @@ async def read_fresh(update: Update, context: KursContext) -> None:
 async def store_step(update: Update, context: KursContext) -> None:
     """Writes what this update changed in its user's dialog, before their next update."""
     user, chat = update.effective_user, update.effective_chat
-    if user is not None and chat is not None:
+    if user is not None and chat is not None and context.user_data is not None:
         stepped = context.dialog_step
         await persistence_of(context).store(chat.id, user.id, context.user_data, stepped=stepped)
 

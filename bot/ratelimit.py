@@ -91,8 +91,10 @@ def _checked(
 
 
 def _private_chat(chat_id: object) -> int | None:
+    if not isinstance(chat_id, int | str):
+        return None
     try:
-        number = int(chat_id)  # type: ignore[call-overload]
+        number = int(chat_id)
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None

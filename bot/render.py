@@ -14,8 +14,8 @@ from typing import Any
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
 from kurse.errors import DomainError
-from kurse.models import Agency, Course, CourseStatus, Person
-from kurse.registrations import MyRegistration, RegistrationStatus, SignUpResult
+from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
+from kurse.registrations import MyRegistration, SignUpResult
 from kurse.search import CourseQuery
 
 MAX_MESSAGE = 4096
@@ -609,3 +609,20 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
         if len(result) <= limit or not cut:
             return result
         cut = cut[: cut.rfind("<")] if "<" in cut else cut[: limit - 1]
+
+
+def split_lines(lines: list[str], limit: int = 4000) -> list[str]:
+    """Lines joined into as few messages of at most ``limit`` characters as they fit."""
+    return split_text("\n".join(lines), limit) if lines else []
+
+
+def split_text(text: str, limit: int = 4000) -> list[str]:
+    """Splits at line ends into messages of at most ``limit`` characters."""
+    parts, current = [], ""
+    for line in text.split("\n"):
+        if current and len(current) + len(line) + 1 > limit:
+            parts.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line[:limit]
+    parts.append(current)
+    return parts

@@ -365,14 +365,40 @@ def change_admin(
 def find_people(
     session: Session, query: str, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 20
 ) -> list[tuple[Person, Agency]]:
-    """People whose name (or @username) contains ``query``, for admins."""
+    """People whose name or username contains ``query`` (an "@" before it is left out), or
+    whose Telegram id it is, for admins."""
     require_admin(session, telegram_id, bootstrap)
-    pattern = f"%{query.strip()[:50].lower()}%"
+    text = query.strip()[:50].lower()
+    pattern = f"%{text}%"
+    matches = [
+        func.lower(Person.name).like(pattern),
+        Person.username.like(f"%{text.lstrip('@')}%"),
+    ]
+    if text.isdecimal() and len(text) <= 18:  # Telegram ids fit in a BIGINT
+        matches.append(Person.telegram_id == int(text))
     rows = session.execute(
         select(Person, Agency)
         .join(Agency, Agency.id == Person.agency_id)
-        .where(or_(func.lower(Person.name).like(pattern), Person.username.like(pattern)))
+        .where(or_(*matches))
         .order_by(Person.name)
         .limit(limit)
     )
     return [(person, agency) for person, agency in rows]
+
+
+def participant_list(
+    session: Session, course_id: int, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+) -> tuple[registrations.ParticipantList, int, Person | None]:
+    """A course's participant list, its number of seats and its lead (lead or admin only)."""
+    course = courses.get_course(session, course_id)
+    require_lead_or_admin(session, course, telegram_id, bootstrap)
+    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id))
+    lead = session.get(Person, course.lead_id) if course.lead_id else None
+    return registrations.participants(session, course_id, now), int(seats or 0), lead
+
+
+def course_id_by_code(session: Session, code: str) -> int:
+    """The id of the course with this code (NotFound if there is none)."""
+    course = courses.get_course_by_code(session, code)
+    assert course.id is not None  # a stored course has its id
+    return course.id

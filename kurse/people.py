@@ -242,3 +242,8 @@ def set_active(session: Session, person_id: int, active: bool) -> None:
     person = session.get(Person, person_id)
     if person is not None:
         person.active = active
+
+
+def set_lead_notifications(session: Session, person_id: int, on: bool) -> None:
+    """Switches a lead's messages about sign-ups and cancellations on their courses."""
+    get_person(session, person_id).lead_notifications = on

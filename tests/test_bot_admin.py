@@ -886,3 +886,32 @@ async def test_a_form_with_a_bad_agency_and_a_bad_date_reports_both(h, db, boss,
 
     assert "• Zeile 3" in answer.text and "• Zeile 6" in answer.text
     assert course_count(db) == 0
+
+
+async def test_people_search_with_one_character_says_that_two_or_an_id_are_needed(
+    h, boss, agencies
+):
+    await officer(h, agencies, "Anna Beispiel")
+    english = {**boss, "language_code": "en"}
+
+    german = await h.send(boss, "/personen a")
+    answer = await h.send(english, "/people a")
+
+    assert german[0].text == (
+        "Bitte geben Sie mindestens zwei Zeichen eines Namens an, oder einen @Benutzernamen "
+        "oder eine Telegram-ID, zum Beispiel: /personen Müller"
+    )
+    assert answer[0].text.startswith("Please give at least two characters of a name")
+    assert answer[0].text.endswith("for example: /people Müller")
+
+
+async def test_people_are_found_by_their_username_with_the_at_sign_and_by_telegram_id(
+    h, boss, agencies
+):
+    anna = await officer(h, agencies, "Anna Beispiel", username="anna_b")
+
+    by_username = await h.send(boss, "/personen @anna_b")
+    by_id = await h.send(boss, f"/personen {anna['id']}")
+
+    assert "Anna Beispiel – PP-OFR" in by_username[0].text
+    assert "Anna Beispiel – PP-OFR" in by_id[0].text

@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from bot.i18n import texts
-from bot.render_admin import list_labels
+from bot.render_leads import list_labels
 from kurse import exports, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN

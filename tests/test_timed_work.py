@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.context import Services
+from bot.i18n import texts
 from bot.jobs import run_due_work
 from kurse import admin, courses, people, schedule, tasks
 from kurse import registrations as regs
@@ -261,14 +262,42 @@ async def test_status_shows_pending_work_and_failures_to_admins(h, db, clock, ag
 
     answer = (await h.send(boss, "/status"))[0].text
 
-    assert "Offene Aufgaben: 6" in answer and "Fehlgeschlagene Nachrichten: 0" in answer
+    assert "6 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben" in answer
+    assert "; 0 fehlgeschlagen." in answer
     retention = course.end_at + timedelta(days=90)
-    assert f"Nächste Anonymisierung: {course.code}," in answer
-    assert "Nach Ablauf der Aufbewahrungsfrist anonymisierte Kurse: 0" in answer
+    assert f"Als Nächstes: {course.code} am " in answer
+    assert "0 Kurse nach Ablauf der Aufbewahrungsfrist anonymisiert." in answer
     clock.set(retention)
     await run_due_work(h.app)
     later = (await h.send(boss, "/status"))[0].text
-    assert "Nach Ablauf der Aufbewahrungsfrist anonymisierte Kurse: 1" in later
+    assert "1 Kurs nach Ablauf der Aufbewahrungsfrist anonymisiert." in later
+
+
+async def test_status_speaks_in_sentences_with_the_next_due_time_in_german_and_english(
+    h, db, clock, agencies
+):
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    sign_up(db, clock, course, anna)
+    boss = {"id": BOSS, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+    with db.transaction(readonly=True) as session:
+        due = tasks.next_due(session)
+    assert due is not None
+
+    german = (await h.send(boss, "/status"))[0].text
+    english = (await h.send({**boss, "language_code": "en"}, "/status"))[0].text
+
+    assert (
+        "6 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben, die nächste ist "
+        f"am {texts('de').when(due)} fällig." in german
+    )
+    assert "Nachrichten noch zu senden; 0 fehlgeschlagen." in german
+    assert (
+        "6 reminders, lists and other timed tasks planned, the next falling due on "
+        f"{texts('en').when(due)}." in english
+    )
+    assert "0 courses anonymised after the retention period." in english
+    assert "Offene Aufgaben" not in german and ": 0" not in german
 
 
 async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, agencies):

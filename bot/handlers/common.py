@@ -1,15 +1,27 @@
-"""Small pieces the feature handlers share."""
+"""Small pieces the feature handlers share: answering a button, editing or replying, leaving a
+dialog; for the admin commands, who acts, what they typed and the one place that turns a
+domain error into a refusal; the "No" under every question."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot import render
+from bot import render, render_admin, render_people
 from bot.callbacks import Callback, decode
-from bot.context import KursContext
+from bot.context import KursApplication, KursContext
+from kurse import admin
+from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound
 from kurse.models import Person
+
+
+def user_data(context: KursContext) -> dict[Any, Any]:
+    """The user's data (there for every update with a user: the guard stopped all others)."""
+    assert context.user_data is not None
+    return context.user_data
 
 
 def person_of(context: KursContext) -> Person:
@@ -54,7 +66,7 @@ async def leave_dialog(
     """Ends a dialog: forgets its ``keys`` in user_data and, with ``text``, says so where the
     user acted (the pressed button's message, or a reply)."""
     for key in keys:
-        context.user_data.pop(key, None)  # type: ignore[union-attr]
+        user_data(context).pop(key, None)
     if text is not None:
         if update.callback_query is not None:
             await answer(update.callback_query)
@@ -82,3 +94,68 @@ async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
             await update.effective_chat.send_message(text, reply_markup=markup)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+def args_text(update: Update) -> str:
+    """Everything after the command word (other lines included)."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    parts = update.effective_message.text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def who(update: Update, context: KursContext) -> dict[str, Any]:
+    """Who acts, as the admin services of `kurse.admin` take it (with the bootstrap admins)."""
+    assert update.effective_user is not None
+    return {
+        "telegram_id": update.effective_user.id,
+        "bootstrap": context.services.settings.kursbot_admin_ids,
+    }
+
+
+def planned(update: Update, context: KursContext) -> dict[str, Any]:
+    """`who` plus the timed-work plan, for actions that create or move courses."""
+    return {**who(update, context), "plan": context.services.plan}
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replies to the typed command, the text cut to Telegram's limit."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.truncate(text), reply_markup=markup)
+
+
+async def refuse(update: Update, context: KursContext, error: DomainError) -> None:
+    """The one place that turns an admin-side domain error into a message."""
+    t = context.texts
+    if isinstance(error, NotAllowed):
+        text = (
+            render_people.bootstrap_admin(t)
+            if error.params.get("reason") == "bootstrap_admin"
+            else render_admin.not_admin(t)
+        )
+    elif isinstance(error, admin.FormInvalid):
+        text = render_admin.form_errors(t, error.params["errors"], created=True)
+    elif isinstance(error, LastAdmin):
+        text = render_people.last_admin(t)
+    elif isinstance(error, NotFound) and error.params.get("kind") == "course":
+        text = render_admin.unknown_course(t, str(error.params.get("code", "")))
+    elif error.code == "invalid_input":
+        text = render_admin.field_error(t, error.params)
+    else:
+        text = render.domain_error(t, error)
+    if update.callback_query is not None:
+        await answer(update.callback_query, text, show_alert=True)
+    else:
+        await reply(update, text)
+
+
+async def dismissed(update: Update, context: KursContext) -> None:
+    """ "No" under a question: nothing happens."""
+    assert update.callback_query is not None
+    await answer(update.callback_query)
+    await update.callback_query.edit_message_reply_markup(None)
+
+
+def register(application: KursApplication) -> None:
+    """Adds the "No" under every question (a course cancelled, seats lowered, an access code
+    renewed, one's data deleted); after the guided /kurs_neu dialog, whose "Cancel" is one too."""
+    application.add_handler(CallbackQueryHandler(dismissed, pattern=r"^no$"))

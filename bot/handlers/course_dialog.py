@@ -24,8 +24,11 @@ from bot import render, render_admin
 from bot.callbacks import encode
 from bot.commands import names
 from bot.context import KursContext
-from bot.handlers.admin import _planned, _refuse, _who, created_text, new_course
 from bot.handlers.common import answer, leave_dialog, show
+from bot.handlers.common import planned as _planned
+from bot.handlers.common import refuse as _refuse
+from bot.handlers.common import who as _who
+from bot.handlers.course_admin import created_text, new_course
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts, _
 from bot.persistence import StoredConversation

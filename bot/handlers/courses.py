@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import keyboards, render
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import answer, callback_of, person_of, show
+from bot.handlers.common import answer, callback_of, person_of, show, user_data
 from kurse import views
 from kurse.courses import get_course_by_code, list_open_courses
 from kurse.errors import DomainError
@@ -31,7 +31,7 @@ async def course_list(update: Update, context: KursContext) -> None:
         typed = (context.user_data or {}).get(QUERY, "")
     else:
         typed = " ".join(context.args or [])
-        context.user_data[QUERY] = typed  # type: ignore[index]
+        user_data(context)[QUERY] = typed
     query = parse_query(typed, now)
     if query.code is not None:
         await open_course(update, context, query.code)
@@ -112,7 +112,9 @@ async def view_for_button(
         return None
 
 
-def page_of(context: KursContext, view: views.CourseView, page: int):  # type: ignore[no-untyped-def]
+def page_of(
+    context: KursContext, view: views.CourseView, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of a course page."""
     t = context.texts
     return (

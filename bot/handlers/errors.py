@@ -62,4 +62,4 @@ def _to_admin(admin: int) -> Send:
 
 def register(application: KursApplication) -> None:
     """Installs the error handler."""
-    application.add_error_handler(on_error)  # type: ignore[arg-type]
+    application.add_error_handler(on_error)

@@ -10,7 +10,7 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import persistence, render
-from bot.commands import all_names
+from bot.commands import Role, buttons_for, commands_for
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer
 from bot.throttle import Throttle
@@ -96,29 +96,13 @@ async def _edit_not_read(message: Message, context: KursContext) -> None:
         await message.reply_text(render.edit_not_read(context.texts))
 
 
-# Admins from KURSBOT_ADMIN_IDS may set things up before joining an agency themselves.
-ADMIN_COMMANDS = all_names(
-    (
-        "kurs_neu",
-        "kurs_bearbeiten",
-        "kurs_absagen",
-        "kontingent",
-        "kursleitung",
-        "dienststellen",
-        "dienststelle_neu",
-        "zugangscode",
-        "admin_neu",
-        "admin_entfernen",
-        "personen",
-        "protokoll",
-        "teilnehmer",
-        "status",
-        "abbrechen",
-    )
-)
+# From the table of bot/commands.py. Admins from KURSBOT_ADMIN_IDS may set things up (and
+# read /hilfe) before joining an agency themselves.
+ADMIN_COMMANDS = commands_for(Role.ADMIN)
+ADMIN_BUTTONS = buttons_for(Role.ADMIN)
 # What someone who has not joined may send: joining, leaving it, the privacy information.
-BEFORE_JOINING = all_names(("start", "abbrechen", "datenschutz"))
-ADMIN_BUTTONS = ("ka:", "kq:", "zc:", "csv:", "pdf:", "tl:", "pl:", "plc:", "no", "nk")
+BEFORE_JOINING = commands_for(Role.BEFORE_JOINING)
+BEFORE_JOINING_BUTTONS = buttons_for(Role.BEFORE_JOINING)
 
 
 def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
@@ -128,11 +112,10 @@ def _bootstrap_admin_task(update: Update, context: KursContext) -> bool:
     message, query = update.message, update.callback_query
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text.split(maxsplit=1)[0][1:].split("@")[0]
-        # /hilfe too: an admin from the settings learns their commands before joining.
-        return command in ADMIN_COMMANDS or command in all_names(("hilfe",))
+        return command in ADMIN_COMMANDS
     if message is not None and context.user_data and context.user_data.get(NEW_COURSE):
         return True  # an answer in the guided /kurs_neu dialog
-    return query is not None and (query.data or "").startswith(ADMIN_BUTTONS)
+    return query is not None and (query.data or "").split(":")[0] in ADMIN_BUTTONS
 
 
 def _may_join(update: Update, context: KursContext) -> bool:
@@ -143,7 +126,7 @@ def _may_join(update: Update, context: KursContext) -> bool:
         if command is not None and command[1:] in BEFORE_JOINING:
             return True
         return command is None and bool(context.user_data and context.user_data.get(JOINING))
-    return query is not None and query.data in ("skip", "agree", "abort")
+    return query is not None and query.data in BEFORE_JOINING_BUTTONS
 
 
 def register(application: KursApplication) -> None:

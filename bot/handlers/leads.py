@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from sqlalchemy import func, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render, render_admin
-from bot.callbacks import encode
+from bot import keyboards, render, render_admin, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
-from kurse import admin, courses, exports
+from kurse import admin, exports, people
 from kurse.errors import DomainError, NotAllowed
-from kurse.models import Person, Quota
-from kurse.registrations import ParticipantList, participants
+from kurse.models import Person
+from kurse.registrations import ParticipantList
 
 
-def _participant_list(
-    session: Any, course_id: int, now: Any, *, telegram_id: int, bootstrap: Any
+async def _load(
+    update: Update, context: KursContext, course_id: int
 ) -> tuple[ParticipantList, int, Person | None]:
     """The list, the number of seats and the lead, after checking lead-or-admin."""
-    course = courses.get_course(session, course_id)
-    admin.require_lead_or_admin(session, course, telegram_id, bootstrap)
-    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id)) or 0
-    lead = session.get(Person, course.lead_id) if course.lead_id else None
-    return participants(session, course_id, now), int(seats), lead
-
-
-def _course_id_by_code(session: Any, code: str) -> int:
-    course_id: int = courses.get_course_by_code(session, code).id  # type: ignore[assignment]
-    return course_id
-
-
-async def _load(update: Update, context: KursContext, course_id: int):  # type: ignore[no-untyped-def]
     assert update.effective_user is not None
     return await context.services.db.run(
-        _participant_list,
+        admin.participant_list,
         course_id,
         context.services.clock.now(),
         telegram_id=update.effective_user.id,
@@ -50,7 +34,7 @@ async def _load(update: Update, context: KursContext, course_id: int):  # type: 
 
 def _refusal(context: KursContext, error: DomainError) -> str:
     if isinstance(error, NotAllowed):
-        return render_admin.not_lead(context.texts)
+        return render_leads.not_lead(context.texts)
     if error.code == "not_found":
         return render_admin.unknown_course(context.texts, str(error.params.get("code", "")))
     return render.domain_error(context.texts, error)
@@ -64,33 +48,25 @@ async def participant_list(update: Update, context: KursContext) -> None:
     parts = message.text.split(maxsplit=1)
     t = context.texts
     if len(parts) < 2:  # the overview: admins all courses, leads their own
+        assert update.effective_user is not None
         try:
             fills = await context.services.db.run(
                 admin.overview,
                 context.services.clock.now(),
-                telegram_id=update.effective_user.id,  # type: ignore[union-attr]
+                telegram_id=update.effective_user.id,
                 bootstrap=context.services.settings.kursbot_admin_ids,
                 readonly=True,
             )
         except NotAllowed:
             await message.reply_text(render_admin.usage(t, "teilnehmer"))
             return
-        buttons = [  # a button per course: nobody has to type a code
-            [
-                InlineKeyboardButton(
-                    f"{fill.course.code} · {render.cut_at_word(fill.course.title, 40)}",
-                    callback_data=encode("tl", fill.course.id),
-                )
-            ]
-            for fill in fills
-        ]
         await message.reply_text(
-            render_admin.overview(t, fills), reply_markup=InlineKeyboardMarkup(buttons) or None
+            render_leads.overview(t, fills), reply_markup=keyboards.participant_overview(fills)
         )
         return
     try:
         course_id = await context.services.db.run(
-            _course_id_by_code, parts[1].strip(), readonly=True
+            admin.course_id_by_code, parts[1].strip(), readonly=True
         )
     except DomainError as error:
         await message.reply_text(_refusal(context, error))
@@ -117,19 +93,8 @@ async def _send_list(update: Update, context: KursContext, course_id: int) -> No
     except DomainError as error:
         await update.effective_chat.send_message(_refusal(context, error))
         return
-    chunks = render_admin.participant_messages(t, listing, seats)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("CSV file"), callback_data=encode("csv", course_id)
-                ),
-                InlineKeyboardButton(
-                    t.gettext("PDF attendance list"), callback_data=encode("pdf", course_id)
-                ),
-            ]
-        ]
-    )
+    chunks = render_leads.participant_messages(t, listing, seats)
+    markup = keyboards.participant_files(t, course_id)
     for i, chunk in enumerate(chunks):
         await update.effective_chat.send_message(
             chunk, reply_markup=markup if i == len(chunks) - 1 else None
@@ -150,7 +115,7 @@ async def participant_file(update: Update, context: KursContext) -> None:
         return
     await answer(query)
     now = context.services.clock.now()
-    labels = render_admin.list_labels(context.texts, listing.course, lead, now)
+    labels = render_leads.list_labels(context.texts, listing.course, lead, now)
     if callback.action == "csv":
         content, name = exports.participants_csv(listing, labels), f"{listing.course.code}.csv"
     else:  # fonts and layout take 0.4 s: off the event loop, so others are answered meanwhile
@@ -167,16 +132,11 @@ async def notifications(update: Update, context: KursContext) -> None:
     choice = parts[1].lower() if len(parts) > 1 else ""
     if choice not in ("an", "aus", "on", "off"):  # the setting as it is, and how to change it
         on = person_of(context).lead_notifications
-        await message.reply_text(render_admin.notifications_state(context.texts, on))
+        await message.reply_text(render_leads.notifications_state(context.texts, on))
         return
     on = choice in ("an", "on")
-    await context.services.db.run(_set_notifications, person_of(context).id, on)
-    await message.reply_text(render_admin.notifications(context.texts, on))
-
-
-def _set_notifications(session: Any, person_id: int, on: bool) -> None:
-    person = session.get(Person, person_id)
-    person.lead_notifications = on
+    await context.services.db.run(people.set_lead_notifications, person_of(context).id, on)
+    await message.reply_text(render_leads.notifications(context.texts, on))
 
 
 def register(application: KursApplication) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from telegram.error import Forbidden, TelegramError
 
-from bot import render, render_admin
+from bot import render, render_leads
 from bot.context import KursContext
 from bot.i18n import Texts, texts
 from kurse import people
@@ -102,13 +102,19 @@ class Digest:
         window.lines.append(line)
         if not window.flush_planned and context.job_queue is not None:
             window.flush_planned = True
+            # PTB types a context's job_queue with an open context type, which no callback
+            # matches; the queue is this application's, which runs _flush with a KursContext.
             context.job_queue.run_once(
-                self._flush, when=max(0.0, window.quiet_after - now), data=chat_id
+                self._flush,  # type: ignore[arg-type]
+                when=max(0.0, window.quiet_after - now),
+                data=chat_id,
             )
 
     async def _flush(self, context: KursContext) -> None:
         assert context.job is not None
-        window = self._chats.get(context.job.data)  # type: ignore[arg-type]
+        chat_id = context.job.data
+        assert isinstance(chat_id, int)  # run_once above passes the chat's id
+        window = self._chats.get(chat_id)
         if window is None:
             return
         lines, window.lines, window.flush_planned = window.lines, [], False
@@ -116,11 +122,13 @@ class Digest:
         if len(lines) > self.max_lines:
             more = len(lines) - self.max_lines
             lines = [*lines[: self.max_lines], render.and_more(window.t, more)]
-        for message in render_admin.split_lines(lines):
+        for message in render.split_lines(lines):
             if not await window.send(context, message):
                 break
 
 
-def lead_change(person: Person, agency_code: str, course: Course, what: str):  # type: ignore[no-untyped-def]
+def lead_change(
+    person: Person, agency_code: str, course: Course, what: str
+) -> Callable[[Texts], str]:
     """The text for a lead about one officer's change (``what`` is a catalog string)."""
-    return lambda t: render_admin.lead_update(t, course, person, agency_code, t.gettext(what))
+    return lambda t: render_leads.lead_update(t, course, person, agency_code, t.gettext(what))

@@ -17,7 +17,7 @@ from telegram.warnings import PTBUserWarning
 from bot import keyboards, render, render_admin
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import answer, leave_dialog, show
+from bot.handlers.common import answer, leave_dialog, show, user_data
 from bot.handlers.courses import open_course
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.persistence import StoredConversation
@@ -45,9 +45,9 @@ async def start(update: Update, context: KursContext) -> int:
     if context.user_data and context.user_data.get(NEW_COURSE):  # a bootstrap admin's dialog
         await update.message.reply_text(render_admin.finish_course_dialog_first(t))
         return ConversationHandler.END
-    context.user_data[JOINING] = True  # type: ignore[index]
+    user_data(context)[JOINING] = True
     if wanted:  # the course opens once they have joined
-        context.user_data[WANTED] = wanted.group(1).upper()  # type: ignore[index]
+        user_data(context)[WANTED] = wanted.group(1).upper()
     elif context.args:
         return await _check_code(update, context, " ".join(context.args))
     await update.message.reply_text(render.welcome_ask_code(t))
@@ -74,7 +74,7 @@ async def _check_code(update: Update, context: KursContext, typed: str) -> int:
     if agency is None:
         await update.message.reply_text(render.code_wrong(t))
         return CODE
-    context.user_data["join"] = {"code": agency.access_code}  # type: ignore[index]
+    user_data(context)["join"] = {"code": agency.access_code}
     await update.message.reply_text(render.ask_name(t, agency))
     return NAME
 
@@ -87,7 +87,7 @@ async def typed_name(update: Update, context: KursContext) -> int:
     except DomainError as error:
         await update.message.reply_text(render.domain_error(context.texts, error))
         return NAME
-    context.user_data["join"]["name"] = name  # type: ignore[index]
+    user_data(context)["join"]["name"] = name
     await update.message.reply_text(
         render.ask_rank(context.texts), reply_markup=keyboards.skip_rank(context.texts)
     )
@@ -102,7 +102,7 @@ async def typed_rank(update: Update, context: KursContext) -> int:
     except DomainError as error:
         await update.message.reply_text(render.domain_error(context.texts, error))
         return RANK
-    context.user_data["join"]["rank"] = rank  # type: ignore[index]
+    user_data(context)["join"]["rank"] = rank
     return await _ask_consent(update, context)
 
 
@@ -142,8 +142,8 @@ async def agreed(update: Update, context: KursContext) -> int:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     await answer(query)
-    data = context.user_data.pop("join", {})  # type: ignore[union-attr]
-    context.user_data.pop(JOINING, None)  # type: ignore[union-attr]
+    data = user_data(context).pop("join", {})
+    user_data(context).pop(JOINING, None)
     try:
         person = await context.services.db.run(
             people.join,
@@ -166,7 +166,7 @@ async def agreed(update: Update, context: KursContext) -> int:
     context.person = person
     agency = await context.services.db.run(agencies.get_agency_by_id, person.agency_id)
     await show(update, render.joined(context.texts, person, agency))
-    wanted = context.user_data.pop(WANTED, None)  # type: ignore[union-attr]
+    wanted = user_data(context).pop(WANTED, None)
     if wanted:  # they came by a course's link: here it is
         await open_course(update, context, wanted)
     return ConversationHandler.END

@@ -6,11 +6,10 @@ import asyncio
 import json
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, render, render_admin
-from bot.callbacks import encode
+from bot import jobs, keyboards, render, render_people
 from bot.commands import names
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers.common import answer, person_of, show
@@ -34,23 +33,14 @@ async def ask_delete(update: Update, context: KursContext) -> None:
     """Asks before deleting."""
     assert update.effective_message is not None
     t = context.texts
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("Yes, delete everything"), callback_data=encode("del")
-                ),
-                InlineKeyboardButton(t.gettext("No"), callback_data=encode("no")),
-            ]
-        ]
-    )
+    markup = keyboards.delete_data(t)
     text = render.confirm_delete(t)
     bootstrap = context.services.settings.kursbot_admin_ids
     person = person_of(context)
     if person.is_admin and not bootstrap:  # would anybody be left to run the bot?
         admins = await context.services.db.run(people.admins, bootstrap, readonly=True)
         if [a.id for a in admins] == [person.id]:
-            text += "\n\n" + render_admin.last_admin_deleting(t)
+            text += "\n\n" + render_people.last_admin_deleting(t)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, render, render_admin
+from bot import keyboards, render, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
@@ -67,7 +67,7 @@ async def help_command(update: Update, context: KursContext) -> None:
     elif person is not None and person.id is not None:
         led = await services.db.run(courses.led_by, person.id, services.clock.now(), readonly=True)
         if led:
-            text += "\n\n" + render_admin.lead_help(t, led)
+            text += "\n\n" + render_leads.lead_help(t, led)
     await update.effective_message.reply_text(text)
 
 

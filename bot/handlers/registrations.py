@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, keyboards, render, render_admin
+from bot import jobs, keyboards, render, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
@@ -15,8 +15,8 @@ from bot.i18n import _
 from kurse import people, views
 from kurse.errors import DomainError
 from kurse.exports import course_calendar
-from kurse.models import Course, Person
-from kurse.registrations import RegistrationStatus, person_registrations
+from kurse.models import Course, Person, RegistrationStatus
+from kurse.registrations import person_registrations
 
 
 async def sign_up(update: Update, context: KursContext) -> None:
@@ -119,7 +119,7 @@ async def cancel(update: Update, context: KursContext) -> None:
         await tell_lead(context, lead, course, lead_change(moved, agency, course, _("moved up")))
     if done.result.free_seat_for_lead:
         await tell_lead(
-            context, lead, course, lambda t: render_admin.free_seat_for_lead(t, course)
+            context, lead, course, lambda t: render_leads.free_seat_for_lead(t, course)
         )
 
 

@@ -1,0 +1,119 @@
+"""Admin commands on agencies and their access codes: /dienststellen, /dienststelle_neu,
+/zugangscode (with the button that renews the code).
+
+Every command and every button checks the role in the database when it runs.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, render_admin, render_agencies
+from bot.commands import names
+from bot.context import KursApplication, KursContext
+from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
+from kurse import admin, agencies
+from kurse.errors import DomainError
+
+
+async def list_agencies(update: Update, context: KursContext) -> None:
+    """/dienststellen."""
+    try:
+        found = await context.services.db.run(
+            admin.list_agencies, **who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return
+    await reply(update, render_agencies.agencies_list(context.texts, found))
+
+
+async def new_agency(update: Update, context: KursContext) -> None:
+    """/dienststelle_neu <CODE> <Name>[, <Bundesland>]."""
+    code, _, rest = args_text(update).partition(" ")
+    name, _, state = rest.partition(",")
+    if not code.strip() or not name.strip():
+        await reply(update, render_admin.usage(context.texts, "dienststelle_neu"))
+        return
+    try:
+        agency = await context.services.db.run(
+            admin.create_agency,
+            code,
+            name.strip(),
+            context.services.clock.now(),
+            state=state.strip(),
+            **who(update, context),
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return
+    shown = agencies.format_access_code(agency.access_code)
+    await reply(update, render_agencies.agency_created(context.texts, agency, shown))
+
+
+async def show_access_code(update: Update, context: KursContext) -> None:
+    """/zugangscode <CODE>: shows it, with a button to rotate it."""
+    code = args_text(update).strip()
+    if not code:
+        await reply(update, render_admin.usage(context.texts, "zugangscode"))
+        return
+    try:
+        agency = await context.services.db.run(
+            admin.access_code, code, **who(update, context), readonly=True
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return
+    t = context.texts
+    markup = keyboards.access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
+    await reply(
+        update,
+        render_agencies.access_code(t, agency, agencies.format_access_code(agency.access_code)),
+        markup,
+    )
+
+
+async def rotate_access_code(update: Update, context: KursContext) -> None:
+    """Asks, then (second press on "Yes") gives the agency a new access code."""
+    callback = await callback_of(update, context)
+    if callback is None:
+        return
+    assert update.callback_query is not None
+    t = context.texts
+    try:
+        agency = await context.services.db.run(
+            agencies.get_agency_by_id, callback.id, readonly=True
+        )
+        if callback.page != 1:  # first press: ask
+            await context.services.db.run(
+                admin.require_admin, **who(update, context), readonly=True
+            )
+            await answer(update.callback_query)
+            markup = keyboards.rotate_access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
+            await show(update, render_agencies.confirm_rotate(t, agency), markup)
+            return
+        agency = await context.services.db.run(
+            admin.rotate_access_code,
+            agency.code,
+            context.services.clock.now(),
+            **who(update, context),
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return
+    await answer(update.callback_query)
+    await show(
+        update, render_agencies.rotated(t, agency, agencies.format_access_code(agency.access_code))
+    )
+
+
+def register(application: KursApplication) -> None:
+    """Adds the agency commands and the button that renews an access code."""
+    for name, callback in (
+        ("dienststellen", list_agencies),
+        ("dienststelle_neu", new_agency),
+        ("zugangscode", show_access_code),
+    ):
+        application.add_handler(CommandHandler(names(name), callback))
+    application.add_handler(CallbackQueryHandler(rotate_access_code, pattern=r"^zc:"))
