@@ -158,7 +158,7 @@ DIALOG_FIELDS = tuple(sorted((f for f in FIELDS if f.step), key=lambda f: f.step
 KEYS: dict[str, tuple[str, ...]] = {f.name: f.keys for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
 # A description may have this many lines, so that any whole form fits `MAX_FORM_LINES`.
-MAX_DESCRIPTION_LINES = MAX_FORM_LINES - len(FIELDS)
+MAX_DESCRIPTION_LINES = MAX_FORM_LINES - (len(FIELDS) - 1)
 
 _LINE = re.compile(r"^\s*([^:]{1,40}?)\s*:\s*(.*)$")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2})[:.](\d{2}))?$")
