@@ -536,3 +536,27 @@ def _rules_between(values: Mapping[str, Any], now: datetime, *, new: bool) -> li
 def problems_of(problems: Iterable[Problem], name: str) -> list[Problem]:
     """The problems that concern field ``name``."""
     return [p for p in problems if p.field == name]
+
+
+def read_answers(answers: Mapping[str, str]) -> dict[str, Any]:
+    """The values of answers typed so far (by field name), those that read as values."""
+    values = {name: parse_value(name, text) for name, text in answers.items()}
+    return {name: value for name, value in values.items() if not isinstance(value, Problem)}
+
+
+def check_answer(
+    name: str, text: str, known: Mapping[str, Any], now: datetime
+) -> tuple[Any, list[Problem]]:
+    """Reads and checks the guided dialog's answer for field ``name`` against the values
+    ``known`` so far: the form's reading, its rules for that field and between it and the
+    fields known, and what a form line could not hold (the dialog's answers become a form).
+    Returns the value and its problems; a lead is then looked up by the caller."""
+    value = parse_value(name, text)
+    if isinstance(value, Problem):
+        return None, [value]
+    if BY_NAME[name].kind is Kind.LEAD:
+        value, problem = text_problem(name, value)
+        return value, [problem] if problem else []
+    unfit = unwritable(name, value)
+    cleaned, problems = check_course({**known, name: value}, now, new=True)
+    return cleaned[name], problems_of(problems, name) + ([unfit] if unfit else [])

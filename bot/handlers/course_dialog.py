@@ -133,36 +133,20 @@ async def answered(update: Update, context: KursContext) -> int:
     return await _ask(update, context, _next(step))
 
 
-def _known(data: dict[str, Any]) -> dict[str, Any]:
-    """The values of the answers given so far, read as the form reads them."""
-    values = {}
-    for spec in DIALOG_FIELDS:
-        if spec.german in data:
-            value = forms.parse_value(spec.name, data[spec.german])
-            if not isinstance(value, Problem):
-                values[spec.name] = value
-    return values
-
-
 async def _check(context: KursContext, name: str, typed: str) -> str | None:
     """What is wrong with the answer for field ``name``, in words, or None."""
-    t = context.texts
-    value = forms.parse_value(name, typed)
-    problems = [value] if isinstance(value, Problem) else []
-    if not problems and name == "lead":
-        _, problem = forms.text_problem(name, value)
-        problems = [problem] if problem else []
-        if not problems:
-            try:
-                await context.services.db.run(courses.find_lead, value, readonly=True)
-            except NotFound:
-                return render_form.unknown_lead(t)
-    elif not problems:
-        problem = forms.unwritable(name, value)
-        values = {**_known(_data(context)), name: value}
-        _, found = forms.check_course(values, context.services.clock.now(), new=True)
-        problems = forms.problems_of(found, name) + ([problem] if problem else [])
-    return render_form.refusal(t, problems[0]) if problems else None
+    data = _data(context)
+    answers = {spec.name: data[spec.german] for spec in DIALOG_FIELDS if spec.german in data}
+    now = context.services.clock.now()
+    value, problems = forms.check_answer(name, typed, forms.read_answers(answers), now)
+    if problems:
+        return render_form.refusal(context.texts, problems[0])
+    if name == "lead":
+        try:
+            await context.services.db.run(courses.find_lead, value, readonly=True)
+        except NotFound:
+            return render_form.unknown_lead(context.texts)
+    return None
 
 
 async def _ask_seats(update: Update, context: KursContext) -> int:
