@@ -8,14 +8,13 @@ What each admin feature says is in its own module: `bot.render_courses`,
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from typing import Any
 
 from bot import commands
 from bot.i18n import Texts, _
-from kurse.clock import BERLIN
-from kurse.forms import KEYS, FormError
+from kurse import forms
+from kurse.forms import FormError
 from kurse.models import Course
 
 FIELDS = {
@@ -138,57 +137,35 @@ def field_error(t: Texts, params: dict[str, Any]) -> str:
     return _("{field}: {reason}.").format(field=field, reason=reason.format(value=""))
 
 
-# The form's keys as an admin of each language would type them (both are always accepted).
-_EDIT_KEYS = (
-    "title",
-    "start_at",
-    "end_at",
-    "location",
-    "registration_deadline",
-    "cancellation_deadline",
-    "release_at",
-    "min_participants",
-    "lead",
-    "description",
-)
 _FORM_ROOM = 3600  # characters for the form; the rest of Telegram's 4,096 for the words around
 
 
 def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
     """/kurs_bearbeiten <code> alone: the course's values as a form to copy, change and send.
 
-    Dates in Europe/Berlin as TT.MM.JJJJ HH:MM; the lead as Telegram id; seats are changed
-    with /kontingent. A description too long for one message is left out (and said so).
+    Written from the form's table (`kurse.forms.render_course_form`) with the reader's keys,
+    so that the form sent back unchanged changes nothing: dates in Europe/Berlin as
+    TT.MM.JJJJ HH:MM, the lead as Telegram id; seats are changed with /kontingent. A value
+    the form would not read back as it is (a description too long for one message, or with
+    a line that reads as a field) is left out, and said so: left out, it stays as it is.
     """
     _ = t.gettext
-    values: dict[str, object | None] = {
-        "title": course.title,
-        "start_at": course.start_at,
-        "end_at": course.end_at,
-        "location": course.location,
-        "registration_deadline": course.registration_deadline,
-        "cancellation_deadline": course.cancellation_deadline,
-        "release_at": course.release_at,
-        "min_participants": course.min_participants or None,
-        "lead": lead_telegram_id,
-        "description": course.description or None,
-    }
-    index = 0 if t.language == "de" else 1
-    lines: dict[str, str] = {}
-    for name in _EDIT_KEYS:
-        value = values[name]
-        if value is None:
-            continue
-        if isinstance(value, datetime):
-            value = value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
-        key = KEYS[name][index]
-        lines[name] = f"{key[0].upper()}{key[1:]}: {value}"
+    values = forms.course_values(course, lead_telegram_id)
+    skipped = forms.left_out(values, t.language)
+    lines = forms.render_course_form(
+        {name: value for name, value in values.items() if name not in skipped}, t.language
+    )
     command = f"/{commands.name('kurs_bearbeiten', t.language)} {course.code}"
-    form = escape("\n".join([command, *lines.values()]))
+    form = escape("\n".join([command, *lines]))
     note = ""
-    if len(form) > _FORM_ROOM:
-        lines.pop("description")
-        form = escape("\n".join([command, *lines.values()]))
+    if skipped:
+        note = "\n" + _(
+            "Not shown, as the form could not give them back exactly: {fields}. They stay as "
+            "they are unless you add them."
+        ).format(fields=", ".join(_(FIELDS.get(name, name)) for name in skipped))
+    elif len(form) > _FORM_ROOM:
+        lines = forms.render_course_form({**values, "description": None}, t.language)
+        form = escape("\n".join([command, *lines]))
         note = "\n" + _(
             "The description is too long to show here; it stays as it is unless you add it."
         )

@@ -7,32 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kurse import audit
+from kurse import audit, people
 from kurse.audit import Actor
-from kurse.clock import BERLIN, ensure_aware
+from kurse.clock import BERLIN
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
+from kurse.forms import MAX_SEATS_PER_AGENCY, check_course, seat_problems, start_problem
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
 from kurse.schedule import DEFAULT_PLAN, Plan, cancel_course_tasks, plan_course
 from kurse.search import CourseQuery, matches
 from kurse.validation import check_int, clean_text
 
-MAX_SEATS_PER_AGENCY = 1000
-MAX_TITLE = 200
-MAX_LOCATION = 200
-MAX_DESCRIPTION = 3000
 MAX_REASON = 500
-MAX_COURSE_LENGTH = timedelta(days=60)
-# How far ahead a course may start: five years, leap days included. Terms are planned a year
-# or two ahead; the bound keeps every planned time (start minus reminders, end plus
-# retention) far inside the calendar, so that no date arithmetic can overflow.
-MAX_AHEAD = timedelta(days=5 * 365 + 2)
 MAX_PAGE_SIZE = 50
 
 
@@ -91,73 +83,48 @@ class CoursePage:
 
 
 def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool) -> CourseDraft:
-    """Returns the cleaned draft or raises `InvalidInput` naming the first wrong field."""
-    title = clean_text(draft.title, "title", max_len=MAX_TITLE, min_len=3)
-    location = clean_text(draft.location, "location", max_len=MAX_LOCATION, min_len=2)
-    description = clean_text(
-        draft.description,
-        "description",
-        max_len=MAX_DESCRIPTION,
-        min_len=0,
-        multiline=True,
-        letters=False,
-    )
-    start, end = _aware(draft.start_at, "start_at"), _aware(draft.end_at, "end_at")
-    deadline = _aware(draft.registration_deadline, "registration_deadline")
-    cancel = _aware(draft.cancellation_deadline or deadline, "cancellation_deadline")
-    release = _aware(draft.release_at, "release_at") if draft.release_at else None
-    check_start(start, now)
-    if end <= start:
-        raise InvalidInput(field="end_at", reason="not_after_start")
-    if end - start > MAX_COURSE_LENGTH:
-        raise InvalidInput(field="end_at", reason="too_long")
-    if deadline > start:
-        raise InvalidInput(field="registration_deadline", reason="after_start")
-    if new and deadline <= now:
-        raise InvalidInput(field="registration_deadline", reason="in_past")
-    if cancel > start:
-        raise InvalidInput(field="cancellation_deadline", reason="after_start")
-    if release is not None and release >= start:
-        raise InvalidInput(field="release_at", reason="after_start")
-    if draft.min_participants is not None:
-        check_int(draft.min_participants, "min_participants", low=0, high=MAX_SEATS_PER_AGENCY)
+    """Returns the cleaned draft or raises `InvalidInput` naming the first wrong field.
+
+    The rules are `kurse.forms.check_course`, which the guided dialog applies to each answer
+    too; the lead is looked up here, as it needs the database."""
+    values = {name: getattr(draft, name) for name in EDITABLE_FIELDS}
+    cleaned, problems = check_course(values, now, new=new)
+    if problems:
+        raise problems[0].error()
     if draft.lead_id is not None:
-        lead = session.get(Person, draft.lead_id)
-        if lead is None or not lead.active:
-            raise NotFound(kind="lead")
-    return replace(
-        draft,
-        title=title,
-        location=location,
-        description=description,
-        start_at=start,
-        end_at=end,
-        registration_deadline=deadline,
-        cancellation_deadline=cancel,
-        release_at=release,
+        _active_lead(session.get(Person, draft.lead_id))
+    cleaned["cancellation_deadline"] = (
+        cleaned["cancellation_deadline"] or cleaned["registration_deadline"]
     )
+    return replace(draft, **cleaned)
+
+
+def _active_lead(person: Person | None) -> Person:
+    """A course is led by a person who has joined and not blocked the bot."""
+    if person is None or not person.active:
+        raise NotFound(kind="lead")
+    return person
+
+
+def find_lead(session: Session, reference: str) -> Person:
+    """The person a Telegram id or ``@username`` names, if they may lead a course; else
+    `NotFound` (``kind="lead"``)."""
+    try:
+        return _active_lead(people.find_by_reference(session, reference))
+    except NotFound:
+        raise NotFound(kind="lead") from None
 
 
 def check_start(start: datetime, now: datetime) -> None:
     """Raises `InvalidInput` unless ``start`` lies after ``now`` and within `MAX_AHEAD`."""
-    if start <= now:
-        raise InvalidInput(field="start_at", reason="in_past")
-    if start - now > MAX_AHEAD:
-        raise InvalidInput(field="start_at", reason="too_far_ahead")
+    problem = start_problem(start, now)
+    if problem is not None:
+        raise problem.error()
 
 
 def check_draft(session: Session, draft: CourseDraft, now: datetime) -> None:
     """Raises the first problem of a new course's fields (`InvalidInput`), seats aside."""
     _validate(session, draft, now, new=True)
-
-
-def _aware(value: datetime, field_name: str) -> datetime:
-    try:
-        return ensure_aware(value)
-    except (ValueError, AttributeError):
-        raise InvalidInput(field=field_name, reason="naive_datetime") from None
-    except OverflowError:  # in UTC, before year 1 or after 9999
-        raise InvalidInput(field=field_name, reason="bad_date") from None
 
 
 def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]:
@@ -203,10 +170,9 @@ def create_course(
     """Creates a published course with its quotas after checking every field."""
     draft = _validate(session, draft, now, new=True)
     quotas = validate_seats(session, draft.seats)
-    if sum(quotas.values()) < 1:
-        raise InvalidInput(field="seats", reason="no_seats")
-    if draft.min_participants is not None and draft.min_participants > sum(quotas.values()):
-        raise InvalidInput(field="min_participants", reason="more_than_seats")
+    seat_rules = seat_problems(draft.seats, draft.min_participants)  # one seat at least, …
+    if seat_rules:
+        raise seat_rules[0].error()
     values = {name: getattr(draft, name) for name in EDITABLE_FIELDS}
     course = Course(
         code=_next_code(session, draft.start_at), created_at=now, updated_at=now, **values

@@ -1,51 +1,186 @@
-"""Reading what admins type: the ``Key: value`` course form, seat lists and dates.
+"""The course form: its fields, how each is read, checked and written back as text.
 
-Nothing here touches the database; `parse_course_form` returns the values it could read and
-every problem with its line number, so that a message with any error creates nothing.
+One table, `FIELDS`, serves the three views of a course: the one-message ``/kurs_neu`` form,
+the guided dialog (which asks the fields that have a ``step``, in that order) and the
+``/kurs_bearbeiten`` form (`render_course_form`). The rules of a course's values are here as
+well (`check_course`), so that the services (`kurse.courses`) and the dialog apply the same
+ones. Nothing here touches the database or builds text for people: every problem is a
+`Problem` (field, reason, value), which `bot.render_form` puts into words.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum, StrEnum
 from typing import Any
 
-from kurse.clock import BERLIN
+from kurse.clock import BERLIN, ensure_aware
+from kurse.errors import InvalidInput
+from kurse.validation import clean_text
 
 MAX_FORM_LINES = 60
 MAX_ERRORS_SHOWN = 10
+MAX_SEATS_PER_AGENCY = 1000
+MAX_TITLE = 200
+MAX_LOCATION = 200
+MAX_DESCRIPTION = 3000
+MAX_LEAD_REFERENCE = 70
+MAX_COURSE_LENGTH = timedelta(days=60)
+# How far ahead a course may start: five years, leap days included. Terms are planned a year
+# or two ahead; the bound keeps every planned time (start minus reminders, end plus
+# retention) far inside the calendar, so that no date arithmetic can overflow.
+MAX_AHEAD = timedelta(days=5 * 365 + 2)
+MOMENT_FORMAT = "%d.%m.%Y %H:%M"  # how a moment is written back, in Europe/Berlin
 
-# Canonical field names and the keys (case-insensitive) that name them: the German key first,
-# then the English one (the two that forms are shown with), then other spellings.
-KEYS: dict[str, tuple[str, ...]] = {
-    "title": ("titel", "title"),
-    "start_at": ("beginn", "start"),
-    "end_at": ("ende", "end"),
-    "location": ("ort", "location"),
-    "registration_deadline": ("anmeldeschluss", "deadline", "registration deadline"),
-    "cancellation_deadline": ("abmeldeschluss", "cancellation deadline", "cancellation"),
-    "release_at": ("freigabe", "release"),
-    # "Mindestteilnehmer(zahl)" from before the texts became gender-neutral still works.
-    "min_participants": (
-        "mindestzahl",
-        "minimum participants",
-        "minimum",
-        "mindestteilnehmer",
-        "mindestteilnehmerzahl",
+
+class Kind(Enum):
+    """How a field's value is read from text and written back."""
+
+    TEXT = "text"  # one line
+    PROSE = "prose"  # the first line after the key and the lines without a key below it
+    DAY_START = "day_start"  # a moment; a date alone means 00:00
+    DAY_END = "day_end"  # a moment; a date alone means 23:59
+    SEATS = "seats"  # PP-OFR=10, PD-Z=8
+    INTEGER = "integer"
+    LEAD = "lead"  # a Telegram id or @username; the caller looks the person up
+
+
+class Reason(StrEnum):
+    """What is wrong with a value (the codes `InvalidInput` and `FormError` carry)."""
+
+    MISSING = "missing"
+    EMPTY = "empty"
+    DUPLICATE = "duplicate"
+    UNKNOWN_LINE = "unknown_line"
+    TOO_MANY_LINES = "too_many_lines"
+    READS_AS_KEY = "reads_as_key"
+    BAD_DATE = "bad_date"
+    NAIVE_DATETIME = "naive_datetime"
+    BAD_SEATS = "bad_seats"
+    DUPLICATE_AGENCY = "duplicate_agency"
+    NO_SEATS = "no_seats"
+    NOT_A_NUMBER = "not_a_number"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    NOTHING_VISIBLE = "nothing_visible"
+    CONTROL_CHARACTERS = "control_characters"
+    IN_PAST = "in_past"
+    TOO_FAR_AHEAD = "too_far_ahead"
+    NOT_AFTER_START = "not_after_start"
+    AFTER_START = "after_start"
+    MORE_THAN_SEATS = "more_than_seats"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the course form.
+
+    ``german`` and ``english`` are the keys forms are shown with; ``aliases`` are other
+    spellings that are read too (any case). ``step`` is the guided dialog's step, or None
+    for a field it does not ask. ``low`` and ``high`` bound a text's length or a number.
+    """
+
+    name: str
+    german: str
+    english: str
+    kind: Kind
+    required: bool = False
+    step: int | None = None
+    aliases: tuple[str, ...] = ()
+    low: int = 0
+    high: int = 0
+    letters: bool = True  # a text must show a letter or digit (not only punctuation)
+
+    def key(self, language: str) -> str:
+        """The key this field is shown with to a reader of ``language``."""
+        return self.german if language == "de" else self.english
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key that names this field, in lower case: German, English, the others."""
+        return tuple(k.lower() for k in (self.german, self.english, *self.aliases))
+
+
+# In the order forms are written. The dialog asks the fields with a step; the rest keep
+# their defaults there (cancellation deadline = registration deadline, no release date, no
+# minimum), which the one-message form and /kurs_bearbeiten can set.
+FIELDS: tuple[Field, ...] = (
+    Field("title", "Titel", "Title", Kind.TEXT, True, 1, low=3, high=MAX_TITLE),
+    Field("start_at", "Beginn", "Start", Kind.DAY_START, True, 2),
+    Field("end_at", "Ende", "End", Kind.DAY_END, True, 3),
+    Field("location", "Ort", "Location", Kind.TEXT, True, 4, low=2, high=MAX_LOCATION),
+    Field(
+        "registration_deadline",
+        "Anmeldeschluss",
+        "Deadline",
+        Kind.DAY_END,
+        True,
+        5,
+        aliases=("registration deadline",),
     ),
-    "seats": ("plätze", "seats", "plaetze"),
-    "lead": ("kursleitung", "lead"),
-    "description": ("beschreibung", "description"),
-}
-_BY_KEY = {key: name for name, keys in KEYS.items() for key in keys}
-REQUIRED = ("title", "start_at", "end_at", "location", "registration_deadline", "seats")
-# A date without a time means the start of the day for these, the end of the day otherwise.
-_DAY_STARTS = ("start_at", "release_at")
+    Field(
+        "cancellation_deadline",
+        "Abmeldeschluss",
+        "Cancellation deadline",
+        Kind.DAY_END,
+        aliases=("cancellation",),
+    ),
+    Field("release_at", "Freigabe", "Release", Kind.DAY_START),
+    # "Mindestteilnehmer(zahl)" from before the texts became gender-neutral still works.
+    Field(
+        "min_participants",
+        "Mindestzahl",
+        "Minimum participants",
+        Kind.INTEGER,
+        aliases=("minimum", "mindestteilnehmer", "mindestteilnehmerzahl"),
+        high=MAX_SEATS_PER_AGENCY,
+    ),
+    Field("seats", "Plätze", "Seats", Kind.SEATS, True, 6, aliases=("plaetze",)),
+    Field("lead", "Kursleitung", "Lead", Kind.LEAD, step=7, low=1, high=MAX_LEAD_REFERENCE),
+    Field(
+        "description",
+        "Beschreibung",
+        "Description",
+        Kind.PROSE,
+        step=8,
+        high=MAX_DESCRIPTION,
+        letters=False,
+    ),
+)
+BY_NAME = {f.name: f for f in FIELDS}
+_BY_KEY = {key: f.name for f in FIELDS for key in f.keys}
+DIALOG_FIELDS = tuple(sorted((f for f in FIELDS if f.step), key=lambda f: f.step or 0))
+# Canonical field names and the keys (lower case) that name them, German first.
+KEYS: dict[str, tuple[str, ...]] = {f.name: f.keys for f in FIELDS}
+REQUIRED = tuple(f.name for f in FIELDS if f.required)
+# A description may have this many lines, so that any whole form fits `MAX_FORM_LINES`.
+MAX_DESCRIPTION_LINES = MAX_FORM_LINES - (len(FIELDS) - 1)
 
 _LINE = re.compile(r"^\s*([^:]{1,40}?)\s*:\s*(.*)$")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2})[:.](\d{2}))?$")
 _SEAT = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,7}(?:-[A-Za-z0-9]{1,7})?)\s*[=:]\s*(\S+)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one field's value; ``limit`` is the bound it broke, if any."""
+
+    field: str
+    reason: Reason
+    value: str = ""
+    limit: int | None = None
+
+    def error(self) -> InvalidInput:
+        """The problem as the domain error the services raise."""
+        extra: dict[str, int] = {}
+        texts = (Kind.TEXT, Kind.PROSE, Kind.LEAD)
+        if self.limit is not None and self.field in BY_NAME and BY_NAME[self.field].kind in texts:
+            extra = {"min" if self.reason == Reason.TOO_SHORT else "max": self.limit}
+        return InvalidInput(field=self.field, reason=str(self.reason), **extra)
 
 
 @dataclass(frozen=True)
@@ -65,6 +200,9 @@ class CourseForm:
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     errors: list[FormError] = field(default_factory=list)
+
+
+# --- reading values -------------------------------------------------------------------------
 
 
 def split_key(line: str) -> tuple[str | None, str]:
@@ -129,11 +267,46 @@ def parse_seats(text: str) -> dict[str, int]:
     return seats
 
 
+def parse_seat_number(text: str) -> int | Problem:
+    """One agency's number of seats as the dialog asks it: a whole number 0–1000."""
+    number = text.strip()
+    # isdecimal, not isdigit: "²" is a digit but no number int() reads.
+    if not number.isdecimal() or len(number) > 6 or int(number) > MAX_SEATS_PER_AGENCY:
+        return Problem("seats", Reason.OUT_OF_RANGE, number[:30], MAX_SEATS_PER_AGENCY)
+    return int(number)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Reads one field's value from the text after its key; returns it, or a `Problem`."""
+    spec = BY_NAME[name]
+    value = text.strip()
+    if not value and spec.kind is not Kind.PROSE:
+        return Problem(name, Reason.EMPTY)
+    if spec.kind in (Kind.DAY_START, Kind.DAY_END):
+        try:
+            return parse_moment(value, end_of_day=spec.kind is Kind.DAY_END)
+        except ValueError:
+            return Problem(name, Reason.BAD_DATE, value[:30])
+    if spec.kind is Kind.SEATS:
+        try:
+            return parse_seats(value)
+        except KeyError:
+            return Problem(name, Reason.DUPLICATE_AGENCY, value[:30])
+        except ValueError:
+            return Problem(name, Reason.BAD_SEATS, value[:30])
+    if spec.kind is Kind.INTEGER:
+        if not value.isdigit() or len(value) > 6:
+            return Problem(name, Reason.NOT_A_NUMBER, value[:30])
+        return int(value)
+    return value
+
+
 def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
     """Reads the lines after ``/kurs_neu`` (or ``/kurs_bearbeiten``); see PRODUCT.md §2.
 
     A line without a known key continues the description if the description came just
-    before; otherwise it is an error. ``require_all`` reports missing required fields.
+    before (blank lines in between are kept as its paragraphs); otherwise it is an error.
+    ``require_all`` reports missing required fields.
     """
     form = CourseForm()
     lines = text.splitlines()
@@ -144,26 +317,29 @@ def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
+            if last_field == "description" and "description" in form.values:
+                form.values["description"] += "\n"
             continue
-        match = _LINE.match(line)
-        name = _BY_KEY.get(match.group(1).strip().lower()) if match else None
+        name, value = split_key(line)
         if name is None:
-            if last_field == "description":
+            if last_field == "description" and "description" in form.values:
                 form.values["description"] += "\n" + line
                 continue
             form.errors.append(FormError(number, "form", "unknown_line", line[:30]))
             last_field = None
             continue
-        assert match is not None
-        value = match.group(2).strip()
         last_field = name
         if name in form.lines:
             form.errors.append(FormError(number, name, "duplicate", str(form.lines[name])))
             continue
         form.lines[name] = number
-        error = _read_value(form, name, value)
-        if error is not None:
-            form.errors.append(FormError(number, name, error, value[:30]))
+        read = parse_value(name, value)
+        if isinstance(read, Problem):
+            form.errors.append(FormError(number, name, read.reason, value[:30]))
+        else:
+            form.values[name] = read
+    if "description" in form.values:  # blank lines after it belonged to nothing
+        form.values["description"] = form.values["description"].rstrip("\n")
     if require_all:
         for name in REQUIRED:
             if name not in form.lines:
@@ -171,32 +347,216 @@ def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
     return form
 
 
-def _read_value(form: CourseForm, name: str, value: str) -> str | None:
-    """Stores the value of one line; returns the reason if it is wrong."""
-    if not value and name != "description":
-        return "empty"
-    if name in (
-        "start_at",
-        "end_at",
-        "registration_deadline",
-        "cancellation_deadline",
-        "release_at",
-    ):
-        try:
-            form.values[name] = parse_moment(value, end_of_day=name not in _DAY_STARTS)
-        except ValueError:
-            return "bad_date"
-    elif name == "seats":
-        try:
-            form.values[name] = parse_seats(value)
-        except KeyError:
-            return "duplicate_agency"
-        except ValueError:
-            return "bad_seats"
-    elif name == "min_participants":
-        if not value.isdigit() or len(value) > 6:
-            return "not_a_number"
-        form.values[name] = int(value)
-    else:
-        form.values[name] = value
+# --- writing values back --------------------------------------------------------------------
+
+
+def write_value(name: str, value: Any) -> str:
+    """One field's value as the form reads it back: moments in Europe/Berlin as
+    ``TT.MM.JJJJ HH:MM``, seats as ``PP-OFR=10, PD-Z=8``."""
+    if isinstance(value, datetime):
+        return value.astimezone(BERLIN).strftime(MOMENT_FORMAT)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{code}={n}" for code, n in value.items())
+    return str(value)
+
+
+def render_course_form(values: Mapping[str, Any], language: str) -> list[str]:
+    """The lines of a course form with the keys of ``language``, in the table's order; a
+    field that is missing, None or empty is left out (the form then keeps it as it is)."""
+    return [
+        f"{spec.key(language)}: {write_value(spec.name, values[spec.name])}"
+        for spec in FIELDS
+        if values.get(spec.name) not in (None, "", {})
+    ]
+
+
+def unwritable(name: str, value: Any) -> Problem | None:
+    """Why ``value`` would not read back the same from a form line, if it would not: a
+    description with more lines than a form holds, or a line of it that starts with a form
+    key (it would be read as that field). Lines are compared stripped, as the form reads them
+    (`normal_prose`)."""
+    if BY_NAME[name].kind is not Kind.PROSE or not isinstance(value, str):
+        return None
+    lines = value.split("\n")
+    if len(lines) > MAX_DESCRIPTION_LINES:
+        return Problem(name, Reason.TOO_MANY_LINES, "", MAX_DESCRIPTION_LINES)
+    for line in lines[1:]:
+        if split_key(line.strip())[0] is not None:
+            return Problem(name, Reason.READS_AS_KEY, line.strip()[:30])
     return None
+
+
+def normal_prose(text: str) -> str:
+    """A description as a form keeps it: each line stripped, the whole too."""
+    return "\n".join(line.strip() for line in text.strip().split("\n"))
+
+
+def left_out(values: Mapping[str, Any], language: str) -> list[str]:
+    """The fields of ``values`` that a form written with `render_course_form` would not read
+    back as they are (a description with indented lines or a line that reads as a key);
+    `bot.render_form.edit_form` leaves them out, so that sending the form back changes
+    nothing."""
+    form = parse_course_form("\n".join(render_course_form(values, language)), require_all=False)
+    return [
+        name
+        for name, value in values.items()
+        if value not in (None, "", {}) and form.values.get(name) != value
+    ]
+
+
+def course_values(course: Any, lead_reference: int | str | None) -> dict[str, Any]:
+    """A course's values by field name, as its form shows them (the lead as ``reference``,
+    a Telegram id; no minimum of 0; seats are not part of the edit form)."""
+    values = {spec.name: getattr(course, spec.name, None) for spec in FIELDS}
+    values["seats"] = None
+    values["min_participants"] = course.min_participants or None
+    values["lead"] = str(lead_reference) if lead_reference is not None else None
+    return values
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def text_problem(name: str, value: str) -> tuple[str, Problem | None]:
+    """Cleans a typed text field (`kurse.validation.clean_text`) within its table limits."""
+    spec = BY_NAME[name]
+    try:
+        return (
+            clean_text(
+                value,
+                name,
+                max_len=spec.high,
+                min_len=spec.low,
+                multiline=spec.kind is Kind.PROSE,
+                letters=spec.letters,
+            ),
+            None,
+        )
+    except InvalidInput as error:
+        params = error.params
+        limit = params.get("min", params.get("max"))
+        return value, Problem(name, Reason(str(params["reason"])), "", limit)
+
+
+def _aware(name: str, value: datetime) -> tuple[datetime, Problem | None]:
+    try:
+        return ensure_aware(value), None
+    except (ValueError, AttributeError):
+        return value, Problem(name, Reason.NAIVE_DATETIME)
+    except OverflowError:  # in UTC, before year 1 or after 9999
+        return value, Problem(name, Reason.BAD_DATE)
+
+
+def start_problem(start: datetime, now: datetime) -> Problem | None:
+    """A start must lie after ``now`` and at most `MAX_AHEAD` ahead."""
+    if start <= now:
+        return Problem("start_at", Reason.IN_PAST)
+    if start - now > MAX_AHEAD:
+        return Problem("start_at", Reason.TOO_FAR_AHEAD)
+    return None
+
+
+def seat_problems(seats: Mapping[str, int], min_participants: int | None) -> list[Problem]:
+    """Every seat number within 0–1000, at least one seat, a minimum within the seats."""
+    problems = [
+        Problem("seats", Reason.OUT_OF_RANGE, code, MAX_SEATS_PER_AGENCY)
+        for code, n in seats.items()
+        if not 0 <= n <= MAX_SEATS_PER_AGENCY
+    ]
+    total = sum(seats.values())
+    if not problems and total < 1:
+        problems.append(Problem("seats", Reason.NO_SEATS))
+    if not problems and min_participants is not None and min_participants > total:
+        problems.append(Problem("min_participants", Reason.MORE_THAN_SEATS, "", total))
+    return problems
+
+
+_TEXTS = ("title", "location", "description")
+_MOMENTS = ("start_at", "end_at", "registration_deadline", "cancellation_deadline", "release_at")
+
+
+def check_course(
+    values: Mapping[str, Any], now: datetime, *, new: bool
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Checks the course values given (by field name; any subset, as the dialog knows them
+    so far) and the rules between them; returns the cleaned values and every problem, in
+    the order the services report the first of them.
+
+    Texts are cleaned within their limits; the start lies after ``now`` and within five
+    years; the end after the start and at most `MAX_COURSE_LENGTH` later; the registration
+    deadline not after the start and, for a ``new`` course, after ``now``; the cancellation
+    deadline (by default the registration deadline) not after the start; the release date
+    before the start; the minimum a whole number within 0–1000. Seats and the lead need the
+    database (`kurse.courses`)."""
+    cleaned, problems = dict(values), []
+    for name in _TEXTS:
+        if name in values:
+            cleaned[name], problem = text_problem(name, values[name])
+            problems += [problem] if problem else []
+    for name in _MOMENTS:
+        if values.get(name) is not None:
+            cleaned[name], problem = _aware(name, values[name])
+            problems += [problem] if problem else []
+    if problems:
+        return cleaned, problems
+    problems += _rules_between(cleaned, now, new=new)
+    minimum = cleaned.get("min_participants")
+    if minimum is not None and (
+        isinstance(minimum, bool)
+        or not isinstance(minimum, int)
+        or not 0 <= minimum <= MAX_SEATS_PER_AGENCY
+    ):
+        reason = Reason.OUT_OF_RANGE if isinstance(minimum, int) else Reason.NOT_A_NUMBER
+        problems.append(Problem("min_participants", reason, "", MAX_SEATS_PER_AGENCY))
+    return cleaned, problems
+
+
+def _rules_between(values: Mapping[str, Any], now: datetime, *, new: bool) -> list[Problem]:
+    start, end = values.get("start_at"), values.get("end_at")
+    deadline = values.get("registration_deadline")
+    cancel = values.get("cancellation_deadline") or deadline
+    release = values.get("release_at")
+    problems = [p for p in [start_problem(start, now) if start else None] if p]
+    if start is not None and end is not None:
+        if end <= start:
+            problems.append(Problem("end_at", Reason.NOT_AFTER_START))
+        elif end - start > MAX_COURSE_LENGTH:
+            problems.append(Problem("end_at", Reason.TOO_LONG, "", MAX_COURSE_LENGTH.days))
+    if deadline is not None and start is not None and deadline > start:
+        problems.append(Problem("registration_deadline", Reason.AFTER_START))
+    elif deadline is not None and new and deadline <= now:
+        problems.append(Problem("registration_deadline", Reason.IN_PAST))
+    if cancel is not None and start is not None and cancel > start:
+        problems.append(Problem("cancellation_deadline", Reason.AFTER_START))
+    if release is not None and start is not None and release >= start:
+        problems.append(Problem("release_at", Reason.AFTER_START))
+    return problems
+
+
+def problems_of(problems: Iterable[Problem], name: str) -> list[Problem]:
+    """The problems that concern field ``name``."""
+    return [p for p in problems if p.field == name]
+
+
+def read_answers(answers: Mapping[str, str]) -> dict[str, Any]:
+    """The values of answers typed so far (by field name), those that read as values."""
+    values = {name: parse_value(name, text) for name, text in answers.items()}
+    return {name: value for name, value in values.items() if not isinstance(value, Problem)}
+
+
+def check_answer(
+    name: str, text: str, known: Mapping[str, Any], now: datetime
+) -> tuple[Any, list[Problem]]:
+    """Reads and checks the guided dialog's answer for field ``name`` against the values
+    ``known`` so far: the form's reading, its rules for that field and between it and the
+    fields known, and what a form line could not hold (the dialog's answers become a form).
+    Returns the value and its problems; a lead is then looked up by the caller."""
+    value = parse_value(name, text)
+    if isinstance(value, Problem):
+        return None, [value]
+    if BY_NAME[name].kind is Kind.LEAD:
+        value, problem = text_problem(name, value)
+        return value, [problem] if problem else []
+    unfit = unwritable(name, value)
+    cleaned, problems = check_course({**known, name: value}, now, new=True)
+    return cleaned[name], problems_of(problems, name) + ([unfit] if unfit else [])

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from kurse import courses, people
+from kurse import forms, people
 from kurse.errors import InvalidInput, NotFound
 from kurse.models import Course
 from kurse.validation import clean_text
@@ -72,7 +72,7 @@ async def test_a_course_starting_in_year_9999_is_refused_with_its_line(
 
 
 async def test_a_course_may_start_five_years_ahead_but_not_later(db, clock, agencies):
-    five_years = clock.now() + courses.MAX_AHEAD
+    five_years = clock.now() + forms.MAX_AHEAD
 
     course = builders.course(db, clock.now(), start_at=five_years)
     with pytest.raises(InvalidInput) as refused_error:

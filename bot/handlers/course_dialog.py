@@ -1,8 +1,12 @@
 """/kurs_neu without lines: a guided dialog, one question at a time, /abbrechen anywhere.
 
-Each answer is checked at once (the error names the step); the answers are written as the
-same ``Key: value`` form that the one-message /kurs_neu reads, so both end in
-`kurse.admin.create_course_from_form` and obey the same rules.
+The steps are the fields of `kurse.forms.FIELDS` that have a ``step``, asked in that order.
+Each answer is read and checked at once by the form's own functions (`parse_value`,
+`check_course`), so that whatever creation would refuse is refused at the step where it is
+given, and the refusal says what is wrong with that answer (`bot.render_form`). The answers
+are kept as typed (under the field's German key: the stored dialog survives a restart) and
+written as the same ``Key: value`` form that the one-message /kurs_neu reads, so both end in
+`kurse.admin.create_course_from_form`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render, render_admin
+from bot import render, render_admin, render_form
 from bot.callbacks import encode
 from bot.commands import names
 from bot.context import KursContext
@@ -30,60 +34,30 @@ from bot.handlers.common import refuse as _refuse
 from bot.handlers.common import who as _who
 from bot.handlers.course_admin import created_text, new_course
 from bot.handlers.guard import JOINING, NEW_COURSE
-from bot.i18n import Texts, _
+from bot.i18n import Texts
 from bot.persistence import StoredConversation
-from kurse import admin, agencies, courses, people
-from kurse.errors import DomainError, InvalidInput
-from kurse.forms import KEYS as FORM_KEYS
-from kurse.forms import parse_moment, split_key
-from kurse.validation import clean_text
+from kurse import admin, agencies, courses, forms
+from kurse.errors import DomainError, NotFound
+from kurse.forms import DIALOG_FIELDS, Kind, Problem, split_key
 
 DIALOG = NEW_COURSE  # user_data key while the dialog runs (the guard lets its steps in)
 STORED = (DIALOG,)  # the user_data keys of this dialog, kept in the database
+# The conversation's states (kept in the database: their numbers stay as they are).
 TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
-
-QUESTIONS = {
-    TITLE: _("Step 1 of 9: What is the course's title?"),
-    START: _("Step 2 of 9: When does the course start? (DD.MM.YYYY HH:MM)"),
-    END: _("Step 3 of 9: When does the course end? (DD.MM.YYYY HH:MM)"),
-    LOCATION: _("Step 4 of 9: Where does the course take place?"),
-    DEADLINE: _("Step 5 of 9: Until when can people sign up? (DD.MM.YYYY or DD.MM.YYYY HH:MM)"),
-    SEATS: _(
-        "Step 6 of 9: How many seats does each agency get? Choose an agency, then type its "
-        "number of seats; press “Done” when all are set."
-    ),
-    LEAD: _(
-        "Step 7 of 9: Who leads the course? Please send their Telegram id or @username, or "
-        "press “Skip”."
-    ),
-    DESCRIPTION: _(
-        "Step 8 of 9: Please send a description for the participants, or press “Skip”."
-    ),
-}
-# The form's field each step asks for (an answer may start with its key, "Titel: …").
-_FIELDS = {
-    TITLE: "title",
-    START: "start_at",
-    END: "end_at",
-    LOCATION: "location",
-    DEADLINE: "registration_deadline",
-    LEAD: "lead",
-    DESCRIPTION: "description",
-}
-KEYS = {
-    TITLE: "Titel",
-    START: "Beginn",
-    END: "Ende",
-    LOCATION: "Ort",
-    DEADLINE: "Anmeldeschluss",
-    LEAD: "Kursleitung",
-    DESCRIPTION: "Beschreibung",
-}
+# The state that asks each field of the form's dialog steps, in their order.
+_ASKING = (TITLE, START, END, LOCATION, DEADLINE, SEATS, LEAD, DESCRIPTION)
+STATES = dict(zip(_ASKING, DIALOG_FIELDS, strict=True))
 
 
 def _data(context: KursContext) -> dict[str, Any]:
     data: dict[str, Any] = context.user_data.setdefault(DIALOG, {})  # type: ignore[union-attr]
     return data
+
+
+def _next(state: int) -> int:
+    """The state after ``state``: the form's next dialog step, or the summary."""
+    later = _ASKING.index(state) + 1
+    return _ASKING[later] if later < len(_ASKING) else CONFIRM
 
 
 def _skip(t: Texts) -> InlineKeyboardMarkup:
@@ -98,9 +72,10 @@ async def _ask(update: Update, context: KursContext, step: int) -> int:
         return await _ask_seats(update, context)
     if step == CONFIRM:
         return await _ask_confirm(update, context)
-    markup = _skip(t) if step in (LEAD, DESCRIPTION) else None
+    spec = STATES[step]
+    markup = None if spec.required else _skip(t)
     await context.bot.send_message(
-        update.effective_chat.id, t.gettext(QUESTIONS[step]), reply_markup=markup
+        update.effective_chat.id, render_form.question(t, spec.name), reply_markup=markup
     )
     return step
 
@@ -139,56 +114,41 @@ async def answered(update: Update, context: KursContext) -> int:
         return step
     first_key = keyed[0][0] if keyed else None
     if (
-        first_key is not None
-        and first_key == _FIELDS.get(step)
+        step in STATES
+        and first_key == STATES[step].name
         and not any(name for name, _ in keyed[1:])
     ):  # "Titel: …" answered for the title: the key is not part of it
         text = "\n".join([keyed[0][1], *text.splitlines()[1:]])
-    problem = await _check(context, step, text)
+    if step == SEAT_NUMBER:
+        number = forms.parse_seat_number(text)
+        if isinstance(number, Problem):
+            await update.effective_message.reply_text(render_form.refusal(context.texts, number))
+            return step
+        _data(context)["seats"][_data(context).pop("agency")] = number
+        return await _ask_seats(update, context)
+    spec = STATES[step]
+    typed = forms.normal_prose(text) if spec.kind is Kind.PROSE else " ".join(text.split())
+    problem = await _check(context, spec.name, typed)
     if problem:
         await update.effective_message.reply_text(problem)
         return step
-    if step == SEAT_NUMBER:
-        _data(context)["seats"][_data(context).pop("agency")] = int(text.strip())
-        return await _ask_seats(update, context)
-    _data(context)[KEYS[step]] = " ".join(text.split()) if step != DESCRIPTION else text.strip()
-    return await _ask(update, context, step + 1)
+    _data(context)[spec.german] = typed
+    return await _ask(update, context, _next(step))
 
 
-async def _check(context: KursContext, step: int, text: str) -> str | None:
-    """The problem with an answer, in words, or None."""
-    t, data = context.texts, _data(context)
+async def _check(context: KursContext, name: str, typed: str) -> str | None:
+    """What is wrong with the answer for field ``name``, in words, or None."""
+    data = _data(context)
+    answers = {spec.name: data[spec.german] for spec in DIALOG_FIELDS if spec.german in data}
     now = context.services.clock.now()
-    try:
-        if step in (TITLE, LOCATION, DESCRIPTION, LEAD):
-            limits = {TITLE: (3, 200), LOCATION: (2, 200), DESCRIPTION: (0, 3000), LEAD: (1, 70)}
-            low, high = limits[step]
-            prose = step == DESCRIPTION
-            clean_text(text, "text", min_len=low, max_len=high, multiline=prose, letters=not prose)
-            if step == LEAD:
-                await context.services.db.run(people.find_by_reference, text, readonly=True)
-        elif step == SEAT_NUMBER:
-            if not text.strip().isdecimal() or int(text.strip()) > 1000:
-                return t.gettext("Please type a whole number from 0 to 1000.")
-        else:
-            moment = parse_moment(text, end_of_day=step in (END, DEADLINE))
-            start = parse_moment(data["Beginn"]) if "Beginn" in data else None
-            if step == START:
-                courses.check_start(moment, now)
-            if step == END and start and moment <= start:
-                return t.gettext("The end must be after the start.")
-            if step == DEADLINE and start and not now < moment <= start:
-                return t.gettext("The registration deadline must lie between now and the start.")
-    except ValueError:
-        return t.gettext("That is not a date. Please write DD.MM.YYYY HH:MM.")
-    except InvalidInput as error:
-        if error.params.get("reason") == "in_past":
-            return t.gettext("This lies in the past. Please give a later start.")
-        if error.params.get("reason") == "too_far_ahead":
-            return t.gettext("This lies more than five years ahead. Please give an earlier start.")
-        return t.gettext("That is not valid here. Please try again, or /cancel.")
-    except DomainError:
-        return t.gettext("That is not valid here. Please try again, or /cancel.")
+    value, problems = forms.check_answer(name, typed, forms.read_answers(answers), now)
+    if problems:
+        return render_form.refusal(context.texts, problems[0])
+    if name == "lead":
+        try:
+            await context.services.db.run(courses.find_lead, value, readonly=True)
+        except NotFound:
+            return render_form.unknown_lead(context.texts)
     return None
 
 
@@ -208,7 +168,7 @@ async def _ask_seats(update: Update, context: KursContext) -> int:
     data["step"] = SEATS
     await context.bot.send_message(
         update.effective_chat.id,
-        t.gettext(QUESTIONS[SEATS]),
+        render_form.question(t, "seats"),
         reply_markup=InlineKeyboardMarkup(rows),
     )
     return SEATS
@@ -241,34 +201,23 @@ async def skipped(update: Update, context: KursContext) -> int:
     await answer(query)
     step = _data(context).get("step", TITLE)
     if step == SEATS:
-        if sum(_data(context)["seats"].values()) < 1:
-            await answer(
-                query, context.texts.gettext("At least one seat, please."), show_alert=True
-            )
+        if forms.seat_problems(_data(context)["seats"], None):  # no seat at all
+            await answer(query, render_form.no_seats(context.texts), show_alert=True)
             return SEATS
-        return await _ask(update, context, LEAD)
-    if step in (LEAD, DESCRIPTION):
+        return await _ask(update, context, _next(SEATS))
+    if step in STATES and not STATES[step].required:
         await query.edit_message_reply_markup(None)
-        _data(context)["step"] = step + 1
-        return await _ask(update, context, step + 1)
+        _data(context)["step"] = _next(step)
+        return await _ask(update, context, _next(step))
     return step
 
 
 def _form(data: dict[str, Any], language: str = "de") -> str:
-    """The answers as a course form, with the keys of ``language`` (both are read)."""
-    index = 0 if language == "de" else 1
-    lines = [
-        f"{_key(FORM_KEYS[_FIELDS[step]][index])}: {data[key]}"
-        for step, key in KEYS.items()
-        if key in data
-    ]
-    seats = ", ".join(f"{code}={n}" for code, n in data["seats"].items() if n)
-    lines.insert(5, f"{_key(FORM_KEYS['seats'][index])}: {seats}")
-    return "\n".join(lines)
-
-
-def _key(key: str) -> str:
-    return key[0].upper() + key[1:]
+    """The answers as a course form, with the keys of ``language`` (both are read); the
+    agencies left at 0 seats are left out."""
+    values: dict[str, Any] = {spec.name: data.get(spec.german) for spec in DIALOG_FIELDS}
+    values["seats"] = {code: n for code, n in data["seats"].items() if n}
+    return "\n".join(forms.render_course_form(values, language))
 
 
 async def _ask_confirm(update: Update, context: KursContext) -> int:
@@ -283,16 +232,9 @@ async def _ask_confirm(update: Update, context: KursContext) -> int:
             ]
         ]
     )
-    form = _form(_data(context), t.language)
-    text = t.gettext("Step 9 of 9: Please check the course:") + "\n\n" + _escape(form)
+    text = render_form.check_course(t, _form(_data(context), t.language))
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
     return CONFIRM
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
 
 
 async def confirmed(update: Update, context: KursContext) -> int:
