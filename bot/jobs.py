@@ -28,7 +28,7 @@ from bot.ratelimit import GiveBack, Stale
 from kurse import schedule, tasks
 from kurse.exports import course_calendar
 from kurse.models import Course, Registration, RegistrationStatus
-from kurse.registrations import participants
+from kurse.registration_lists import participants
 from kurse.schedule import TaskKind
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from bot import render
 from bot.callbacks import encode
 from bot.i18n import Texts, texts
 from kurse.courses import CourseListing, CoursePage
-from kurse.models import CourseStatus
-from kurse.registrations import MyRegistration, RegistrationStatus
+from kurse.models import CourseStatus, RegistrationStatus
+from kurse.registration_lists import MyRegistration
 
 
 def _button(text: str, action: str, value: int | str | None = None, page: int | None = None):  # type: ignore[no-untyped-def]

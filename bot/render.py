@@ -14,8 +14,9 @@ from typing import Any
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
 from kurse.errors import DomainError
-from kurse.models import Agency, Course, CourseStatus, Person
-from kurse.registrations import MyRegistration, RegistrationStatus, SignUpResult
+from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
+from kurse.registration_lists import MyRegistration
+from kurse.registrations import SignUpResult
 from kurse.search import CourseQuery
 
 MAX_MESSAGE = 4096

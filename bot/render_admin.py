@@ -17,7 +17,8 @@ from kurse.days import DayWarning, course_days
 from kurse.exports import ListLabels
 from kurse.forms import KEYS, FormError
 from kurse.models import Agency, Course, Person
-from kurse.registrations import ParticipantList, QuotaChange
+from kurse.quotas import QuotaChange
+from kurse.registration_lists import ParticipantList
 
 FIELDS = {
     "title": _("Title"),

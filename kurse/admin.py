@@ -15,15 +15,16 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kurse import agencies, audit, courses, outbox, people, registrations
+from kurse import agencies, audit, courses, outbox, people, quotas
 from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form
 from kurse.models import Agency, Course, CourseStatus, Person, Quota
-from kurse.registrations import ExcessDecision, QuotaChange
+from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
+from kurse.seats import MAX_SEATS_PER_AGENCY
 
 
 class FormInvalid(DomainError):
@@ -104,7 +105,7 @@ def _seat_and_lead_problems(
     for code, number in seats.items():
         if code not in known:
             problems.append(FormError(lines.get("seats", 0), "seats", "unknown_agency", code))
-        elif not 0 <= number <= courses.MAX_SEATS_PER_AGENCY:
+        elif not 0 <= number <= MAX_SEATS_PER_AGENCY:
             problems.append(FormError(lines.get("seats", 0), "seats", "out_of_range"))
     if values.get("lead") is not None:
         try:
@@ -264,9 +265,7 @@ def set_quotas_from_text(
         raise InvalidInput(field="seats", reason="duplicate_agency") from None
     except ValueError as error:
         raise InvalidInput(field="seats", reason="bad_seats", value=str(error)) from None
-    change = registrations.set_quotas(
-        session, course.id, seats, now, on_excess=on_excess, actor=actor
-    )
+    change = quotas.set_quotas(session, course.id, seats, now, on_excess=on_excess, actor=actor)
     return course, change
 
 

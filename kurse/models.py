@@ -164,9 +164,9 @@ class Course(SQLModel, table=True):
 class Quota(SQLModel, table=True):
     """Seats of one agency in one course, and how many of its officers hold or wait for one.
 
-    The two counters are kept by `kurse.registrations` under the course's lock, in the same
-    transaction as the registrations they count, so that a sign-up reads the seat state in
-    one short query however long the waiting list is. `invariant_violations` re-counts.
+    The two counters are moved by `kurse.seats.adjust_counts` under the course's lock, in
+    the same transaction as the registrations they count, so that a sign-up reads the seat
+    state in one short query however long the waiting list is. `kurse.invariants` re-counts.
     """
 
     __tablename__ = "quota"

@@ -23,7 +23,8 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
 )
-from kurse.registrations import Promotion, withdraw
+from kurse.promotion import Promotion
+from kurse.registrations import withdraw
 
 
 def _plain(value: Any) -> Any:

@@ -32,7 +32,8 @@ from kurse.models import (
     Task,
     TaskState,
 )
-from kurse.registrations import load_seats, release_seats
+from kurse.registrations import release_seats
+from kurse.seats import load_seats
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 MAX_ATTEMPTS = 5

@@ -15,6 +15,7 @@ from kurse import admin, courses, schedule, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.db import make_engine
+from kurse.invariants import invariant_violations
 from kurse.migrate import upgrade
 from kurse.models import Outbox, Registration, Task
 from tests import builders
@@ -66,7 +67,7 @@ async def test_a_release_date_moved_later_after_it_ran_releases_the_seats_at_the
     clock.advance(timedelta(days=5))
     await run_due_work(h.app)
 
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
     with db.transaction(readonly=True) as session:
         assert session.get(Registration, waiting.registration_id).status == "confirmed"
     assert len(texts_to(h, ben.telegram_id, "🎉")) == 1
@@ -407,7 +408,7 @@ async def test_a_course_postponed_out_of_its_last_day_fills_a_free_seat_from_the
     later = course.start_at + timedelta(days=7)
     edit(db, clock, course, start_at=later, end_at=later + timedelta(hours=8))
 
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
     with db.transaction(readonly=True) as session:
         assert session.get(Registration, waiting.registration_id).status == "confirmed"
 

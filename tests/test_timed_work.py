@@ -13,6 +13,7 @@ from bot.jobs import run_due_work
 from kurse import admin, courses, people, schedule, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
+from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, Task
 from tests import builders
 from tests.harness import start_harness, stop_harness
@@ -199,7 +200,7 @@ async def test_the_release_date_moves_waiting_officers_of_any_agency_into_free_s
     await run_due_work(h.app)
 
     assert len(texts_to(h, b.telegram_id, "🎉")) == 1 and texts_to(h, c.telegram_id, "🎉")
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 async def test_lead_lists_at_the_deadline_and_the_day_before_mark_the_changes(

@@ -17,7 +17,7 @@ from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, courses, exports
 from kurse.errors import DomainError, NotAllowed
 from kurse.models import Person, Quota
-from kurse.registrations import ParticipantList, participants
+from kurse.registration_lists import ParticipantList, participants
 
 
 def _participant_list(

@@ -15,8 +15,8 @@ from bot.i18n import _
 from kurse import people, views
 from kurse.errors import DomainError
 from kurse.exports import course_calendar
-from kurse.models import Course, Person
-from kurse.registrations import RegistrationStatus, person_registrations
+from kurse.models import Course, Person, RegistrationStatus
+from kurse.registration_lists import person_registrations
 
 
 async def sign_up(update: Update, context: KursContext) -> None:
