@@ -2,11 +2,11 @@
 
 Each mutation replaces one short snippet of the seat rules (`kurse/registrations.py`,
 `kurse/seats.py`, `kurse/promotion.py`, `kurse/quotas.py`) or the planning rules
-(`kurse/schedule.py`, `kurse/tasks.py`) with a version that breaks one rule of PRODUCT.md
-§4, §5 or §9. The script copies the repository into a temporary folder (never touching the
-working tree), checks that the chosen tests pass there unchanged, then applies one mutation
-at a time, runs the tests (``-x -q``, SQLite only, with a timeout) and reports whether a
-test failed ("caught").
+(`kurse/schedule.py`, `kurse/tasks.py`, `kurse/claims.py`) with a version that breaks one
+rule of PRODUCT.md §4, §5 or §9. The script copies the repository into a temporary folder
+(never touching the working tree), checks that the chosen tests pass there unchanged, then
+applies one mutation at a time, runs the tests (``-x -q``, SQLite only, with a timeout) and
+reports whether a test failed ("caught").
 
     .venv/bin/python -m tests.mutations              # every mutation (about 15-25 minutes)
     .venv/bin/python -m tests.mutations --only newcomer_overtakes_in_the_last_day
@@ -51,7 +51,7 @@ REGS, SEATS, PROMOTION, QUOTAS = (
     "kurse/promotion.py",
     "kurse/quotas.py",
 )
-SCHEDULE, TASKS = "kurse/schedule.py", "kurse/tasks.py"
+SCHEDULE, TASKS, CLAIMS = "kurse/schedule.py", "kurse/tasks.py", "kurse/claims.py"
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ MUTATIONS = (
     ),
     Mutation(
         "work_runs_only_after_its_time",
-        TASKS,
+        CLAIMS,
         "(model.state == PENDING) & (model.due_at <= now),",
         "(model.state == PENDING) & (model.due_at < now),",
         "timed work runs at its time",

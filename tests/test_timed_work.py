@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.context import Services
 from bot.jobs import run_due_work
-from kurse import admin, courses, people, schedule, tasks
+from kurse import admin, courses, operations, people, schedule
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.invariants import invariant_violations
@@ -286,7 +286,7 @@ async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, a
     await stop_harness(harness)
 
     assert len(texts_to(harness, anna.telegram_id, "⏰")) == 1
-    assert db.call(tasks.next_due) is not None
+    assert db.call(operations.next_due) is not None
 
 
 @pytest.mark.parametrize("kind", ["leadlist", "release", "end", "retention", "reminder"])

@@ -545,7 +545,7 @@ def _audit(
 
 async def show_status(update: Update, context: KursContext) -> None:
     """/status: pending tasks and messages, failures with reasons, the next due time."""
-    from kurse import tasks
+    from kurse import operations
 
     try:
         await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
@@ -553,7 +553,7 @@ async def show_status(update: Update, context: KursContext) -> None:
         await _refuse(update, context, error)
         return
     state = await context.services.db.run(
-        tasks.status, context.services.clock.now(), readonly=True
+        operations.status, context.services.clock.now(), readonly=True
     )
     await _reply(update, render_admin.status(context.texts, state))
 
