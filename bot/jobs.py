@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
@@ -27,7 +28,7 @@ from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
 from kurse import claims, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
-from kurse.models import Course, Registration, RegistrationStatus
+from kurse.models import Course, Person, Registration, RegistrationStatus
 from kurse.registration_lists import participants
 from kurse.schedule import TaskKind
 
@@ -305,10 +306,6 @@ async def _lead_list(services: Services, t: Texts, item: outbox.Delivery) -> lis
 
 
 def _names(session: Any, registration_ids: list[int]) -> list[str]:
-    from sqlalchemy import select
-
-    from kurse.models import Person
-
     if not registration_ids:
         return []
     rows = session.execute(

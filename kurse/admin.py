@@ -20,7 +20,7 @@ from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from kurse.forms import FormError, parse_course_form
+from kurse.forms import FormError, parse_course_form, parse_seats
 from kurse.models import Agency, Course, CourseStatus, Person, Quota
 from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
@@ -255,8 +255,6 @@ def set_quotas_from_text(
     on_excess: ExcessDecision = "refuse",
 ) -> tuple[Course, QuotaChange]:
     """Sets quotas from ``PP-OFR=10 PD-Z=8``; raises `QuotaBelowConfirmed` for a decision."""
-    from kurse.forms import parse_seats
-
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     try:

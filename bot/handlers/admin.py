@@ -18,7 +18,8 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, show
 from bot.handlers.notify import tell_all
 from bot.persistence import read_fresh
-from kurse import admin, agencies, audit
+from kurse import admin, agencies, audit, operations
+from kurse.courses import get_course, get_course_by_code
 from kurse.days import course_day_warnings
 from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound, QuotaBelowConfirmed
 from kurse.exports import spreadsheet_csv
@@ -168,8 +169,6 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     if not code.strip():
         await _reply(update, render_admin.usage(context.texts, "kurs_absagen"))
         return
-    from kurse.courses import get_course_by_code
-
     try:
         await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
         course = await context.services.db.run(get_course_by_code, code, readonly=True)
@@ -196,8 +195,6 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
         assert update.callback_query is not None
         await answer(update.callback_query, render_admin.question_expired(context.texts), True)
         return
-    from kurse.courses import get_course
-
     try:
         course = await context.services.db.run(get_course, callback.id, readonly=True)
         done = await context.services.db.run(
@@ -239,8 +236,6 @@ async def _set_quotas(
             **_who(update, context),
         )
     except QuotaBelowConfirmed as error:
-        from kurse.courses import get_course_by_code
-
         course = await context.services.db.run(get_course_by_code, code, readonly=True)
         context.user_data.setdefault("quota_texts", {})[str(course.id)] = text  # type: ignore[union-attr]
         await _reply(
@@ -268,8 +263,6 @@ async def quotas_decided(update: Update, context: KursContext) -> None:
     if text is None:  # asked more than half an hour ago
         await answer(update.callback_query, render_admin.question_expired(context.texts), True)
         return
-    from kurse.courses import get_course
-
     course = await context.services.db.run(get_course, callback.id, readonly=True)
     await answer(update.callback_query)
     await _set_quotas(update, context, course.code, text, "demote_latest")
@@ -535,8 +528,6 @@ def _audit(
     bootstrap: Any,
     page_size: int = 15,
 ) -> audit.LogPage:
-    from kurse.courses import get_course_by_code
-
     admin.require_admin(session, telegram_id, bootstrap)
     if code:
         course_id = get_course_by_code(session, code).id
@@ -545,8 +536,6 @@ def _audit(
 
 async def show_status(update: Update, context: KursContext) -> None:
     """/status: pending tasks and messages, failures with reasons, the next due time."""
-    from kurse import operations
-
     try:
         await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
     except DomainError as error:
