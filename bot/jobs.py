@@ -29,6 +29,7 @@ from bot.ratelimit import GiveBack, Stale
 from kurse import claims, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
 from kurse.models import Course, Person, Registration, RegistrationStatus
+from kurse.outbox import MessageKind
 from kurse.registration_lists import participants
 from kurse.schedule import TaskKind
 
@@ -227,11 +228,11 @@ async def _deliver(
 
 
 # Messages that are one text about the course (kurse.outbox queues them).
-_NOTICES: dict[str, Callable[[Texts, Course], str]] = {
-    "demoted": render_admin.demoted_notice,
-    "cancelled": render_admin.course_cancelled_notice,
-    "changed": render_admin.course_changed_notice,
-    "leadgone": render_admin.lead_gone_notice,
+_NOTICES: dict[MessageKind, Callable[[Texts, Course], str]] = {
+    MessageKind.DEMOTED: render_admin.demoted_notice,
+    MessageKind.CANCELLED: render_admin.course_cancelled_notice,
+    MessageKind.CHANGED: render_admin.course_changed_notice,
+    MessageKind.LEADGONE: render_admin.lead_gone_notice,
 }
 
 
@@ -242,11 +243,12 @@ def _calendar_file(item: outbox.Delivery, now: datetime) -> bytes | None:
     rid, course = item.registration_id, item.course
     if rid is None:
         return None
-    if item.kind in ("reminder", "promoted"):
+    if item.kind in (MessageKind.REMINDER, MessageKind.PROMOTED):
         return course_calendar(course, rid, now)
-    if item.kind == "changed" and item.registration_status == RegistrationStatus.CONFIRMED:
+    confirmed = item.registration_status == RegistrationStatus.CONFIRMED
+    if item.kind == MessageKind.CHANGED and confirmed:
         return course_calendar(course, rid, now, days_before=item.detail.get("days_before", 0))
-    if item.kind in ("demoted", "cancelled"):
+    if item.kind in (MessageKind.DEMOTED, MessageKind.CANCELLED):
         return course_calendar(course, rid, now, cancel=True)
     return None
 
@@ -258,15 +260,15 @@ async def _send(
     # With a rate limiter the check runs after its wait, right before the call; without one
     # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
     limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
-    if item.kind == "reminder":
+    if item.kind == MessageKind.REMINDER:
         text = render.reminder(t, course, item.detail["offset"])
-    elif item.kind == "promoted":
+    elif item.kind == MessageKind.PROMOTED:
         text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
     elif item.kind in _NOTICES:
         text = _NOTICES[item.kind](t, course)
-    elif item.kind == "minimum":
+    elif item.kind == MessageKind.MINIMUM:
         text = render_admin.below_minimum_notice(t, course, item.detail["confirmed"])
-    elif item.kind == "leadlist":
+    elif item.kind == MessageKind.LEADLIST:
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk, **limited)
         return

@@ -22,6 +22,7 @@ from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form, parse_seats
 from kurse.models import Agency, Course, CourseStatus, Person, Quota
+from kurse.outbox import MessageKind
 from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
 from kurse.seats import MAX_SEATS_PER_AGENCY
@@ -197,7 +198,7 @@ def edit_course_from_form(
         return edit
     told = outbox.notices(
         session,
-        "changed",
+        MessageKind.CHANGED,
         course.id,
         _with_lead(edit.affected_person_ids, edit.course),
         now,
@@ -235,7 +236,7 @@ def cancel_course_by_code(
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor, plan=plan)
-    told = outbox.notices(session, "cancelled", course.id, _with_lead(ids, course), now)
+    told = outbox.notices(session, MessageKind.CANCELLED, course.id, _with_lead(ids, course), now)
     return CourseCancellation(course, told)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kurse.models import Course, Outbox, Task, TaskState
+from kurse.schedule import TaskKind
 
 PENDING, SENDING, SENT, FAILED = (
     TaskState.PENDING,
@@ -58,14 +59,14 @@ def status(session: Session, now: datetime) -> Status:
         session.scalar(
             select(func.count())
             .select_from(Task)
-            .where(Task.kind == "retention", Task.state == SENT)
+            .where(Task.kind == TaskKind.RETENTION, Task.state == SENT)
         )
         or 0
     )
     upcoming = session.execute(
         select(Course.code, Task.due_at)
         .join(Course, Course.id == Task.course_id)
-        .where(Task.kind == "retention", Task.state == PENDING)
+        .where(Task.kind == TaskKind.RETENTION, Task.state == PENDING)
         .order_by(Task.due_at)
         .limit(1)
     ).first()

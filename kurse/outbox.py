@@ -13,6 +13,7 @@ import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -30,6 +31,21 @@ from kurse.models import (
 )
 
 MAX_ATTEMPTS = 5
+
+
+class MessageKind(StrEnum):
+    """What an outgoing message tells (`bot.jobs` writes one text per kind)."""
+
+    REMINDER = "reminder"  # the course is near (a reminder task)
+    LEADLIST = "leadlist"  # the participant list, to the lead
+    MINIMUM = "minimum"  # too few at the registration deadline, to the admins
+    PROMOTED = "promoted"  # moved up from the waiting list
+    DEMOTED = "demoted"  # moved back onto the waiting list (a quota lowered)
+    CANCELLED = "cancelled"  # the course is cancelled
+    CHANGED = "changed"  # its dates or place changed
+    LEADGONE = "leadgone"  # the lead deleted their data, to the admins
+
+
 PENDING, SENDING, SENT, SKIPPED, FAILED = (
     TaskState.PENDING,
     TaskState.SENDING,
@@ -61,7 +77,7 @@ def occasion(now: datetime) -> int:
 
 def notices(
     session: Session,
-    kind: str,
+    kind: MessageKind,
     course_id: int,
     person_ids: Iterable[int],
     now: datetime,
@@ -89,7 +105,7 @@ def notices(
 
 def seat_changes(
     session: Session,
-    kind: str,
+    kind: MessageKind,
     course_id: int,
     moved: Iterable[tuple[int | None, int | None]],
     now: datetime,
@@ -119,7 +135,7 @@ class Delivery:
     """A claimed message with what the bot needs to write it."""
 
     outbox_id: int
-    kind: str
+    kind: MessageKind
     telegram_id: int
     language: str
     person_id: int
@@ -186,7 +202,11 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
     }
     for row in rows:  # a lead's list goes to whoever leads the course now
         course = courses.get(row.course_id) if row.course_id else None
-        if row.kind == "leadlist" and course is not None and course.lead_id != row.person_id:
+        if (
+            row.kind == MessageKind.LEADLIST
+            and course is not None
+            and course.lead_id != row.person_id
+        ):
             row.person_id = course.lead_id
     person_ids = {row.person_id for row in rows if row.person_id}
     registration_ids = {row.registration_id for row in rows if row.registration_id}
@@ -196,7 +216,9 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
         for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
     }
     # A notice about the whole course comes with a calendar file for whoever is registered.
-    about_course = [r for r in rows if r.kind in ("cancelled", "changed") and r.person_id]
+    about_course = [
+        r for r in rows if r.kind in (MessageKind.CANCELLED, MessageKind.CHANGED) and r.person_id
+    ]
     registered = (
         {
             (r.course_id, r.person_id): r
@@ -225,7 +247,7 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
         deliveries.append(
             Delivery(
                 row.id,
-                row.kind,
+                MessageKind(row.kind),
                 person.telegram_id,
                 person.language,
                 person.id,
@@ -252,23 +274,25 @@ def _stale(
     if not person.active:
         return "person inactive (blocked the bot)"
     is_open = course.status == CourseStatus.PUBLISHED
-    if row.kind == "reminder":
+    if row.kind == MessageKind.REMINDER:
         if registration is None or registration.status != RegistrationStatus.CONFIRMED:
             return "registration cancelled"
         if not is_open or now >= course.start_at:
             return "too late: the course has started"
-    if row.kind == "changed" and (not is_open or now >= course.end_at):
+    if row.kind == MessageKind.CHANGED and (not is_open or now >= course.end_at):
         return "course not open any more"
-    if row.kind == "leadlist" and (not is_open or now >= course.start_at):
+    if row.kind == MessageKind.LEADLIST and (not is_open or now >= course.start_at):
         return "course cancelled or started meanwhile"
-    if row.kind == "minimum" and (not is_open or now >= course.start_at):
+    if row.kind == MessageKind.MINIMUM and (not is_open or now >= course.start_at):
         return "course cancelled or started meanwhile"
-    if row.kind == "leadgone" and (not is_open or now >= course.end_at or course.lead_id):
+    if row.kind == MessageKind.LEADGONE and (
+        not is_open or now >= course.end_at or course.lead_id
+    ):
         return "course has a lead again, or is over"
-    if row.kind in ("promoted", "demoted"):  # the seat may have changed again meanwhile
-        expected = (
-            RegistrationStatus.CONFIRMED if row.kind == "promoted" else RegistrationStatus.WAITING
-        )
+    seat_moves = (MessageKind.PROMOTED, MessageKind.DEMOTED)
+    if row.kind in seat_moves:  # the seat may have changed again meanwhile
+        promoted = row.kind == MessageKind.PROMOTED
+        expected = RegistrationStatus.CONFIRMED if promoted else RegistrationStatus.WAITING
         if registration is None or registration.status != expected:
             return "the registration changed again"
         if not is_open or now >= course.start_at:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kurse import outbox
 from kurse.models import Course, CourseStatus, Registration, RegistrationStatus
+from kurse.outbox import MessageKind
 from kurse.seats import adjust_counts, is_released, load_seats
 
 CONFIRMED = RegistrationStatus.CONFIRMED
@@ -82,7 +83,7 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
         adjust_counts(session, course.id, moved_agency, confirmed=count, waiting=-count)
     # Everyone moved up is told, whichever way the seat came free (kurse.outbox).
     outbox.seat_changes(
-        session, "promoted", course.id, [(r.id, r.person_id) for r in promoted], now
+        session, MessageKind.PROMOTED, course.id, [(r.id, r.person_id) for r in promoted], now
     )
     return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
 

@@ -20,6 +20,7 @@ from kurse.audit import Actor
 from kurse.courses import get_course
 from kurse.errors import CourseNotOpen, InvalidInput, QuotaBelowConfirmed
 from kurse.models import Agency, CourseStatus, Quota, Registration, RegistrationStatus
+from kurse.outbox import MessageKind
 from kurse.promotion import Promotion, promote
 from kurse.seats import Seats, adjust_counts, is_released, load_seats, validate_seats
 
@@ -129,7 +130,7 @@ def _demote_latest(
     session.flush()
     for moved_agency, count in moved.items():
         adjust_counts(session, course_id, moved_agency, confirmed=-count, waiting=count)
-    outbox.seat_changes(session, "demoted", course_id, demoted, now)
+    outbox.seat_changes(session, MessageKind.DEMOTED, course_id, demoted, now)
     return [pid for _rid, pid in demoted if pid is not None]
 
 

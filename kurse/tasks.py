@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -29,8 +29,10 @@ from kurse.models import (
     Task,
     TaskState,
 )
+from kurse.outbox import MessageKind
 from kurse.privacy import anonymise_course_audit
 from kurse.registrations import release_seats
+from kurse.schedule import ListMoment, TaskKind
 from kurse.seats import load_seats
 
 SENDING, SENT, SKIPPED = TaskState.SENDING, TaskState.SENT, TaskState.SKIPPED
@@ -44,9 +46,10 @@ def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[in
     return [t.id for t in tasks if t.id is not None]
 
 
-def kinds_of(session: Session, task_ids: Collection[int]) -> set[str]:
+def kinds_of(session: Session, task_ids: Collection[int]) -> set[TaskKind]:
     """The kinds of the given tasks."""
-    return set(session.scalars(select(Task.kind).where(Task.id.in_(list(task_ids)))))
+    kinds = session.scalars(select(Task.kind).where(Task.id.in_(list(task_ids))))
+    return {TaskKind(kind) for kind in kinds}
 
 
 def run_task(
@@ -62,10 +65,10 @@ def run_task(
         return "gone"
     course = session.get(Course, task.course_id)
     assert course is not None
-    if task.kind == "leadlist":
+    if task.kind == TaskKind.LEADLIST:
         state, note = _lead_list(session, task, course, now, admin_ids)
     else:
-        state, note = _RUNNERS[task.kind](session, task, course, now)
+        state, note = _RUNNERS[TaskKind(task.kind)](session, task, course, now)
     task.state, task.done_at, task.last_error = state, now, note
     return state
 
@@ -77,8 +80,11 @@ def _reminder(
         return SKIPPED, "course not published"
     if now >= course.start_at:
         return SKIPPED, "too late: the course has started"
-    key = schedule.parse_reminder_key(task.key)
-    if key.start != schedule.start_stamp(course.start_at):
+    if task.offset_minutes is None or task.planned_start is None:
+        return SKIPPED, "planned without its offset or start date"
+    offset = timedelta(minutes=task.offset_minutes)
+    label, start = schedule.offset_label(offset), schedule.start_stamp(task.planned_start)
+    if start != schedule.start_stamp(course.start_at):
         return SKIPPED, "planned for another start date"
     registrations = session.scalars(
         select(Registration).where(
@@ -87,19 +93,19 @@ def _reminder(
             Registration.person_id.is_not(None),
             # No reminder whose time had (nearly) passed at sign-up: the confirmation said it.
             Registration.confirmed_at  # type: ignore[operator]
-            <= task.due_at - schedule.reminder_grace(key.offset),
+            <= task.due_at - schedule.reminder_grace(offset),
         )
     ).all()
     outbox.add(
         session,
         [
             Outbox(
-                key=f"reminder:{key.label}:registration:{r.id}:{key.start}",
-                kind="reminder",
+                key=f"reminder:{label}:registration:{r.id}:{start}",
+                kind=MessageKind.REMINDER,
                 person_id=r.person_id,
                 course_id=course.id,
                 registration_id=r.id,
-                detail=json.dumps({"offset": key.label}),
+                detail=json.dumps({"offset": label}),
                 due_at=now,
             )
             for r in registrations
@@ -113,7 +119,7 @@ def _lead_list(
 ) -> tuple[str, str | None]:
     if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
         return SKIPPED, "course not open any more"
-    warned = task.key.startswith("leadlist:deadline:") and _warn_admins_below_minimum(
+    warned = task.moment == ListMoment.DEADLINE and _warn_admins_below_minimum(
         session, task, course, now, admin_ids
     )
     if course.lead_id is None:
@@ -131,7 +137,7 @@ def _lead_list(
     }
     previous = session.scalar(
         select(Outbox.detail)
-        .where(Outbox.course_id == course.id, Outbox.kind == "leadlist")
+        .where(Outbox.course_id == course.id, Outbox.kind == MessageKind.LEADLIST)
         .order_by(Outbox.id.desc())
         .limit(1)
     )
@@ -139,7 +145,7 @@ def _lead_list(
     _message(
         session,
         f"{task.key}:{outbox.occasion(task.due_at)}:lead:{course.lead_id}",
-        "leadlist",
+        MessageKind.LEADLIST,
         now,
         person_id=course.lead_id,
         course_id=course.id,
@@ -164,7 +170,7 @@ def _warn_admins_below_minimum(
         _message(
             session,
             f"{task.key}:{outbox.occasion(task.due_at)}:minimum:{person.id}",
-            "minimum",
+            MessageKind.MINIMUM,
             now,
             person_id=person.id,
             course_id=course.id,
@@ -204,18 +210,18 @@ def _retention(
     return SENT, None
 
 
-_RUNNERS = {  # leadlist is called by run_task itself: it needs the admins
-    "reminder": _reminder,
-    "release": _release,
-    "end": _end,
-    "retention": _retention,
+_RUNNERS = {  # the lead list is called by run_task itself: it needs the admins
+    TaskKind.REMINDER: _reminder,
+    TaskKind.RELEASE: _release,
+    TaskKind.END: _end,
+    TaskKind.RETENTION: _retention,
 }
 
 
 def _message(
     session: Session,
     key: str,
-    kind: str,
+    kind: MessageKind,
     now: datetime,
     *,
     person_id: int | None,

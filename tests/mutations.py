@@ -178,7 +178,7 @@ MUTATIONS = (
     Mutation(
         "reminder_messages_keyed_without_the_start",
         TASKS,
-        "registration:{r.id}:{key.start}",
+        "registration:{r.id}:{start}",
         "registration:{r.id}",
         "a reminder once per officer, offset and start date (a postponed course reminds again)",
     ),
@@ -276,7 +276,7 @@ MUTATIONS = (
     Mutation(
         "reminder_for_an_old_start_sent",
         TASKS,
-        "if key.start != schedule.start_stamp(course.start_at):",
+        "if start != schedule.start_stamp(course.start_at):",
         "if False:",
         "a reminder planned for a start date the course has left is not sent",
     ),
