@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bench.common import course_with_officers, database, insert_rate, record
 from kurse import registrations as regs
 from kurse.clock import BERLIN
+from kurse.invariants import invariant_violations
 from kurse.models import Registration
 
 NOW = datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN)
@@ -49,7 +50,7 @@ def check(db: Any, course_id: int, n: int) -> None:
             select(Registration.status).where(Registration.course_id == course_id)
         ).all()
         assert statuses.count("confirmed") == 20 and statuses.count("waiting") == n - 20
-        assert regs.invariant_violations(session, course_id, NOW) == []
+        assert invariant_violations(session, course_id, NOW) == []
 
 
 def main() -> None:

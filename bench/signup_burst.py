@@ -40,9 +40,9 @@ from bot.context import Services
 from bot.local_api import LocalBotApi
 from bot.process import tune_garbage_collector
 from bot.processor import PerUserOrderProcessor
-from kurse import registrations as regs
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
+from kurse.invariants import invariant_violations
 from kurse.models import Registration
 
 FIRST_ID = 3_000_000
@@ -115,7 +115,7 @@ def check(db: Any, course_id: int, n: int, latencies: list[float]) -> None:
             .where(Registration.course_id == course_id)
             .order_by(Registration.queue_seq)
         ).all()
-        assert regs.invariant_violations(session, course_id, datetime.now(BERLIN)) == []
+        assert invariant_violations(session, course_id, datetime.now(BERLIN)) == []
     assert len(rows) == n
     for agency in {a for a, _ in rows}:
         statuses = [s for a, s in rows if a == agency]

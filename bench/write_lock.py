@@ -52,11 +52,11 @@ from bot.context import Services
 from bot.local_api import LocalBotApi
 from bot.process import tune_garbage_collector
 from kurse import courses
-from kurse import registrations as regs
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
 from kurse.courses import CourseDraft
 from kurse.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_LOOP_BUSY_TIMEOUT_MS, Database
+from kurse.invariants import invariant_violations
 from kurse.models import Registration, audit_table
 
 NOW = datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN)
@@ -293,7 +293,7 @@ def check(db: Database, course_id: int, signers: int) -> None:
         statuses = session.scalars(
             select(Registration.status).where(Registration.course_id == course_id)
         ).all()
-        assert regs.invariant_violations(session, course_id, NOW) == []
+        assert invariant_violations(session, course_id, NOW) == []
     assert len(statuses) == signers, statuses
 
 

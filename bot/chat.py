@@ -34,7 +34,7 @@ from bot.context import Services
 from bot.jobs import run_due_work
 from bot.local_api import BOT_ID, LocalBotApi, Sent
 from bot.processor import PerUserOrderProcessor
-from kurse import demo, people, tasks
+from kurse import demo, operations, people
 from kurse.clock import SystemClock
 from kurse.config import Settings
 from kurse.db import Database
@@ -174,7 +174,7 @@ class TerminalChat:
         give_up = loop.time() + SETTLE_FOR
         while loop.time() < give_up:
             await run_due_work(self.app)
-            if not await db.run(tasks.unfinished, clock.now(), self._since, readonly=True):
+            if not await db.run(operations.unfinished, clock.now(), self._since, readonly=True):
                 return
             await asyncio.sleep(0.05)
 

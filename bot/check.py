@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kurse import checks
@@ -44,8 +44,6 @@ def run_check(
 
 def database_problems(settings: Settings) -> list[str]:
     """The database can be opened and is at the newest revision; an admin exists."""
-    from bot.cli import _unavailable  # the same line as `kursbot run` prints
-
     url = make_url(settings.kursbot_database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         path = Path(str(url.database))
@@ -66,7 +64,16 @@ def database_problems(settings: Settings) -> list[str]:
         except SQLAlchemyError:  # no schema yet (or one too old): no admin in it
             found += checks.admin_problems(settings, None)
     except OperationalError as error:
-        return [_unavailable(db.engine.url, error)]
+        return [cannot_open(db.engine.url, error)]
     finally:
         db.dispose()
     return found
+
+
+def cannot_open(url: URL, error: OperationalError) -> str:
+    """``Cannot open the database <url without password>: <the driver's first line>``."""
+    reason = next(iter(str(error.orig).strip().splitlines()), "") or type(error.orig).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    where = url.render_as_string(hide_password=True)
+    return f"Cannot open the database {where}: {reason.removeprefix('connection failed: ')}"

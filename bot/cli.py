@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
+from bot.check import cannot_open, run_check
 from bot.logs import configure as configure_logging
 from kurse import agencies, migrate, schedule
 from kurse.checks import Listening
@@ -51,22 +52,13 @@ def prepare_database(settings: Settings) -> Database:
             created = agencies.seed_agencies(session, now)
     except OperationalError as error:  # not there, refused, wrong password, no such folder
         db.dispose()
-        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+        raise DatabaseUnavailable(cannot_open(db.engine.url, error)) from None
     except migrate.DatabaseNewer as error:
         db.dispose()
         raise SchemaTooNew(db.engine.url, error) from None
     for agency in created:
         log.info("Created agency %s; `kursbot agencies` shows its access code", agency.code)
     return db
-
-
-def _unavailable(url: URL, error: OperationalError) -> str:
-    """``Cannot open the database <url without password>: <the driver's first line>``."""
-    reason = next(iter(str(error.orig).strip().splitlines()), "") or type(error.orig).__name__
-    if url.password:
-        reason = reason.replace(str(url.password), "***")
-    where = url.render_as_string(hide_password=True)
-    return f"Cannot open the database {where}: {reason.removeprefix('connection failed: ')}"
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -194,8 +186,6 @@ def _db_upgrade(settings: Settings) -> int:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.check import run_check
-
     logging.getLogger().setLevel(logging.WARNING)  # the report is the output here
     listening = Listening(
         webhook=args.webhook,
@@ -217,7 +207,7 @@ def _db_current(settings: Settings) -> int:
     try:
         state = migrate.schema_state(db.engine)
     except OperationalError as error:
-        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+        raise DatabaseUnavailable(cannot_open(db.engine.url, error)) from None
     finally:
         db.dispose()
     if state.current is None:
@@ -249,7 +239,7 @@ def _db_downgrade(settings: Settings, revision: str, confirmed: bool) -> int:
         if undo and confirmed:
             undo = migrate.downgrade(db.engine, revision)
     except OperationalError as error:
-        raise DatabaseUnavailable(_unavailable(db.engine.url, error)) from None
+        raise DatabaseUnavailable(cannot_open(db.engine.url, error)) from None
     except migrate.DatabaseNewer as error:
         raise SchemaTooNew(db.engine.url, error) from None
     except migrate.UnknownRevision as error:

@@ -25,17 +25,18 @@ from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import lead_lists, schedule, tasks
+from kurse import claims, lead_lists, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
 from kurse.models import Course, RegistrationStatus
-from kurse.registrations import participants
+from kurse.outbox import MessageKind
+from kurse.registration_lists import participants
 from kurse.schedule import TaskKind
 
 log = logging.getLogger(__name__)
 
 SWEEP = timedelta(seconds=30)
-RENEW_EVERY = tasks.CLAIM_TIMEOUT / 5
+RENEW_EVERY = claims.CLAIM_TIMEOUT / 5
 CAPTION_LIMIT = 1024  # Telegram's limit for a file's caption
 PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
 
@@ -84,7 +85,7 @@ async def run_due_work(
 
     While messages are being sent, their claims are renewed every ``renew_every`` seconds,
     so that a send that waits out `RetryAfter` for minutes is not taken for one whose process
-    died (`kurse.tasks.CLAIM_TIMEOUT`) and sent a second time by another process.
+    died (`kurse.claims.CLAIM_TIMEOUT`) and sent a second time by another process.
 
     When the application stops, nothing new is claimed; the messages in flight are sent for
     at most `KURSBOT_SHUTDOWN_GRACE` seconds after the stop began, and whatever is claimed
@@ -110,7 +111,7 @@ async def run_due_work(
     limit = asyncio.Semaphore(PARALLEL_SENDS)
     in_flight: set[int] = set()
 
-    async def deliver(item: tasks.Delivery) -> None:
+    async def deliver(item: outbox.Delivery) -> None:
         async with limit:
             if shutdown.over:  # not started before the grace ran out: given back below
                 return
@@ -120,14 +121,14 @@ async def run_due_work(
     renewing = asyncio.create_task(_renew_claims(services, in_flight, renew_every))
     try:
         while not shutdown.stopping and (
-            deliveries := await db.run(tasks.claim_due_messages, services.clock.now())
+            deliveries := await db.run(outbox.claim_due_messages, services.clock.now())
         ):
             in_flight.update(item.outbox_id for item in deliveries)
             await _within_grace(asyncio.gather(*(deliver(item) for item in deliveries)), shutdown)
     finally:
         renewing.cancel()
         if in_flight:  # claimed, not sent: back to pending, not left to the claim timeout
-            done.given_back = await db.run(tasks.give_back, set(in_flight))
+            done.given_back = await db.run(outbox.give_back, set(in_flight))
     return done
 
 
@@ -150,7 +151,7 @@ async def _renew_claims(services: Services, in_flight: set[int], every: float) -
     while True:
         await asyncio.sleep(every)
         if in_flight:
-            await services.db.run(tasks.renew_claims, set(in_flight), services.clock.now())
+            await services.db.run(outbox.renew_claims, set(in_flight), services.clock.now())
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class SendCheck:
 async def _deliver(
     application: KursApplication,
     services: Services,
-    item: tasks.Delivery,
+    item: outbox.Delivery,
     done: WorkDone,
     shutdown: _Shutdown,
 ) -> bool:
@@ -174,7 +175,7 @@ async def _deliver(
     metrics: Metrics = application.bot_data["metrics"]
     # Re-read right before sending: a course cancelled, a registration given back or a lead
     # changed since the claim; the content is built from this moment's state.
-    fresh = await db.run(tasks.recheck, item.outbox_id, now())
+    fresh = await db.run(outbox.recheck, item.outbox_id, now())
     if fresh is None:
         done.skipped += 1
         metrics.message(item.kind, SKIPPED)
@@ -183,7 +184,7 @@ async def _deliver(
     async def still_due() -> bool:
         if shutdown.over:
             raise GiveBack
-        return await db.run(tasks.recheck, item.outbox_id, now()) is not None
+        return await db.run(outbox.recheck, item.outbox_id, now()) is not None
 
     try:
         await _send(application, services, fresh, SendCheck(still_due))
@@ -193,80 +194,81 @@ async def _deliver(
         done.skipped += 1
         metrics.message(item.kind, SKIPPED)
     except Forbidden:
-        await db.run_batched(tasks.mark_blocked, item.outbox_id, fresh.person_id, now())
+        await db.run_batched(outbox.mark_blocked, item.outbox_id, fresh.person_id, now())
         done.blocked += 1
         metrics.message(item.kind, "blocked")
     except RetryAfter as error:
         wait = error.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         await db.run_batched(
-            tasks.mark_failed, item.outbox_id, str(error), now(), timedelta(seconds=seconds)
+            outbox.mark_failed, item.outbox_id, str(error), now(), timedelta(seconds=seconds)
         )
         done.retried += 1
         metrics.message(item.kind, "retry_after")
     except BadRequest as error:  # will not get better by trying again
-        await db.run_batched(tasks.mark_failed, item.outbox_id, str(error), now(), None)
+        await db.run_batched(outbox.mark_failed, item.outbox_id, str(error), now(), None)
         done.failed += 1
         metrics.message(item.kind, "bad_request")
     except TelegramError as error:  # network trouble and the like: back off and retry
         state = await db.run_batched(
-            tasks.mark_failed,
+            outbox.mark_failed,
             item.outbox_id,
             str(error),
             now(),
             timedelta(minutes=2 ** min(item.attempts, 6)),
         )
-        done.failed += state == tasks.FAILED
-        done.retried += state != tasks.FAILED
+        done.failed += state == outbox.FAILED
+        done.retried += state != outbox.FAILED
         metrics.message(item.kind, "network" if isinstance(error, NetworkError) else "other")
     else:
-        await db.run_batched(tasks.mark_sent, item.outbox_id, now())
+        await db.run_batched(outbox.mark_sent, item.outbox_id, now())
         done.sent += 1
         metrics.message(item.kind, SENT)
     return True
 
 
 # Messages that are one text about the course (kurse.outbox queues them).
-_NOTICES: dict[str, Callable[[Texts, Course], str]] = {
-    "demoted": render_courses.demoted_notice,
-    "cancelled": render_courses.course_cancelled_notice,
-    "changed": render_courses.course_changed_notice,
-    "leadgone": render_courses.lead_gone_notice,
+_NOTICES: dict[MessageKind, Callable[[Texts, Course], str]] = {
+    MessageKind.DEMOTED: render_courses.demoted_notice,
+    MessageKind.CANCELLED: render_courses.course_cancelled_notice,
+    MessageKind.CHANGED: render_courses.course_changed_notice,
+    MessageKind.LEADGONE: render_courses.lead_gone_notice,
 }
 
 
-def _calendar_file(item: tasks.Delivery, now: datetime) -> bytes | None:
+def _calendar_file(item: outbox.Delivery, now: datetime) -> bytes | None:
     """The calendar file that goes with a message, if any: the entry itself (a reminder, a
     promotion, a moved course for those confirmed), or the file that removes it (moved back
     to the waiting list, the course cancelled)."""
     rid, course = item.registration_id, item.course
     if rid is None:
         return None
-    if item.kind in ("reminder", "promoted"):
+    if item.kind in (MessageKind.REMINDER, MessageKind.PROMOTED):
         return course_calendar(course, rid, now)
-    if item.kind == "changed" and item.registration_status == RegistrationStatus.CONFIRMED:
+    confirmed = item.registration_status == RegistrationStatus.CONFIRMED
+    if item.kind == MessageKind.CHANGED and confirmed:
         return course_calendar(course, rid, now, days_before=item.detail.get("days_before", 0))
-    if item.kind in ("demoted", "cancelled"):
+    if item.kind in (MessageKind.DEMOTED, MessageKind.CANCELLED):
         return course_calendar(course, rid, now, cancel=True)
     return None
 
 
 async def _send(
-    application: KursApplication, services: Services, item: tasks.Delivery, check: SendCheck
+    application: KursApplication, services: Services, item: outbox.Delivery, check: SendCheck
 ) -> None:
     bot, t, course = application.bot, texts(item.language), item.course
     # With a rate limiter the check runs after its wait, right before the call; without one
     # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
     limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
-    if item.kind == "reminder":
+    if item.kind == MessageKind.REMINDER:
         text = render.reminder(t, course, item.detail["offset"])
-    elif item.kind == "promoted":
+    elif item.kind == MessageKind.PROMOTED:
         text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
     elif item.kind in _NOTICES:
         text = _NOTICES[item.kind](t, course)
-    elif item.kind == "minimum":
+    elif item.kind == MessageKind.MINIMUM:
         text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
-    elif item.kind == "leadlist":
+    elif item.kind == MessageKind.LEADLIST:
         for chunk in await _lead_list(services, t, item):
             await bot.send_message(item.telegram_id, chunk, **limited)
         return
@@ -285,7 +287,7 @@ async def _send(
     )
 
 
-async def _lead_list(services: Services, t: Texts, item: tasks.Delivery) -> list[str]:
+async def _lead_list(services: Services, t: Texts, item: outbox.Delivery) -> list[str]:
     """The participant list with what changed since the lead's previous list."""
     listing = await services.db.run(
         participants, item.course.id, services.clock.now(), readonly=True
@@ -326,7 +328,7 @@ async def _plan_wake_up(application: KursApplication) -> None:
     job_queue = application.job_queue
     if job_queue is None:
         return
-    due = await services.db.run(tasks.next_due, readonly=True)
+    due = await services.db.run(operations.next_due, readonly=True)
     if due is None:
         return
     delay = (due - services.clock.now()).total_seconds()

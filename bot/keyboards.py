@@ -16,7 +16,7 @@ from kurse.admin import CourseFill
 from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
 from kurse.models import CourseStatus, RegistrationStatus
-from kurse.registrations import MyRegistration
+from kurse.registration_lists import MyRegistration
 
 
 def _button(

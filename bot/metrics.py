@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.liveness import Heartbeat
-from kurse import tasks
+from kurse import operations
 from kurse.clock import Clock
 from kurse.db import Database
 
@@ -120,7 +120,7 @@ class _Levels(Collector):
         )
         try:
             with self._db.transaction(readonly=True) as session:
-                levels = tasks.queue_levels(session, now)
+                levels = operations.queue_levels(session, now)
         except Exception:
             log.warning("metrics: the queues could not be read", exc_info=True)
             up.add_metric([], 0)
@@ -144,7 +144,7 @@ class _Levels(Collector):
             yield gauge
 
 
-def _queue_gauges(levels: tasks.QueueLevels, now: datetime) -> Iterator[Metric]:
+def _queue_gauges(levels: operations.QueueLevels, now: datetime) -> Iterator[Metric]:
     messages = GaugeMetricFamily(
         "kursbot_outbox_messages", "Outbox messages by state", labels=["state"]
     )

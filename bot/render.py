@@ -15,7 +15,8 @@ from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
 from kurse.errors import DomainError
 from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
-from kurse.registrations import MyRegistration, SignUpResult
+from kurse.registration_lists import MyRegistration
+from kurse.registrations import SignUpResult
 from kurse.search import CourseQuery
 
 MAX_MESSAGE = 4096

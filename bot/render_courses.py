@@ -9,7 +9,7 @@ from bot.render_admin import FIELDS
 from kurse.courses import CourseEdit
 from kurse.days import DayWarning
 from kurse.models import Course, Person
-from kurse.registrations import QuotaChange
+from kurse.quotas import QuotaChange
 
 
 def course_created(t: Texts, course: Course) -> str:

@@ -12,7 +12,7 @@ from kurse.admin import CourseFill
 from kurse.days import course_days
 from kurse.exports import ListLabels
 from kurse.models import Course, Person
-from kurse.registrations import ParticipantList
+from kurse.registration_lists import ParticipantList
 
 
 def not_lead(t: Texts) -> str:

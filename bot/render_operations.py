@@ -10,7 +10,7 @@ from bot.render import truncate
 from kurse.audit import DELETED, Change, LogLine, LogPage
 from kurse.clock import BERLIN
 from kurse.forms import KEYS
-from kurse.tasks import Status
+from kurse.operations import Status
 
 ACTIONS = {
     "course_created": _("course created"),

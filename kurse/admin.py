@@ -15,15 +15,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kurse import agencies, audit, courses, outbox, people, registrations
+from kurse import agencies, audit, courses, outbox, people, quotas, registration_lists
 from kurse.audit import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from kurse.forms import FormError, parse_course_form
+from kurse.forms import FormError, parse_course_form, parse_seats
 from kurse.models import Agency, Course, CourseStatus, Person, Quota
-from kurse.registrations import ExcessDecision, QuotaChange
+from kurse.outbox import MessageKind
+from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
+from kurse.seats import MAX_SEATS_PER_AGENCY
 
 
 class FormInvalid(DomainError):
@@ -104,7 +106,7 @@ def _seat_and_lead_problems(
     for code, number in seats.items():
         if code not in known:
             problems.append(FormError(lines.get("seats", 0), "seats", "unknown_agency", code))
-        elif not 0 <= number <= courses.MAX_SEATS_PER_AGENCY:
+        elif not 0 <= number <= MAX_SEATS_PER_AGENCY:
             problems.append(FormError(lines.get("seats", 0), "seats", "out_of_range"))
     if values.get("lead") is not None:
         try:
@@ -196,7 +198,7 @@ def edit_course_from_form(
         return edit
     told = outbox.notices(
         session,
-        "changed",
+        MessageKind.CHANGED,
         course.id,
         _with_lead(edit.affected_person_ids, edit.course),
         now,
@@ -234,7 +236,7 @@ def cancel_course_by_code(
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor, plan=plan)
-    told = outbox.notices(session, "cancelled", course.id, _with_lead(ids, course), now)
+    told = outbox.notices(session, MessageKind.CANCELLED, course.id, _with_lead(ids, course), now)
     return CourseCancellation(course, told)
 
 
@@ -254,8 +256,6 @@ def set_quotas_from_text(
     on_excess: ExcessDecision = "refuse",
 ) -> tuple[Course, QuotaChange]:
     """Sets quotas from ``PP-OFR=10 PD-Z=8``; raises `QuotaBelowConfirmed` for a decision."""
-    from kurse.forms import parse_seats
-
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
     try:
@@ -264,9 +264,7 @@ def set_quotas_from_text(
         raise InvalidInput(field="seats", reason="duplicate_agency") from None
     except ValueError as error:
         raise InvalidInput(field="seats", reason="bad_seats", value=str(error)) from None
-    change = registrations.set_quotas(
-        session, course.id, seats, now, on_excess=on_excess, actor=actor
-    )
+    change = quotas.set_quotas(session, course.id, seats, now, on_excess=on_excess, actor=actor)
     return course, change
 
 
@@ -388,13 +386,13 @@ def find_people(
 
 def participant_list(
     session: Session, course_id: int, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
-) -> tuple[registrations.ParticipantList, int, Person | None]:
+) -> tuple[registration_lists.ParticipantList, int, Person | None]:
     """A course's participant list, its number of seats and its lead (lead or admin only)."""
     course = courses.get_course(session, course_id)
     require_lead_or_admin(session, course, telegram_id, bootstrap)
     seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id))
     lead = session.get(Person, course.lead_id) if course.lead_id else None
-    return registrations.participants(session, course_id, now), int(seats or 0), lead
+    return registration_lists.participants(session, course_id, now), int(seats or 0), lead
 
 
 def course_id_by_code(session: Session, code: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kurse.models import AuditEntry
+from kurse.models import AuditEntry, Course, Person
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,6 @@ def log_page(
 
 def readable(session: Session, rows: list[AuditEntry]) -> list[LogLine]:
     """The entries with names for ids (one query for persons, one for courses)."""
-    from kurse.models import Course, Person
-
     payloads = [(_load(e.before), _load(e.after)) for e in rows]
     person_ids = {e.actor_id for e in rows if e.actor_id} | {
         e.subject_person_id for e in rows if e.subject_person_id

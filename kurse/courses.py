@@ -1,6 +1,6 @@
 """Courses: create, edit, cancel, look up and list for officers.
 
-Seats are changed only through `kurse.registrations.set_quotas`, which keeps the invariants.
+Seats are changed only through `kurse.quotas.set_quotas`, which keeps the invariants.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from kurse import audit, people
 from kurse.audit import Actor
 from kurse.clock import BERLIN
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
-from kurse.forms import MAX_SEATS_PER_AGENCY, check_course, seat_problems, start_problem
-from kurse.models import Agency, Course, CourseStatus, Person, Quota, RegistrationStatus
+from kurse.forms import check_course, seat_problems, start_problem
+from kurse.models import Course, CourseStatus, Person, Quota, Registration, RegistrationStatus
+from kurse.promotion import fill_free_seats
 from kurse.schedule import DEFAULT_PLAN, Plan, cancel_course_tasks, plan_course
 from kurse.search import CourseQuery, matches
-from kurse.validation import check_int, clean_text
+from kurse.seats import load_seats, seats_for_courses, validate_seats
+from kurse.validation import clean_text
 
 MAX_REASON = 500
 MAX_PAGE_SIZE = 50
@@ -125,23 +127,6 @@ def check_start(start: datetime, now: datetime) -> None:
 def check_draft(session: Session, draft: CourseDraft, now: datetime) -> None:
     """Raises the first problem of a new course's fields (`InvalidInput`), seats aside."""
     _validate(session, draft, now, new=True)
-
-
-def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]:
-    """Maps agency codes to ids and checks every number; raises `InvalidInput` or `NotFound`."""
-    if not seats:
-        raise InvalidInput(field="seats", reason="empty")
-    codes = {code.strip().upper()[:16]: n for code, n in seats.items()}
-    if len(codes) != len(seats):
-        raise InvalidInput(field="seats", reason="duplicate_agency")
-    for n in codes.values():
-        check_int(n, "seats", low=0, high=MAX_SEATS_PER_AGENCY)
-    rows = session.execute(select(Agency.code, Agency.id).where(Agency.code.in_(codes))).all()
-    known = {code: agency_id for code, agency_id in rows}
-    for code in codes:
-        if code not in known:
-            raise NotFound(kind="agency", code=code)
-    return {known[code]: n for code, n in codes.items()}
 
 
 def _next_code(session: Session, start: datetime) -> str:
@@ -284,8 +269,6 @@ def edit_course(
     session.flush()
     plan_course(session, course, plan, now)  # timed work follows the dates (kurse.schedule)
     if diff.keys() & {"start_at", "release_at"}:
-        from kurse.registrations import fill_free_seats  # local: registrations imports us
-
         fill_free_seats(session, course, now)  # out of the last day, or released now
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
 
@@ -294,8 +277,6 @@ def _check_release_move(
     session: Session, course: Course, release: datetime | None, now: datetime
 ) -> None:
     """Refuses to take back a release date once officers hold released seats."""
-    from kurse.registrations import load_seats  # local: registrations imports this module
-
     if release is not None and release <= now:
         return
     seats = load_seats(session, course.id, released=False)
@@ -339,8 +320,6 @@ def cancel_course(
 
 def registered_person_ids(session: Session, course_id: int) -> list[int]:
     """Ids of everyone confirmed or waiting for the course, in arrival order."""
-    from kurse.models import Registration
-
     rows = session.scalars(
         select(Registration.person_id)
         .where(
@@ -364,8 +343,6 @@ def list_open_courses(
 ) -> CoursePage:
     """Courses open for sign-up, soonest first, with the seats left for ``agency_id``;
     ``query`` keeps those with its words or in its month (`kurse.search`)."""
-    from kurse.registrations import seats_for_courses
-
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     is_open = (Course.status == CourseStatus.PUBLISHED, Course.registration_deadline > now)
     ordered = select(Course).where(*is_open).order_by(Course.start_at, Course.id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kurse.clock import BERLIN
-from kurse.models import Course
+from kurse.models import Agency, Course, Quota
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,6 @@ def day_warnings(days: list[CourseDay], states: set[str], language: str) -> list
 
 def course_day_warnings(session: Session, course: Course, language: str) -> list[DayWarning]:
     """`day_warnings` for the states of the agencies with seats in ``course``."""
-    from kurse.models import Agency, Quota
-
     states = set(
         session.scalars(
             select(Agency.state)

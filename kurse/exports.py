@@ -17,7 +17,7 @@ from icalendar import Calendar, Event, Timezone
 from kurse.clock import BERLIN
 from kurse.days import course_days
 from kurse.models import Course, CourseStatus, RegistrationStatus
-from kurse.registrations import ParticipantList
+from kurse.registration_lists import ParticipantList
 
 PRODID = "-//Kursbot//Gemeinsame Fortbildung//DE"
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from kurse.clock import BERLIN, ensure_aware
 from kurse.errors import InvalidInput
+from kurse.seats import MAX_SEATS_PER_AGENCY
 from kurse.validation import clean_text
 
 MAX_FORM_LINES = 60
 MAX_ERRORS_SHOWN = 10
-MAX_SEATS_PER_AGENCY = 1000
 MAX_TITLE = 200
 MAX_LOCATION = 200
 MAX_DESCRIPTION = 3000

@@ -164,9 +164,9 @@ class Course(SQLModel, table=True):
 class Quota(SQLModel, table=True):
     """Seats of one agency in one course, and how many of its officers hold or wait for one.
 
-    The two counters are kept by `kurse.registrations` under the course's lock, in the same
-    transaction as the registrations they count, so that a sign-up reads the seat state in
-    one short query however long the waiting list is. `invariant_violations` re-counts.
+    The two counters are moved by `kurse.seats.adjust_counts` under the course's lock, in
+    the same transaction as the registrations they count, so that a sign-up reads the seat
+    state in one short query however long the waiting list is. `kurse.invariants` re-counts.
     """
 
     __tablename__ = "quota"
@@ -287,12 +287,18 @@ class Task(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
-    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))  # `kurse.schedule.TaskKind`
     course_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
+    # What the key says of a reminder or a lead list, as columns the code reads (the key stays
+    # the same, as it keeps the work from being planned twice): a reminder's offset before the
+    # start and the start it was planned for; a lead list's moment (`kurse.schedule.ListMoment`).
+    offset_minutes: int | None = Field(default=None, sa_column=Column(Integer))
+    planned_start: datetime | None = _time(nullable=True)
+    moment: str | None = Field(default=None, sa_column=Column(String(16)))
     due_at: datetime = _time()
     state: str = Field(default=TaskState.PENDING, sa_column=Column(String(16), nullable=False))
     claimed_at: datetime | None = _time(nullable=True)

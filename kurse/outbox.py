@@ -1,22 +1,58 @@
-"""Messages to officers that must not be lost: written in the transaction that causes them.
+"""The outbox: messages that must not be lost, queued and then sent exactly once.
 
-A row of the ``outbox`` table is one message to one person, with a unique key, so the same
-message is never queued twice. The timed work (`kurse.tasks`, `bot.jobs`) claims, sends and
-marks the rows: within Telegram's limits, and again after a restart if the process died
-between the change and the message.
+A row of the ``outbox`` table is one message to one person, written in the transaction that
+causes it, with a unique key, so the same message is never queued twice. The bot
+(`bot.jobs`) claims due rows (`kurse.claims`), re-checks each right before it sends it
+(`recheck`: a message whose reason has gone is skipped) and marks it sent, blocked or failed;
+within Telegram's limits, and again after a restart if the process died in between.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kurse.models import Outbox
+from kurse.claims import due_rows
+from kurse.models import (
+    Course,
+    CourseStatus,
+    Outbox,
+    Person,
+    Registration,
+    RegistrationStatus,
+    TaskState,
+)
+
+MAX_ATTEMPTS = 5
+
+
+class MessageKind(StrEnum):
+    """What an outgoing message tells (`bot.jobs` writes one text per kind)."""
+
+    REMINDER = "reminder"  # the course is near (a reminder task)
+    LEADLIST = "leadlist"  # the participant list, to the lead
+    MINIMUM = "minimum"  # too few at the registration deadline, to the admins
+    PROMOTED = "promoted"  # moved up from the waiting list
+    DEMOTED = "demoted"  # moved back onto the waiting list (a quota lowered)
+    CANCELLED = "cancelled"  # the course is cancelled
+    CHANGED = "changed"  # its dates or place changed
+    LEADGONE = "leadgone"  # the lead deleted their data, to the admins
+
+
+PENDING, SENDING, SENT, SKIPPED, FAILED = (
+    TaskState.PENDING,
+    TaskState.SENDING,
+    TaskState.SENT,
+    TaskState.SKIPPED,
+    TaskState.FAILED,
+)
 
 
 def add(session: Session, rows: list[Outbox]) -> int:
@@ -41,7 +77,7 @@ def occasion(now: datetime) -> int:
 
 def notices(
     session: Session,
-    kind: str,
+    kind: MessageKind,
     course_id: int,
     person_ids: Iterable[int],
     now: datetime,
@@ -69,7 +105,7 @@ def notices(
 
 def seat_changes(
     session: Session,
-    kind: str,
+    kind: MessageKind,
     course_id: int,
     moved: Iterable[tuple[int | None, int | None]],
     now: datetime,
@@ -92,3 +128,205 @@ def seat_changes(
             if registration_id is not None and person_id is not None
         ],
     )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed message with what the bot needs to write it."""
+
+    outbox_id: int
+    kind: MessageKind
+    telegram_id: int
+    language: str
+    person_id: int
+    course: Course
+    registration_id: int | None
+    detail: dict[str, Any]
+    attempts: int
+    registration_status: str | None = None  # of the recipient's registration, if any
+
+
+def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
+    """Claims due messages; ones that no longer make sense are marked skipped instead."""
+    rows: Sequence[Outbox] = due_rows(session, Outbox, now, limit)
+    deliveries = _deliveries(session, rows, now)
+    for delivery in deliveries:
+        row = session.get(Outbox, delivery.outbox_id)
+        assert row is not None
+        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
+    return [replace(d, attempts=d.attempts + 1) for d in deliveries]
+
+
+def recheck(session: Session, outbox_id: int, now: datetime) -> Delivery | None:
+    """Right before a claimed message is sent: the message as it is to be sent now (course,
+    recipient and content from the state of this moment), or None if its reason has gone
+    meanwhile (then it is marked skipped). A claim that is no longer ours also gives None."""
+    row = session.get(Outbox, outbox_id, with_for_update=True)
+    if row is None or row.state != SENDING:
+        return None
+    found = _deliveries(session, [row], now)
+    return found[0] if found else None
+
+
+def renew_claims(session: Session, outbox_ids: Collection[int], now: datetime) -> None:
+    """Keeps this process's claims fresh while it is still sending them (a slow send waiting
+    out `RetryAfter` is not taken for a dead one and sent twice by another process)."""
+    if outbox_ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
+            .values(claimed_at=now)
+        )
+
+
+def give_back(session: Session, outbox_ids: Collection[int]) -> int:
+    """Claimed messages this process will not send (it stops): pending again at once, their
+    attempt not counted; returns how many."""
+    if not outbox_ids:
+        return 0
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
+        .values(state=PENDING, claimed_at=None, attempts=Outbox.attempts - 1)
+    )
+    return int(result.rowcount or 0)
+
+
+def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list[Delivery]:
+    """The rows that are still to be sent, as deliveries; the others are marked skipped."""
+    courses = {
+        c.id: c
+        for c in session.scalars(
+            select(Course).where(Course.id.in_({row.course_id for row in rows if row.course_id}))
+        )
+    }
+    for row in rows:  # a lead's list goes to whoever leads the course now
+        course = courses.get(row.course_id) if row.course_id else None
+        if (
+            row.kind == MessageKind.LEADLIST
+            and course is not None
+            and course.lead_id != row.person_id
+        ):
+            row.person_id = course.lead_id
+    person_ids = {row.person_id for row in rows if row.person_id}
+    registration_ids = {row.registration_id for row in rows if row.registration_id}
+    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    registrations = {
+        r.id: r
+        for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
+    }
+    # A notice about the whole course comes with a calendar file for whoever is registered.
+    about_course = [
+        r for r in rows if r.kind in (MessageKind.CANCELLED, MessageKind.CHANGED) and r.person_id
+    ]
+    registered = (
+        {
+            (r.course_id, r.person_id): r
+            for r in session.scalars(
+                select(Registration).where(
+                    Registration.course_id.in_({row.course_id for row in about_course}),
+                    Registration.person_id.in_({row.person_id for row in about_course}),
+                )
+            )
+        }
+        if about_course
+        else {}
+    )
+    deliveries = []
+    for row in rows:
+        person = persons.get(row.person_id) if row.person_id else None
+        course = courses.get(row.course_id) if row.course_id else None
+        registration = registrations.get(row.registration_id) if row.registration_id else None
+        reason = _stale(row, person, course, registration, now)
+        if reason is not None:
+            row.state, row.done_at, row.last_error = SKIPPED, now, reason
+            continue
+        assert person is not None and course is not None and row.id is not None
+        if registration is None:
+            registration = registered.get((row.course_id, row.person_id))
+        deliveries.append(
+            Delivery(
+                row.id,
+                MessageKind(row.kind),
+                person.telegram_id,
+                person.language,
+                person.id,
+                course,
+                registration.id if registration is not None else None,
+                json.loads(row.detail or "{}"),
+                row.attempts,
+                registration.status if registration is not None else None,
+            )
+        )
+    return deliveries
+
+
+def _stale(
+    row: Outbox,
+    person: Person | None,
+    course: Course | None,
+    registration: Registration | None,
+    now: datetime,
+) -> str | None:
+    """Why a message should not go out any more, or None."""
+    if person is None or course is None:
+        return "person or course gone (or the course has no lead any more)"
+    if not person.active:
+        return "person inactive (blocked the bot)"
+    is_open = course.status == CourseStatus.PUBLISHED
+    if row.kind == MessageKind.REMINDER:
+        if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+            return "registration cancelled"
+        if not is_open or now >= course.start_at:
+            return "too late: the course has started"
+    if row.kind == MessageKind.CHANGED and (not is_open or now >= course.end_at):
+        return "course not open any more"
+    if row.kind == MessageKind.LEADLIST and (not is_open or now >= course.start_at):
+        return "course cancelled or started meanwhile"
+    if row.kind == MessageKind.MINIMUM and (not is_open or now >= course.start_at):
+        return "course cancelled or started meanwhile"
+    if row.kind == MessageKind.LEADGONE and (
+        not is_open or now >= course.end_at or course.lead_id
+    ):
+        return "course has a lead again, or is over"
+    seat_moves = (MessageKind.PROMOTED, MessageKind.DEMOTED)
+    if row.kind in seat_moves:  # the seat may have changed again meanwhile
+        promoted = row.kind == MessageKind.PROMOTED
+        expected = RegistrationStatus.CONFIRMED if promoted else RegistrationStatus.WAITING
+        if registration is None or registration.status != expected:
+            return "the registration changed again"
+        if not is_open or now >= course.start_at:
+            return "too late: the course has started"
+    return None
+
+
+def mark_sent(session: Session, outbox_id: int, now: datetime) -> None:
+    """The message went out."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(state=SENT, done_at=now, last_error=None)
+    )
+
+
+def mark_blocked(session: Session, outbox_id: int, person_id: int, now: datetime) -> None:
+    """The person blocked the bot: skipped, and the person marked inactive."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(state=SKIPPED, done_at=now, last_error="blocked the bot")
+    )
+    session.execute(update(Person).where(Person.id == person_id).values(active=False))
+
+
+def mark_failed(
+    session: Session, outbox_id: int, error: str, now: datetime, retry_in: timedelta | None
+) -> str:
+    """A failed attempt: tried again later (back-off), or finally failed with the reason."""
+    row = session.get(Outbox, outbox_id)
+    assert row is not None
+    if retry_in is not None and row.attempts < MAX_ATTEMPTS:
+        row.state, row.due_at, row.last_error = PENDING, now + retry_in, error[:500]
+    else:
+        row.state, row.done_at, row.last_error = FAILED, now, error[:500]
+    return row.state

@@ -23,7 +23,9 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
 )
-from kurse.registrations import Promotion, withdraw
+from kurse.outbox import MessageKind
+from kurse.promotion import Promotion
+from kurse.registrations import withdraw
 
 
 def _plain(value: Any) -> Any:
@@ -216,5 +218,5 @@ def delete_person(
     told = 0
     for course in led:
         assert course.id is not None
-        told += outbox.notices(session, "leadgone", course.id, admins, now)
+        told += outbox.notices(session, MessageKind.LEADGONE, course.id, admins, now)
     return Deletion(cancelled, anonymised, promoted, told)

@@ -45,6 +45,13 @@ class TaskKind(StrEnum):
     RETENTION = "retention"
 
 
+class ListMoment(StrEnum):
+    """When a lead's list goes out; at the deadline, admins hear of too few participants."""
+
+    DEADLINE = "deadline"  # at the registration deadline
+    DAY_BEFORE = "daybefore"  # one day before the start
+
+
 @dataclass(frozen=True)
 class Plan:
     """The settings that decide the timed work: reminder offsets and the retention period."""
@@ -65,12 +72,17 @@ class Planned:
     A course's end happens once and is never re-armed; its anonymisation always happens.
     ``catch_up``: re-armed even when its new time has passed already, and then done at once
     (a release date set into the past releases the seats now).
+    ``offset``, ``start``, ``moment``: what the key says of a reminder or a lead list, for the
+    task's columns.
     """
 
     kind: TaskKind
     due: datetime
     rearm: bool = True
     catch_up: bool = False
+    offset: timedelta | None = None  # a reminder's, before the start
+    start: datetime | None = None  # the start a reminder is planned for
+    moment: ListMoment | None = None  # a lead list's
 
 
 def offset_label(offset: timedelta) -> str:
@@ -81,6 +93,10 @@ def offset_label(offset: timedelta) -> str:
     if minutes % 60 == 0:
         return f"{minutes // 60}h"
     return f"{minutes}m"
+
+
+def _minutes(offset: timedelta) -> int:
+    return int(offset.total_seconds() // 60)
 
 
 def parse_offset(label: str) -> timedelta:
@@ -97,21 +113,6 @@ def start_stamp(start: datetime) -> str:
 def reminder_key(course_id: int, offset: timedelta, start: datetime) -> str:
     """``reminder:7d:course:42:20270312T0800Z``: one per offset and start date."""
     return f"reminder:{offset_label(offset)}:course:{course_id}:{start_stamp(start)}"
-
-
-@dataclass(frozen=True)
-class ReminderKey:
-    """What a reminder task's key says: the offset and the start date it was planned for."""
-
-    label: str
-    offset: timedelta
-    start: str
-
-
-def parse_reminder_key(key: str) -> ReminderKey:
-    """Reads back what `reminder_key` wrote."""
-    _kind, label, _course, _id, start = key.split(":")
-    return ReminderKey(label, parse_offset(label), start)
 
 
 def reminder_grace(offset: timedelta) -> timedelta:
@@ -139,13 +140,13 @@ def planned_work(course: Course, plan: Plan) -> dict[str, Planned]:
         return work
     for offset in plan.reminders:
         work[reminder_key(cid, offset, course.start_at)] = Planned(
-            TaskKind.REMINDER, course.start_at - offset
+            TaskKind.REMINDER, course.start_at - offset, offset=offset, start=course.start_at
         )
-    work[f"leadlist:deadline:course:{cid}"] = Planned(
-        TaskKind.LEADLIST, course.registration_deadline
+    work[f"leadlist:{ListMoment.DEADLINE}:course:{cid}"] = Planned(
+        TaskKind.LEADLIST, course.registration_deadline, moment=ListMoment.DEADLINE
     )
-    work[f"leadlist:daybefore:course:{cid}"] = Planned(
-        TaskKind.LEADLIST, course.start_at - DAY_BEFORE
+    work[f"leadlist:{ListMoment.DAY_BEFORE}:course:{cid}"] = Planned(
+        TaskKind.LEADLIST, course.start_at - DAY_BEFORE, moment=ListMoment.DAY_BEFORE
     )
     if course.release_at is not None:
         work[f"release:course:{cid}"] = Planned(TaskKind.RELEASE, course.release_at, catch_up=True)
@@ -165,7 +166,15 @@ def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> 
     for key, item in wanted.items():
         task = existing.get(key)
         if task is None:
-            task = Task(key=key, kind=item.kind, course_id=course.id, due_at=item.due)
+            task = Task(
+                key=key,
+                kind=item.kind,
+                course_id=course.id,
+                due_at=item.due,
+                offset_minutes=_minutes(item.offset) if item.offset is not None else None,
+                planned_start=item.start,
+                moment=item.moment,
+            )
             if item.kind == TaskKind.REMINDER and item.due <= now:
                 # Its time had passed before this start date was set: not sent late.
                 task.state, task.done_at = TaskState.SKIPPED, now
@@ -201,6 +210,8 @@ def _adopt_legacy_reminder_keys(existing: dict[str, Task], course: Course) -> No
             new_key = reminder_key(task.course_id, parse_offset(parts[1]), course.start_at)
             if new_key not in existing:
                 task.key = new_key
+                task.offset_minutes = _minutes(parse_offset(parts[1]))
+                task.planned_start = course.start_at
                 existing[new_key] = existing.pop(key)
 
 

@@ -11,17 +11,9 @@ from sqlalchemy.orm import Session
 from kurse.courses import CourseListing, get_course
 from kurse.errors import DomainError
 from kurse.models import Agency, Course, CourseStatus, Person, Registration, RegistrationStatus
-from kurse.registrations import (
-    CancelResult,
-    MyRegistration,
-    SignUpResult,
-    cancel_for_course,
-    is_released,
-    load_seats,
-    position_of,
-    seats_for_courses,
-    sign_up_many,
-)
+from kurse.registration_lists import MyRegistration, position_of
+from kurse.registrations import CancelResult, SignUpResult, cancel_for_course, sign_up_many
+from kurse.seats import is_released, load_seats, seats_for_courses
 
 
 @dataclass(frozen=True)

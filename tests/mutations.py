@@ -1,10 +1,12 @@
 """Hand mutations of the seat and planning rules: does a test fail when a rule is broken?
 
-Each mutation replaces one short snippet of `kurse/registrations.py`, `kurse/schedule.py` or
-`kurse/tasks.py` with a version that breaks one rule of PRODUCT.md §4, §5 or §9. The script
-copies the repository into a temporary folder (never touching the working tree), checks that
-the chosen tests pass there unchanged, then applies one mutation at a time, runs the tests
-(``-x -q``, SQLite only, with a timeout) and reports whether a test failed ("caught").
+Each mutation replaces one short snippet of the seat rules (`kurse/registrations.py`,
+`kurse/seats.py`, `kurse/promotion.py`, `kurse/quotas.py`) or the planning rules
+(`kurse/schedule.py`, `kurse/tasks.py`, `kurse/claims.py`) with a version that breaks one
+rule of PRODUCT.md §4, §5 or §9. The script copies the repository into a temporary folder
+(never touching the working tree), checks that the chosen tests pass there unchanged, then
+applies one mutation at a time, runs the tests (``-x -q``, SQLite only, with a timeout) and
+reports whether a test failed ("caught").
 
     .venv/bin/python -m tests.mutations              # every mutation (about 15-25 minutes)
     .venv/bin/python -m tests.mutations --only newcomer_overtakes_in_the_last_day
@@ -43,7 +45,13 @@ TESTS = (
     "tests/test_invariants_stateful.py",
 )
 
-REGS, SCHEDULE, TASKS = "kurse/registrations.py", "kurse/schedule.py", "kurse/tasks.py"
+REGS, SEATS, PROMOTION, QUOTAS = (
+    "kurse/registrations.py",
+    "kurse/seats.py",
+    "kurse/promotion.py",
+    "kurse/quotas.py",
+)
+SCHEDULE, TASKS, CLAIMS = "kurse/schedule.py", "kurse/tasks.py", "kurse/claims.py"
 
 
 @dataclass(frozen=True)
@@ -83,49 +91,49 @@ MUTATIONS = (
     ),
     Mutation(
         "promoted_in_the_last_day",
-        REGS,
+        PROMOTION,
         "MANUAL_WINDOW = timedelta(hours=24)",
         "MANUAL_WINDOW = timedelta(0)",
         "in the last 24 hours the lead is told of a free seat instead of a promotion",
     ),
     Mutation(
         "promoted_after_the_start",
-        REGS,
+        PROMOTION,
         "now < course.start_at - MANUAL_WINDOW",
         "not course.start_at - MANUAL_WINDOW <= now < course.start_at",
         "no promotion after the course has started",
     ),
     Mutation(
         "latest_waiting_promoted_first",
-        REGS,
+        PROMOTION,
         "query.order_by(Registration.queue_seq).limit(free)",
         "query.order_by(Registration.queue_seq.desc()).limit(free)",
         "waiting lists are first come, first served",
     ),
     Mutation(
         "no_released_seats",
-        REGS,
+        SEATS,
         "if self.released:\n            return total",
         "if False:\n            return total",
         "after the release date a sign-up takes any unused seat",
     ),
     Mutation(
         "queue_per_agency_after_the_release",
-        REGS,
+        SEATS,
         "return self.waiting_total() if self.released else self.waiting.get(agency_id, 0)",
         "return self.waiting.get(agency_id, 0)",
         "after the release date the waiting list is one, across agencies",
     ),
     Mutation(
         "released_seat_not_marked",
-        REGS,
+        PROMOTION,
         "registration.via_release = own_full",
         "registration.via_release = False",
         "confirmed of an agency ≤ its quota plus the released seats it took (marked)",
     ),
     Mutation(
         "free_seat_not_reported_to_the_lead",
-        REGS,
+        PROMOTION,
         "in_window = course.status == CourseStatus.PUBLISHED and now < course.start_at",
         "in_window = False",
         "in the last 24 hours the lead is told of the free seat",
@@ -146,7 +154,7 @@ MUTATIONS = (
     ),
     Mutation(
         "quota_lowered_below_confirmed_silently",
-        REGS,
+        QUOTAS,
         'if over and on_excess != "demote_latest":',
         'if over and on_excess not in ("refuse", "demote_latest"):',
         "lowering a quota below the confirmed is refused unless the admin decides; "
@@ -154,7 +162,7 @@ MUTATIONS = (
     ),
     Mutation(
         "earliest_confirmed_demoted",
-        REGS,
+        QUOTAS,
         ".order_by(Registration.queue_seq.desc()).limit(n)",
         ".order_by(Registration.queue_seq).limit(n)",
         "a lowered quota moves the latest confirmed back to the waiting list",
@@ -170,7 +178,7 @@ MUTATIONS = (
     Mutation(
         "reminder_messages_keyed_without_the_start",
         TASKS,
-        "registration:{r.id}:{key.start}",
+        "registration:{r.id}:{start}",
         "registration:{r.id}",
         "a reminder once per officer, offset and start date (a postponed course reminds again)",
     ),
@@ -260,7 +268,7 @@ MUTATIONS = (
     ),
     Mutation(
         "work_runs_only_after_its_time",
-        TASKS,
+        CLAIMS,
         "(model.state == PENDING) & (model.due_at <= now),",
         "(model.state == PENDING) & (model.due_at < now),",
         "timed work runs at its time",
@@ -268,7 +276,7 @@ MUTATIONS = (
     Mutation(
         "reminder_for_an_old_start_sent",
         TASKS,
-        "if key.start != schedule.start_stamp(course.start_at):",
+        "if start != schedule.start_stamp(course.start_at):",
         "if False:",
         "a reminder planned for a start date the course has left is not sent",
     ),

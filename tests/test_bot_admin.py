@@ -17,7 +17,9 @@ from bot.jobs import run_due_work
 from kurse import agencies as agency_service
 from kurse import courses, people
 from kurse import registrations as regs
+from kurse.invariants import invariant_violations
 from kurse.models import AuditEntry, Course
+from kurse.seats import load_seats
 from tests import builders
 from tests.harness import eventually, user
 
@@ -69,7 +71,7 @@ async def test_an_admin_creates_a_course_with_every_german_key(h, db, clock, bos
     assert course.description.endswith("\nBitte Dienstausweis mitbringen.")
     assert course.lead_id == db.call(people.find_by_telegram_id, lead["id"]).id
     with db.transaction(readonly=True) as session:
-        assert regs.load_seats(session, course.id, released=False).quotas == {
+        assert load_seats(session, course.id, released=False).quotas == {
             agencies["PP-OFR"].id: 10,
             agencies["PD-Z"].id: 8,
         }
@@ -283,7 +285,7 @@ async def test_raising_a_quota_promotes_and_tells_lowering_asks_and_then_demotes
     await run_due_work(h.app)  # nothing more is due: each was told once
     assert told(officers[1], "🎉") == 1 and told(officers[1], "⚠️") == 1
     assert told(officers[2], "🎉") == 1 and told(officers[2], "⚠️") == 1
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 async def test_access_codes_are_shown_and_rotated_after_a_confirmation(h, db, boss, agencies):

@@ -18,7 +18,9 @@ from kurse import courses, people
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.db import Database
+from kurse.invariants import invariant_violations
 from kurse.models import Registration
+from kurse.registration_lists import participants, person_registrations
 from tests import builders
 from tests.harness import eventually, start_harness, stop_harness, user
 
@@ -274,7 +276,7 @@ async def test_cancelling_someone_elses_course_registration_is_refused(h, db, cl
     answers = await h.press_data(mallory, f"cxy:{course.id}:0", page)
 
     assert answers[-1].text == "Sie sind für diesen Kurs nicht angemeldet."
-    assert db.call(regs.person_registrations, 1, clock.now()) == [] or registrations_in(db) == 1
+    assert db.call(person_registrations, 1, clock.now()) == [] or registrations_in(db) == 1
 
 
 async def test_a_course_cancelled_while_its_page_is_open_cannot_be_joined(h, db, clock, agencies):
@@ -373,7 +375,7 @@ async def test_a_promoted_officer_who_blocked_the_bot_is_marked_inactive(h, db, 
     await h.press(first, "Ja, abmelden")
 
     await eventually(lambda: not db.call(people.find_by_telegram_id, gone["id"]).active)
-    statuses = db.call(regs.participants, course.id, clock.now())
+    statuses = db.call(participants, course.id, clock.now())
     assert [p.name for p in statuses.confirmed["PP-OFR"]] == ["Weg Person"]
 
 
@@ -423,8 +425,8 @@ async def test_100_officers_pressing_sign_up_at_once_keep_every_invariant(h, db,
 
     await h.feed(presses)
 
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
-    listing = db.call(regs.participants, course.id, clock.now())
+    assert db.call(invariant_violations, course.id, clock.now()) == []
+    listing = db.call(participants, course.id, clock.now())
     assert {k: len(v) for k, v in listing.confirmed.items()} == {"PD-Z": 5, "PP-OFR": 5}
     assert len(listing.waiting) == 90
     told = [answer["text"] for answer in h.api.callback_answers[-100:]]
@@ -471,7 +473,7 @@ async def test_a_button_under_a_message_deleted_meanwhile_still_shows_the_outcom
     )
     assert not any("schiefgegangen" in t for t in texts)  # no apology for what worked
     person = db.call(people.find_by_telegram_id, anna["id"])
-    (mine,) = db.call(regs.person_registrations, person.id, clock.now())
+    (mine,) = db.call(person_registrations, person.id, clock.now())
     assert mine.status == "confirmed"
 
 
@@ -589,7 +591,7 @@ async def test_a_press_too_old_to_answer_still_signs_up_and_shows_the_outcome(
     assert "Sie sind angemeldet." in page.text  # the page was edited all the same
     assert not any("schiefgegangen" in t for t in texts)
     person = db.call(people.find_by_telegram_id, anna["id"])
-    (mine,) = db.call(regs.person_registrations, person.id, clock.now())
+    (mine,) = db.call(person_registrations, person.id, clock.now())
     assert mine.status == "confirmed"
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import select, text
 from bot.cli import upgrade_database
 from bot.context import Services
 from bot.jobs import run_due_work
-from kurse import admin, courses, schedule, tasks
+from kurse import admin, claims, courses, outbox, schedule, tasks
 from kurse import registrations as regs
 from kurse.config import Settings
 from kurse.db import make_engine
+from kurse.invariants import invariant_violations
 from kurse.migrate import upgrade
 from kurse.models import Outbox, Registration, Task
 from tests import builders
@@ -66,7 +67,7 @@ async def test_a_release_date_moved_later_after_it_ran_releases_the_seats_at_the
     clock.advance(timedelta(days=5))
     await run_due_work(h.app)
 
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
     with db.transaction(readonly=True) as session:
         assert session.get(Registration, waiting.registration_id).status == "confirmed"
     assert len(texts_to(h, ben.telegram_id, "🎉")) == 1
@@ -287,7 +288,7 @@ async def test_a_slow_send_is_not_sent_a_second_time_by_another_instance(
 
     sending = asyncio.create_task(run_due_work(one.app, renew_every=0.02))
     await eventually(lambda: anna.telegram_id in one.api.holding)
-    clock.advance(tasks.CLAIM_TIMEOUT * 3)  # the send takes longer than a claim lasts
+    clock.advance(claims.CLAIM_TIMEOUT * 3)  # the send takes longer than a claim lasts
     await asyncio.sleep(0.2)  # the sender renews its claim meanwhile
     second = await run_due_work(two.app)
     release.set()
@@ -310,10 +311,10 @@ async def test_a_claim_whose_sender_died_is_taken_over_after_the_claim_timeout(
     sign_up(db, clock, course, anna)
     clock.set(course.start_at - timedelta(days=7))
     db.call(tasks.run_task, db.call(tasks.claim_due_tasks, clock.now())[0], clock.now())
-    db.call(tasks.claim_due_messages, clock.now())  # claimed; then the process dies
+    db.call(outbox.claim_due_messages, clock.now())  # claimed; then the process dies
 
     early = await run_due_work(h.app)
-    clock.advance(tasks.CLAIM_TIMEOUT + timedelta(seconds=1))
+    clock.advance(claims.CLAIM_TIMEOUT + timedelta(seconds=1))
     late = await run_due_work(h.app)
 
     assert (early.sent, late.sent) == (0, 1)
@@ -407,7 +408,7 @@ async def test_a_course_postponed_out_of_its_last_day_fills_a_free_seat_from_the
     later = course.start_at + timedelta(days=7)
     edit(db, clock, course, start_at=later, end_at=later + timedelta(hours=8))
 
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
     with db.transaction(readonly=True) as session:
         assert session.get(Registration, waiting.registration_id).status == "confirmed"
 

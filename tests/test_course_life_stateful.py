@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 
-from kurse import agencies, courses, people, schedule, tasks
+from kurse import agencies, courses, outbox, people, schedule, tasks
 from kurse import registrations as regs
 from kurse.db import Database
 from kurse.errors import DomainError
+from kurse.invariants import invariant_violations
 from kurse.models import Course, Registration
 from tests.builders import draft
 from tests.conftest import T0
@@ -34,19 +35,19 @@ PLAN = schedule.Plan(reminders=(timedelta(days=7), timedelta(days=1), timedelta(
 HOURS = st.sampled_from([1, 2, 5, 23, 24, 49, 24 * 5])
 
 
-def sweep(db: Database, now: datetime) -> list[tasks.Delivery]:
+def sweep(db: Database, now: datetime) -> list[outbox.Delivery]:
     """The timed work as `bot.jobs.run_due_work` does it, minus Telegram: every due task,
     then every due message, re-checked right before it counts as sent."""
     while task_ids := db.call(tasks.claim_due_tasks, now):
         for task_id in task_ids:
             db.call(tasks.run_task, task_id, now)
     delivered = []
-    while claimed := db.call(tasks.claim_due_messages, now):
+    while claimed := db.call(outbox.claim_due_messages, now):
         for item in claimed:
-            fresh = db.call(tasks.recheck, item.outbox_id, now)
+            fresh = db.call(outbox.recheck, item.outbox_id, now)
             if fresh is not None:
                 delivered.append(fresh)
-                db.call(tasks.mark_sent, item.outbox_id, now)
+                db.call(outbox.mark_sent, item.outbox_id, now)
     return delivered
 
 
@@ -241,7 +242,7 @@ class CourseLife(RuleBasedStateMachine):
     @invariant()
     def nobody_waits_while_a_seat_they_may_take_is_free(self):
         if hasattr(self, "db"):
-            assert self.db.call(regs.invariant_violations, self.course_id, self.now) == []
+            assert self.db.call(invariant_violations, self.course_id, self.now) == []
 
 
 def test_random_lives_of_a_course_keep_the_reference_plan(backend, new_databases):

@@ -11,6 +11,7 @@ from kurse import courses
 from kurse import registrations as regs
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.models import Course, CourseStatus
+from kurse.seats import load_seats
 from tests import builders
 
 
@@ -26,7 +27,7 @@ def test_a_new_course_gets_a_code_of_its_year_and_its_quotas(db, clock, agencies
     assert (first.code, second.code) == ("K-2027-001", "K-2027-002")
     assert first.cancellation_deadline == first.registration_deadline
     with db.transaction(readonly=True) as session:
-        seats = regs.load_seats(session, first.id, released=False)
+        seats = load_seats(session, first.id, released=False)
     assert seats.quotas == {agencies["PP-OFR"].id: 10, agencies["PD-Z"].id: 8}
 
 

@@ -11,6 +11,7 @@ from kurse import registrations as regs
 from kurse import views
 from kurse.clock import BERLIN
 from kurse.errors import NotFound
+from kurse.invariants import invariant_violations
 from kurse.models import AuditEntry, Registration, audit_table
 from tests import builders
 
@@ -79,7 +80,7 @@ async def test_200_batched_sign_ups_are_served_in_the_order_they_arrived(db, clo
         assert [r.position for r in mine[5:]] == list(range(1, 96))
     with db.transaction(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(Registration)) == 200
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def write_audits(session, prefix: str, items: list[str]) -> list[object]:
@@ -160,4 +161,4 @@ async def test_200_grouped_sign_ups_match_200_sign_ups_one_after_another(db, clo
     with db.transaction(readonly=True) as session:
         stored = dict(session.execute(select(Registration.id, Registration.person_id)).all())
     assert [stored[i] for i in ids] == [p.id for p in officers]
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []

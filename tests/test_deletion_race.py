@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text, update
 from kurse import privacy
 from kurse import registrations as regs
 from kurse.errors import DomainError
+from kurse.invariants import invariant_violations
 from kurse.models import Person, Quota, Registration
 from tests import builders
 
@@ -156,7 +157,7 @@ def test_deleting_my_data_while_my_sign_up_is_in_flight_leaves_no_seat_of_nobody
             for course in (held, contested):
                 counted, kept = _counted_and_kept(session, course.id)
                 assert counted == kept, (number, mode, f"counters {kept}, registrations {counted}")
-                assert regs.invariant_violations(session, course.id, now) == []
+                assert invariant_violations(session, course.id, now) == []
     assert errors == []
 
 
@@ -175,9 +176,9 @@ def test_invariant_violations_reports_a_seat_held_by_no_person_before_the_course
         )
 
     with db.transaction(readonly=True) as session:
-        problems = regs.invariant_violations(session, course.id, now)
+        problems = invariant_violations(session, course.id, now)
         # After the start, a deletion keeps the seat without the person (statistics).
-        after_start = regs.invariant_violations(session, course.id, course.start_at)
+        after_start = invariant_violations(session, course.id, course.start_at)
 
     assert problems == ["1 confirmed or waiting registrations held by no person"]
     assert after_start == []
@@ -197,6 +198,6 @@ def test_a_waiting_place_held_by_no_person_is_reported_too(db, clock, agencies):
         )
 
     with db.transaction(readonly=True) as session:
-        problems = regs.invariant_violations(session, course.id, now)
+        problems = invariant_violations(session, course.id, now)
 
     assert problems == ["1 confirmed or waiting registrations held by no person"]

@@ -23,7 +23,9 @@ from kurse import courses
 from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.db import Database
+from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Person
+from kurse.registration_lists import participants
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,7 +226,7 @@ def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_a
     db = Database(f"sqlite:///{database}")
     with db.transaction(readonly=True) as session:
         course = courses.get_course_by_code(session, code)
-        listing = regs.participants(session, course.id, datetime.now(BERLIN))
+        listing = participants(session, course.id, datetime.now(BERLIN))
         lead = session.get(Person, course.lead_id)
         lead_id = lead.telegram_id if lead else None
     db.dispose()
@@ -479,8 +481,8 @@ def test_sixty_officers_pressing_anmelden_on_two_instances_never_overbook_a_cour
     told = [answer.get("text", "") for answer in FakeTelegram.answers]
     assert sum(t.startswith("✅") for t in told) == 10, told
     assert sum(t.startswith("⏳") for t in told) == 50, told
-    assert db.call(regs.invariant_violations, course.id, now) == []
-    listing = db.call(regs.participants, course.id, now)
+    assert db.call(invariant_violations, course.id, now) == []
+    listing = db.call(participants, course.id, now)
     assert {code: len(names) for code, names in listing.confirmed.items()} == {
         "PP-OFR": 5,
         "PD-Z": 5,

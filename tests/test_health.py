@@ -17,7 +17,7 @@ from bot.jobs import run_due_work
 from bot.liveness import Liveness
 from kurse import registrations as regs
 from kurse.db import Database, make_engine
-from kurse.migrate import upgrade
+from kurse.migrate import newest_revision, upgrade
 from tests import builders
 from tests.harness import start_harness, stop_harness
 
@@ -73,7 +73,7 @@ def test_healthz_is_not_ready_while_the_schema_is_not_the_newest(tmp_path):
     old.dispose()
     assert status == 503
     assert body is not None and body["database"] == "ok"
-    assert body["schema"].startswith("at 0003") and "0004" in body["schema"]
+    assert body["schema"].startswith("at 0003") and newest_revision() in body["schema"]
 
 
 async def test_healthz_and_livez_answer_head_with_the_status_and_no_body(h, db):

@@ -24,7 +24,9 @@ from kurse.errors import (
     QuotaBelowConfirmed,
     RegistrationClosed,
 )
+from kurse.invariants import invariant_violations
 from kurse.models import Registration
+from kurse.quotas import set_quotas
 from tests.builders import draft
 from tests.conftest import T0
 
@@ -324,9 +326,7 @@ class SeatMachine(RuleBasedStateMachine):
             return  # refused by validation; covered by unit tests
         decision = "demote_latest" if demote else "refuse"
         try:
-            self.db.call(
-                regs.set_quotas, self.course_id, new, self.clock.now(), on_excess=decision
-            )
+            self.db.call(set_quotas, self.course_id, new, self.clock.now(), on_excess=decision)
         except QuotaBelowConfirmed as error:
             assert stage != "started"
             assert not demote and error.params["over"] == self.model.over(new)
@@ -358,7 +358,7 @@ class SeatMachine(RuleBasedStateMachine):
             assert {p: (s, v) for p, s, v in rows} == {
                 p: (r.status, r.via_release) for p, r in self.model.regs.items()
             }
-            assert regs.invariant_violations(session, self.course_id, self.clock.now()) == []
+            assert invariant_violations(session, self.course_id, self.clock.now()) == []
 
 
 def test_random_sequences_keep_every_invariant(backend, new_databases):

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.context import Services
 from bot.health import start_health_server
 from bot.jobs import run_due_work
+from kurse import operations, outbox, tasks
 from kurse import registrations as regs
-from kurse import tasks
 from tests import builders
 from tests.harness import start_harness, stop_harness, user
 
@@ -166,10 +166,10 @@ async def test_the_queue_gauges_are_read_from_the_database_at_scrape_time(
     # The reminder task runs (its messages are queued, due now) but nothing is sent yet.
     for task_id in db.call(tasks.claim_due_tasks, clock.now()):
         db.call(tasks.run_task, task_id, clock.now())
-    first = db.call(tasks.claim_due_messages, clock.now(), 1)[0]
-    db.call(tasks.mark_failed, first.outbox_id, "Bad Request: chat not found", clock.now(), None)
+    first = db.call(outbox.claim_due_messages, clock.now(), 1)[0]
+    db.call(outbox.mark_failed, first.outbox_id, "Bad Request: chat not found", clock.now(), None)
     with db.transaction(readonly=True) as session:
-        pending_tasks = tasks.status(session, clock.now()).pending_tasks
+        pending_tasks = operations.status(session, clock.now()).pending_tasks
     clock.advance(timedelta(minutes=10))
 
     samples = await scrape(metrics_port)

@@ -24,7 +24,7 @@ from kurse import exports, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.models import Course, Person, RegistrationStatus
-from kurse.registrations import Participant, ParticipantList, participants
+from kurse.registration_lists import Participant, ParticipantList, participants
 from tests import builders
 from tests.harness import user
 

@@ -10,7 +10,9 @@ from bot.context import Services
 from kurse import courses, people
 from kurse import registrations as regs
 from kurse.config import Settings
+from kurse.invariants import invariant_violations
 from kurse.models import SQLModel
+from kurse.registration_lists import person_registrations
 from tests import builders
 from tests.conftest import ADMIN_ID
 from tests.harness import eventually, start_harness, stop_harness, user
@@ -68,7 +70,7 @@ async def test_deleting_my_data_leaves_no_personal_field_and_moves_the_next_one_
         for table in SQLModel.metadata.sorted_tables:
             for row in session.execute(select(table)).all():
                 assert not needles & {str(v) for v in row}, (table.name, row)
-        assert regs.invariant_violations(session, future.id, clock.now()) == []
+        assert invariant_violations(session, future.id, clock.now()) == []
         counted = session.execute(
             text("SELECT count(*) FROM registration WHERE course_id = :c"), {"c": past.id}
         ).scalar()
@@ -86,7 +88,7 @@ async def test_after_deleting_someone_can_join_again_as_new(h, db, clock, agenci
     assert again[0].text.startswith("Bitte registrieren Sie sich zuerst")
     person = db.call(people.find_by_telegram_id, anna_chat["id"])
     assert (person.name, person.agency_id) == ("Anna Neu", agencies["PD-Z"].id)
-    assert db.call(regs.person_registrations, person.id, clock.now()) == []
+    assert db.call(person_registrations, person.id, clock.now()) == []
 
 
 async def test_a_lead_deleting_their_profile_leaves_the_course_without_lead_and_admins_told(

@@ -19,7 +19,11 @@ from kurse.errors import (
     QuotaBelowConfirmed,
     RegistrationClosed,
 )
+from kurse.invariants import invariant_violations
 from kurse.models import Registration, RegistrationStatus
+from kurse.quotas import set_quotas
+from kurse.registration_lists import participants, person_registrations
+from kurse.seats import load_seats
 from tests import builders
 
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
@@ -46,7 +50,7 @@ def test_sign_up_takes_a_seat_of_the_officers_agency(db, clock, agencies):
     result = sign_up(db, course.id, anna.id, clock)
 
     assert (result.status, result.position, result.already) == (CONFIRMED, None, False)
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def test_sign_up_waits_when_own_quota_is_full_although_other_agency_has_seats(db, clock, agencies):
@@ -147,7 +151,7 @@ def test_cancelling_frees_the_seat_for_the_first_waiting_officer_of_the_agency(
         second.id: "waiting",
         other.id: "confirmed",
     }
-    mine = db.call(regs.person_registrations, second.id, clock.now())
+    mine = db.call(person_registrations, second.id, clock.now())
     assert [(m.status, m.position) for m in mine] == [(WAITING, 1)]
 
 
@@ -219,7 +223,7 @@ def test_in_the_last_24_hours_a_free_seat_goes_to_the_lead_not_to_the_waiting_li
 
     assert result.promoted == [] and result.free_seat_for_lead
     assert statuses(db, course.id)[waiter.id] == "waiting"
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def test_after_the_release_date_unused_seats_go_to_other_agencies_in_arrival_order(
@@ -240,7 +244,7 @@ def test_after_the_release_date_unused_seats_go_to_other_agencies_in_arrival_ord
     assert statuses(db, course.id)[ofr[2].id] == "waiting"
     late = builders.officer(db, agencies["PD-Z"], clock.now())
     assert sign_up(db, course.id, late.id, clock).status == WAITING
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def test_raising_a_quota_promotes_waiting_officers_at_once(db, clock, agencies):
@@ -249,7 +253,7 @@ def test_raising_a_quota_promotes_waiting_officers_at_once(db, clock, agencies):
     for person in ofr:
         sign_up(db, course.id, person.id, clock)
 
-    change = db.call(regs.set_quotas, course.id, {"PP-OFR": 2}, clock.now())
+    change = db.call(set_quotas, course.id, {"PP-OFR": 2}, clock.now())
 
     assert [p.person_id for p in change.promoted] == [ofr[1].id]
     assert change.after == {"PP-OFR": 2, "PD-Z": 1}
@@ -264,7 +268,7 @@ def test_lowering_a_quota_below_confirmed_is_refused_and_says_how_many_are_over(
         sign_up(db, course.id, person.id, clock)
 
     with pytest.raises(QuotaBelowConfirmed) as error:
-        db.call(regs.set_quotas, course.id, {"PP-OFR": 1}, clock.now())
+        db.call(set_quotas, course.id, {"PP-OFR": 1}, clock.now())
 
     assert error.value.params == {"over": {"PP-OFR": 2}}
     assert set(statuses(db, course.id).values()) == {"confirmed"}
@@ -278,12 +282,10 @@ def test_lowering_a_quota_with_the_admins_decision_moves_the_latest_to_the_waiti
     for person in ofr:
         sign_up(db, course.id, person.id, clock)
 
-    change = db.call(
-        regs.set_quotas, course.id, {"PP-OFR": 1}, clock.now(), on_excess="demote_latest"
-    )
+    change = db.call(set_quotas, course.id, {"PP-OFR": 1}, clock.now(), on_excess="demote_latest")
 
     assert sorted(change.demoted) == sorted([ofr[1].id, ofr[2].id])
-    mine = {p.id: db.call(regs.person_registrations, p.id, clock.now()) for p in ofr}
+    mine = {p.id: db.call(person_registrations, p.id, clock.now()) for p in ofr}
     assert [(m[0].status, m[0].position) for m in mine.values()] == [
         (CONFIRMED, None),
         (WAITING, 1),
@@ -297,10 +299,10 @@ def test_quotas_out_of_range_or_for_unknown_agencies_are_refused(db, clock, agen
     course = builders.course(db, clock.now(), {"PP-OFR": 2, "PD-Z": 2})
 
     with pytest.raises((InvalidInput, NotFound)):
-        db.call(regs.set_quotas, course.id, seats, clock.now())
+        db.call(set_quotas, course.id, seats, clock.now())
 
     with db.transaction(readonly=True) as session:
-        assert regs.load_seats(session, course.id, released=False).quotas == {
+        assert load_seats(session, course.id, released=False).quotas == {
             agencies["PP-OFR"].id: 2,
             agencies["PD-Z"].id: 2,
         }
@@ -332,7 +334,7 @@ def test_participant_list_groups_confirmed_by_agency_then_the_waiting_list(db, c
     for person in (zoe, otto, olga):
         sign_up(db, course.id, person.id, clock)
 
-    listing = db.call(regs.participants, course.id, clock.now())
+    listing = db.call(participants, course.id, clock.now())
 
     assert {code: [p.name for p in rows] for code, rows in listing.confirmed.items()} == {
         "PD-Z": ["Zoe Zwickau"],
@@ -379,7 +381,7 @@ def test_a_group_of_sign_ups_decides_each_request_in_order_at_its_own_moment(db,
         cora.id: "waiting",
         dora.id: "confirmed",
     }
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def test_a_group_of_sign_ups_for_a_course_that_is_not_open_is_refused_whole(db, clock, agencies):
@@ -425,7 +427,7 @@ def test_after_the_release_date_a_sign_up_whose_own_quota_is_full_takes_an_unuse
 
     assert (taken.status, late.status, late.position) == (CONFIRMED, WAITING, 1)
     assert via_release(db, course.id) == {first.id: False, second.id: True}
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 def test_after_the_release_date_every_seat_taken_beyond_the_own_quota_is_marked_released(
@@ -455,8 +457,7 @@ def test_after_the_release_date_waiting_positions_count_across_agencies(db, cloc
     late = sign_up(db, course.id, z3.id, clock)
 
     positions = {
-        p.id: db.call(regs.person_registrations, p.id, clock.now())[0].position
-        for p in (o2, z2, o3)
+        p.id: db.call(person_registrations, p.id, clock.now())[0].position for p in (o2, z2, o3)
     }
     assert positions == {o2.id: 1, z2.id: 2, o3.id: 3}
     assert (late.status, late.position) == (WAITING, 4)
@@ -508,7 +509,7 @@ def test_in_the_last_24_hours_a_raised_quota_moves_nobody_up(db, clock, agencies
     sign_up(db, course.id, waiter.id, clock)
     clock.set(course.start_at - timedelta(hours=3))
 
-    change = db.call(regs.set_quotas, course.id, {"PP-OFR": 2}, clock.now())
+    change = db.call(set_quotas, course.id, {"PP-OFR": 2}, clock.now())
 
     assert change.promoted == []
     assert statuses(db, course.id)[waiter.id] == "waiting"
@@ -550,7 +551,7 @@ def test_quotas_cannot_change_after_the_start(db, clock, agencies):
     clock.set(course.start_at)
 
     with pytest.raises(InvalidInput) as error:
-        db.call(regs.set_quotas, course.id, {"PP-OFR": 3}, clock.now())
+        db.call(set_quotas, course.id, {"PP-OFR": 3}, clock.now())
 
     assert error.value.params["reason"] == "course_started"
 
@@ -570,5 +571,5 @@ def test_a_second_click_of_a_waiting_officer_keeps_the_place_in_the_queue(db, cl
         1,
         True,
     )
-    mine = db.call(regs.person_registrations, second.id, clock.now())
+    mine = db.call(person_registrations, second.id, clock.now())
     assert [(m.status, m.position) for m in mine] == [(WAITING, 2)]

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.jobs import run_due_work
 from kurse import courses, people
 from kurse import registrations as regs
+from kurse.invariants import invariant_violations
 from kurse.models import Course, Quota
 from tests import builders
 from tests.harness import Harness, eventually, start_harness, stop_harness, user
@@ -319,7 +320,7 @@ async def test_lowering_a_quota_asked_on_one_instance_is_decided_on_the_standby(
     await standby.press(boss, "Ja, auf die Warteliste")
 
     assert "1 Person steht wieder auf der Warteliste." in h.last(boss).text
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 async def test_yes_more_than_half_an_hour_after_the_question_changes_nothing_and_says_why(

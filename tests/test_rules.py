@@ -12,7 +12,9 @@ from bot.handlers.notify import Digest
 from bot.jobs import run_due_work
 from kurse import courses, schedule, tasks
 from kurse import registrations as regs
+from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, Task, TaskState
+from kurse.registration_lists import participants
 from tests import builders
 from tests.harness import eventually, user
 
@@ -121,7 +123,7 @@ def test_a_release_date_taken_away_and_set_again_releases_the_seats_at_that_date
     sweep(db, clock)
 
     assert status_of(db, waiting.registration_id) == "confirmed"  # Zwickau's unused seat
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 async def test_a_course_moved_away_and_back_sends_no_reminder_whose_time_had_passed(
@@ -264,6 +266,6 @@ async def test_in_the_last_24_hours_the_lead_is_told_of_a_freed_seat_and_nobody_
         "Platz selbst, falls noch jemand kommen kann."
     )
     await eventually(lambda: free_seat in lines_to_lead())  # with the lead's other news
-    listing = db.call(regs.participants, course.id, clock.now())
+    listing = db.call(participants, course.id, clock.now())
     assert [p.name for p in listing.waiting] == ["Zweite Person"]
     assert listing.confirmed == {}

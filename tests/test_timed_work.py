@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bot.context import Services
 from bot.i18n import texts
 from bot.jobs import run_due_work
-from kurse import admin, courses, people, schedule, tasks
+from kurse import admin, courses, operations, people, schedule
 from kurse import registrations as regs
 from kurse.config import Settings
+from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, Task
 from tests import builders
 from tests.harness import start_harness, stop_harness
@@ -200,7 +201,7 @@ async def test_the_release_date_moves_waiting_officers_of_any_agency_into_free_s
     await run_due_work(h.app)
 
     assert len(texts_to(h, b.telegram_id, "🎉")) == 1 and texts_to(h, c.telegram_id, "🎉")
-    assert db.call(regs.invariant_violations, course.id, clock.now()) == []
+    assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
 async def test_lead_lists_at_the_deadline_and_the_day_before_mark_the_changes(
@@ -281,7 +282,7 @@ async def test_status_speaks_in_sentences_with_the_next_due_time_in_german_and_e
     sign_up(db, clock, course, anna)
     boss = {"id": BOSS, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
     with db.transaction(readonly=True) as session:
-        due = tasks.next_due(session)
+        due = operations.next_due(session)
     assert due is not None
 
     german = (await h.send(boss, "/status"))[0].text
@@ -314,7 +315,7 @@ async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, a
     await stop_harness(harness)
 
     assert len(texts_to(harness, anna.telegram_id, "⏰")) == 1
-    assert db.call(tasks.next_due) is not None
+    assert db.call(operations.next_due) is not None
 
 
 @pytest.mark.parametrize("kind", ["leadlist", "release", "end", "retention", "reminder"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -50,19 +49,3 @@ def test_mypy_strict_passes_on_the_domain_package():
     result = run("mypy")
 
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_domain_package_never_imports_telegram_or_the_bot_layer():
-    offenders = []
-    for path in (ROOT / "kurse").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [
-                f"{path.name}: {n}" for n in names if n.split(".")[0] in {"telegram", "bot"}
-            ]
-
-    assert offenders == []

@@ -14,7 +14,7 @@ from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, exports, people
 from kurse.errors import DomainError, NotAllowed
 from kurse.models import Person
-from kurse.registrations import ParticipantList
+from kurse.registration_lists import ParticipantList
 
 
 async def _load(

@@ -13,7 +13,8 @@ from bot import keyboards, render, render_operations
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
-from kurse import admin, audit
+from kurse import admin, audit, operations
+from kurse.courses import get_course_by_code
 from kurse.errors import DomainError
 from kurse.exports import spreadsheet_csv
 
@@ -77,7 +78,6 @@ def _audit(
     bootstrap: Any,
     page_size: int = 15,
 ) -> audit.LogPage:
-    from kurse.courses import get_course_by_code
 
     admin.require_admin(session, telegram_id, bootstrap)
     if code:
@@ -87,15 +87,13 @@ def _audit(
 
 async def show_status(update: Update, context: KursContext) -> None:
     """/status: pending tasks and messages, failures with reasons, the next due time."""
-    from kurse import tasks
-
     try:
         await context.services.db.run(admin.require_admin, **who(update, context), readonly=True)
     except DomainError as error:
         await refuse(update, context, error)
         return
     state = await context.services.db.run(
-        tasks.status, context.services.clock.now(), readonly=True
+        operations.status, context.services.clock.now(), readonly=True
     )
     await reply(update, render_operations.status(context.texts, state))
 

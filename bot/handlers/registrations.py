@@ -13,10 +13,10 @@ from bot.handlers.courses import page_of, view_for_button
 from bot.handlers.notify import lead_change, tell_lead
 from bot.i18n import _
 from kurse import people, views
-from kurse.errors import DomainError
+from kurse.errors import DomainError, NotRegistered
 from kurse.exports import course_calendar
 from kurse.models import Course, Person, RegistrationStatus
-from kurse.registrations import person_registrations
+from kurse.registration_lists import person_registrations
 
 
 async def sign_up(update: Update, context: KursContext) -> None:
@@ -176,8 +176,6 @@ async def _refused(update: Update, context: KursContext, error: DomainError, _co
 
 
 def _not_registered() -> DomainError:
-    from kurse.errors import NotRegistered
-
     return NotRegistered()
 
 
