@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand
@@ -57,7 +58,8 @@ def build_application(
     second overall; in one chat a short burst, then one a second; ``RetryAfter`` is waited
     out and retried, see `bot.ratelimit`);
     ``throttle`` drops floods from one account (``kursbot run`` sets one);
-    ``digest_window`` is how often at most a lead hears of changes and an admin of errors
+    ``digest_window`` is how often at most (seconds) a lead gets news of changes
+    (`kurse.outbox.claim_due_messages`) and an admin a report of errors
     (`bot.handlers.notify.Digest`).
     """
     preload()  # catalogs and date formats, before the first update
@@ -102,7 +104,7 @@ def build_application(
     application.bot_data["services"] = services
     application.bot_data["metrics"] = metrics
     application.bot_data["throttle"] = throttle
-    application.bot_data["lead_digest"] = Digest(digest_window)
+    application.bot_data["news_window"] = timedelta(seconds=digest_window)
     application.bot_data["error_digest"] = Digest(digest_window)
 
     # Group -1: the guard loads the person and stops whoever has not joined.

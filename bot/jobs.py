@@ -25,7 +25,7 @@ from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import claims, lead_lists, operations, outbox, schedule, tasks
+from kurse import claims, lead_lists, lead_news, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
 from kurse.models import Course, RegistrationStatus
@@ -121,7 +121,11 @@ async def run_due_work(
     renewing = asyncio.create_task(_renew_claims(services, in_flight, renew_every))
     try:
         while not shutdown.stopping and (
-            deliveries := await db.run(outbox.claim_due_messages, services.clock.now())
+            deliveries := await db.run(
+                outbox.claim_due_messages,
+                services.clock.now(),
+                news_window=application.bot_data.get("news_window", outbox.NEWS_WINDOW),
+            )
         ):
             in_flight.update(item.outbox_id for item in deliveries)
             await _within_grace(asyncio.gather(*(deliver(item) for item in deliveries)), shutdown)
@@ -268,8 +272,19 @@ async def _send(
         text = _NOTICES[item.kind](t, course)
     elif item.kind == MessageKind.MINIMUM:
         text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
-    elif item.kind == MessageKind.LEADLIST:
-        for chunk in await _lead_list(services, t, item):
+    elif item.kind == MessageKind.LEAD_ASSIGNED:
+        text = render_courses.lead_notice(t, course)
+    elif item.kind in (MessageKind.LEADLIST, MessageKind.LEAD_NEWS):
+        chunks = (
+            await _lead_list(services, t, item)
+            if item.kind == MessageKind.LEADLIST
+            else render_leads.lead_news(
+                t,
+                course,
+                await services.db.run(lead_news.lines, item.detail["news"], readonly=True),
+            )
+        )
+        for chunk in chunks:
             await bot.send_message(item.telegram_id, chunk, **limited)
         return
     else:  # pragma: no cover - every kind that makes messages is listed above

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from bot.i18n import Texts
-from bot.render import split_text
+from bot.i18n import Texts, _
+from bot.render import and_more, split_lines, split_text
 from kurse.admin import CourseFill
 from kurse.days import course_days
 from kurse.exports import ListLabels
+from kurse.lead_news import MAX_LINES, News, NewsLine
 from kurse.models import Course, Person
 from kurse.registration_lists import ParticipantList
 
@@ -172,13 +173,39 @@ def list_labels(t: Texts, course: Course, lead: Person | None, now: datetime) ->
     )
 
 
-def lead_update(t: Texts, course: Course, person: Person, agency: str, what: str) -> str:
-    """To a lead: someone signed up, cancelled or moved up (with the course's title: a lead
-    of several courses reads the digest without looking codes up)."""
+# What happened, as the lead's news says it of one officer.
+NEWS = {
+    News.SIGNED_UP: _("signed up"),
+    News.WAITING: _("joined the waiting list"),
+    News.CANCELLED: _("cancelled"),
+    News.LEFT_WAITING: _("left the waiting list"),
+    News.MOVED_UP: _("moved up"),
+    News.MOVED_DOWN: _("moved back to the waiting list"),
+}
+
+
+def lead_news(t: Texts, course: Course, lines: list[NewsLine]) -> list[str]:
+    """To a lead: the changes of their list since the last news, one line each (with the
+    course's title: a lead of several courses reads it without looking codes up), at most
+    `kurse.lead_news.MAX_LINES`, split below Telegram's limit."""
+    shown = []
+    for line in lines[:MAX_LINES]:
+        if line.news == News.FREE_SEAT:
+            shown.append(free_seat_for_lead(t, course))
+            continue
+        name = line.name if line.name is not None else t.gettext("deleted person")
+        shown.append(lead_update(t, course, name, line.agency, t.gettext(NEWS[line.news])))
+    if len(lines) > MAX_LINES:
+        shown.append(and_more(t, len(lines) - MAX_LINES))
+    return split_lines(shown)
+
+
+def lead_update(t: Texts, course: Course, name: str, agency: str, what: str) -> str:
+    """One line of a lead's news: who (name and agency) and what happened."""
     return t.gettext("📋 {title} ({code}): {name} ({agency}) – {what}").format(
         title=escape(course.title),
         code=escape(course.code),
-        name=escape(person.name),
+        name=escape(name),
         agency=escape(agency),
         what=what,
     )

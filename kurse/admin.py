@@ -285,6 +285,8 @@ def assign_lead(
     edit = courses.edit_course(
         session, course.id, {"lead_id": lead.id}, now, actor=actor, plan=plan
     )
+    if lead.id is not None:  # the new lead is told (kurse.outbox), once per assignment
+        outbox.notices(session, MessageKind.LEAD_ASSIGNED, course.id, [lead.id], now)
     return edit.course, lead
 
 

@@ -10,13 +10,14 @@ within Telegram's limits, and again after a restart if the process died in betwe
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kurse.claims import due_rows
@@ -31,6 +32,7 @@ from kurse.models import (
 )
 
 MAX_ATTEMPTS = 5
+NEWS_WINDOW = timedelta(seconds=60)  # a lead gets news at most once in this time
 
 
 class MessageKind(StrEnum):
@@ -44,6 +46,8 @@ class MessageKind(StrEnum):
     CANCELLED = "cancelled"  # the course is cancelled
     CHANGED = "changed"  # its dates or place changed
     LEADGONE = "leadgone"  # the lead deleted their data, to the admins
+    LEAD_NEWS = "lead_news"  # changes of the list, to the lead (`kurse.lead_news`)
+    LEAD_ASSIGNED = "leadset"  # you lead this course now, to the new lead
 
 
 PENDING, SENDING, SENT, SKIPPED, FAILED = (
@@ -146,15 +150,75 @@ class Delivery:
     registration_status: str | None = None  # of the recipient's registration, if any
 
 
-def claim_due_messages(session: Session, now: datetime, limit: int = 100) -> list[Delivery]:
-    """Claims due messages; ones that no longer make sense are marked skipped instead."""
+def claim_due_messages(
+    session: Session, now: datetime, limit: int = 100, news_window: timedelta = NEWS_WINDOW
+) -> list[Delivery]:
+    """Claims due messages; ones that no longer make sense are marked skipped instead.
+
+    A lead's news waits while the lead got news less than ``news_window`` ago, and then goes
+    out with whatever else came meanwhile as one message (`_held_back`, `_merged`)."""
     rows: Sequence[Outbox] = due_rows(session, Outbox, now, limit)
-    deliveries = _deliveries(session, rows, now)
+    rows = _held_back(session, rows, now, news_window)
+    deliveries = _deliveries(session, _merged(rows, now), now)
     for delivery in deliveries:
         row = session.get(Outbox, delivery.outbox_id)
         assert row is not None
         row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
     return [replace(d, attempts=d.attempts + 1) for d in deliveries]
+
+
+def _held_back(
+    session: Session, rows: Sequence[Outbox], now: datetime, window: timedelta
+) -> list[Outbox]:
+    """Due rows without the news of leads who got news within ``window``: those are made due
+    at the end of the lead's window (all at the same moment, so they go out together)."""
+    leads = {row.person_id for row in rows if row.kind == MessageKind.LEAD_NEWS}
+    if not leads or window <= timedelta(0):
+        return list(rows)
+    given = func.coalesce(Outbox.done_at, Outbox.claimed_at)
+    last_sent: dict[int, datetime] = dict(
+        session.execute(
+            select(Outbox.person_id, func.max(given))
+            .where(
+                Outbox.kind == MessageKind.LEAD_NEWS,
+                Outbox.state.in_((SENT, SENDING)),  # sending: on its way, from any process
+                Outbox.person_id.in_(leads),
+                given > now - window,
+            )
+            .group_by(Outbox.person_id)
+        ).all()
+    )
+    kept = []
+    for row in rows:
+        sent = last_sent.get(row.person_id or 0) if row.kind == MessageKind.LEAD_NEWS else None
+        if sent is None:
+            kept.append(row)
+        else:
+            row.due_at = sent + window
+    return kept
+
+
+def _merged(rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
+    """Merges the claimed lead news (`kurse.lead_news`) of each lead and course into the
+    earliest row, which is sent as one message: its detail gets all their news in order, the
+    others are marked done as merged. Returns the rows left to send (other kinds as given)."""
+    groups: dict[tuple[int | None, int | None], list[Outbox]] = defaultdict(list)
+    for row in rows:
+        if row.kind == MessageKind.LEAD_NEWS:
+            groups[(row.person_id, row.course_id)].append(row)
+    merged: set[int | None] = set()
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda r: (r.due_at, r.id or 0))
+        carrier, rest = group[0], group[1:]
+        news = [item for r in group for item in json.loads(r.detail or "{}").get("news", [])]
+        carrier.detail = json.dumps({"news": news})
+        for row in rest:
+            row.state, row.done_at = SKIPPED, now
+            row.last_error = f"merged into outbox #{carrier.id}"
+            merged.add(row.id)
+    return [row for row in rows if row.id not in merged]
 
 
 def recheck(session: Session, outbox_id: int, now: datetime) -> Delivery | None:
@@ -289,6 +353,13 @@ def _stale(
         not is_open or now >= course.end_at or course.lead_id
     ):
         return "course has a lead again, or is over"
+    if row.kind in (MessageKind.LEAD_NEWS, MessageKind.LEAD_ASSIGNED):
+        if course.lead_id != person.id:
+            return "the course has another lead now"
+        if row.kind == MessageKind.LEAD_NEWS and not person.lead_notifications:
+            return "the lead switched the news off"
+        if not is_open or now >= course.end_at:
+            return "course cancelled or over"
     seat_moves = (MessageKind.PROMOTED, MessageKind.DEMOTED)
     if row.kind in seat_moves:  # the seat may have changed again meanwhile
         promoted = row.kind == MessageKind.PROMOTED

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kurse import outbox
+from kurse import lead_news, outbox
+from kurse.lead_news import News
 from kurse.models import Course, CourseStatus, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from kurse.seats import adjust_counts, is_released, load_seats
@@ -84,6 +85,9 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
     # Everyone moved up is told, whichever way the seat came free (kurse.outbox).
     outbox.seat_changes(
         session, MessageKind.PROMOTED, course.id, [(r.id, r.person_id) for r in promoted], now
+    )
+    lead_news.tell_lead(
+        session, course.id, course.lead_id, [(r.id, News.MOVED_UP) for r in promoted], now
     )
     return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
 

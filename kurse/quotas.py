@@ -15,10 +15,11 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kurse import audit, outbox
+from kurse import audit, lead_news, outbox
 from kurse.audit import Actor
 from kurse.courses import get_course
 from kurse.errors import CourseNotOpen, InvalidInput, QuotaBelowConfirmed
+from kurse.lead_news import News
 from kurse.models import Agency, CourseStatus, Quota, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from kurse.promotion import Promotion, promote
@@ -72,7 +73,9 @@ def set_quotas(
     if over and on_excess != "demote_latest":
         raise QuotaBelowConfirmed(over={codes[a] if a else "*": n for a, n in over.items()})
     demoted = [
-        pid for a, n in over.items() for pid in _demote_latest(session, course_id, a, n, now)
+        pid
+        for a, n in over.items()
+        for pid in _demote_latest(session, course_id, course.lead_id, a, n, now)
     ]
     for agency_id, n in new.items():
         quota = session.get(Quota, (course_id, agency_id))
@@ -111,7 +114,7 @@ def _excess(state: Seats, after: Mapping[int, int]) -> dict[int, int]:
 
 
 def _demote_latest(
-    session: Session, course_id: int, agency_id: int, n: int, now: datetime
+    session: Session, course_id: int, lead_id: int | None, agency_id: int, n: int, now: datetime
 ) -> list[int]:
     query = select(Registration).where(
         Registration.course_id == course_id, Registration.status == CONFIRMED
@@ -131,6 +134,9 @@ def _demote_latest(
     for moved_agency, count in moved.items():
         adjust_counts(session, course_id, moved_agency, confirmed=-count, waiting=count)
     outbox.seat_changes(session, MessageKind.DEMOTED, course_id, demoted, now)
+    lead_news.tell_lead(
+        session, course_id, lead_id, [(rid, News.MOVED_DOWN) for rid, _pid in demoted], now
+    )
     return [pid for _rid, pid in demoted if pid is not None]
 
 

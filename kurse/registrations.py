@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from kurse import lead_news
 from kurse.courses import get_course
 from kurse.errors import (
     CancellationClosed,
@@ -31,6 +32,7 @@ from kurse.errors import (
     NotRegistered,
     RegistrationClosed,
 )
+from kurse.lead_news import News
 from kurse.models import (
     Course,
     CourseStatus,
@@ -202,6 +204,17 @@ def sign_up_many(
         assert isinstance(earlier, SignUpResult), "only a place taken is remembered in done"
         results[index] = replace(earlier, already=True)
     _write_counts(session, course_id, seats, before)
+    taken = [r for r in results if isinstance(r, SignUpResult) and not r.already]
+    lead_news.tell_lead(
+        session,
+        course_id,
+        locked.lead_id,
+        [
+            (r.registration_id, News.SIGNED_UP if r.status == CONFIRMED else News.WAITING)
+            for r in taken
+        ],
+        requests[-1][1],
+    )
     return results
 
 
@@ -284,7 +297,12 @@ def _free_seat(
         confirmed=-int(confirmed),
         waiting=-int(not confirmed),
     )
-    return promote(session, course, now)
+    promoted, free_for_lead = promote(session, course, now)
+    news = [(registration.id, News.CANCELLED if confirmed else News.LEFT_WAITING)]
+    if free_for_lead:
+        news.append((None, News.FREE_SEAT))
+    lead_news.tell_lead(session, course.id, course.lead_id, news, now)
+    return promoted, free_for_lead
 
 
 def cancel_for_course(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -97,23 +97,16 @@ def agency_code(session: Session, agency_id: int) -> str:
 
 @dataclass(frozen=True)
 class Cancellation:
-    """A cancellation with the page to show (officers moved up are told via the outbox)."""
+    """A cancellation with the page to show (those moved up and the lead are told through
+    the outbox)."""
 
     result: CancelResult
     view: CourseView
-    moved_up: list[tuple[Person, str]] = field(default_factory=list)  # with agency codes
 
 
 def cancel_and_view(
     session: Session, course_id: int, person: Person, now: datetime
 ) -> Cancellation:
-    """Cancels and reads the page again, in the same transaction, with whoever moved up into
-    the seat (their person and agency code, for the lead's news)."""
+    """Cancels and reads the page again, in the same transaction."""
     result = cancel_for_course(session, course_id, person.id, now)
-    moved_up = [
-        (moved, agency_code(session, moved.agency_id))
-        for promotion in result.promoted
-        if promotion.person_id is not None
-        and (moved := session.get(Person, promotion.person_id)) is not None
-    ]
-    return Cancellation(result, course_view(session, course_id, person, now), moved_up)
+    return Cancellation(result, course_view(session, course_id, person, now))

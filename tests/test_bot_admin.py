@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 import io
@@ -12,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from bot.handlers.notify import Digest
 from bot.jobs import run_due_work
 from kurse import agencies as agency_service
 from kurse import courses, people
@@ -671,10 +669,9 @@ async def test_help_shows_the_admin_commands_to_admins_only(h, boss, agencies):
     assert "<b>Für die Administration</b>" in admin_help and "/kurs_neu" in admin_help
 
 
-async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_digest(
+async def test_a_burst_of_sign_ups_reaches_the_lead_as_at_most_two_messages(
     h, db, clock, agencies
 ):
-    h.app.bot_data["lead_digest"] = Digest(window=0.5)
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(db, clock.now(), {"PP-OFR": 10, "PD-Z": 10}, lead_id=lead.id)
     presses = []
@@ -689,16 +686,17 @@ async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_dige
         presses.append(h.api.button_press(who, page, f"su:{course.id}:0"))
 
     await h.feed(presses)
-    at_once = [m.text for m in h.api.messages(lead.telegram_id)]
-    await asyncio.sleep(1.0)  # the window is over
-    later = [m.text for m in h.api.messages(lead.telegram_id)]
+    await eventually(lambda: bool(h.api.messages(lead.telegram_id)))  # the first at once
+    clock.advance(timedelta(minutes=1))  # the lead's window is over: the rest, as one
+    await eventually(lambda: _news_lines(h, lead) == 30, seconds=10)
 
-    assert len(at_once) == 1 and at_once[0].startswith(
-        f"📋 {course.title} ({course.code}): Officer "
-    )
-    assert len(later) == 2 and later[1].count(f"📋 {course.title} ({course.code}): Officer ") == 29
-    told = "\n".join(later)
-    assert all(f"Officer {i} (PP-OFR) – " in told for i in range(30))
+    assert len(h.api.messages(lead.telegram_id)) <= 2
+    told = "\n".join(m.text for m in h.api.messages(lead.telegram_id))
+    assert all(told.count(f"Officer {i} (PP-OFR) – ") == 1 for i in range(30))
+
+
+def _news_lines(h, lead) -> int:
+    return sum(m.text.count("📋 ") for m in h.api.messages(lead.telegram_id) if m.text)
 
 
 async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, clock, agencies):
@@ -711,6 +709,7 @@ async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, 
     page = h.last(anna)
     await h.press(anna, "Anmelden")
 
+    await eventually(lambda: any("📋" in (m.text or "") for m in h.api.messages(lead["id"])))
     below = (await h.send(lead, f"/teilnehmer {course.code}"))[0].text
     ben = builders.officer(db, agencies["PD-Z"], clock.now(), name="Ben Beispiel")
     db.call(regs.sign_up, course.id, ben.id, clock.now())
@@ -724,7 +723,6 @@ async def test_the_participant_list_and_the_course_page_show_the_minimum(h, db, 
 async def test_the_lead_hears_who_moved_up_when_someone_cancels_with_the_course_title(
     h, db, clock, agencies
 ):
-    h.app.bot_data["lead_digest"] = Digest(window=0.3)
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead.id)
     anna = await officer(h, agencies, "Anna Beispiel")
@@ -736,11 +734,17 @@ async def test_the_lead_hears_who_moved_up_when_someone_cancels_with_the_course_
 
     await h.press(anna, "Abmelden")
     await h.press(anna, "Ja, abmelden")
-    await asyncio.sleep(0.6)  # the digest's window is over
+    clock.advance(timedelta(minutes=1))  # the lead's window since the first news is over
+    await run_due_work(h.app)
+    await eventually(lambda: "nachgerückt" in _told(h, lead))
 
-    told = "\n".join(m.text for m in h.api.messages(lead.telegram_id) if m.text)
+    told = _told(h, lead)
     assert f"📋 {course.title} ({course.code}): Anna Beispiel (PP-OFR) – abgemeldet" in told
     assert f"📋 {course.title} ({course.code}): Ben Zweiter (PP-OFR) – nachgerückt" in told
+
+
+def _told(h, lead) -> str:
+    return "\n".join(m.text for m in h.api.messages(lead.telegram_id) if m.text)
 
 
 async def test_the_waiting_list_of_teilnehmer_shows_the_rank_like_the_confirmed_list(

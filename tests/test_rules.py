@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.handlers.notify import Digest
 from bot.jobs import run_due_work
 from kurse import courses, schedule, tasks
 from kurse import registrations as regs
 from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, Task, TaskState
+from kurse.outbox import MessageKind
 from kurse.registration_lists import participants
 from tests import builders
 from tests.harness import eventually, user
@@ -232,10 +232,21 @@ async def test_a_reminder_due_while_the_bot_was_down_for_the_upgrade_to_dated_ke
 # --- §4: in the last 24 hours the lead fills a free seat ------------------------------------
 
 
+def _news_in_flight(db) -> int:
+    with db.transaction(readonly=True) as session:
+        return len(
+            session.scalars(
+                select(Outbox).where(
+                    Outbox.kind == MessageKind.LEAD_NEWS,
+                    Outbox.state == "sending",
+                )
+            ).all()
+        )
+
+
 async def test_in_the_last_24_hours_the_lead_is_told_of_a_freed_seat_and_nobody_moves_up(
     h, db, clock, agencies
 ):
-    h.app.bot_data["lead_digest"] = Digest(window=0.2)
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     start = clock.now() + timedelta(days=10)
     course = builders.course(
@@ -252,6 +263,9 @@ async def test_in_the_last_24_hours_the_lead_is_told_of_a_freed_seat_and_nobody_
         await h.send(who, "/kurse")
         await h.press(who, course.title[:20])
         await h.press(who, "Anmelden" if who is first else "Auf die Warteliste")
+    clock.advance(timedelta(minutes=1))  # the lead's news of both has gone out
+    await run_due_work(h.app)
+    await eventually(lambda: _news_in_flight(db) == 0)
     clock.set(start - timedelta(hours=3))
 
     await h.press(first, "Abmelden", h.with_button(first, "Abmelden"))

@@ -26,7 +26,6 @@ from bot.handlers.common import (
     user_data,
     who,
 )
-from bot.handlers.notify import tell_all
 from bot.persistence import read_fresh
 from kurse import admin
 from kurse.days import course_day_warnings
@@ -242,7 +241,7 @@ async def set_lead(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await tell_all(context, [lead], lambda t: render_courses.lead_notice(t, course))
+    jobs.wake(context.application)  # the new lead is told at once (kurse.outbox)
     await reply(update, render_courses.lead_set(context.texts, course, lead))
 
 

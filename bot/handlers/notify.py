@@ -1,61 +1,25 @@
-"""Messages to other people than the one who acted (promoted officers, leads, everyone of a
-cancelled course). A chat that blocked the bot marks its person inactive; the rest go on."""
+"""Error reports to the admins, at most one message per window (the one message that does
+not go through the outbox).
+
+Every message to someone other than the person acting is written to the ``outbox`` in the
+transaction that causes it and sent by the timed work (`kurse.outbox`, `bot.jobs`), with its
+retries, rate limits and re-checks. Error reports are the exception: they must reach the
+admins when the database is what fails, so the error handler sends them directly, through
+`Digest`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from telegram.error import Forbidden, TelegramError
-
-from bot import render, render_leads
+from bot import render
 from bot.context import KursContext
-from bot.i18n import Texts, texts
-from kurse import people
-from kurse.models import Course, Person
+from bot.i18n import Texts
 
 log = logging.getLogger(__name__)
-
-
-async def tell(context: KursContext, person: Person, text: str) -> bool:
-    """Sends ``text`` to ``person``; False if they blocked the bot (then marked inactive)."""
-    try:
-        await context.bot.send_message(person.telegram_id, render.truncate(text))
-    except Forbidden:
-        log.info("person %s blocked the bot; marked inactive", person.id)
-        await context.services.db.run(people.set_active, person.id, False)
-        return False
-    except TelegramError as error:
-        log.warning("message to person %s failed: %s", person.id, error)
-        return False
-    return True
-
-
-async def tell_all(
-    context: KursContext, persons: Iterable[Person], text: Callable[[Texts], str]
-) -> int:
-    """Tells each person once, in their language; returns how many got it."""
-    delivered = 0
-    for person in {p.id: p for p in persons}.values():
-        delivered += await tell(context, person, text(texts(person.language)))
-    return delivered
-
-
-async def tell_lead(
-    context: KursContext, lead: Person | None, course: Course, text: Callable[[Texts], str]
-) -> None:
-    """Tells the course's lead, unless they switched it off; a burst of changes arrives as
-    one message (see `Digest`)."""
-    if lead is not None and lead.active and lead.lead_notifications:
-        t = texts(lead.language)
-
-        async def send(context: KursContext, message: str) -> bool:
-            return await tell(context, lead, message)
-
-        digest: Digest = context.bot_data["lead_digest"]
-        await digest.add(context, lead.telegram_id, t, text(t), send)
 
 
 # Sends one message into the chat; False if it could not be delivered.
@@ -125,10 +89,3 @@ class Digest:
         for message in render.split_lines(lines):
             if not await window.send(context, message):
                 break
-
-
-def lead_change(
-    person: Person, agency_code: str, course: Course, what: str
-) -> Callable[[Texts], str]:
-    """The text for a lead about one officer's change (``what`` is a catalog string)."""
-    return lambda t: render_leads.lead_update(t, course, person, agency_code, t.gettext(what))

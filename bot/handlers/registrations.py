@@ -5,13 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import jobs, keyboards, render, render_leads
+from bot import jobs, keyboards, render
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
-from bot.handlers.notify import lead_change, tell_lead
-from bot.i18n import _
 from kurse import people, views
 from kurse.errors import DomainError, NotRegistered
 from kurse.exports import course_calendar
@@ -46,13 +44,10 @@ async def sign_up(update: Update, context: KursContext) -> None:
     course = view.listing.course
     if result.already:
         return
+    if view.lead is not None:
+        jobs.wake(context.application)  # the lead's news goes out at once (kurse.lead_news)
     if result.status == RegistrationStatus.CONFIRMED:
         await _send_calendar(context, person, course, result.registration_id)
-        what = _("signed up")
-    else:
-        what = _("joined the waiting list")
-    change = lead_change(person, view.viewer_agency, course, what)
-    await tell_lead(context, view.lead, course, change)
 
 
 async def ask_cancel(update: Update, context: KursContext) -> None:
@@ -108,19 +103,8 @@ async def cancel(update: Update, context: KursContext) -> None:
             filename=f"{course.code}.ics",
             caption=told,
         )
-    if done.result.promoted:
-        jobs.wake(context.application)  # the officers moved up are told at once
-    what = _("left the waiting list") if was_waiting else _("cancelled")
-    lead = done.view.lead
-    await tell_lead(
-        context, lead, course, lead_change(person, done.view.viewer_agency, course, what)
-    )
-    for moved, agency in done.moved_up:  # the lead hears of every change of their list
-        await tell_lead(context, lead, course, lead_change(moved, agency, course, _("moved up")))
-    if done.result.free_seat_for_lead:
-        await tell_lead(
-            context, lead, course, lambda t: render_leads.free_seat_for_lead(t, course)
-        )
+    if done.result.promoted or done.view.lead is not None:
+        jobs.wake(context.application)  # those moved up and the lead are told at once
 
 
 async def calendar(update: Update, context: KursContext) -> None:

@@ -1,0 +1,104 @@
+"""News for a course's lead of each change of their list, written with the change itself.
+
+Every sign-up, cancellation, move up (whatever freed the seat: a cancellation, the release
+date, a raised quota, a postponed course, a deleted profile), move back to the waiting list and
+seat freed in the last day becomes one ``outbox`` row for the lead, in the transaction that
+makes the change. So the lead hears of it after a restart, once when two instances run, and
+with the same retries, rate limits and re-checks as every other message (`kurse.outbox`).
+
+A burst reaches the lead as few messages: news is due at once, but while the lead got news
+less than a window ago (a minute; `kurse.outbox.claim_due_messages`) it waits for the end of
+the window, and then the rows of one lead and course go out as one message. The officer's
+name is read when the message is written, so a profile deleted meanwhile is not named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kurse import outbox
+from kurse.models import Agency, Outbox, Person, Registration
+from kurse.outbox import MessageKind
+
+MAX_LINES = 50  # per message; the rest is counted ("and 12 more")
+
+
+class News(StrEnum):
+    """What happened to one registration (``FREE_SEAT``: to a seat of the course)."""
+
+    SIGNED_UP = "signed_up"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+    LEFT_WAITING = "left_waiting"
+    MOVED_UP = "moved_up"
+    MOVED_DOWN = "moved_down"
+    FREE_SEAT = "free_seat"
+
+
+@dataclass(frozen=True)
+class NewsLine:
+    """One change as the lead reads it; ``name`` is None for a deleted profile."""
+
+    news: News
+    name: str | None = None
+    agency: str = ""
+
+
+def tell_lead(
+    session: Session,
+    course_id: int,
+    lead_id: int | None,
+    changes: Iterable[tuple[int | None, News]],
+    now: datetime,
+) -> int:
+    """Queues the news of ``changes`` (``(registration id, news)``) for the course's lead
+    (nothing without a lead); returns how many rows were queued."""
+    changes = list(changes)
+    if lead_id is None or not changes:
+        return 0
+    at = outbox.occasion(now)
+    rows = []
+    for n, (registration_id, news) in enumerate(changes):
+        about = f"registration:{registration_id}" if registration_id else f"course:{course_id}"
+        rows.append(
+            Outbox(
+                key=f"{MessageKind.LEAD_NEWS}:{news}:{about}:{at}:{n}",
+                kind=MessageKind.LEAD_NEWS,
+                person_id=lead_id,
+                course_id=course_id,
+                registration_id=None,  # the news outlives the row it is about
+                detail=json.dumps({"news": [[registration_id, news]]}),
+                due_at=now,
+            )
+        )
+    return outbox.add(session, rows)
+
+
+def lines(session: Session, news: Sequence[Sequence[object]]) -> list[NewsLine]:
+    """The news of a merged row (``[[registration id, news], …]``) as lines to read, with
+    names and agencies as they are now."""
+    ids = [int(str(rid)) for rid, _ in news if rid is not None]
+    found = {
+        rid: (name, code)
+        for rid, name, code in session.execute(
+            select(Registration.id, Person.name, Agency.code)
+            .join(Agency, Agency.id == Registration.agency_id)
+            .outerjoin(Person, Person.id == Registration.person_id)
+            .where(Registration.id.in_(ids))
+        )
+    }
+    read = []
+    for rid, what in news:
+        if rid is None:
+            read.append(NewsLine(News(str(what))))
+            continue
+        name, code = found.get(int(str(rid)), (None, ""))
+        read.append(NewsLine(News(str(what)), name, code))
+    return read
