@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.models import Dialog
 
@@ -45,7 +46,7 @@ def load(session: Session, telegram_id: int, now: datetime) -> StoredDialog | No
 
 def load_all(session: Session, now: datetime) -> list[StoredDialog]:
     """Every dialog still alive (what a starting instance loads)."""
-    rows = session.scalars(select(Dialog).where(Dialog.updated_at > now - EXPIRY))
+    rows = session.scalars(select(Dialog).where(col(Dialog.updated_at) > now - EXPIRY))
     return [_stored(row) for row in rows]
 
 
@@ -65,7 +66,9 @@ def save(
     merged_states = _merged(current.states if current else {}, states)
     merged_data = _merged(current.data if current else {}, data)
     session.execute(
-        delete(Dialog).where(Dialog.updated_at <= now - EXPIRY, Dialog.telegram_id != telegram_id)
+        delete(Dialog).where(
+            col(Dialog.updated_at) <= now - EXPIRY, col(Dialog.telegram_id) != telegram_id
+        )
     )
     if not merged_states and not merged_data:
         if row is not None:
@@ -82,7 +85,7 @@ def save(
 
 def forget(session: Session, telegram_id: int) -> None:
     """Deletes the account's dialog (it deleted its data, or the bot dropped it)."""
-    session.execute(delete(Dialog).where(Dialog.telegram_id == telegram_id))
+    session.execute(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))
 
 
 def _alive(row: Dialog, now: datetime) -> bool:

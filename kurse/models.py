@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -369,9 +369,23 @@ class AccessCodeAttempt(SQLModel, table=True):
     at: datetime = _time(index=True)
 
 
-agency_table = Agency.__table__
-person_table = Person.__table__
-course_table = Course.__table__
-quota_table = Quota.__table__
-registration_table = Registration.__table__
-audit_table = AuditEntry.__table__
+# The Core tables, for the hot paths written in SQLAlchemy Core (typed as `Table`, which the
+# models' ``__table__`` is not to mypy).
+agency_table = SQLModel.metadata.tables[Agency.__tablename__]
+person_table = SQLModel.metadata.tables[Person.__tablename__]
+course_table = SQLModel.metadata.tables[Course.__tablename__]
+quota_table = SQLModel.metadata.tables[Quota.__tablename__]
+registration_table = SQLModel.metadata.tables[Registration.__tablename__]
+audit_table = SQLModel.metadata.tables[AuditEntry.__tablename__]
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Stored) -> int:
+    """Returns the row's id; raises if it has none yet (added but not flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import courses, outbox, people
 from kurse.models import (
@@ -22,6 +23,8 @@ from kurse.models import (
     Person,
     Registration,
     RegistrationStatus,
+    id_of,
+    person_table,
 )
 from kurse.outbox import MessageKind
 from kurse.promotion import Promotion
@@ -42,28 +45,28 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
     assert person is not None
     agency = session.get(Agency, person.agency_id)
     registrations = session.execute(
-        select(Registration, Course.code, Course.title, Course.start_at)
-        .join(Course, Course.id == Registration.course_id)
-        .where(Registration.person_id == person_id)
-        .order_by(Registration.id)
+        select(Registration, col(Course.code), col(Course.title), col(Course.start_at))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Registration.id))
     ).all()
     audit = session.scalars(
         select(AuditEntry)
         .where(
             or_(
-                AuditEntry.subject_person_id == person_id,
-                AuditEntry.actor_id == person_id,
-                AuditEntry.actor_telegram_id == person.telegram_id,
-                AuditEntry.id.in_([a.id for a in _naming_as_lead(session, person_id)]),
+                col(AuditEntry.subject_person_id) == person_id,
+                col(AuditEntry.actor_id) == person_id,
+                col(AuditEntry.actor_telegram_id) == person.telegram_id,
+                col(AuditEntry.id).in_([a.id for a in _naming_as_lead(session, person_id)]),
             )
         )
-        .order_by(AuditEntry.id)
+        .order_by(col(AuditEntry.id))
     ).all()
     messages = session.scalars(
-        select(Outbox).where(Outbox.person_id == person_id).order_by(Outbox.id)
+        select(Outbox).where(col(Outbox.person_id) == person_id).order_by(col(Outbox.id))
     ).all()
     return {
-        "profile": _row(person, [c.name for c in Person.__table__.columns]),
+        "profile": _row(person, [c.name for c in person_table.columns]),
         "agency": {"code": agency.code, "name": agency.name} if agency else None,
         "registrations": [
             {
@@ -105,7 +108,7 @@ def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
     pattern = f'%"lead_id": {person_id}%'
     candidates = session.scalars(
         select(AuditEntry).where(
-            or_(AuditEntry.before.like(pattern), AuditEntry.after.like(pattern))
+            or_(col(AuditEntry.before).like(pattern), col(AuditEntry.after).like(pattern))
         )
     )
     return [a for a in candidates if person_id in _lead_ids(a)]
@@ -142,7 +145,12 @@ def forget_in_audit(session: Session, person_id: int, telegram_id: int) -> None:
     payloads; the foreign keys (actor, subject) are set NULL when the row goes."""
     session.execute(
         update(AuditEntry)
-        .where(or_(AuditEntry.actor_id == person_id, AuditEntry.actor_telegram_id == telegram_id))
+        .where(
+            or_(
+                col(AuditEntry.actor_id) == person_id,
+                col(AuditEntry.actor_telegram_id) == telegram_id,
+            )
+        )
         .values(actor_telegram_id=DELETED_ACTOR)
     )
     for entry in _naming_as_lead(session, person_id):
@@ -154,9 +162,11 @@ def anonymise_course_audit(session: Session, course_id: int) -> None:
     """At the end of the retention period: the course's audit entries keep what was done
     and the counts, but no person (subject, lead)."""
     session.execute(
-        update(AuditEntry).where(AuditEntry.course_id == course_id).values(subject_person_id=None)
+        update(AuditEntry)
+        .where(col(AuditEntry.course_id) == course_id)
+        .values(subject_person_id=None)
     )
-    for entry in session.scalars(select(AuditEntry).where(AuditEntry.course_id == course_id)):
+    for entry in session.scalars(select(AuditEntry).where(col(AuditEntry.course_id) == course_id)):
         entry.before = _without_lead(entry.before, None)
         entry.after = _without_lead(entry.after, None)
 
@@ -185,19 +195,19 @@ def delete_person(
     (which holds a key-share lock on it, see `registrations.sign_up_many`) commits before the
     registrations are read, and none can start until the deletion is done; then each seat is
     given back under its course's lock, courses in id order."""
-    session.scalar(select(Person.id).where(Person.id == person_id).with_for_update())
+    session.scalar(select(col(Person.id)).where(col(Person.id) == person_id).with_for_update())
     rows = session.execute(
-        select(Registration, Course.start_at)
-        .join(Course, Course.id == Registration.course_id)
-        .where(Registration.person_id == person_id)
-        .order_by(Registration.course_id)
+        select(Registration, col(Course.start_at))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Registration.course_id))
     ).all()
     promoted: list[Promotion] = []
     cancelled = anonymised = 0
     for registration, start in rows:
         active = registration.status != RegistrationStatus.CANCELLED
         if active and start > now:
-            promoted += withdraw(session, registration.id, now)
+            promoted += withdraw(session, id_of(registration), now)
             cancelled += 1
         anonymised += 1
     led = courses.led_by(session, person_id, now, limit=1000)
@@ -205,9 +215,11 @@ def delete_person(
     if person is not None:
         forget_in_audit(session, person_id, person.telegram_id)
         # What they typed in a dialog, and their wrong access codes.
-        session.execute(delete(Dialog).where(Dialog.telegram_id == person.telegram_id))
+        session.execute(delete(Dialog).where(col(Dialog.telegram_id) == person.telegram_id))
         session.execute(
-            delete(AccessCodeAttempt).where(AccessCodeAttempt.telegram_id == person.telegram_id)
+            delete(AccessCodeAttempt).where(
+                col(AccessCodeAttempt.telegram_id) == person.telegram_id
+            )
         )
         # Registrations, audit entries and leads lose the person (foreign keys: SET NULL);
         # messages to them go with them (CASCADE).
