@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse.models import AuditEntry, Course, person_table
+from kurse.models import AuditEntry, Course, as_json, person_table
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,10 @@ def record(
     return entry
 
 
-def _dump(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+def _dump(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    # As the column reads it back, also before a reload: times (and whatever else JSON has no
+    # type for) as `str` writes them, as they have always been stored.
+    return None if value is None else as_json(value, default=str)
 
 
 def entries(
@@ -188,8 +189,7 @@ def readable(session: Session, rows: list[AuditEntry]) -> list[LogLine]:
     return lines
 
 
-def _load(text: str | None) -> dict[str, Any]:
-    value = json.loads(text) if text else None
+def _load(value: dict[str, Any] | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 

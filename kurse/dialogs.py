@@ -10,7 +10,6 @@ deletes it, so the table holds at most the dialogs of the last half hour.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse.models import Dialog
+from kurse.models import Dialog, as_json
 
 EXPIRY = timedelta(minutes=30)
 
@@ -75,10 +74,10 @@ def save(
             session.delete(row)
         return None
     if row is None:
-        row = Dialog(telegram_id=telegram_id, states="", data="", updated_at=now)
+        row = Dialog(telegram_id=telegram_id, states={}, data={}, updated_at=now)
         session.add(row)
-    row.states = json.dumps(merged_states, ensure_ascii=False)
-    row.data = json.dumps(merged_data, ensure_ascii=False)
+    row.states = as_json(merged_states)
+    row.data = as_json(merged_data)
     row.updated_at = now
     return _stored(row)  # read back: the values as JSON gives them to every instance
 
@@ -103,6 +102,6 @@ def _merged(current: Mapping[str, Any], changes: Mapping[str, Any | None]) -> di
 
 
 def _stored(row: Dialog) -> StoredDialog:
-    places = json.loads(row.states).items()
+    places = row.states.items()
     states = {name: (int(chat), int(state)) for name, (chat, state) in places}
-    return StoredDialog(row.telegram_id, states, json.loads(row.data), row.updated_at)
+    return StoredDialog(row.telegram_id, states, row.data, row.updated_at)

@@ -9,7 +9,6 @@ within Telegram's limits, and again after a restart if the process died in betwe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -99,7 +98,7 @@ def notices(
                 kind=kind,
                 person_id=person_id,
                 course_id=course_id,
-                detail=json.dumps(detail) if detail is not None else None,
+                detail=detail,
                 due_at=now,
             )
             for person_id in dict.fromkeys(person_ids)
@@ -268,7 +267,7 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
                 id_of(person),
                 course,
                 registration.id if registration is not None else None,
-                json.loads(row.detail or "{}"),
+                row.detail or {},
                 row.attempts,
                 registration.status if registration is not None else None,
             )

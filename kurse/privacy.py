@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -92,8 +91,8 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
                 "role": "actor"
                 if person_id == a.actor_id or a.actor_telegram_id == person.telegram_id
                 else "subject",
-                "before": json.loads(a.before) if a.before else None,
-                "after": json.loads(a.after) if a.after else None,
+                "before": a.before,
+                "after": a.after,
             }
             for a in audit
         ],
@@ -108,7 +107,11 @@ def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
     pattern = f'%"lead_id": {person_id}%'
     candidates = session.scalars(
         select(AuditEntry).where(
-            or_(col(AuditEntry.before).like(pattern), col(AuditEntry.after).like(pattern))
+            # As text: PostgreSQL's json has no LIKE (SQLite's JSON is text already).
+            or_(
+                cast(col(AuditEntry.before), Text).like(pattern),
+                cast(col(AuditEntry.after), Text).like(pattern),
+            )
         )
     )
     return [a for a in candidates if person_id in _lead_ids(a)]
@@ -117,23 +120,18 @@ def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
 def _lead_ids(entry: AuditEntry) -> set[Any]:
     return {
         payload.get("lead_id")
-        for payload in (_json(entry.before), _json(entry.after))
+        for payload in (entry.before, entry.after)
         if isinstance(payload, dict)
     }
 
 
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
-def _without_lead(text: str | None, person_id: int | None) -> str | None:
+def _without_lead(payload: dict[str, Any] | None, person_id: int | None) -> dict[str, Any] | None:
     """The payload with ``lead_id`` emptied (where it is ``person_id``, or any when None)."""
-    payload = _json(text)
     if not isinstance(payload, dict) or payload.get("lead_id") is None:
-        return text
+        return payload
     if person_id is not None and payload["lead_id"] != person_id:
-        return text
-    return json.dumps({**payload, "lead_id": None}, default=str, ensure_ascii=False)
+        return payload
+    return {**payload, "lead_id": None}
 
 
 DELETED_ACTOR = 0  # actor_telegram_id of an entry whose actor's data was deleted (ids are > 0)

@@ -10,7 +10,6 @@ fell due while the bot was down still runs before the course starts and is skipp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,7 +105,7 @@ def _reminder(
                 person_id=r.person_id,
                 course_id=course.id,
                 registration_id=r.id,
-                detail=json.dumps({"offset": label}),
+                detail={"offset": label},
                 due_at=now,
             )
             for r in registrations
@@ -142,7 +141,7 @@ def _lead_list(
         .order_by(col(Outbox.id).desc())
         .limit(1)
     )
-    before: dict[str, str] | None = json.loads(previous)["snapshot"] if previous else None
+    before: dict[str, str] | None = previous["snapshot"] if previous else None
     _message(
         session,
         f"{task.key}:{outbox.occasion(task.due_at)}:lead:{course.lead_id}",
@@ -241,7 +240,7 @@ def _message(
         person_id=person_id,
         course_id=course_id,
         registration_id=registration_id,
-        detail=json.dumps(detail) if detail is not None else None,
+        detail=detail,
         due_at=now,
     )
     outbox.add(session, [row])
