@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import agencies, audit, courses, outbox, people, quotas, registration_lists
 from kurse.audit import Actor
@@ -21,7 +22,7 @@ from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, parse_course_form, parse_seats
-from kurse.models import Agency, Course, CourseStatus, Person, Quota
+from kurse.models import Agency, Course, CourseStatus, Person, Quota, id_of
 from kurse.outbox import MessageKind
 from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
@@ -102,7 +103,7 @@ def _seat_and_lead_problems(
     """Every unknown agency, every seat number out of range and an unknown lead of a form."""
     problems = []
     seats = values.get("seats") or {}
-    known = set(session.scalars(select(Agency.code).where(Agency.code.in_(list(seats)))))
+    known = set(session.scalars(select(col(Agency.code)).where(col(Agency.code).in_(list(seats)))))
     for code, number in seats.items():
         if code not in known:
             problems.append(FormError(lines.get("seats", 0), "seats", "unknown_agency", code))
@@ -137,20 +138,20 @@ def overview(
     query = (
         select(
             Course,
-            func.sum(Quota.seats),
-            func.sum(Quota.confirmed_count),
-            func.sum(Quota.waiting_count),
+            func.sum(col(Quota.seats)),
+            func.sum(col(Quota.confirmed_count)),
+            func.sum(col(Quota.waiting_count)),
         )
-        .join(Quota, Quota.course_id == Course.id)
-        .where(Course.status == CourseStatus.PUBLISHED, Course.end_at > now)
-        .group_by(Course.id)
-        .order_by(Course.start_at, Course.id)
+        .join(Quota, col(Quota.course_id) == col(Course.id))
+        .where(col(Course.status) == CourseStatus.PUBLISHED, col(Course.end_at) > now)
+        .group_by(col(Course.id))
+        .order_by(col(Course.start_at), col(Course.id))
         .limit(limit)
     )
     if not admin:
         if person is None or not person.active:
             raise NotAllowed(role="lead")
-        query = query.where(Course.lead_id == person.id)
+        query = query.where(col(Course.lead_id) == person.id)
     rows = session.execute(query).all()
     if not admin and not rows:
         raise NotAllowed(role="lead")
@@ -191,7 +192,7 @@ def edit_course_from_form(
     try:
         if "lead" in values:
             values["lead_id"] = people.find_by_reference(session, values.pop("lead")).id
-        edit = courses.edit_course(session, course.id, values, now, actor=actor, plan=plan)
+        edit = courses.edit_course(session, id_of(course), values, now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
     if not edit.schedule_changed:
@@ -199,7 +200,7 @@ def edit_course_from_form(
     told = outbox.notices(
         session,
         MessageKind.CHANGED,
-        course.id,
+        id_of(course),
         _with_lead(edit.affected_person_ids, edit.course),
         now,
         {"days_before": _days_before(edit)},  # calendars drop the days a course lost
@@ -235,8 +236,10 @@ def cancel_course_by_code(
     and for its lead (`outbox.notices`: sent by the timed work at once, and after a restart)."""
     actor = require_admin(session, telegram_id, bootstrap)
     course = courses.get_course_by_code(session, code)
-    ids = courses.cancel_course(session, course.id, now, reason=reason, actor=actor, plan=plan)
-    told = outbox.notices(session, MessageKind.CANCELLED, course.id, _with_lead(ids, course), now)
+    ids = courses.cancel_course(session, id_of(course), now, reason=reason, actor=actor, plan=plan)
+    told = outbox.notices(
+        session, MessageKind.CANCELLED, id_of(course), _with_lead(ids, course), now
+    )
     return CourseCancellation(course, told)
 
 
@@ -264,7 +267,9 @@ def set_quotas_from_text(
         raise InvalidInput(field="seats", reason="duplicate_agency") from None
     except ValueError as error:
         raise InvalidInput(field="seats", reason="bad_seats", value=str(error)) from None
-    change = quotas.set_quotas(session, course.id, seats, now, on_excess=on_excess, actor=actor)
+    change = quotas.set_quotas(
+        session, id_of(course), seats, now, on_excess=on_excess, actor=actor
+    )
     return course, change
 
 
@@ -283,10 +288,10 @@ def assign_lead(
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
     edit = courses.edit_course(
-        session, course.id, {"lead_id": lead.id}, now, actor=actor, plan=plan
+        session, id_of(course), {"lead_id": lead.id}, now, actor=actor, plan=plan
     )
     if lead.id is not None:  # the new lead is told (kurse.outbox), once per assignment
-        outbox.notices(session, MessageKind.LEAD_ASSIGNED, course.id, [lead.id], now)
+        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(course), [lead.id], now)
     return edit.course, lead
 
 
@@ -355,7 +360,7 @@ def change_admin(
     return people.set_admin(
         session,
         actor=actor,
-        target_id=target.id,
+        target_id=id_of(target),
         admin=grant,
         bootstrap_ids=bootstrap,
         now=now,
@@ -370,17 +375,17 @@ def find_people(
     require_admin(session, telegram_id, bootstrap)
     text = query.strip()[:50].lower()
     pattern = f"%{text}%"
-    matches = [
-        func.lower(Person.name).like(pattern),
-        Person.username.like(f"%{text.lstrip('@')}%"),
+    matches: list[ColumnElement[bool]] = [
+        func.lower(col(Person.name)).like(pattern),
+        col(Person.username).like(f"%{text.lstrip('@')}%"),
     ]
     if text.isdecimal() and len(text) <= 18:  # Telegram ids fit in a BIGINT
-        matches.append(Person.telegram_id == int(text))
+        matches.append(col(Person.telegram_id) == int(text))
     rows = session.execute(
         select(Person, Agency)
-        .join(Agency, Agency.id == Person.agency_id)
+        .join(Agency, col(Agency.id) == col(Person.agency_id))
         .where(or_(*matches))
-        .order_by(Person.name)
+        .order_by(col(Person.name))
         .limit(limit)
     )
     return [(person, agency) for person, agency in rows]
@@ -392,7 +397,9 @@ def participant_list(
     """A course's participant list, its number of seats and its lead (lead or admin only)."""
     course = courses.get_course(session, course_id)
     require_lead_or_admin(session, course, telegram_id, bootstrap)
-    seats = session.scalar(select(func.sum(Quota.seats)).where(Quota.course_id == course_id))
+    seats = session.scalar(
+        select(func.sum(col(Quota.seats))).where(col(Quota.course_id) == course_id)
+    )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     return registration_lists.participants(session, course_id, now), int(seats or 0), lead
 

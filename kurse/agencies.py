@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.errors import InvalidAccessCode, InvalidInput, NotFound
 from kurse.models import Agency
@@ -52,7 +53,7 @@ def create_agency(session: Session, code: str, name: str, state: str, now: datet
     code = code.strip().upper()
     if not _AGENCY_CODE.match(code):
         raise InvalidInput(field="agency_code", reason="format")
-    if session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
+    if session.scalar(select(col(Agency.id)).where(col(Agency.code) == code)) is not None:
         raise InvalidInput(field="agency_code", reason="taken")
     agency = Agency(
         code=code,
@@ -70,7 +71,7 @@ def seed_agencies(session: Session, now: datetime) -> list[Agency]:
     """Creates the founding agencies of the cooperation if they do not exist yet."""
     created = []
     for code, name, state in SEED_AGENCIES:
-        if session.scalar(select(Agency.id).where(Agency.code == code)) is None:
+        if session.scalar(select(col(Agency.id)).where(col(Agency.code) == code)) is None:
             created.append(create_agency(session, code, name, state, now))
     return created
 
@@ -78,7 +79,7 @@ def seed_agencies(session: Session, now: datetime) -> list[Agency]:
 def get_agency(session: Session, code: str) -> Agency:
     """Returns the agency with ``code`` (case-insensitive)."""
     agency: Agency | None = session.scalar(
-        select(Agency).where(Agency.code == code.strip().upper()[:16])
+        select(Agency).where(col(Agency.code) == code.strip().upper()[:16])
     )
     if agency is None:
         raise NotFound(kind="agency", code=code[:16])
@@ -87,7 +88,7 @@ def get_agency(session: Session, code: str) -> Agency:
 
 def list_agencies(session: Session) -> list[Agency]:
     """Returns all agencies ordered by code."""
-    return list(session.scalars(select(Agency).order_by(Agency.code)))
+    return list(session.scalars(select(Agency).order_by(col(Agency.code))))
 
 
 def rotate_access_code(session: Session, agency_code: str) -> Agency:
@@ -101,7 +102,7 @@ def rotate_access_code(session: Session, agency_code: str) -> Agency:
 def verify_access_code(session: Session, typed: str) -> Agency:
     """Returns the agency whose access code was typed, or raises `InvalidAccessCode`."""
     code = normalise_access_code(typed)
-    agency: Agency | None = session.scalar(select(Agency).where(Agency.access_code == code))
+    agency: Agency | None = session.scalar(select(Agency).where(col(Agency.access_code) == code))
     if agency is None:
         raise InvalidAccessCode()
     return agency

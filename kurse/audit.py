@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from kurse.models import AuditEntry, Course, Person
+from kurse.models import AuditEntry, Course, as_json, person_table
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,19 @@ def record(
     return entry
 
 
-def _dump(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+def _dump(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    # As the column reads it back, also before a reload: times (and whatever else JSON has no
+    # type for) as `str` writes them, as they have always been stored.
+    return None if value is None else as_json(value, default=str)
 
 
 def entries(
     session: Session, *, course_id: int | None = None, limit: int = 50
 ) -> list[AuditEntry]:
     """Returns the newest entries first, for one course or all."""
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
     if course_id is not None:
-        query = query.where(AuditEntry.course_id == course_id)
+        query = query.where(col(AuditEntry.course_id) == course_id)
     return list(session.scalars(query.limit(limit)))
 
 
@@ -109,13 +111,13 @@ def log_page(
 
     query = select(AuditEntry)
     if course_id is not None:
-        query = query.where(AuditEntry.course_id == course_id)
+        query = query.where(col(AuditEntry.course_id) == course_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // page_size))
     page = max(0, min(page, pages - 1))
     rows = list(
         session.scalars(
-            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
             .limit(page_size)
             .offset(page * page_size)
         )
@@ -134,14 +136,18 @@ def readable(session: Session, rows: list[AuditEntry]) -> list[LogLine]:
             person_ids |= {payload[k] for k in _PERSON_FIELDS if isinstance(payload.get(k), int)}
     names: dict[int, str] = {}
     if person_ids:
-        found = session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids)))
+        found = session.execute(
+            select(person_table.c.id, person_table.c.name).where(person_table.c.id.in_(person_ids))
+        )
         names = {pid: name for pid, name in found}
     course_ids = {e.course_id for e in rows if e.course_id}
     courses = (
         {
             cid: (code, title)
             for cid, code, title in session.execute(
-                select(Course.id, Course.code, Course.title).where(Course.id.in_(course_ids))
+                select(col(Course.id), col(Course.code), col(Course.title)).where(
+                    col(Course.id).in_(course_ids)
+                )
             )
         }
         if course_ids
@@ -183,8 +189,7 @@ def readable(session: Session, rows: list[AuditEntry]) -> list[LogLine]:
     return lines
 
 
-def _load(text: str | None) -> dict[str, Any]:
-    value = json.loads(text) if text else None
+def _load(value: dict[str, Any] | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 

@@ -13,13 +13,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import audit, people
 from kurse.audit import Actor
 from kurse.clock import BERLIN
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.forms import check_course, seat_problems, start_problem
-from kurse.models import Course, CourseStatus, Person, Quota, Registration, RegistrationStatus
+from kurse.models import (
+    Course,
+    CourseStatus,
+    Person,
+    Quota,
+    Registration,
+    RegistrationStatus,
+    id_of,
+)
 from kurse.promotion import fill_free_seats
 from kurse.schedule import DEFAULT_PLAN, Plan, cancel_course_tasks, plan_course
 from kurse.search import CourseQuery, matches
@@ -135,9 +144,9 @@ def _next_code(session: Session, start: datetime) -> str:
     # The highest number, not the highest string ("K-2027-999" > "K-2027-1000"): numbers have
     # three digits or as many as they need, so the longest code, then the largest, has it.
     last = session.scalar(
-        select(Course.code)
-        .where(Course.code.like(f"{prefix}%"))
-        .order_by(func.length(Course.code).desc(), Course.code.desc())
+        select(col(Course.code))
+        .where(col(Course.code).like(f"{prefix}%"))
+        .order_by(func.length(col(Course.code)).desc(), col(Course.code).desc())
         .limit(1)
     )
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
@@ -175,7 +184,7 @@ def create_course(
     else:  # pragma: no cover - needs five simultaneous creations
         raise InvalidInput(field="code", reason="taken")
     for agency_id, n in quotas.items():
-        session.add(Quota(course_id=course.id, agency_id=agency_id, seats=n))
+        session.add(Quota(course_id=id_of(course), agency_id=agency_id, seats=n))
     audit.record(
         session,
         actor=actor,
@@ -191,7 +200,7 @@ def create_course(
 
 def get_course(session: Session, course_id: int, *, lock: bool = False) -> Course:
     """Returns the course with ``course_id``; ``lock`` takes its row lock (PostgreSQL)."""
-    query = select(Course).where(Course.id == course_id)
+    query = select(Course).where(col(Course.id) == course_id)
     course: Course | None = session.scalar(query.with_for_update() if lock else query)
     if course is None:
         raise NotFound(kind="course")
@@ -204,11 +213,11 @@ def led_by(session: Session, person_id: int, now: datetime, limit: int = 10) -> 
         session.scalars(
             select(Course)
             .where(
-                Course.lead_id == person_id,
-                Course.status == CourseStatus.PUBLISHED,
-                Course.end_at > now,
+                col(Course.lead_id) == person_id,
+                col(Course.status) == CourseStatus.PUBLISHED,
+                col(Course.end_at) > now,
             )
-            .order_by(Course.start_at, Course.id)
+            .order_by(col(Course.start_at), col(Course.id))
             .limit(limit)
         )
     )
@@ -217,7 +226,7 @@ def led_by(session: Session, person_id: int, now: datetime, limit: int = 10) -> 
 def get_course_by_code(session: Session, code: str) -> Course:
     """Returns the course with short code ``code`` (case-insensitive)."""
     course: Course | None = session.scalar(
-        select(Course).where(Course.code == code.strip().upper()[:16])
+        select(Course).where(col(Course.code) == code.strip().upper()[:16])
     )
     if course is None:
         raise NotFound(kind="course", code=code[:16])
@@ -279,7 +288,7 @@ def _check_release_move(
     """Refuses to take back a release date once officers hold released seats."""
     if release is not None and release <= now:
         return
-    seats = load_seats(session, course.id, released=False)
+    seats = load_seats(session, id_of(course), released=False)
     if any(seats.over_quota().values()):
         raise InvalidInput(field="release_at", reason="released_seats_taken")
 
@@ -321,13 +330,15 @@ def cancel_course(
 def registered_person_ids(session: Session, course_id: int) -> list[int]:
     """Ids of everyone confirmed or waiting for the course, in arrival order."""
     rows = session.scalars(
-        select(Registration.person_id)
+        select(col(Registration.person_id))
         .where(
-            Registration.course_id == course_id,
-            Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]),
-            Registration.person_id.is_not(None),
+            col(Registration.course_id) == course_id,
+            col(Registration.status).in_(
+                [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]
+            ),
+            col(Registration.person_id).is_not(None),
         )
-        .order_by(Registration.queue_seq)
+        .order_by(col(Registration.queue_seq))
     )
     return [pid for pid in rows if pid is not None]
 
@@ -344,8 +355,11 @@ def list_open_courses(
     """Courses open for sign-up, soonest first, with the seats left for ``agency_id``;
     ``query`` keeps those with its words or in its month (`kurse.search`)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    is_open = (Course.status == CourseStatus.PUBLISHED, Course.registration_deadline > now)
-    ordered = select(Course).where(*is_open).order_by(Course.start_at, Course.id)
+    is_open = (
+        col(Course.status) == CourseStatus.PUBLISHED,
+        col(Course.registration_deadline) > now,
+    )
+    ordered = select(Course).where(*is_open).order_by(col(Course.start_at), col(Course.id))
     found: list[Course] | None = None
     if query is not None and not query.empty:
         # The open courses of a term are a few hundred at most: folding and matching them
@@ -364,7 +378,7 @@ def list_open_courses(
     )
     seats = seats_for_courses(session, courses, now)
     items = [
-        CourseListing(c, seats[c.id].free_for(agency_id), seats[c.id].waiting_total())
+        CourseListing(c, seats[id_of(c)].free_for(agency_id), seats[id_of(c)].waiting_total())
         for c in courses
     ]
     return CoursePage(items=items, page=page, pages=pages, total=total)

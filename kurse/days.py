@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.clock import BERLIN
 from kurse.models import Agency, Course, Quota
@@ -94,9 +95,9 @@ def course_day_warnings(session: Session, course: Course, language: str) -> list
     """`day_warnings` for the states of the agencies with seats in ``course``."""
     states = set(
         session.scalars(
-            select(Agency.state)
-            .join(Quota, Quota.agency_id == Agency.id)
-            .where(Quota.course_id == course.id, Quota.seats > 0)
+            select(col(Agency.state))
+            .join(Quota, col(Quota.agency_id) == col(Agency.id))
+            .where(col(Quota.course_id) == course.id, col(Quota.seats) > 0)
         )
     )
     return day_warnings(course_days(course), states, language)

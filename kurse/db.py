@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -106,10 +107,21 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
             max_overflow=pool_size * 4,
+            json_serializer=_JSON_TEXT,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_JSON_TEXT,
+    )
+
+
+# JSON columns (`kurse.models`) hold readable text: "München", not "M\u00fcnchen".
+_JSON_TEXT = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -11,7 +11,7 @@ from kurse import agencies, courses, people, registrations
 from kurse.clock import BERLIN
 from kurse.courses import CourseDraft
 from kurse.days import day_warnings, days_between
-from kurse.models import Course
+from kurse.models import Course, id_of
 
 LEAD_TELEGRAM_ID = 100_001
 OFFICERS = (  # telegram id, name, rank, agency
@@ -134,5 +134,5 @@ def load_demo(session: Session, now: datetime) -> list[Course]:
         )
     training = created[3]  # the training day is nearly full, so the waiting list shows
     for officer in officers:
-        registrations.sign_up(session, training.id, officer.id, now)
+        registrations.sign_up(session, id_of(training), id_of(officer), now)
     return created

@@ -10,7 +10,6 @@ deletes it, so the table holds at most the dialogs of the last half hour.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from kurse.models import Dialog
+from kurse.models import Dialog, as_json
 
 EXPIRY = timedelta(minutes=30)
 
@@ -45,7 +45,7 @@ def load(session: Session, telegram_id: int, now: datetime) -> StoredDialog | No
 
 def load_all(session: Session, now: datetime) -> list[StoredDialog]:
     """Every dialog still alive (what a starting instance loads)."""
-    rows = session.scalars(select(Dialog).where(Dialog.updated_at > now - EXPIRY))
+    rows = session.scalars(select(Dialog).where(col(Dialog.updated_at) > now - EXPIRY))
     return [_stored(row) for row in rows]
 
 
@@ -65,24 +65,26 @@ def save(
     merged_states = _merged(current.states if current else {}, states)
     merged_data = _merged(current.data if current else {}, data)
     session.execute(
-        delete(Dialog).where(Dialog.updated_at <= now - EXPIRY, Dialog.telegram_id != telegram_id)
+        delete(Dialog).where(
+            col(Dialog.updated_at) <= now - EXPIRY, col(Dialog.telegram_id) != telegram_id
+        )
     )
     if not merged_states and not merged_data:
         if row is not None:
             session.delete(row)
         return None
     if row is None:
-        row = Dialog(telegram_id=telegram_id, states="", data="", updated_at=now)
+        row = Dialog(telegram_id=telegram_id, states={}, data={}, updated_at=now)
         session.add(row)
-    row.states = json.dumps(merged_states, ensure_ascii=False)
-    row.data = json.dumps(merged_data, ensure_ascii=False)
+    row.states = as_json(merged_states)
+    row.data = as_json(merged_data)
     row.updated_at = now
     return _stored(row)  # read back: the values as JSON gives them to every instance
 
 
 def forget(session: Session, telegram_id: int) -> None:
     """Deletes the account's dialog (it deleted its data, or the bot dropped it)."""
-    session.execute(delete(Dialog).where(Dialog.telegram_id == telegram_id))
+    session.execute(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))
 
 
 def _alive(row: Dialog, now: datetime) -> bool:
@@ -100,6 +102,6 @@ def _merged(current: Mapping[str, Any], changes: Mapping[str, Any | None]) -> di
 
 
 def _stored(row: Dialog) -> StoredDialog:
-    places = json.loads(row.states).items()
+    places = row.states.items()
     states = {name: (int(chat), int(state)) for name, (chat, state) in places}
-    return StoredDialog(row.telegram_id, states, json.loads(row.data), row.updated_at)
+    return StoredDialog(row.telegram_id, states, row.data, row.updated_at)

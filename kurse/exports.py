@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from fpdf import FPDF, FontFace, XPos, YPos
 from fpdf.enums import CellBordersLayout
@@ -274,7 +275,15 @@ def participants_pdf(listing: ParticipantList, labels: ListLabels, now: datetime
     return bytes(pdf.output())
 
 
-_BELOW = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+class _Below(TypedDict):
+    """`FPDF.multi_cell`'s keywords for "the next line below, at the left margin" (typed, so
+    that mypy checks them against the signature)."""
+
+    new_x: XPos
+    new_y: YPos
+
+
+_BELOW = _Below(new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _agency_tables(

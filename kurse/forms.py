@@ -295,7 +295,7 @@ def parse_value(name: str, text: str) -> Any:
         except ValueError:
             return Problem(name, Reason.BAD_SEATS, value[:30])
     if spec.kind is Kind.INTEGER:
-        if not value.isdigit() or len(value) > 6:
+        if not value.isdecimal() or len(value) > 6:  # isdigit() takes "¹", int() not
             return Problem(name, Reason.NOT_A_NUMBER, value[:30])
         return int(value)
     return value

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.courses import get_course
 from kurse.models import Registration, RegistrationStatus
@@ -38,12 +39,12 @@ def invariant_violations(session: Session, course_id: int, now: datetime) -> lis
     counted: dict[tuple[str, int], int] = {
         (status, agency_id): n
         for agency_id, status, n in session.execute(
-            select(Registration.agency_id, Registration.status, func.count())
+            select(col(Registration.agency_id), col(Registration.status), func.count())
             .where(
-                Registration.course_id == course_id,
-                Registration.status.in_([CONFIRMED, WAITING]),
+                col(Registration.course_id) == course_id,
+                col(Registration.status).in_([CONFIRMED, WAITING]),
             )
-            .group_by(Registration.agency_id, Registration.status)
+            .group_by(col(Registration.agency_id), col(Registration.status))
         )
     }
     kept = {(CONFIRMED, a): n for a, n in state.confirmed.items()} | {
@@ -58,9 +59,9 @@ def invariant_violations(session: Session, course_id: int, now: datetime) -> lis
             select(func.count())
             .select_from(Registration)
             .where(
-                Registration.course_id == course_id,
-                Registration.status.in_([CONFIRMED, WAITING]),
-                Registration.person_id.is_(None),
+                col(Registration.course_id) == course_id,
+                col(Registration.status).in_([CONFIRMED, WAITING]),
+                col(Registration.person_id).is_(None),
             )
         )
         if nobody:

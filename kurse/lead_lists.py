@@ -12,6 +12,7 @@ from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.models import Person, Registration
 
@@ -47,8 +48,8 @@ def names_of_registrations(session: Session, registration_ids: list[int]) -> lis
     if not registration_ids:
         return []
     rows = session.execute(
-        select(Person.name)
-        .join(Registration, Registration.person_id == Person.id)
-        .where(Registration.id.in_(registration_ids))
+        select(col(Person.name))
+        .join(Registration, col(Registration.person_id) == col(Person.id))
+        .where(col(Registration.id).in_(registration_ids))
     )
     return [name for (name,) in rows]

@@ -14,7 +14,6 @@ name is read when the message is written, so a profile deleted meanwhile is not 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import outbox
 from kurse.models import Agency, Outbox, Person, Registration
@@ -74,7 +74,7 @@ def tell_lead(
                 person_id=lead_id,
                 course_id=course_id,
                 registration_id=None,  # the news outlives the row it is about
-                detail=json.dumps({"news": [[registration_id, news]]}),
+                detail={"news": [[registration_id, str(news)]]},
                 due_at=now,
             )
         )
@@ -88,10 +88,10 @@ def lines(session: Session, news: Sequence[Sequence[object]]) -> list[NewsLine]:
     found = {
         rid: (name, code)
         for rid, name, code in session.execute(
-            select(Registration.id, Person.name, Agency.code)
-            .join(Agency, Agency.id == Registration.agency_id)
-            .outerjoin(Person, Person.id == Registration.person_id)
-            .where(Registration.id.in_(ids))
+            select(col(Registration.id), col(Person.name), col(Agency.code))
+            .join(Agency, col(Agency.id) == col(Registration.agency_id))
+            .outerjoin(Person, col(Person.id) == col(Registration.person_id))
+            .where(col(Registration.id).in_(ids))
         )
     }
     read = []

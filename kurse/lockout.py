@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.agencies import verify_access_code
 from kurse.errors import CodeLocked, InvalidAccessCode
@@ -38,11 +39,13 @@ def try_access_code(
         agency = verify_access_code(session, typed)
     except InvalidAccessCode:
         session.add(AccessCodeAttempt(telegram_id=telegram_id, at=now))
-        session.execute(delete(AccessCodeAttempt).where(AccessCodeAttempt.at <= now - LOCKOUT))
+        session.execute(
+            delete(AccessCodeAttempt).where(col(AccessCodeAttempt.at) <= now - LOCKOUT)
+        )
         return None
     if recent:
         session.execute(
-            delete(AccessCodeAttempt).where(AccessCodeAttempt.telegram_id == telegram_id)
+            delete(AccessCodeAttempt).where(col(AccessCodeAttempt.telegram_id) == telegram_id)
         )
     return agency
 
@@ -55,9 +58,12 @@ def minutes_left(until: datetime, now: datetime) -> int:
 def _recent_failures(session: Session, telegram_id: int, now: datetime) -> list[datetime]:
     """The account's last wrong codes within the window, newest first (at most five)."""
     query = (
-        select(AccessCodeAttempt.at)
-        .where(AccessCodeAttempt.telegram_id == telegram_id, AccessCodeAttempt.at > now - LOCKOUT)
-        .order_by(AccessCodeAttempt.at.desc())
+        select(col(AccessCodeAttempt.at))
+        .where(
+            col(AccessCodeAttempt.telegram_id) == telegram_id,
+            col(AccessCodeAttempt.at) > now - LOCKOUT,
+        )
+        .order_by(col(AccessCodeAttempt.at).desc())
         .limit(MAX_FAILURES)
     )
     return list(session.scalars(query))

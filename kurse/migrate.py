@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 import migrations
 from kurse.db import make_engine
@@ -155,7 +156,7 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:  # outside any transaction, where the pragma takes effect
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            _raw(connection).execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
                 lock_schema(connection)
@@ -167,7 +168,15 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                     raise RuntimeError(f"migration left broken references: {broken[:5]}")
         finally:
             if sqlite:
-                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+                _raw(connection).execute("PRAGMA foreign_keys=ON")
+
+
+def _raw(connection: Connection) -> DBAPIConnection:
+    """The driver's connection under ``connection`` (SQLite pragmas outside a transaction)."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:  # only after the connection was closed or invalidated
+        raise RuntimeError("the connection has no driver connection")
+    return raw
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

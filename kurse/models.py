@@ -2,15 +2,25 @@
 
 Times are stored as UTC. `UTCDateTime` refuses naive datetimes on the way in and hands back
 aware UTC datetimes on the way out, on SQLite as on PostgreSQL.
+
+The payloads (audit before/after, an outgoing message's detail, a dialog's states and data)
+are `JSON` columns: ``json`` on PostgreSQL, text on SQLite, read and written as dicts. Plain
+``json``, not ``jsonb``: the text stays as written (key order, the form of every value),
+which the privacy code's text search in the audit log relies on, and nothing queries inside
+the payloads, which is what ``jsonb`` would be for. The engine writes them with umlauts as
+they are (`kurse.db.make_engine`); `as_json` gives a value the form the column reads back.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -233,7 +243,7 @@ class Registration(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Who did what, when, with the state before and after (JSON text)."""
+    """Who did what, when, with the state before and after (JSON)."""
 
     __tablename__ = "audit_entry"
 
@@ -255,8 +265,8 @@ class AuditEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
     )
-    before: str | None = Field(default=None, sa_column=Column(Text))
-    after: str | None = Field(default=None, sa_column=Column(Text))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
 
 
 class TaskState(StrEnum):
@@ -332,7 +342,8 @@ class Outbox(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("registration.id", ondelete="CASCADE")),
     )
-    detail: str | None = Field(default=None, sa_column=Column(Text))  # JSON, kind-specific
+    # What the message needs to know, by kind (`kurse.outbox.MessageKind`).
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     due_at: datetime = _time()
     state: str = Field(default=TaskState.PENDING, sa_column=Column(String(16), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -343,7 +354,7 @@ class Outbox(SQLModel, table=True):
 
 class Dialog(SQLModel, table=True):
     """A Telegram account's dialog in progress: where each of its conversations stands and
-    what it has typed so far (both JSON text), written after every step.
+    what it has typed so far (both JSON), written after every step.
 
     ``states`` maps a conversation's name to ``[chat id, state]``; ``data`` holds the few
     keys of PTB's ``user_data`` that dialogs need (`bot.persistence`). A row not written for
@@ -353,8 +364,8 @@ class Dialog(SQLModel, table=True):
     __tablename__ = "dialog"
 
     telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    states: str = Field(sa_column=Column(Text, nullable=False))
-    data: str = Field(sa_column=Column(Text, nullable=False))
+    states: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _time(index=True)
 
 
@@ -369,9 +380,30 @@ class AccessCodeAttempt(SQLModel, table=True):
     at: datetime = _time(index=True)
 
 
-agency_table = Agency.__table__
-person_table = Person.__table__
-course_table = Course.__table__
-quota_table = Quota.__table__
-registration_table = Registration.__table__
-audit_table = AuditEntry.__table__
+# The Core tables, for the hot paths written in SQLAlchemy Core (typed as `Table`, which the
+# models' ``__table__`` is not to mypy).
+agency_table = SQLModel.metadata.tables[Agency.__tablename__]
+person_table = SQLModel.metadata.tables[Person.__tablename__]
+course_table = SQLModel.metadata.tables[Course.__tablename__]
+quota_table = SQLModel.metadata.tables[Quota.__tablename__]
+registration_table = SQLModel.metadata.tables[Registration.__tablename__]
+audit_table = SQLModel.metadata.tables[AuditEntry.__tablename__]
+
+
+def as_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> Any:
+    """Returns ``value`` as a JSON column reads it back: tuples as lists, keys as strings, a
+    copy that shares nothing with ``value`` (``default`` turns what JSON has no type for
+    into something it has, as in `json.dumps`)."""
+    return json.loads(json.dumps(value, default=default))
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Stored) -> int:
+    """Returns the row's id; raises if it has none yet (added but not flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id

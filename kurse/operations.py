@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.models import Course, Outbox, Task, TaskState
 from kurse.schedule import TaskKind
@@ -38,20 +39,23 @@ class Status:
 def status(session: Session, now: datetime) -> Status:
     """Counts of pending work, the failed messages and the next due time."""
     pending_tasks = (
-        session.scalar(select(func.count()).select_from(Task).where(Task.state == PENDING)) or 0
+        session.scalar(select(func.count()).select_from(Task).where(col(Task.state) == PENDING))
+        or 0
     )
     pending_messages = (
         session.scalar(
-            select(func.count()).select_from(Outbox).where(Outbox.state.in_([PENDING, SENDING]))
+            select(func.count())
+            .select_from(Outbox)
+            .where(col(Outbox.state).in_([PENDING, SENDING]))
         )
         or 0
     )
     failed = [
         (key, error)
         for key, error in session.execute(
-            select(Outbox.key, Outbox.last_error)
-            .where(Outbox.state == FAILED)
-            .order_by(Outbox.id.desc())
+            select(col(Outbox.key), col(Outbox.last_error))
+            .where(col(Outbox.state) == FAILED)
+            .order_by(col(Outbox.id).desc())
             .limit(10)
         )
     ]
@@ -59,15 +63,15 @@ def status(session: Session, now: datetime) -> Status:
         session.scalar(
             select(func.count())
             .select_from(Task)
-            .where(Task.kind == TaskKind.RETENTION, Task.state == SENT)
+            .where(col(Task.kind) == TaskKind.RETENTION, col(Task.state) == SENT)
         )
         or 0
     )
     upcoming = session.execute(
-        select(Course.code, Task.due_at)
-        .join(Course, Course.id == Task.course_id)
-        .where(Task.kind == TaskKind.RETENTION, Task.state == PENDING)
-        .order_by(Task.due_at)
+        select(col(Course.code), col(Task.due_at))
+        .join(Course, col(Course.id) == col(Task.course_id))
+        .where(col(Task.kind) == TaskKind.RETENTION, col(Task.state) == PENDING)
+        .order_by(col(Task.due_at))
         .limit(1)
     ).first()
     return Status(
@@ -93,13 +97,16 @@ class QueueLevels:
 def queue_levels(session: Session, now: datetime) -> QueueLevels:
     """Counts the outbox by state and pending tasks, and finds the oldest due of each."""
     watched = [PENDING, SENDING, FAILED]
-    messages = dict.fromkeys(watched, 0)
+    messages: dict[str, int] = dict.fromkeys(watched, 0)
     for state, count in session.execute(
-        select(Outbox.state, func.count()).where(Outbox.state.in_(watched)).group_by(Outbox.state)
+        select(col(Outbox.state), func.count())
+        .where(col(Outbox.state).in_(watched))
+        .group_by(col(Outbox.state))
     ):
         messages[state] = count
     pending_tasks = (
-        session.scalar(select(func.count()).select_from(Task).where(Task.state == PENDING)) or 0
+        session.scalar(select(func.count()).select_from(Task).where(col(Task.state) == PENDING))
+        or 0
     )
 
     def oldest_due(model: Any) -> datetime | None:
@@ -113,8 +120,10 @@ def queue_levels(session: Session, now: datetime) -> QueueLevels:
 
 def next_due(session: Session) -> datetime | None:
     """When the next pending task or message falls due."""
-    task = session.scalar(select(func.min(Task.due_at)).where(Task.state == PENDING))
-    message = session.scalar(select(func.min(Outbox.due_at)).where(Outbox.state == PENDING))
+    task = session.scalar(select(func.min(col(Task.due_at))).where(col(Task.state) == PENDING))
+    message = session.scalar(
+        select(func.min(col(Outbox.due_at))).where(col(Outbox.state) == PENDING)
+    )
     times = [t for t in (task, message) if t is not None]
     return min(times) if times else None
 

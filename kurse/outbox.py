@@ -9,16 +9,16 @@ within Telegram's limits, and again after a restart if the process died in betwe
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.claims import due_rows
 from kurse.models import (
@@ -29,6 +29,7 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
     TaskState,
+    id_of,
 )
 
 MAX_ATTEMPTS = 5
@@ -66,7 +67,9 @@ def add(session: Session, rows: list[Outbox]) -> int:
     taken: set[str] = set()
     for start in range(0, len(keys), 500):
         taken |= set(
-            session.scalars(select(Outbox.key).where(Outbox.key.in_(keys[start : start + 500])))
+            session.scalars(
+                select(col(Outbox.key)).where(col(Outbox.key).in_(keys[start : start + 500]))
+            )
         )
     new = [row for row in rows if row.key not in taken]
     session.add_all(new)
@@ -99,7 +102,7 @@ def notices(
                 kind=kind,
                 person_id=person_id,
                 course_id=course_id,
-                detail=json.dumps(detail) if detail is not None else None,
+                detail=detail,
                 due_at=now,
             )
             for person_id in dict.fromkeys(person_ids)
@@ -175,22 +178,21 @@ def _held_back(
     leads = {row.person_id for row in rows if row.kind == MessageKind.LEAD_NEWS}
     if not leads or window <= timedelta(0):
         return list(rows)
-    given = func.coalesce(Outbox.done_at, Outbox.claimed_at)
-    last_sent: dict[int, datetime] = dict(
-        session.execute(
-            select(Outbox.person_id, func.max(given))
-            .where(
-                Outbox.kind == MessageKind.LEAD_NEWS,
-                Outbox.state.in_((SENT, SENDING)),  # sending: on its way, from any process
-                Outbox.person_id.in_(leads),
-                given > now - window,
-            )
-            .group_by(Outbox.person_id)
-        ).all()
+    given = func.coalesce(col(Outbox.done_at), col(Outbox.claimed_at))
+    query = (
+        select(col(Outbox.person_id), func.max(given))
+        .where(
+            col(Outbox.kind) == MessageKind.LEAD_NEWS,
+            col(Outbox.state).in_((SENT, SENDING)),  # sending: on its way, from any process
+            col(Outbox.person_id).in_(leads),
+            given > now - window,
+        )
+        .group_by(col(Outbox.person_id))
     )
+    last_sent: dict[int | None, datetime] = {pid: at for pid, at in session.execute(query)}
     kept = []
     for row in rows:
-        sent = last_sent.get(row.person_id or 0) if row.kind == MessageKind.LEAD_NEWS else None
+        sent = last_sent.get(row.person_id) if row.kind == MessageKind.LEAD_NEWS else None
         if sent is None:
             kept.append(row)
         else:
@@ -212,8 +214,8 @@ def _merged(rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
             continue
         group.sort(key=lambda r: (r.due_at, r.id or 0))
         carrier, rest = group[0], group[1:]
-        news = [item for r in group for item in json.loads(r.detail or "{}").get("news", [])]
-        carrier.detail = json.dumps({"news": news})
+        news = [item for r in group for item in (r.detail or {}).get("news", [])]
+        carrier.detail = {"news": news}
         for row in rest:
             row.state, row.done_at = SKIPPED, now
             row.last_error = f"merged into outbox #{carrier.id}"
@@ -238,7 +240,7 @@ def renew_claims(session: Session, outbox_ids: Collection[int], now: datetime) -
     if outbox_ids:
         session.execute(
             update(Outbox)
-            .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
+            .where(col(Outbox.id).in_(list(outbox_ids)), col(Outbox.state) == SENDING)
             .values(claimed_at=now)
         )
 
@@ -248,10 +250,15 @@ def give_back(session: Session, outbox_ids: Collection[int]) -> int:
     attempt not counted; returns how many."""
     if not outbox_ids:
         return 0
-    result = session.execute(
-        update(Outbox)
-        .where(Outbox.id.in_(list(outbox_ids)), Outbox.state == SENDING)
-        .values(state=PENDING, claimed_at=None, attempts=Outbox.attempts - 1)
+    # An UPDATE's result is a CursorResult, which has the row count; Session.execute is
+    # typed as any statement's Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(list(outbox_ids)), col(Outbox.state) == SENDING)
+            .values(state=PENDING, claimed_at=None, attempts=col(Outbox.attempts) - 1)
+        ),
     )
     return int(result.rowcount or 0)
 
@@ -261,7 +268,9 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
     courses = {
         c.id: c
         for c in session.scalars(
-            select(Course).where(Course.id.in_({row.course_id for row in rows if row.course_id}))
+            select(Course).where(
+                col(Course.id).in_({row.course_id for row in rows if row.course_id})
+            )
         )
     }
     for row in rows:  # a lead's list goes to whoever leads the course now
@@ -274,10 +283,14 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
             row.person_id = course.lead_id
     person_ids = {row.person_id for row in rows if row.person_id}
     registration_ids = {row.registration_id for row in rows if row.registration_id}
-    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    persons = {
+        p.id: p for p in session.scalars(select(Person).where(col(Person.id).in_(person_ids)))
+    }
     registrations = {
         r.id: r
-        for r in session.scalars(select(Registration).where(Registration.id.in_(registration_ids)))
+        for r in session.scalars(
+            select(Registration).where(col(Registration.id).in_(registration_ids))
+        )
     }
     # A notice about the whole course comes with a calendar file for whoever is registered.
     about_course = [
@@ -288,8 +301,8 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
             (r.course_id, r.person_id): r
             for r in session.scalars(
                 select(Registration).where(
-                    Registration.course_id.in_({row.course_id for row in about_course}),
-                    Registration.person_id.in_({row.person_id for row in about_course}),
+                    col(Registration.course_id).in_({row.course_id for row in about_course}),
+                    col(Registration.person_id).in_({row.person_id for row in about_course}),
                 )
             )
         }
@@ -307,17 +320,17 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
             continue
         assert person is not None and course is not None and row.id is not None
         if registration is None:
-            registration = registered.get((row.course_id, row.person_id))
+            registration = registered.get((id_of(course), row.person_id))
         deliveries.append(
             Delivery(
                 row.id,
                 MessageKind(row.kind),
                 person.telegram_id,
                 person.language,
-                person.id,
+                id_of(person),
                 course,
                 registration.id if registration is not None else None,
-                json.loads(row.detail or "{}"),
+                row.detail or {},
                 row.attempts,
                 registration.status if registration is not None else None,
             )
@@ -375,7 +388,7 @@ def mark_sent(session: Session, outbox_id: int, now: datetime) -> None:
     """The message went out."""
     session.execute(
         update(Outbox)
-        .where(Outbox.id == outbox_id)
+        .where(col(Outbox.id) == outbox_id)
         .values(state=SENT, done_at=now, last_error=None)
     )
 
@@ -384,10 +397,10 @@ def mark_blocked(session: Session, outbox_id: int, person_id: int, now: datetime
     """The person blocked the bot: skipped, and the person marked inactive."""
     session.execute(
         update(Outbox)
-        .where(Outbox.id == outbox_id)
+        .where(col(Outbox.id) == outbox_id)
         .values(state=SKIPPED, done_at=now, last_error="blocked the bot")
     )
-    session.execute(update(Person).where(Person.id == person_id).values(active=False))
+    session.execute(update(Person).where(col(Person.id) == person_id).values(active=False))
 
 
 def mark_failed(

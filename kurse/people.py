@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import audit
 from kurse.agencies import verify_access_code
 from kurse.errors import AlreadyJoined, InvalidInput, LastAdmin, NotAllowed, NotFound
-from kurse.models import Person
+from kurse.models import Person, id_of
 from kurse.validation import clean_text
 
 LANGUAGES = ("de", "en")
@@ -44,7 +45,10 @@ def join(
     Called once the person has agreed to the privacy notice; ``now`` is the consent time.
     """
     agency = verify_access_code(session, access_code)
-    if session.scalar(select(Person.id).where(Person.telegram_id == telegram_id)) is not None:
+    if (
+        session.scalar(select(col(Person.id)).where(col(Person.telegram_id) == telegram_id))
+        is not None
+    ):
         raise AlreadyJoined()
     _release_username(session, _clean_username(username))
     person = Person(
@@ -52,7 +56,7 @@ def join(
         username=_clean_username(username),
         name=clean_text(name, "name", max_len=MAX_NAME, min_len=2),
         rank=clean_text(rank, "rank", max_len=MAX_RANK) if rank and rank.strip() else None,
-        agency_id=agency.id,
+        agency_id=id_of(agency),
         language=language if language in LANGUAGES else "de",
         consent_at=now,
         joined_at=now,
@@ -70,7 +74,9 @@ def _release_username(session: Session, username: str | None) -> None:
     """Forgets ``username`` on whoever had it before: Telegram gives a username to one
     account at a time, so an old holder's copy would make ``@name`` point to them."""
     if username:
-        session.execute(update(Person).where(Person.username == username).values(username=None))
+        session.execute(
+            update(Person).where(col(Person.username) == username).values(username=None)
+        )
 
 
 def username_changed(person: Person, username: str | None) -> bool:
@@ -93,7 +99,7 @@ def get_person(session: Session, person_id: int) -> Person:
     return person
 
 
-_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
 
 
 def find_by_telegram_id(session: Session, telegram_id: int) -> Person | None:
@@ -101,7 +107,9 @@ def find_by_telegram_id(session: Session, telegram_id: int) -> Person | None:
     return session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
-_BY_TELEGRAM_IDS = select(Person).where(Person.telegram_id.in_(bindparam("ids", expanding=True)))
+_BY_TELEGRAM_IDS = select(Person).where(
+    col(Person.telegram_id).in_(bindparam("ids", expanding=True))
+)
 
 
 def find_by_telegram_ids(
@@ -122,7 +130,7 @@ def find_by_reference(session: Session, reference: str) -> Person:
         person = find_by_telegram_id(session, telegram_id) if _fits(telegram_id) else None
     else:
         username = _clean_username(reference)
-        person = session.scalar(select(Person).where(Person.username == username))
+        person = session.scalar(select(Person).where(col(Person.username) == username))
     if person is None:
         raise NotFound(kind="person")
     return person
@@ -189,10 +197,10 @@ def admins(session: Session, bootstrap_ids: Iterable[int]) -> list[Person]:
         session.scalars(
             select(Person)
             .where(
-                Person.active,
-                or_(Person.is_admin, Person.telegram_id.in_(list(bootstrap_ids))),
+                col(Person.active),
+                or_(col(Person.is_admin), col(Person.telegram_id).in_(list(bootstrap_ids))),
             )
-            .order_by(Person.id)
+            .order_by(col(Person.id))
         )
     )
 
@@ -219,7 +227,7 @@ def set_admin(
         others = session.scalar(
             select(func.count())
             .select_from(Person)
-            .where(Person.is_admin, Person.active, Person.id != target.id)
+            .where(col(Person.is_admin), col(Person.active), col(Person.id) != target.id)
         )
         if not others and not (bootstrap - {target.telegram_id}):
             raise LastAdmin()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import courses, outbox, people
 from kurse.models import (
@@ -22,6 +22,8 @@ from kurse.models import (
     Person,
     Registration,
     RegistrationStatus,
+    id_of,
+    person_table,
 )
 from kurse.outbox import MessageKind
 from kurse.promotion import Promotion
@@ -42,28 +44,28 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
     assert person is not None
     agency = session.get(Agency, person.agency_id)
     registrations = session.execute(
-        select(Registration, Course.code, Course.title, Course.start_at)
-        .join(Course, Course.id == Registration.course_id)
-        .where(Registration.person_id == person_id)
-        .order_by(Registration.id)
+        select(Registration, col(Course.code), col(Course.title), col(Course.start_at))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Registration.id))
     ).all()
     audit = session.scalars(
         select(AuditEntry)
         .where(
             or_(
-                AuditEntry.subject_person_id == person_id,
-                AuditEntry.actor_id == person_id,
-                AuditEntry.actor_telegram_id == person.telegram_id,
-                AuditEntry.id.in_([a.id for a in _naming_as_lead(session, person_id)]),
+                col(AuditEntry.subject_person_id) == person_id,
+                col(AuditEntry.actor_id) == person_id,
+                col(AuditEntry.actor_telegram_id) == person.telegram_id,
+                col(AuditEntry.id).in_([a.id for a in _naming_as_lead(session, person_id)]),
             )
         )
-        .order_by(AuditEntry.id)
+        .order_by(col(AuditEntry.id))
     ).all()
     messages = session.scalars(
-        select(Outbox).where(Outbox.person_id == person_id).order_by(Outbox.id)
+        select(Outbox).where(col(Outbox.person_id) == person_id).order_by(col(Outbox.id))
     ).all()
     return {
-        "profile": _row(person, [c.name for c in Person.__table__.columns]),
+        "profile": _row(person, [c.name for c in person_table.columns]),
         "agency": {"code": agency.code, "name": agency.name} if agency else None,
         "registrations": [
             {
@@ -89,8 +91,8 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
                 "role": "actor"
                 if person_id == a.actor_id or a.actor_telegram_id == person.telegram_id
                 else "subject",
-                "before": json.loads(a.before) if a.before else None,
-                "after": json.loads(a.after) if a.after else None,
+                "before": a.before,
+                "after": a.after,
             }
             for a in audit
         ],
@@ -105,7 +107,11 @@ def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
     pattern = f'%"lead_id": {person_id}%'
     candidates = session.scalars(
         select(AuditEntry).where(
-            or_(AuditEntry.before.like(pattern), AuditEntry.after.like(pattern))
+            # As text: PostgreSQL's json has no LIKE (SQLite's JSON is text already).
+            or_(
+                cast(col(AuditEntry.before), Text).like(pattern),
+                cast(col(AuditEntry.after), Text).like(pattern),
+            )
         )
     )
     return [a for a in candidates if person_id in _lead_ids(a)]
@@ -114,23 +120,18 @@ def _naming_as_lead(session: Session, person_id: int) -> list[AuditEntry]:
 def _lead_ids(entry: AuditEntry) -> set[Any]:
     return {
         payload.get("lead_id")
-        for payload in (_json(entry.before), _json(entry.after))
+        for payload in (entry.before, entry.after)
         if isinstance(payload, dict)
     }
 
 
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
-def _without_lead(text: str | None, person_id: int | None) -> str | None:
+def _without_lead(payload: dict[str, Any] | None, person_id: int | None) -> dict[str, Any] | None:
     """The payload with ``lead_id`` emptied (where it is ``person_id``, or any when None)."""
-    payload = _json(text)
     if not isinstance(payload, dict) or payload.get("lead_id") is None:
-        return text
+        return payload
     if person_id is not None and payload["lead_id"] != person_id:
-        return text
-    return json.dumps({**payload, "lead_id": None}, default=str, ensure_ascii=False)
+        return payload
+    return {**payload, "lead_id": None}
 
 
 DELETED_ACTOR = 0  # actor_telegram_id of an entry whose actor's data was deleted (ids are > 0)
@@ -142,7 +143,12 @@ def forget_in_audit(session: Session, person_id: int, telegram_id: int) -> None:
     payloads; the foreign keys (actor, subject) are set NULL when the row goes."""
     session.execute(
         update(AuditEntry)
-        .where(or_(AuditEntry.actor_id == person_id, AuditEntry.actor_telegram_id == telegram_id))
+        .where(
+            or_(
+                col(AuditEntry.actor_id) == person_id,
+                col(AuditEntry.actor_telegram_id) == telegram_id,
+            )
+        )
         .values(actor_telegram_id=DELETED_ACTOR)
     )
     for entry in _naming_as_lead(session, person_id):
@@ -154,9 +160,11 @@ def anonymise_course_audit(session: Session, course_id: int) -> None:
     """At the end of the retention period: the course's audit entries keep what was done
     and the counts, but no person (subject, lead)."""
     session.execute(
-        update(AuditEntry).where(AuditEntry.course_id == course_id).values(subject_person_id=None)
+        update(AuditEntry)
+        .where(col(AuditEntry.course_id) == course_id)
+        .values(subject_person_id=None)
     )
-    for entry in session.scalars(select(AuditEntry).where(AuditEntry.course_id == course_id)):
+    for entry in session.scalars(select(AuditEntry).where(col(AuditEntry.course_id) == course_id)):
         entry.before = _without_lead(entry.before, None)
         entry.after = _without_lead(entry.after, None)
 
@@ -185,19 +193,19 @@ def delete_person(
     (which holds a key-share lock on it, see `registrations.sign_up_many`) commits before the
     registrations are read, and none can start until the deletion is done; then each seat is
     given back under its course's lock, courses in id order."""
-    session.scalar(select(Person.id).where(Person.id == person_id).with_for_update())
+    session.scalar(select(col(Person.id)).where(col(Person.id) == person_id).with_for_update())
     rows = session.execute(
-        select(Registration, Course.start_at)
-        .join(Course, Course.id == Registration.course_id)
-        .where(Registration.person_id == person_id)
-        .order_by(Registration.course_id)
+        select(Registration, col(Course.start_at))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Registration.course_id))
     ).all()
     promoted: list[Promotion] = []
     cancelled = anonymised = 0
     for registration, start in rows:
         active = registration.status != RegistrationStatus.CANCELLED
         if active and start > now:
-            promoted += withdraw(session, registration.id, now)
+            promoted += withdraw(session, id_of(registration), now)
             cancelled += 1
         anonymised += 1
     led = courses.led_by(session, person_id, now, limit=1000)
@@ -205,9 +213,11 @@ def delete_person(
     if person is not None:
         forget_in_audit(session, person_id, person.telegram_id)
         # What they typed in a dialog, and their wrong access codes.
-        session.execute(delete(Dialog).where(Dialog.telegram_id == person.telegram_id))
+        session.execute(delete(Dialog).where(col(Dialog.telegram_id) == person.telegram_id))
         session.execute(
-            delete(AccessCodeAttempt).where(AccessCodeAttempt.telegram_id == person.telegram_id)
+            delete(AccessCodeAttempt).where(
+                col(AccessCodeAttempt.telegram_id) == person.telegram_id
+            )
         )
         # Registrations, audit entries and leads lose the person (foreign keys: SET NULL);
         # messages to them go with them (CASCADE).

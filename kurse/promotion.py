@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import lead_news, outbox
 from kurse.lead_news import News
-from kurse.models import Course, CourseStatus, Registration, RegistrationStatus
+from kurse.models import Course, CourseStatus, Registration, RegistrationStatus, id_of
 from kurse.outbox import MessageKind
 from kurse.seats import adjust_counts, is_released, load_seats
 
@@ -48,7 +49,7 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
     waits for the lead to fill (inside the last 24 hours before the start).
     """
     released = is_released(course.release_at, now)
-    state = load_seats(session, course.id, released=released)
+    state = load_seats(session, id_of(course), released=released)
     if not state.waiting_total() or state.total_free() <= 0:
         return [], False
     if not promotion_allowed(course, now):
@@ -61,11 +62,13 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
         if free <= 0:
             continue
         query = select(Registration).where(
-            Registration.course_id == course.id, Registration.status == WAITING
+            col(Registration.course_id) == course.id, col(Registration.status) == WAITING
         )
         if agency_id is not None:
-            query = query.where(Registration.agency_id == agency_id)
-        for registration in session.scalars(query.order_by(Registration.queue_seq).limit(free)):
+            query = query.where(col(Registration.agency_id) == agency_id)
+        for registration in session.scalars(
+            query.order_by(col(Registration.queue_seq)).limit(free)
+        ):
             own_full = state.confirmed.get(registration.agency_id, 0) >= state.quotas.get(
                 registration.agency_id, 0
             )
@@ -81,15 +84,15 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
     for registration in promoted:
         moved[registration.agency_id] += 1
     for moved_agency, count in moved.items():
-        adjust_counts(session, course.id, moved_agency, confirmed=count, waiting=-count)
+        adjust_counts(session, id_of(course), moved_agency, confirmed=count, waiting=-count)
     # Everyone moved up is told, whichever way the seat came free (kurse.outbox).
     outbox.seat_changes(
-        session, MessageKind.PROMOTED, course.id, [(r.id, r.person_id) for r in promoted], now
+        session, MessageKind.PROMOTED, id_of(course), [(r.id, r.person_id) for r in promoted], now
     )
     lead_news.tell_lead(
-        session, course.id, course.lead_id, [(r.id, News.MOVED_UP) for r in promoted], now
+        session, id_of(course), course.lead_id, [(r.id, News.MOVED_UP) for r in promoted], now
     )
-    return [Promotion(r.id, r.person_id, r.course_id) for r in promoted], False
+    return [Promotion(id_of(r), r.person_id, r.course_id) for r in promoted], False
 
 
 def fill_free_seats(session: Session, course: Course, now: datetime) -> list[Promotion]:

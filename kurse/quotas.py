@@ -14,13 +14,20 @@ from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import audit, lead_news, outbox
 from kurse.audit import Actor
 from kurse.courses import get_course
 from kurse.errors import CourseNotOpen, InvalidInput, QuotaBelowConfirmed
 from kurse.lead_news import News
-from kurse.models import Agency, CourseStatus, Quota, Registration, RegistrationStatus
+from kurse.models import (
+    CourseStatus,
+    Quota,
+    Registration,
+    RegistrationStatus,
+    agency_table,
+)
 from kurse.outbox import MessageKind
 from kurse.promotion import Promotion, promote
 from kurse.seats import Seats, adjust_counts, is_released, load_seats, validate_seats
@@ -117,11 +124,11 @@ def _demote_latest(
     session: Session, course_id: int, lead_id: int | None, agency_id: int, n: int, now: datetime
 ) -> list[int]:
     query = select(Registration).where(
-        Registration.course_id == course_id, Registration.status == CONFIRMED
+        col(Registration.course_id) == course_id, col(Registration.status) == CONFIRMED
     )
     if agency_id:
-        query = query.where(Registration.agency_id == agency_id)
-    latest = session.scalars(query.order_by(Registration.queue_seq.desc()).limit(n))
+        query = query.where(col(Registration.agency_id) == agency_id)
+    latest = session.scalars(query.order_by(col(Registration.queue_seq).desc()).limit(n))
     demoted: list[tuple[int | None, int | None]] = []
     moved: dict[int, int] = defaultdict(int)
     for registration in latest:
@@ -141,5 +148,5 @@ def _demote_latest(
 
 
 def _agency_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    query = select(Agency.id, Agency.code).where(Agency.id.in_(list(ids)))
+    query = select(agency_table.c.id, agency_table.c.code).where(agency_table.c.id.in_(list(ids)))
     return dict(session.execute(query).all())

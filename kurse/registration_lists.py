@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.courses import get_course
 from kurse.models import (
@@ -22,6 +23,7 @@ from kurse.models import (
     Quota,
     Registration,
     RegistrationStatus,
+    id_of,
 )
 from kurse.seats import is_released
 
@@ -41,12 +43,12 @@ def queue_position(
 ) -> int:
     """The place in its queue of the waiting registration that came as number ``queue_seq``."""
     conditions = [
-        Registration.course_id == course_id,
-        Registration.status == WAITING,
-        Registration.queue_seq <= queue_seq,
+        col(Registration.course_id) == course_id,
+        col(Registration.status) == WAITING,
+        col(Registration.queue_seq) <= queue_seq,
     ]
     if not released:
-        conditions.append(Registration.agency_id == agency_id)
+        conditions.append(col(Registration.agency_id) == agency_id)
     return (
         session.scalar(select(func.count()).select_from(Registration).where(and_(*conditions)))
         or 0
@@ -67,14 +69,14 @@ def person_registrations(session: Session, person_id: int, now: datetime) -> lis
     """The person's confirmed and waiting registrations of courses not yet ended, soonest first."""
     rows = session.execute(
         select(Registration, Course)
-        .join(Course, Course.id == Registration.course_id)
+        .join(Course, col(Course.id) == col(Registration.course_id))
         .where(
-            Registration.person_id == person_id,
-            Registration.status.in_([CONFIRMED, WAITING]),
-            Course.end_at > now,
-            Course.status != CourseStatus.FINISHED,
+            col(Registration.person_id) == person_id,
+            col(Registration.status).in_([CONFIRMED, WAITING]),
+            col(Course.end_at) > now,
+            col(Course.status) != CourseStatus.FINISHED,
         )
-        .order_by(Course.start_at, Course.id)
+        .order_by(col(Course.start_at), col(Course.id))
     )
     result = []
     for registration, course in rows:
@@ -82,14 +84,14 @@ def person_registrations(session: Session, person_id: int, now: datetime) -> lis
         if registration.status == WAITING:
             position = queue_position(
                 session,
-                course.id,
+                id_of(course),
                 registration.agency_id,
                 registration.queue_seq,
                 is_released(course.release_at, now),
             )
         result.append(
             MyRegistration(
-                registration.id, course, RegistrationStatus(registration.status), position
+                id_of(registration), course, RegistrationStatus(registration.status), position
             )
         )
     return result
@@ -126,23 +128,25 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
     course = get_course(session, course_id)
     released = is_released(course.release_at, now)
     rows = session.execute(
-        select(Registration, Person.name, Person.rank, Agency.code, Agency.name)
-        .join(Agency, Agency.id == Registration.agency_id)
-        .outerjoin(Person, Person.id == Registration.person_id)
-        .where(
-            Registration.course_id == course_id,
-            Registration.status.in_([CONFIRMED, WAITING]),
+        select(
+            Registration, col(Person.name), col(Person.rank), col(Agency.code), col(Agency.name)
         )
-        .order_by(Registration.queue_seq)
+        .join(Agency, col(Agency.id) == col(Registration.agency_id))
+        .outerjoin(Person, col(Person.id) == col(Registration.person_id))
+        .where(
+            col(Registration.course_id) == course_id,
+            col(Registration.status).in_([CONFIRMED, WAITING]),
+        )
+        .order_by(col(Registration.queue_seq))
     )
     confirmed: dict[str, list[Participant]] = {}
     waiting: list[Participant] = []
     agency_names: dict[str, str] = {
         code: name
         for code, name in session.execute(
-            select(Agency.code, Agency.name)
-            .join(Quota, Quota.agency_id == Agency.id)
-            .where(Quota.course_id == course_id, Quota.seats > 0)
+            select(col(Agency.code), col(Agency.name))
+            .join(Quota, col(Quota.agency_id) == col(Agency.id))
+            .where(col(Quota.course_id) == course_id, col(Quota.seats) > 0)
         )
     }
     counters: dict[str | None, int] = defaultdict(int)
@@ -154,7 +158,7 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
             counters[key] += 1
             position = counters[key]
         item = Participant(
-            registration.id,
+            id_of(registration),
             registration.person_id,
             name,
             rank,

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import lead_news
 from kurse.courses import get_course
@@ -39,6 +40,7 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
     course_table,
+    id_of,
     person_table,
     registration_table,
 )
@@ -261,7 +263,7 @@ def cancel(session: Session, registration_id: int, person_id: int, now: datetime
     """
     registration = session.scalar(
         select(Registration).where(
-            Registration.id == registration_id, Registration.person_id == person_id
+            col(Registration.id) == registration_id, col(Registration.person_id) == person_id
         )
     )
     if registration is None:
@@ -278,7 +280,7 @@ def cancel(session: Session, registration_id: int, person_id: int, now: datetime
     if previous == WAITING and now >= course.start_at:
         raise CancellationClosed(lead_id=course.lead_id)
     promoted, free_for_lead = _free_seat(session, registration, course, now)
-    return CancelResult(registration.id, previous, promoted, free_for_lead)
+    return CancelResult(id_of(registration), previous, promoted, free_for_lead)
 
 
 def _free_seat(
@@ -292,7 +294,7 @@ def _free_seat(
     session.flush()
     adjust_counts(
         session,
-        course.id,
+        id_of(course),
         registration.agency_id,
         confirmed=-int(confirmed),
         waiting=-int(not confirmed),
@@ -301,7 +303,7 @@ def _free_seat(
     news = [(registration.id, News.CANCELLED if confirmed else News.LEFT_WAITING)]
     if free_for_lead:
         news.append((None, News.FREE_SEAT))
-    lead_news.tell_lead(session, course.id, course.lead_id, news, now)
+    lead_news.tell_lead(session, id_of(course), course.lead_id, news, now)
     return promoted, free_for_lead
 
 
@@ -310,10 +312,10 @@ def cancel_for_course(
 ) -> CancelResult:
     """Cancels the person's registration for ``course_id`` (from a course page's button)."""
     registration_id = session.scalar(
-        select(Registration.id).where(
-            Registration.course_id == course_id,
-            Registration.person_id == person_id,
-            Registration.status != CANCELLED,
+        select(col(Registration.id)).where(
+            col(Registration.course_id) == course_id,
+            col(Registration.person_id) == person_id,
+            col(Registration.status) != CANCELLED,
         )
     )
     if registration_id is None:

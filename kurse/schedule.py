@@ -25,8 +25,9 @@ from enum import StrEnum
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from kurse.models import Course, CourseStatus, Outbox, Task, TaskState
+from kurse.models import Course, CourseStatus, Outbox, Task, TaskState, id_of
 
 DAY_BEFORE = timedelta(days=1)
 # A reminder due within this part of its offset after the sign-up is not sent (the
@@ -161,7 +162,9 @@ _NOT_RUN = (TaskState.SKIPPED, TaskState.FAILED)
 def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> None:
     """Makes the course's tasks agree with `planned_work` (see the module's docstring)."""
     wanted = planned_work(course, plan)
-    existing = {t.key: t for t in session.scalars(select(Task).where(Task.course_id == course.id))}
+    existing = {
+        t.key: t for t in session.scalars(select(Task).where(col(Task.course_id) == course.id))
+    }
     _adopt_legacy_reminder_keys(existing, course)
     for key, item in wanted.items():
         task = existing.get(key)
@@ -169,7 +172,7 @@ def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> 
             task = Task(
                 key=key,
                 kind=item.kind,
-                course_id=course.id,
+                course_id=id_of(course),
                 due_at=item.due,
                 offset_minutes=_minutes(item.offset) if item.offset is not None else None,
                 planned_start=item.start,
@@ -221,7 +224,7 @@ def cancel_course_tasks(session: Session, course: Course, plan: Plan, now: datet
     plan_course(session, course, plan, now)
     session.execute(
         update(Outbox)
-        .where(Outbox.course_id == course.id, Outbox.state == TaskState.PENDING)
+        .where(col(Outbox.course_id) == course.id, col(Outbox.state) == TaskState.PENDING)
         .values(state=TaskState.SKIPPED, done_at=now, last_error="course cancelled")
     )
 
@@ -230,11 +233,11 @@ def courses_to_replan(session: Session) -> Iterable[Course]:
     """Every course whose timed work is not all done: published ones, and finished or
     cancelled ones not yet anonymised."""
     anonymised = exists().where(
-        Task.course_id == Course.id,
-        Task.kind == TaskKind.RETENTION,
-        Task.state == TaskState.SENT,
+        col(Task.course_id) == col(Course.id),
+        col(Task.kind) == TaskKind.RETENTION,
+        col(Task.state) == TaskState.SENT,
     )
-    return session.scalars(select(Course).where(~anonymised).order_by(Course.id))
+    return session.scalars(select(Course).where(~anonymised).order_by(col(Course.id)))
 
 
 def replan_all(session: Session, plan: Plan, now: datetime) -> int:

@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.errors import InvalidInput, NotFound
-from kurse.models import Agency, Course, Quota, quota_table
+from kurse.models import Course, Quota, agency_table, quota_table
 from kurse.validation import check_int
 
 MAX_SEATS_PER_AGENCY = 1000
@@ -126,12 +127,12 @@ def seats_for_courses(
         return result
     rows = session.execute(
         select(
-            Quota.course_id,
-            Quota.agency_id,
-            Quota.seats,
-            Quota.confirmed_count,
-            Quota.waiting_count,
-        ).where(Quota.course_id.in_(list(result)))
+            col(Quota.course_id),
+            col(Quota.agency_id),
+            col(Quota.seats),
+            col(Quota.confirmed_count),
+            col(Quota.waiting_count),
+        ).where(col(Quota.course_id).in_(list(result)))
     )
     for course_id, agency_id, quota, confirmed, waiting in rows:
         result[course_id].add(agency_id, quota, confirmed, waiting)
@@ -147,7 +148,9 @@ def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]
         raise InvalidInput(field="seats", reason="duplicate_agency")
     for n in codes.values():
         check_int(n, "seats", low=0, high=MAX_SEATS_PER_AGENCY)
-    rows = session.execute(select(Agency.code, Agency.id).where(Agency.code.in_(codes))).all()
+    rows = session.execute(
+        select(agency_table.c.code, agency_table.c.id).where(agency_table.c.code.in_(codes))
+    ).all()
     known = {code: agency_id for code, agency_id in rows}
     for code in codes:
         if code not in known:

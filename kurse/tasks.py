@@ -10,13 +10,13 @@ fell due while the bot was down still runs before the course starts and is skipp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse import outbox, people, schedule
 from kurse.claims import due_rows
@@ -28,6 +28,7 @@ from kurse.models import (
     RegistrationStatus,
     Task,
     TaskState,
+    id_of,
 )
 from kurse.outbox import MessageKind
 from kurse.privacy import anonymise_course_audit
@@ -48,7 +49,7 @@ def claim_due_tasks(session: Session, now: datetime, limit: int = 50) -> list[in
 
 def kinds_of(session: Session, task_ids: Collection[int]) -> set[TaskKind]:
     """The kinds of the given tasks."""
-    kinds = session.scalars(select(Task.kind).where(Task.id.in_(list(task_ids))))
+    kinds = session.scalars(select(col(Task.kind)).where(col(Task.id).in_(list(task_ids))))
     return {TaskKind(kind) for kind in kinds}
 
 
@@ -88,12 +89,11 @@ def _reminder(
         return SKIPPED, "planned for another start date"
     registrations = session.scalars(
         select(Registration).where(
-            Registration.course_id == course.id,
-            Registration.status == RegistrationStatus.CONFIRMED,
-            Registration.person_id.is_not(None),
+            col(Registration.course_id) == course.id,
+            col(Registration.status) == RegistrationStatus.CONFIRMED,
+            col(Registration.person_id).is_not(None),
             # No reminder whose time had (nearly) passed at sign-up: the confirmation said it.
-            Registration.confirmed_at  # type: ignore[operator]
-            <= task.due_at - schedule.reminder_grace(offset),
+            col(Registration.confirmed_at) <= task.due_at - schedule.reminder_grace(offset),
         )
     ).all()
     outbox.add(
@@ -105,7 +105,7 @@ def _reminder(
                 person_id=r.person_id,
                 course_id=course.id,
                 registration_id=r.id,
-                detail=json.dumps({"offset": label}),
+                detail={"offset": label},
                 due_at=now,
             )
             for r in registrations
@@ -128,27 +128,27 @@ def _lead_list(
         str(r.id): r.status
         for r in session.scalars(
             select(Registration).where(
-                Registration.course_id == course.id,
-                Registration.status.in_(
+                col(Registration.course_id) == course.id,
+                col(Registration.status).in_(
                     [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]
                 ),
             )
         )
     }
     previous = session.scalar(
-        select(Outbox.detail)
-        .where(Outbox.course_id == course.id, Outbox.kind == MessageKind.LEADLIST)
-        .order_by(Outbox.id.desc())
+        select(col(Outbox.detail))
+        .where(col(Outbox.course_id) == course.id, col(Outbox.kind) == MessageKind.LEADLIST)
+        .order_by(col(Outbox.id).desc())
         .limit(1)
     )
-    before: dict[str, str] | None = json.loads(previous)["snapshot"] if previous else None
+    before: dict[str, str] | None = previous["snapshot"] if previous else None
     _message(
         session,
         f"{task.key}:{outbox.occasion(task.due_at)}:lead:{course.lead_id}",
         MessageKind.LEADLIST,
         now,
         person_id=course.lead_id,
-        course_id=course.id,
+        course_id=id_of(course),
         detail={"snapshot": snapshot, "previous": before},
     )
     return SENT, None
@@ -162,7 +162,7 @@ def _warn_admins_below_minimum(
     Returns whether anyone was told."""
     if not course.min_participants:
         return False
-    confirmed = sum(load_seats(session, course.id, released=False).confirmed.values())
+    confirmed = sum(load_seats(session, id_of(course), released=False).confirmed.values())
     if confirmed >= course.min_participants:
         return False
     admins = [p for p in people.admins(session, admin_ids) if p.id != course.lead_id]
@@ -173,7 +173,7 @@ def _warn_admins_below_minimum(
             MessageKind.MINIMUM,
             now,
             person_id=person.id,
-            course_id=course.id,
+            course_id=id_of(course),
             detail={"confirmed": confirmed},
         )
     return bool(admins)
@@ -184,7 +184,7 @@ def _release(
 ) -> tuple[str, str | None]:
     if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
         return SKIPPED, "course not open any more"
-    release_seats(session, course.id, now)  # queues a message to each officer moved up
+    release_seats(session, id_of(course), now)  # queues a message to each officer moved up
     return SENT, None
 
 
@@ -200,12 +200,14 @@ def _retention(
     """Cuts the link between the course and every person of it (participants, lead, the
     persons its audit entries name); counts stay right."""
     session.execute(
-        update(Registration).where(Registration.course_id == course.id).values(person_id=None)
+        update(Registration).where(col(Registration.course_id) == course.id).values(person_id=None)
     )
     course.lead_id = None
-    anonymise_course_audit(session, course.id)
+    anonymise_course_audit(session, id_of(course))
     session.execute(
-        update(Outbox).where(Outbox.course_id == course.id).values(person_id=None, detail=None)
+        update(Outbox)
+        .where(col(Outbox.course_id) == course.id)
+        .values(person_id=None, detail=None)
     )
     return SENT, None
 
@@ -238,7 +240,7 @@ def _message(
         person_id=person_id,
         course_id=course_id,
         registration_id=registration_id,
-        detail=json.dumps(detail) if detail is not None else None,
+        detail=detail,
         due_at=now,
     )
     outbox.add(session, [row])

@@ -7,10 +7,19 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from kurse.courses import CourseListing, get_course
 from kurse.errors import DomainError
-from kurse.models import Agency, Course, CourseStatus, Person, Registration, RegistrationStatus
+from kurse.models import (
+    Agency,
+    Course,
+    CourseStatus,
+    Person,
+    Registration,
+    RegistrationStatus,
+    id_of,
+)
 from kurse.registration_lists import MyRegistration, position_of
 from kurse.registrations import CancelResult, SignUpResult, cancel_for_course, sign_up_many
 from kurse.seats import is_released, load_seats, seats_for_courses
@@ -34,9 +43,9 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
     listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
     registration = session.scalar(
         select(Registration).where(
-            Registration.course_id == course_id,
-            Registration.person_id == person.id,
-            Registration.status != RegistrationStatus.CANCELLED,
+            col(Registration.course_id) == course_id,
+            col(Registration.person_id) == person.id,
+            col(Registration.status) != RegistrationStatus.CANCELLED,
         )
     )
     mine = None
@@ -45,7 +54,7 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
         if registration.status == RegistrationStatus.WAITING:
             position = position_of(session, registration, is_released(course.release_at, now))
         mine = MyRegistration(
-            registration.id, course, RegistrationStatus(registration.status), position
+            id_of(registration), course, RegistrationStatus(registration.status), position
         )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
@@ -66,7 +75,7 @@ def sign_ups_and_views(
     results = sign_up_many(session, course_id, ids)
     course = session.get(Course, course_id)
     if course is None:
-        return list(results)  # all of them NotFound
+        return [r for r in results if isinstance(r, DomainError)]  # all of them NotFound
     now = requests[-1][1]
     seats = load_seats(session, course_id, released=is_released(course.release_at, now))
     lead = session.get(Person, course.lead_id) if course.lead_id else None
@@ -108,5 +117,5 @@ def cancel_and_view(
     session: Session, course_id: int, person: Person, now: datetime
 ) -> Cancellation:
     """Cancels and reads the page again, in the same transaction."""
-    result = cancel_for_course(session, course_id, person.id, now)
+    result = cancel_for_course(session, course_id, id_of(person), now)
     return Cancellation(result, course_view(session, course_id, person, now))

@@ -106,8 +106,8 @@ MUTATIONS = (
     Mutation(
         "latest_waiting_promoted_first",
         PROMOTION,
-        "query.order_by(Registration.queue_seq).limit(free)",
-        "query.order_by(Registration.queue_seq.desc()).limit(free)",
+        "query.order_by(col(Registration.queue_seq)).limit(free)",
+        "query.order_by(col(Registration.queue_seq).desc()).limit(free)",
         "waiting lists are first come, first served",
     ),
     Mutation(
@@ -163,8 +163,8 @@ MUTATIONS = (
     Mutation(
         "earliest_confirmed_demoted",
         QUOTAS,
-        ".order_by(Registration.queue_seq.desc()).limit(n)",
-        ".order_by(Registration.queue_seq).limit(n)",
+        ".order_by(col(Registration.queue_seq).desc()).limit(n)",
+        ".order_by(col(Registration.queue_seq)).limit(n)",
         "a lowered quota moves the latest confirmed back to the waiting list",
     ),
     # --- timed work follows every change (PRODUCT.md §5, §9) --------------------------------

@@ -357,14 +357,21 @@ async def test_the_lead_hears_of_each_sign_up_unless_switched_off(h, db, clock, 
     await h.send(anna, "/kurse")
     await h.press(anna, course.title[:20])
     await h.press(anna, "Anmelden")
+    anna_news = f"📋 {course.title} ({course.code}): Anna Beispiel (PP-OFR) – angemeldet"
+    await eventually(lambda: _news_to(h, lead) == [anna_news])
     await h.send(lead, "/mitteilungen aus")
     ben = await officer(h, agencies, "Ben Beispiel")
     await h.send(ben, "/kurse")
     await h.press(ben, course.title[:20])
     await h.press(ben, "Anmelden")
+    clock.advance(timedelta(minutes=1))
+    await run_due_work(h.app)
 
-    told = [m.text for m in h.api.messages(lead["id"]) if m.text and m.text.startswith("📋")]
-    assert told == [f"📋 {course.title} ({course.code}): Anna Beispiel (PP-OFR) – angemeldet"]
+    assert _news_to(h, lead) == [anna_news]
+
+
+def _news_to(h, lead) -> list[str]:
+    return [m.text for m in h.api.messages(lead["id"]) if m.text and m.text.startswith("📋")]
 
 
 async def test_editing_dates_tells_registered_officers_and_the_lead(h, db, clock, boss, agencies):

@@ -105,7 +105,7 @@ async def test_a_deleted_lead_is_named_in_no_audit_payload_and_moves_are_only_co
 
     with db.transaction(readonly=True) as session:
         payloads = [
-            (e.action, json.loads(e.after or "{}"), json.loads(e.before or "{}"))
+            (e.action, e.after or {}, e.before or {})
             for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
         ]
     created = next(after for action, after, _ in payloads if action == "course_created")
@@ -146,7 +146,7 @@ async def test_retention_leaves_no_person_of_the_course_in_any_table(h, db, cloc
         assert [r.person_id for r in registrations] == [None]
         for entry in entries:
             assert entry.subject_person_id is None
-            assert json.loads(entry.after or "{}").get("lead_id") is None
+            assert (entry.after or {}).get("lead_id") is None
     # Nothing but their own profile (and Anna's admin appointment) names them any more.
     for person in (lead, anna):
         hits = found_in_columns(db, needles(person, person.telegram_id), skip=("person",))

@@ -198,3 +198,11 @@ async def test_a_description_the_form_cannot_hold_is_left_out_and_stays(
     assert answer.text.startswith(f"Kurs {course.code} geändert: Ort.")
     after = db.call(courses.get_course, course.id)
     assert (after.location, after.description) == ("Plauen", description)
+
+
+def test_a_superscript_digit_as_the_minimum_is_refused_as_not_a_number():
+    form = forms.parse_course_form("Mindestteilnehmer: ¹", require_all=False)
+
+    assert [(e.field, e.reason) for e in form.errors] == [
+        ("min_participants", forms.Reason.NOT_A_NUMBER)
+    ]

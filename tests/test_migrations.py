@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import column, insert, inspect, select, table, text
+from sqlalchemy import TEXT, Engine, Text, cast, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session
 
 from kurse.db import make_engine
 from kurse.migrate import downgrade, upgrade
-from kurse.models import Course, SQLModel, Task, UTCDateTime
+from kurse.models import AuditEntry, Course, Dialog, Outbox, SQLModel, Task, UTCDateTime
 from kurse.schedule import ListMoment
 
 
@@ -119,3 +120,132 @@ def test_migration_0005_fills_the_task_columns_from_the_keys_of_existing_tasks(
         "leadlist:daybefore": (None, None, ListMoment.DAY_BEFORE),
         "end": (None, None, None),
     }
+
+
+# Payloads as the code before migration 0006 wrote them into text columns: the audit log
+# with umlauts as they are and times as `str` gives them, outgoing messages with umlauts
+# escaped, dialogs with umlauts as they are.
+_AUDIT_BEFORE = {
+    "title": "Grenzüberschreitende Fahndung",
+    "start_at": "2027-03-12 08:00:00+00:00",
+    "lead_id": 7,
+}
+_DETAIL = {"snapshot": {"Anna Müller": "PP-OFR"}, "previous": None}
+_STATES = {"joining": [5, 1]}
+_DATA = {"cancel_reasons": {"3": "krank – Grippe"}}
+_TEXTS = {
+    ("audit_entry", "before"): json.dumps(_AUDIT_BEFORE, default=str, ensure_ascii=False),
+    ("outbox", "detail"): json.dumps(_DETAIL),
+    ("dialog", "states"): json.dumps(_STATES, ensure_ascii=False),
+    ("dialog", "data"): json.dumps(_DATA, ensure_ascii=False),
+}
+
+
+def _write_payloads_as_text(engine: Engine) -> None:
+    """Writes one audit entry, one outgoing message and one dialog as at revision 0005."""
+    at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    audit = table("audit_entry", column("at", UTCDateTime()), column("action"), column("before"))
+    message = table(
+        "outbox",
+        column("key"),
+        column("kind"),
+        column("detail"),
+        column("due_at", UTCDateTime()),
+        column("state"),
+    )
+    dialog = table(
+        "dialog", column("telegram_id"), column("states"), column("data"), column("updated_at")
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            insert(audit).values(
+                at=at, action="course_created", before=_TEXTS[("audit_entry", "before")]
+            )
+        )
+        connection.execute(
+            insert(message).values(
+                key="leadlist:1",
+                kind="leadlist",
+                detail=_TEXTS[("outbox", "detail")],
+                due_at=at,
+                state="sent",
+            )
+        )
+        connection.execute(
+            insert(dialog).values(
+                telegram_id=5,
+                states=_TEXTS[("dialog", "states")],
+                data=_TEXTS[("dialog", "data")],
+                updated_at=UTCDateTime().process_bind_param(at, engine.dialect),
+            )
+        )
+
+
+def _stored_texts(engine: Engine) -> dict[tuple[str, str], str]:
+    """Each payload's text as the database holds it."""
+    with engine.connect() as connection:
+        return {
+            (name, field): connection.execute(
+                select(cast(column(field), Text)).select_from(table(name))
+            ).scalar_one()
+            for name, field in _TEXTS
+        }
+
+
+def test_payloads_written_as_text_before_migration_0006_read_back_as_the_same_dicts(
+    empty_database_url,
+):
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0005")
+    _write_payloads_as_text(engine)
+
+    upgrade(engine)
+
+    with Session(engine) as session:
+        entry = session.scalars(select(AuditEntry)).one()
+        message = session.scalars(select(Outbox)).one()
+        dialog = session.scalars(select(Dialog)).one()
+        payloads = (entry.before, entry.after, message.detail, dialog.states, dialog.data)
+    texts = _stored_texts(engine)
+    engine.dispose()
+    assert payloads == (_AUDIT_BEFORE, None, _DETAIL, _STATES, _DATA)
+    assert texts == _TEXTS  # converted, not rewritten
+
+
+def test_undoing_migration_0006_leaves_each_payload_the_text_it_was(empty_database_url):
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0005")
+    _write_payloads_as_text(engine)
+    upgrade(engine)
+
+    downgrade(engine, "0005")
+
+    texts = _stored_texts(engine)
+    with engine.connect() as connection:
+        types = {
+            (name, c["name"]): type(c["type"])
+            for name in ("audit_entry", "outbox", "dialog")
+            for c in inspect(connection).get_columns(name)
+        }
+    engine.dispose()
+    assert texts == _TEXTS
+    assert {types[key] for key in _TEXTS} == {TEXT}
+
+
+def test_a_payload_written_now_keeps_its_umlauts_readable_in_the_stored_text(db):
+    with db.transaction() as session:
+        session.add(
+            AuditEntry(
+                at=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+                action="course_created",
+                after={"location": "Plauen, Polizeirevier Süd"},
+            )
+        )
+
+    with db.engine.connect() as connection:
+        text_ = connection.execute(
+            select(cast(column("after"), Text)).select_from(table("audit_entry"))
+        ).scalar_one()
+
+    assert json.loads(text_) == {"location": "Plauen, Polizeirevier Süd"}
+    assert "Süd" in text_

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +50,27 @@ def test_mypy_strict_passes_on_the_domain_package():
     result = run("mypy")
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_checks_every_package_strictly_with_no_error_code_switched_off():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    loosened = {
+        tuple(override["module"]): sorted(set(override) - {"module", "ignore_missing_imports"})
+        for override in config.get("overrides", [])
+    }
+
+    assert config["packages"] == ["kurse", "bot"]
+    assert config["strict"] is True and config["warn_unused_ignores"] is True
+    assert "disable_error_code" not in config
+    assert {module: keys for module, keys in loosened.items() if keys} == {}
+
+
+def test_every_type_ignore_in_kurse_names_its_error_code():
+    bare = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "kurse").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "# type: ignore" in line and "# type: ignore[" not in line
+    ]
+
+    assert bare == []

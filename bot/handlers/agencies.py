@@ -15,6 +15,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
 from kurse import admin, agencies
 from kurse.errors import DomainError
+from kurse.models import id_of
 
 
 async def list_agencies(update: Update, context: KursContext) -> None:
@@ -66,7 +67,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
         await refuse(update, context, error)
         return
     t = context.texts
-    markup = keyboards.access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
+    markup = keyboards.access_code(t, id_of(agency))
     await reply(
         update,
         render_agencies.access_code(t, agency, agencies.format_access_code(agency.access_code)),
@@ -90,7 +91,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
                 admin.require_admin, **who(update, context), readonly=True
             )
             await answer(update.callback_query)
-            markup = keyboards.rotate_access_code(t, agency.id)  # type: ignore[arg-type]  # a stored row: its id is set
+            markup = keyboards.rotate_access_code(t, id_of(agency))
             await show(update, render_agencies.confirm_rotate(t, agency), markup)
             return
         agency = await context.services.db.run(

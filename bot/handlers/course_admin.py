@@ -30,6 +30,7 @@ from bot.persistence import read_fresh
 from kurse import admin
 from kurse.days import course_day_warnings
 from kurse.errors import DomainError, QuotaBelowConfirmed
+from kurse.models import id_of
 
 # What an admin typed with /kurs_absagen and /kontingent waits here for the "Ja" button, per
 # course (keyed by the id as text: dialog data is kept in the database as JSON).
@@ -128,7 +129,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     await reply(
         update,
         render_courses.confirm_course_cancel(t, course, reason.strip() or None),
-        keyboards.cancel_course(t, course.id),  # type: ignore[arg-type]  # a stored row: its id is set
+        keyboards.cancel_course(t, id_of(course)),
     )
 
 
@@ -195,7 +196,7 @@ async def _set_quotas(
         await reply(
             update,
             render_courses.quota_over(t, error.params["over"]),
-            keyboards.demote_over_quota(t, course.id),  # type: ignore[arg-type]  # a stored row: its id is set
+            keyboards.demote_over_quota(t, id_of(course)),
         )
         return
     except DomainError as error:

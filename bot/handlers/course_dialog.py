@@ -106,7 +106,7 @@ async def start(update: Update, context: KursContext) -> int:
 async def answered(update: Update, context: KursContext) -> int:
     """Checks a typed answer, stores it and asks the next question."""
     assert update.effective_message is not None and update.effective_message.text is not None
-    step = _data(context)["step"]
+    step: int = _data(context)["step"]
     text = update.effective_message.text
     keyed = [split_key(line) for line in text.splitlines()]
     if step == TITLE and sum(name is not None for name, _ in keyed) >= 2:  # a pasted form
@@ -199,7 +199,7 @@ async def skipped(update: Update, context: KursContext) -> int:
     query = update.callback_query
     assert query is not None
     await answer(query)
-    step = _data(context).get("step", TITLE)
+    step: int = _data(context).get("step", TITLE)
     if step == SEATS:
         if forms.seat_problems(_data(context)["seats"], None):  # no seat at all
             await answer(query, render_form.no_seats(context.texts), show_alert=True)
