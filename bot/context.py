@@ -8,6 +8,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Texts, texts
+from kurse.actors import KURSBOT, Actor
 from kurse.clock import Clock
 from kurse.config import Settings
 from kurse.db import Database
@@ -33,6 +34,7 @@ class KursContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
     """`CallbackContext` with the person of the update, loaded once by `handlers.guard`."""
 
     person: Person | None = None
+    actor: Actor = KURSBOT  # who acts: set by the guard for every update (`kurse.actors`)
     user_language: str | None = None
     dialog_read: bool = False  # the user's dialog was read fresh for this update
     dialog_step: bool = False  # a stored conversation took this update (bot.persistence)

@@ -1,8 +1,8 @@
 """What admins and course leads do, each call checking the role in the same transaction.
 
-The role is read from the database at the moment the action runs (plus the bootstrap ids of
-``KURSBOT_ADMIN_IDS``), so an admin whose role was taken away cannot act through an old
-button, and a lead sees only their own courses.
+Each takes the `Actor` the guard built and reads the role from the database in the action's
+own transaction (an admin of ``KURSBOT_ADMIN_IDS`` is one by the settings), so an admin whose
+role was taken away cannot act through an old button, and a lead sees only their own courses.
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import agencies, audit, courses, outbox, people, quotas, registration_lists
-from kurse.audit import Actor
+from kurse import (
+    agencies,
+    audit,
+    courses,
+    operations,
+    outbox,
+    people,
+    quotas,
+    registration_lists,
+)
+from kurse.actors import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -35,23 +44,29 @@ class FormInvalid(DomainError):
     code = "form_invalid"
 
 
-def require_admin(session: Session, telegram_id: int, bootstrap: Iterable[int]) -> Actor:
-    """The acting admin, or `NotAllowed`."""
-    person = people.find_by_telegram_id(session, telegram_id)
-    if not people.is_admin(person, telegram_id, bootstrap):
+def _person(session: Session, actor: Actor) -> Person | None:
+    """The acting person as the database has them now (None for a bootstrap admin who has
+    not joined)."""
+    if actor.telegram_id is None:
+        return None
+    return people.find_by_telegram_id(session, actor.telegram_id)
+
+
+def require_admin(session: Session, actor: Actor) -> Actor:
+    """The acting admin (with their person as stored now), or `NotAllowed`."""
+    person = _person(session, actor)
+    if not people.is_admin(person, actor.bootstrap_admin):
         raise NotAllowed(role="admin")
-    return Actor(person.id if person else None, telegram_id)
+    return replace(actor, person_id=person.id if person else None)
 
 
-def require_lead_or_admin(
-    session: Session, course: Course, telegram_id: int, bootstrap: Iterable[int]
-) -> Actor:
+def require_lead_or_admin(session: Session, course: Course, actor: Actor) -> Actor:
     """The course's lead or an admin, or `NotAllowed` (which says nothing about the course)."""
-    person = people.find_by_telegram_id(session, telegram_id)
-    if people.is_admin(person, telegram_id, bootstrap):
-        return Actor(person.id if person else None, telegram_id)
+    person = _person(session, actor)
+    if people.is_admin(person, actor.bootstrap_admin):
+        return replace(actor, person_id=person.id if person else None)
     if person is not None and person.active and course.lead_id == person.id:
-        return Actor(person.id, telegram_id)
+        return replace(actor, person_id=person.id)
     raise NotAllowed(role="lead")
 
 
@@ -74,12 +89,11 @@ def create_course_from_form(
     text: str,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     plan: Plan = DEFAULT_PLAN,
 ) -> Course:
     """Creates a course from the ``Key: value`` lines; `FormInvalid` lists every problem."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     form = parse_course_form(text)
     if form.errors:
         raise FormInvalid(errors=form.errors)
@@ -128,13 +142,13 @@ class CourseFill:
 
 
 def overview(
-    session: Session, now: datetime, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 30
+    session: Session, now: datetime, *, actor: Actor, limit: int = 30
 ) -> list[CourseFill]:
     """The courses not yet ended, soonest first, with how full they are: every course for an
     admin, their own for a lead; `NotAllowed` for anyone else. One query on the quota
     counters (see `Quota`), however many registrations there are."""
-    person = people.find_by_telegram_id(session, telegram_id)
-    admin = people.is_admin(person, telegram_id, bootstrap)
+    person = _person(session, actor)
+    admin = people.is_admin(person, actor.bootstrap_admin)
     query = (
         select(
             Course,
@@ -158,11 +172,9 @@ def overview(
     return [CourseFill(c, int(s or 0), int(n or 0), int(w or 0)) for c, s, n, w in rows]
 
 
-def course_for_edit(
-    session: Session, code: str, *, telegram_id: int, bootstrap: Iterable[int]
-) -> tuple[Course, int | None]:
+def course_for_edit(session: Session, code: str, *, actor: Actor) -> tuple[Course, int | None]:
     """The course an admin is about to change, with its lead's Telegram id (if any)."""
-    require_admin(session, telegram_id, bootstrap)
+    require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     return course, lead.telegram_id if lead is not None else None
@@ -174,12 +186,11 @@ def edit_course_from_form(
     text: str,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     plan: Plan = DEFAULT_PLAN,
 ) -> CourseEdit:
     """Changes the fields named in the lines (seats go through `set_quotas_from_text`)."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     form = parse_course_form(text, require_all=False)
     if not form.errors and not form.values:
@@ -228,13 +239,12 @@ def cancel_course_by_code(
     reason: str | None,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     plan: Plan = DEFAULT_PLAN,
 ) -> CourseCancellation:
     """Cancels the course and queues one message for everyone who was confirmed or waiting,
     and for its lead (`outbox.notices`: sent by the timed work at once, and after a restart)."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     ids = courses.cancel_course(session, id_of(course), now, reason=reason, actor=actor, plan=plan)
     told = outbox.notices(
@@ -254,12 +264,11 @@ def set_quotas_from_text(
     text: str,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     on_excess: ExcessDecision = "refuse",
 ) -> tuple[Course, QuotaChange]:
     """Sets quotas from ``PP-OFR=10 PD-Z=8``; raises `QuotaBelowConfirmed` for a decision."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     try:
         seats = parse_seats(text)
@@ -279,12 +288,11 @@ def assign_lead(
     reference: str,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     plan: Plan = DEFAULT_PLAN,
 ) -> tuple[Course, Person]:
     """Makes the person named by Telegram id or @username the course's lead."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
     edit = courses.edit_course(
@@ -301,12 +309,11 @@ def create_agency(
     name: str,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
     state: str = "",
 ) -> Agency:
     """Adds an agency with a fresh access code."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     agency = agencies.create_agency(session, code, name, state, now)
     audit.record(
         session,
@@ -318,19 +325,15 @@ def create_agency(
     return agency
 
 
-def access_code(
-    session: Session, code: str, *, telegram_id: int, bootstrap: Iterable[int]
-) -> Agency:
+def access_code(session: Session, code: str, *, actor: Actor) -> Agency:
     """The agency with its access code, for admins only."""
-    require_admin(session, telegram_id, bootstrap)
+    require_admin(session, actor)
     return agencies.get_agency(session, code)
 
 
-def rotate_access_code(
-    session: Session, code: str, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
-) -> Agency:
+def rotate_access_code(session: Session, code: str, now: datetime, *, actor: Actor) -> Agency:
     """Gives the agency a new access code; the old one stops working at once."""
-    actor = require_admin(session, telegram_id, bootstrap)
+    actor = require_admin(session, actor)
     agency = agencies.rotate_access_code(session, code)
     audit.record(
         session, actor=actor, action="access_code_rotated", now=now, after={"agency": agency.code}
@@ -338,9 +341,9 @@ def rotate_access_code(
     return agency
 
 
-def list_agencies(session: Session, *, telegram_id: int, bootstrap: Iterable[int]) -> list[Agency]:
+def list_agencies(session: Session, *, actor: Actor) -> list[Agency]:
     """All agencies, for admins."""
-    require_admin(session, telegram_id, bootstrap)
+    require_admin(session, actor)
     return agencies.list_agencies(session)
 
 
@@ -350,29 +353,29 @@ def change_admin(
     grant: bool,
     now: datetime,
     *,
-    telegram_id: int,
-    bootstrap: Iterable[int],
+    actor: Actor,
+    admin_ids: Iterable[int] = (),
 ) -> Person:
-    """Makes a joined person admin, or takes the role back (never from the last admin)."""
-    bootstrap = tuple(bootstrap)
-    actor = require_admin(session, telegram_id, bootstrap)
+    """Makes a joined person admin, or takes the role back (never from the last admin;
+    ``admin_ids`` are the admins of the settings, who count too)."""
+    actor = require_admin(session, actor)
     target = people.find_by_reference(session, reference)
     return people.set_admin(
         session,
         actor=actor,
         target_id=id_of(target),
         admin=grant,
-        bootstrap_ids=bootstrap,
+        bootstrap_ids=admin_ids,
         now=now,
     )
 
 
 def find_people(
-    session: Session, query: str, *, telegram_id: int, bootstrap: Iterable[int], limit: int = 20
+    session: Session, query: str, *, actor: Actor, limit: int = 20
 ) -> list[tuple[Person, Agency]]:
     """People whose name or username contains ``query`` (an "@" before it is left out), or
     whose Telegram id it is, for admins."""
-    require_admin(session, telegram_id, bootstrap)
+    require_admin(session, actor)
     text = query.strip()[:50].lower()
     pattern = f"%{text}%"
     matches: list[ColumnElement[bool]] = [
@@ -392,11 +395,11 @@ def find_people(
 
 
 def participant_list(
-    session: Session, course_id: int, now: datetime, *, telegram_id: int, bootstrap: Iterable[int]
+    session: Session, course_id: int, now: datetime, *, actor: Actor
 ) -> tuple[registration_lists.ParticipantList, int, Person | None]:
     """A course's participant list, its number of seats and its lead (lead or admin only)."""
     course = courses.get_course(session, course_id)
-    require_lead_or_admin(session, course, telegram_id, bootstrap)
+    require_lead_or_admin(session, course, actor)
     seats = session.scalar(
         select(func.sum(col(Quota.seats))).where(col(Quota.course_id) == course_id)
     )
@@ -409,3 +412,25 @@ def course_id_by_code(session: Session, code: str) -> int:
     course = courses.get_course_by_code(session, code)
     assert course.id is not None  # a stored course has its id
     return course.id
+
+
+def audit_log(
+    session: Session,
+    code: str,
+    course_id: int | None,
+    page: int,
+    *,
+    actor: Actor,
+    page_size: int = 15,
+) -> audit.LogPage:
+    """A page of the audit log (of one course, by its code or id, or of all), for admins."""
+    require_admin(session, actor)
+    if code:
+        course_id = id_of(courses.get_course_by_code(session, code))
+    return audit.log_page(session, course_id=course_id, page=page, page_size=page_size)
+
+
+def operations_status(session: Session, now: datetime, *, actor: Actor) -> operations.Status:
+    """What `/status` shows (pending and failed work, the next due time), for admins."""
+    require_admin(session, actor)
+    return operations.status(session, now)

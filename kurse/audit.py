@@ -10,15 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from kurse.actors import Actor
 from kurse.models import AuditEntry, Course, as_json, person_table
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a joined person, or a bootstrap admin known only by Telegram id."""
-
-    person_id: int | None
-    telegram_id: int | None
 
 
 def record(

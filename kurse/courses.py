@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from kurse import audit, people
-from kurse.audit import Actor
+from kurse.actors import Actor
 from kurse.clock import BERLIN
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.forms import check_course, seat_problems, start_problem

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from kurse import audit
+from kurse.actors import Actor
 from kurse.agencies import verify_access_code
 from kurse.errors import AlreadyJoined, InvalidInput, LastAdmin, NotAllowed, NotFound
 from kurse.models import Person, id_of
@@ -185,9 +186,18 @@ def edit_profile(session: Session, person_id: int, text: str) -> Person:
     return update_profile(session, person_id, name=name, rank=rank)
 
 
-def is_admin(person: Person | None, telegram_id: int, bootstrap_ids: Iterable[int]) -> bool:
-    """True if the account is a bootstrap admin (settings) or was made admin in the database."""
-    return telegram_id in set(bootstrap_ids) or bool(person and person.is_admin and person.active)
+def is_admin(person: Person | None, bootstrap_admin: bool) -> bool:
+    """True if the account is an admin from the settings or was made admin in the database
+    (and is active)."""
+    return bootstrap_admin or bool(person and person.is_admin and person.active)
+
+
+def is_last_admin(session: Session, person_id: int, admin_ids: Iterable[int]) -> bool:
+    """Whether the person is the only admin left (none in the settings, no other active
+    admin in the database): deleting their data would leave nobody to run the bot."""
+    if tuple(admin_ids):
+        return False
+    return [id_of(a) for a in admins(session, ())] == [person_id]
 
 
 def admins(session: Session, bootstrap_ids: Iterable[int]) -> list[Person]:
@@ -208,7 +218,7 @@ def admins(session: Session, bootstrap_ids: Iterable[int]) -> list[Person]:
 def set_admin(
     session: Session,
     *,
-    actor: audit.Actor,
+    actor: Actor,
     target_id: int,
     admin: bool,
     bootstrap_ids: Iterable[int],

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from kurse import audit, lead_news, outbox
-from kurse.audit import Actor
+from kurse.actors import Actor
 from kurse.courses import get_course
 from kurse.errors import CourseNotOpen, InvalidInput, QuotaBelowConfirmed
 from kurse.lead_news import News

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kurse import agencies, people
-from kurse.audit import Actor
+from kurse.actors import Actor
 from kurse.errors import AlreadyJoined, InvalidAccessCode, InvalidInput, LastAdmin, NotFound
 from kurse.models import Agency, AuditEntry, Person
 from tests import builders
@@ -127,7 +127,7 @@ def test_the_last_admin_cannot_remove_themself(db, clock):
     with db.transaction() as session, pytest.raises(LastAdmin):
         people.set_admin(
             session,
-            actor=Actor(anna.id, anna.telegram_id),
+            actor=Actor(telegram_id=anna.telegram_id, person_id=anna.id),
             target_id=anna.id,
             admin=False,
             bootstrap_ids=(),
@@ -145,7 +145,7 @@ def test_an_admin_makes_another_officer_admin_and_the_audit_log_says_so(db, cloc
     with db.transaction() as session:
         people.set_admin(
             session,
-            actor=Actor(boss.id, 777),
+            actor=Actor(telegram_id=777, person_id=boss.id),
             target_id=anna.id,
             admin=True,
             bootstrap_ids=(777,),

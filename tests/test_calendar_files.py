@@ -12,6 +12,7 @@ from icalendar import Calendar
 from bot.jobs import run_due_work
 from kurse import admin
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.clock import BERLIN
 from kurse.exports import course_calendar
 from tests import builders
@@ -66,7 +67,11 @@ def three_day_course(db, clock, **extra):
 
 def admin_call(db, clock, service, *args, **kwargs):
     return db.call(
-        service, *args, clock.now(), telegram_id=ADMIN_ID, bootstrap=(ADMIN_ID,), **kwargs
+        service,
+        *args,
+        clock.now(),
+        actor=Actor(telegram_id=ADMIN_ID, bootstrap_admin=True),
+        **kwargs,
     )
 
 

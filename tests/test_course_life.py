@@ -13,6 +13,7 @@ from bot.context import Services
 from bot.jobs import run_due_work
 from kurse import admin, claims, courses, outbox, schedule, tasks
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.config import Settings
 from kurse.db import make_engine
 from kurse.invariants import invariant_violations
@@ -378,8 +379,7 @@ async def test_cancelling_through_the_admin_command_keeps_the_retention_of_the_s
         course.code,
         None,
         clock.now(),
-        telegram_id=ADMIN_ID,
-        bootstrap=(ADMIN_ID,),
+        actor=Actor(telegram_id=ADMIN_ID, bootstrap_admin=True),
         plan=settings.plan,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.jobs import run_due_work
 from kurse import admin, people, privacy
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.models import AuditEntry, Course, Registration, SQLModel
 from tests import builders
 from tests.conftest import ADMIN_ID
@@ -96,8 +97,7 @@ async def test_a_deleted_lead_is_named_in_no_audit_payload_and_moves_are_only_co
         course.code,
         "PP-OFR=2",
         clock.now(),
-        telegram_id=ADMIN_ID,
-        bootstrap=(ADMIN_ID,),
+        actor=Actor(telegram_id=ADMIN_ID, bootstrap_admin=True),
     )
 
     await h.send(lead_chat, "/daten_loeschen")

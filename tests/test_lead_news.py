@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.jobs import run_due_work
 from kurse import admin, privacy
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.clock import BERLIN
 from tests import builders
 from tests.harness import eventually, start_harness, stop_harness, user
@@ -122,8 +123,7 @@ async def test_the_lead_hears_who_moved_up_when_a_postponed_course_frees_a_last_
         f"Beginn: {later.astimezone(BERLIN):%d.%m.%Y %H:%M}\n"
         f"Ende: {(later + timedelta(hours=7)).astimezone(BERLIN):%d.%m.%Y %H:%M}",
         clock.now(),
-        telegram_id=BOSS,
-        bootstrap=settings.kursbot_admin_ids,
+        actor=Actor(telegram_id=BOSS, bootstrap_admin=True),
     )
     clock.advance(timedelta(minutes=1))  # the lead's window since the last news is over
     await run_due_work(h.app)
@@ -184,8 +184,7 @@ async def test_a_replaced_lead_hears_nothing_more_and_the_new_lead_hears_what_fo
         course.code,
         str(max_.telegram_id),
         clock.now(),
-        telegram_id=BOSS,
-        bootstrap=settings.kursbot_admin_ids,
+        actor=Actor(telegram_id=BOSS, bootstrap_admin=True),
     )
     ben = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Ben Zweiter")
     sign_up(db, clock, course, ben)

@@ -13,6 +13,7 @@ from bot.i18n import texts
 from bot.jobs import run_due_work
 from kurse import admin, courses, operations, people, schedule
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.config import Settings
 from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, Task
@@ -455,8 +456,7 @@ async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_res
         course.code,
         "Ausbilder erkrankt",
         clock.now(),
-        telegram_id=settings.kursbot_admin_ids[0],
-        bootstrap=settings.kursbot_admin_ids,
+        actor=Actor(telegram_id=settings.kursbot_admin_ids[0], bootstrap_admin=True),
     )
 
     restarted = await start_harness(Services(db, clock, settings))

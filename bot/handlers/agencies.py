@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import keyboards, render_admin, render_agencies
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
+from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show
 from kurse import admin, agencies
 from kurse.errors import DomainError
 from kurse.models import id_of
@@ -22,7 +22,7 @@ async def list_agencies(update: Update, context: KursContext) -> None:
     """/dienststellen."""
     try:
         found = await context.services.db.run(
-            admin.list_agencies, **who(update, context), readonly=True
+            admin.list_agencies, actor=context.actor, readonly=True
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -44,7 +44,7 @@ async def new_agency(update: Update, context: KursContext) -> None:
             name.strip(),
             context.services.clock.now(),
             state=state.strip(),
-            **who(update, context),
+            actor=context.actor,
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -61,7 +61,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
         return
     try:
         agency = await context.services.db.run(
-            admin.access_code, code, **who(update, context), readonly=True
+            admin.access_code, code, actor=context.actor, readonly=True
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -87,9 +87,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
             agencies.get_agency_by_id, callback.id, readonly=True
         )
         if callback.page != 1:  # first press: ask
-            await context.services.db.run(
-                admin.require_admin, **who(update, context), readonly=True
-            )
+            await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
             await answer(update.callback_query)
             markup = keyboards.rotate_access_code(t, id_of(agency))
             await show(update, render_agencies.confirm_rotate(t, agency), markup)
@@ -98,7 +96,7 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
             admin.rotate_access_code,
             agency.code,
             context.services.clock.now(),
-            **who(update, context),
+            actor=context.actor,
         )
     except DomainError as error:
         await refuse(update, context, error)

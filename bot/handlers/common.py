@@ -103,20 +103,6 @@ def args_text(update: Update) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def who(update: Update, context: KursContext) -> dict[str, Any]:
-    """Who acts, as the admin services of `kurse.admin` take it (with the bootstrap admins)."""
-    assert update.effective_user is not None
-    return {
-        "telegram_id": update.effective_user.id,
-        "bootstrap": context.services.settings.kursbot_admin_ids,
-    }
-
-
-def planned(update: Update, context: KursContext) -> dict[str, Any]:
-    """`who` plus the timed-work plan, for actions that create or move courses."""
-    return {**who(update, context), "plan": context.services.plan}
-
-
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Replies to the typed command, the text cut to Telegram's limit."""
     assert update.effective_message is not None

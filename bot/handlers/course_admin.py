@@ -19,12 +19,10 @@ from bot.handlers.common import (
     answer,
     args_text,
     callback_of,
-    planned,
     refuse,
     reply,
     show,
     user_data,
-    who,
 )
 from bot.persistence import read_fresh
 from kurse import admin
@@ -62,7 +60,8 @@ async def new_course(update: Update, context: KursContext) -> None:
             admin.create_course_from_form,
             text,
             context.services.clock.now(),
-            **planned(update, context),
+            actor=context.actor,
+            plan=context.services.plan,
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -79,7 +78,7 @@ async def edit_course(update: Update, context: KursContext) -> None:
     if not form.strip():  # the code alone: the current values, as a form to copy and change
         try:
             course, lead = await context.services.db.run(
-                admin.course_for_edit, code.strip(), **who(update, context), readonly=True
+                admin.course_for_edit, code.strip(), actor=context.actor, readonly=True
             )
         except DomainError as error:
             await refuse(update, context, error)
@@ -92,7 +91,8 @@ async def edit_course(update: Update, context: KursContext) -> None:
             code.strip(),
             form,
             context.services.clock.now(),
-            **planned(update, context),
+            actor=context.actor,
+            plan=context.services.plan,
         )
     except admin.FormInvalid as error:
         await reply(
@@ -119,7 +119,7 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     from kurse.courses import get_course_by_code
 
     try:
-        await context.services.db.run(admin.require_admin, **who(update, context), readonly=True)
+        await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
         course = await context.services.db.run(get_course_by_code, code, readonly=True)
     except DomainError as error:
         await refuse(update, context, error)
@@ -153,7 +153,8 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
             course.code,
             reason or None,
             context.services.clock.now(),
-            **planned(update, context),
+            actor=context.actor,
+            plan=context.services.plan,
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -186,7 +187,7 @@ async def _set_quotas(
             text,
             context.services.clock.now(),
             on_excess=decision,
-            **who(update, context),
+            actor=context.actor,
         )
     except QuotaBelowConfirmed as error:
         from kurse.courses import get_course_by_code
@@ -237,7 +238,8 @@ async def set_lead(update: Update, context: KursContext) -> None:
             code.strip(),
             reference.strip(),
             context.services.clock.now(),
-            **planned(update, context),
+            actor=context.actor,
+            plan=context.services.plan,
         )
     except DomainError as error:
         await refuse(update, context, error)

@@ -28,10 +28,7 @@ from bot import render, render_admin, render_form
 from bot.callbacks import encode
 from bot.commands import names
 from bot.context import KursContext
-from bot.handlers.common import answer, leave_dialog, show
-from bot.handlers.common import planned as _planned
-from bot.handlers.common import refuse as _refuse
-from bot.handlers.common import who as _who
+from bot.handlers.common import answer, leave_dialog, refuse, show
 from bot.handlers.course_admin import created_text, new_course
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.i18n import Texts
@@ -87,9 +84,9 @@ async def start(update: Update, context: KursContext) -> int:
         await new_course(update, context)
         return ConversationHandler.END
     try:
-        await context.services.db.run(admin.require_admin, **_who(update, context), readonly=True)
+        await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return ConversationHandler.END
     if context.user_data and context.user_data.get(JOINING):  # a bootstrap admin joining
         await update.effective_message.reply_text(render_admin.finish_joining_first(context.texts))
@@ -249,13 +246,14 @@ async def confirmed(update: Update, context: KursContext) -> int:
             admin.create_course_from_form,
             form,
             context.services.clock.now(),
-            **_planned(update, context),
+            actor=context.actor,
+            plan=context.services.plan,
         )
     except admin.FormInvalid as error:
         await show(update, render_admin.form_errors(t, error.params["errors"], created=True))
         return ConversationHandler.END
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return ConversationHandler.END
     await show(update, await created_text(context, course))
     return ConversationHandler.END

@@ -15,6 +15,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer
 from bot.throttle import Throttle
 from kurse import people
+from kurse.actors import Actor
 
 JOINING = "joining"  # set in user_data while the joining dialog runs
 NEW_COURSE = "new_course"  # set in user_data while the guided /kurs_neu dialog runs
@@ -50,6 +51,11 @@ async def load_person(update: Update, context: KursContext) -> None:
         await context.application.process_error(update, error)
         raise ApplicationHandlerStop from error
     context.person = person
+    context.actor = Actor(
+        telegram_id=user.id,
+        person_id=person.id if person is not None else None,
+        bootstrap_admin=user.id in context.services.settings.kursbot_admin_ids,
+    )
     if update.edited_message is not None:  # PRODUCT.md §9: an edit is never acted on
         await _edit_not_read(update.edited_message, context)
         raise ApplicationHandlerStop

@@ -26,8 +26,7 @@ async def _load(
         admin.participant_list,
         course_id,
         context.services.clock.now(),
-        telegram_id=update.effective_user.id,
-        bootstrap=context.services.settings.kursbot_admin_ids,
+        actor=context.actor,
         readonly=True,
     )
 
@@ -53,8 +52,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
             fills = await context.services.db.run(
                 admin.overview,
                 context.services.clock.now(),
-                telegram_id=update.effective_user.id,
-                bootstrap=context.services.settings.kursbot_admin_ids,
+                actor=context.actor,
                 readonly=True,
             )
         except NotAllowed:

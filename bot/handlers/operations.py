@@ -4,17 +4,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import keyboards, render, render_operations
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show, who
-from kurse import admin, audit, operations
-from kurse.courses import get_course_by_code
+from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show
+from kurse import admin
 from kurse.errors import DomainError
 from kurse.exports import spreadsheet_csv
 
@@ -30,7 +27,7 @@ async def audit_log(update: Update, context: KursContext) -> None:
         code, page, course_id = "", callback.page or 0, callback.id or None
     try:
         found = await context.services.db.run(
-            _audit, code, course_id, page, **who(update, context), readonly=True
+            admin.audit_log, code, course_id, page, actor=context.actor, readonly=True
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -50,11 +47,11 @@ async def audit_file(update: Update, context: KursContext) -> None:
     assert update.callback_query is not None and update.effective_chat is not None
     try:
         found = await context.services.db.run(
-            _audit,
+            admin.audit_log,
             "",
             callback.id or None,
             0,
-            **who(update, context),
+            actor=context.actor,
             page_size=10_000,
             readonly=True,
         )
@@ -68,33 +65,18 @@ async def audit_file(update: Update, context: KursContext) -> None:
     )
 
 
-def _audit(
-    session: Any,
-    code: str,
-    course_id: int | None,
-    page: int,
-    *,
-    telegram_id: int,
-    bootstrap: Any,
-    page_size: int = 15,
-) -> audit.LogPage:
-
-    admin.require_admin(session, telegram_id, bootstrap)
-    if code:
-        course_id = get_course_by_code(session, code).id
-    return audit.log_page(session, course_id=course_id, page=page, page_size=page_size)
-
-
 async def show_status(update: Update, context: KursContext) -> None:
     """/status: pending tasks and messages, failures with reasons, the next due time."""
     try:
-        await context.services.db.run(admin.require_admin, **who(update, context), readonly=True)
+        state = await context.services.db.run(
+            admin.operations_status,
+            context.services.clock.now(),
+            actor=context.actor,
+            readonly=True,
+        )
     except DomainError as error:
         await refuse(update, context, error)
         return
-    state = await context.services.db.run(
-        operations.status, context.services.clock.now(), readonly=True
-    )
     await reply(update, render_operations.status(context.texts, state))
 
 

@@ -10,7 +10,7 @@ from telegram.ext import CommandHandler
 from bot import render_admin, render_people
 from bot.commands import names
 from bot.context import KursApplication, KursContext
-from bot.handlers.common import args_text, refuse, reply, who
+from bot.handlers.common import args_text, refuse, reply
 from kurse import admin
 from kurse.errors import DomainError
 
@@ -37,7 +37,8 @@ async def _change_admin(update: Update, context: KursContext, *, grant: bool) ->
             reference,
             grant,
             context.services.clock.now(),
-            **who(update, context),
+            actor=context.actor,
+            admin_ids=context.services.settings.kursbot_admin_ids,
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -56,7 +57,7 @@ async def find_people(update: Update, context: KursContext) -> None:
         return
     try:
         found = await context.services.db.run(
-            admin.find_people, query, **who(update, context), readonly=True
+            admin.find_people, query, actor=context.actor, readonly=True
         )
     except DomainError as error:
         await refuse(update, context, error)

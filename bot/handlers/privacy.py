@@ -14,6 +14,7 @@ from bot.commands import names
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers.common import answer, person_of, show
 from kurse import people, privacy
+from kurse.models import id_of
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,14 @@ async def ask_delete(update: Update, context: KursContext) -> None:
     t = context.texts
     markup = keyboards.delete_data(t)
     text = render.confirm_delete(t)
-    bootstrap = context.services.settings.kursbot_admin_ids
-    person = person_of(context)
-    if person.is_admin and not bootstrap:  # would anybody be left to run the bot?
-        admins = await context.services.db.run(people.admins, bootstrap, readonly=True)
-        if [a.id for a in admins] == [person.id]:
-            text += "\n\n" + render_people.last_admin_deleting(t)
+    last = await context.services.db.run(
+        people.is_last_admin,
+        id_of(person_of(context)),
+        context.services.settings.kursbot_admin_ids,
+        readonly=True,
+    )
+    if last:  # nobody would be left to run the bot
+        text += "\n\n" + render_people.last_admin_deleting(t)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 

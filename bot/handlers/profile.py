@@ -62,7 +62,7 @@ async def help_command(update: Update, context: KursContext) -> None:
     assert update.effective_message is not None and update.effective_user is not None
     t, services, person = context.texts, context.services, context.person
     text = render.help_text(t)
-    if people.is_admin(person, update.effective_user.id, services.settings.kursbot_admin_ids):
+    if people.is_admin(person, context.actor.bootstrap_admin):
         text += "\n\n" + render.admin_help(t)
     elif person is not None and person.id is not None:
         led = await services.db.run(courses.led_by, person.id, services.clock.now(), readonly=True)
