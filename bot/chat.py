@@ -174,7 +174,7 @@ class TerminalChat:
         give_up = loop.time() + SETTLE_FOR
         while loop.time() < give_up:
             await run_due_work(self.app)
-            if not await db.run(operations.unfinished, clock.now(), self._since, readonly=True):
+            if not await db.read(operations.unfinished, clock.now(), self._since):
                 return
             await asyncio.sleep(0.05)
 
@@ -217,7 +217,7 @@ class TerminalChat:
         if user is not None:
             return full_name(user)
         if chat_id not in self._names:
-            name = self.services.db.call(_registered_name, chat_id, readonly=True)
+            name = self.services.db.call_read(_registered_name, chat_id)
             if name is None:
                 return "?"
             self._names[chat_id] = name

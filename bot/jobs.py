@@ -28,7 +28,7 @@ from bot.ratelimit import GiveBack, Stale
 from kurse import claims, lead_lists, lead_news, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
-from kurse.models import Course, RegistrationStatus
+from kurse.models import Course, RegistrationStatus, id_of
 from kurse.outbox import MessageKind
 from kurse.registration_lists import participants
 from kurse.schedule import TaskKind
@@ -99,7 +99,7 @@ async def run_due_work(
     while not shutdown.stopping and (
         task_ids := await db.run(tasks.claim_due_tasks, services.clock.now())
     ):
-        kinds = await db.run(tasks.kinds_of, task_ids, readonly=True)
+        kinds = await db.read(tasks.kinds_of, task_ids)
         anonymised |= TaskKind.RETENTION in kinds
         for task_id in task_ids:
             await db.run(
@@ -281,7 +281,7 @@ async def _send(
             else render_leads.lead_news(
                 t,
                 course,
-                await services.db.run(lead_news.lines, item.detail["news"], readonly=True),
+                await services.db.read(lead_news.lines, item.detail["news"]),
             )
         )
         for chunk in chunks:
@@ -304,9 +304,7 @@ async def _send(
 
 async def _lead_list(services: Services, t: Texts, item: outbox.Delivery) -> list[str]:
     """The participant list with what changed since the lead's previous list."""
-    listing = await services.db.run(
-        participants, item.course.id, services.clock.now(), readonly=True
-    )
+    listing = await services.db.read(participants, id_of(item.course), services.clock.now())
     before = item.detail.get("previous")
     marks: dict[int, str] = {}
     gone: list[str] = []
@@ -314,9 +312,7 @@ async def _lead_list(services: Services, t: Texts, item: outbox.Delivery) -> lis
         changes = lead_lists.changes_since(item.detail["snapshot"], before)
         words = {Mark.NEW: t.gettext("new"), Mark.MOVED_UP: t.gettext("moved up")}
         marks = {rid: words[mark] for rid, mark in changes.marks.items()}
-        gone = await services.db.run(
-            lead_lists.names_of_registrations, changes.gone, readonly=True
-        )
+        gone = await services.db.read(lead_lists.names_of_registrations, changes.gone)
     return render_leads.lead_list(t, listing, marks, gone, first=before is None)
 
 
@@ -343,7 +339,7 @@ async def _plan_wake_up(application: KursApplication) -> None:
     job_queue = application.job_queue
     if job_queue is None:
         return
-    due = await services.db.run(operations.next_due, readonly=True)
+    due = await services.db.read(operations.next_due)
     if due is None:
         return
     delay = (due - services.clock.now()).total_seconds()

@@ -158,7 +158,7 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def refresh(self, chat_id: int, user_id: int, user_data: dict[Any, Any]) -> None:
         """Reads the user's dialog from the database into this process."""
         db, now = self.services.db, self.services.clock.now()
-        stored = await db.run(dialogs.load, user_id, now, readonly=True)
+        stored = await db.read(dialogs.load, user_id, now)
         self._install(chat_id, user_id, stored, user_data)
 
     async def store(
@@ -314,7 +314,7 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def _load_all(self) -> list[StoredDialog]:
         now = self.services.clock.now()
         try:
-            self._loaded = await self.services.db.run(dialogs.load_all, now, readonly=True)
+            self._loaded = await self.services.db.read(dialogs.load_all, now)
         except SQLAlchemyError:
             # Start anyway (every step reads its dialog fresh) and answer with apologies
             # until the database is back, as for every other update.

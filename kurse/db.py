@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -210,10 +210,16 @@ class Database:
             yield session
 
     def call(
-        self, service: Callable[..., T], /, *args: Any, readonly: bool = False, **kwargs: Any
+        self, service: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Runs ``service(session, *args, **kwargs)`` in one transaction (blocking)."""
-        return self._call(service, args, kwargs, readonly=readonly, on_loop=False)
+        return self._call(service, args, kwargs, readonly=False, on_loop=False)
+
+    def call_read(
+        self, service: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like `call`, in a read-only transaction."""
+        return self._call(service, args, kwargs, readonly=True, on_loop=False)
 
     def _call(
         self,
@@ -228,9 +234,25 @@ class Database:
             return service(session, *args, **kwargs)
 
     async def run(
-        self, service: Callable[..., T], /, *args: Any, readonly: bool = False, **kwargs: Any
+        self, service: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Runs ``service(session, ...)`` in one transaction from async code (see module doc)."""
+        return await self._run(service, args, kwargs, readonly=False)
+
+    async def read(
+        self, service: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like `run`, in a read-only transaction (it never waits for SQLite's write lock)."""
+        return await self._run(service, args, kwargs, readonly=True)
+
+    async def _run(
+        self,
+        service: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        readonly: bool,
+    ) -> T:
         loop = asyncio.get_running_loop()
         job = functools.partial(self._call, service, args, kwargs, readonly=readonly)
         if self._executor is not None:
@@ -257,7 +279,9 @@ class Database:
         finally:
             self._waiting -= 1
 
-    async def run_batched(self, service: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    async def run_batched(
+        self, service: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Like `run`, but calls that arrive together share one transaction (see module doc).
 
         For short writes that come in bursts (cancel, marking sent messages). ``service``

@@ -168,7 +168,7 @@ def test_open_courses_are_listed_soonest_first_with_seats_left_for_the_own_agenc
     db.call(regs.sign_up, soon.id, anna.id, now)
     clock.advance(timedelta(hours=2))
 
-    page = db.call(courses.list_open_courses, agencies["PP-OFR"].id, clock.now(), readonly=True)
+    page = db.call_read(courses.list_open_courses, agencies["PP-OFR"].id, clock.now())
 
     assert [(i.course.id, i.seats_left) for i in page.items] == [(soon.id, 0), (late.id, 2)]
     assert closed.id not in [i.course.id for i in page.items]

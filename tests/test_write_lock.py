@@ -160,7 +160,7 @@ async def test_writes_that_wait_for_the_lock_are_written_in_the_order_sent_while
         first = asyncio.ensure_future(db.run(write_audit, "first", now))
         second = asyncio.ensure_future(db.run_batched(write_audit, "second", now))
         await asyncio.sleep(0.2)  # both are waiting for the lock now
-        read_meanwhile = await db.run(audit_actions, readonly=True)
+        read_meanwhile = await db.read(audit_actions)
         answered_while_locked = lock.holding
     # Sent the moment the lock is gone, while the first two may still be waking up.
     third = await db.run(write_audit, "third", now)
@@ -168,4 +168,4 @@ async def test_writes_that_wait_for_the_lock_are_written_in_the_order_sent_while
     assert answered_while_locked
     assert read_meanwhile == []
     assert [await first, await second, third] == ["first", "second", "third"]
-    assert db.call(audit_actions, readonly=True) == ["first", "second", "third"]
+    assert db.call_read(audit_actions) == ["first", "second", "third"]

@@ -21,9 +21,7 @@ from kurse.models import id_of
 async def list_agencies(update: Update, context: KursContext) -> None:
     """/dienststellen."""
     try:
-        found = await context.services.db.run(
-            admin.list_agencies, actor=context.actor, readonly=True
-        )
+        found = await context.services.db.read(admin.list_agencies, actor=context.actor)
     except DomainError as error:
         await refuse(update, context, error)
         return
@@ -60,9 +58,7 @@ async def show_access_code(update: Update, context: KursContext) -> None:
         await reply(update, render_admin.usage(context.texts, "zugangscode"))
         return
     try:
-        agency = await context.services.db.run(
-            admin.access_code, code, actor=context.actor, readonly=True
-        )
+        agency = await context.services.db.read(admin.access_code, code, actor=context.actor)
     except DomainError as error:
         await refuse(update, context, error)
         return
@@ -83,11 +79,9 @@ async def rotate_access_code(update: Update, context: KursContext) -> None:
     assert update.callback_query is not None
     t = context.texts
     try:
-        agency = await context.services.db.run(
-            agencies.get_agency_by_id, callback.id, readonly=True
-        )
+        agency = await context.services.db.read(agencies.get_agency_by_id, callback.id)
         if callback.page != 1:  # first press: ask
-            await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
+            await context.services.db.read(admin.require_admin, actor=context.actor)
             await answer(update.callback_query)
             markup = keyboards.rotate_access_code(t, id_of(agency))
             await show(update, render_agencies.confirm_rotate(t, agency), markup)

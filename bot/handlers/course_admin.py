@@ -29,6 +29,7 @@ from kurse import admin
 from kurse.days import course_day_warnings
 from kurse.errors import DomainError, QuotaBelowConfirmed
 from kurse.models import id_of
+from kurse.quotas import ExcessDecision
 
 # What an admin typed with /kurs_absagen and /kontingent waits here for the "Ja" button, per
 # course (keyed by the id as text: dialog data is kept in the database as JSON).
@@ -43,9 +44,7 @@ async def created_text(context: KursContext, course: Any) -> str:
 
 
 async def _day_warnings(context: KursContext, course: Any) -> str:
-    warnings = await context.services.db.run(
-        course_day_warnings, course, context.texts.language, readonly=True
-    )
+    warnings = await context.services.db.read(course_day_warnings, course, context.texts.language)
     return render_courses.day_warnings(context.texts, warnings)
 
 
@@ -77,8 +76,8 @@ async def edit_course(update: Update, context: KursContext) -> None:
         return
     if not form.strip():  # the code alone: the current values, as a form to copy and change
         try:
-            course, lead = await context.services.db.run(
-                admin.course_for_edit, code.strip(), actor=context.actor, readonly=True
+            course, lead = await context.services.db.read(
+                admin.course_for_edit, code.strip(), actor=context.actor
             )
         except DomainError as error:
             await refuse(update, context, error)
@@ -119,8 +118,8 @@ async def cancel_course(update: Update, context: KursContext) -> None:
     from kurse.courses import get_course_by_code
 
     try:
-        await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
-        course = await context.services.db.run(get_course_by_code, code, readonly=True)
+        await context.services.db.read(admin.require_admin, actor=context.actor)
+        course = await context.services.db.read(get_course_by_code, code)
     except DomainError as error:
         await refuse(update, context, error)
         return
@@ -147,7 +146,7 @@ async def cancel_course_confirmed(update: Update, context: KursContext) -> None:
     from kurse.courses import get_course
 
     try:
-        course = await context.services.db.run(get_course, callback.id, readonly=True)
+        course = await context.services.db.read(get_course, callback.id)
         done = await context.services.db.run(
             admin.cancel_course_by_code,
             course.code,
@@ -177,7 +176,7 @@ async def quotas(update: Update, context: KursContext) -> None:
 
 
 async def _set_quotas(
-    update: Update, context: KursContext, code: str, text: str, decision: str
+    update: Update, context: KursContext, code: str, text: str, decision: ExcessDecision
 ) -> None:
     t = context.texts
     try:
@@ -192,7 +191,7 @@ async def _set_quotas(
     except QuotaBelowConfirmed as error:
         from kurse.courses import get_course_by_code
 
-        course = await context.services.db.run(get_course_by_code, code, readonly=True)
+        course = await context.services.db.read(get_course_by_code, code)
         user_data(context).setdefault("quota_texts", {})[str(course.id)] = text
         await reply(
             update,
@@ -221,7 +220,7 @@ async def quotas_decided(update: Update, context: KursContext) -> None:
         return
     from kurse.courses import get_course
 
-    course = await context.services.db.run(get_course, callback.id, readonly=True)
+    course = await context.services.db.read(get_course, callback.id)
     await answer(update.callback_query)
     await _set_quotas(update, context, course.code, text, "demote_latest")
 

@@ -84,7 +84,7 @@ async def start(update: Update, context: KursContext) -> int:
         await new_course(update, context)
         return ConversationHandler.END
     try:
-        await context.services.db.run(admin.require_admin, actor=context.actor, readonly=True)
+        await context.services.db.read(admin.require_admin, actor=context.actor)
     except DomainError as error:
         await refuse(update, context, error)
         return ConversationHandler.END
@@ -143,7 +143,7 @@ async def _check(context: KursContext, name: str, typed: str) -> str | None:
         return render_form.refusal(context.texts, problems[0])
     if name == "lead":
         try:
-            await context.services.db.run(courses.find_lead, value, readonly=True)
+            await context.services.db.read(courses.find_lead, value)
         except NotFound:
             return render_form.unknown_lead(context.texts)
     return None
@@ -152,7 +152,7 @@ async def _check(context: KursContext, name: str, typed: str) -> str | None:
 async def _ask_seats(update: Update, context: KursContext) -> int:
     assert update.effective_chat is not None
     t, data = context.texts, _data(context)
-    found = await context.services.db.run(agencies.list_agencies, readonly=True)
+    found = await context.services.db.read(agencies.list_agencies)
     rows = [
         [
             InlineKeyboardButton(
@@ -176,9 +176,7 @@ async def seat_agency(update: Update, context: KursContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     try:
-        agency = await context.services.db.run(
-            agencies.get_agency_by_id, int(query.data[3:]), readonly=True
-        )
+        agency = await context.services.db.read(agencies.get_agency_by_id, int(query.data[3:]))
     except DomainError:  # forged data, or the agency is gone
         await answer(query, render.stale_button(context.texts), show_alert=True)
         return SEATS

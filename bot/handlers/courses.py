@@ -12,6 +12,7 @@ from bot.handlers.common import answer, callback_of, person_of, show, user_data
 from kurse import views
 from kurse.courses import get_course_by_code, list_open_courses
 from kurse.errors import DomainError
+from kurse.models import id_of
 from kurse.search import COURSE_CODE, parse_query
 
 PAGE_SIZE = 8
@@ -37,14 +38,13 @@ async def course_list(update: Update, context: KursContext) -> None:
         await open_course(update, context, query.code)
         return
     person, t = person_of(context), context.texts
-    listing = await context.services.db.run(
+    listing = await context.services.db.read(
         list_open_courses,
         person.agency_id,
         now,
         page=page,
         page_size=PAGE_SIZE,
         query=query,
-        readonly=True,
     )
     await show(
         update, render.course_list(t, listing, query, now), keyboards.course_list(t, listing, now)
@@ -64,13 +64,12 @@ async def open_course(update: Update, context: KursContext, code: str) -> None:
     assert update.effective_chat is not None
     db, t = context.services.db, context.texts
     try:
-        course = await db.run(get_course_by_code, code, readonly=True)
-        view = await db.run(
+        course = await db.read(get_course_by_code, code)
+        view = await db.read(
             views.course_view,
-            course.id,
+            id_of(course),
             person_of(context),
             context.services.clock.now(),
-            readonly=True,
         )
     except DomainError as error:
         await update.effective_chat.send_message(render.domain_error(t, error))
@@ -97,12 +96,11 @@ async def view_for_button(
 ) -> views.CourseView | None:
     """Reads the course page a button refers to; None (and the user told why) if it cannot."""
     try:
-        return await context.services.db.run(
+        return await context.services.db.read(
             views.course_view,
             course_id,
             person_of(context),
             context.services.clock.now(),
-            readonly=True,
         )
     except DomainError as error:
         assert update.callback_query is not None

@@ -13,7 +13,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, exports, people
 from kurse.errors import DomainError, NotAllowed
-from kurse.models import Person
+from kurse.models import Person, id_of
 from kurse.registration_lists import ParticipantList
 
 
@@ -22,12 +22,11 @@ async def _load(
 ) -> tuple[ParticipantList, int, Person | None]:
     """The list, the number of seats and the lead, after checking lead-or-admin."""
     assert update.effective_user is not None
-    return await context.services.db.run(
+    return await context.services.db.read(
         admin.participant_list,
         course_id,
         context.services.clock.now(),
         actor=context.actor,
-        readonly=True,
     )
 
 
@@ -49,11 +48,10 @@ async def participant_list(update: Update, context: KursContext) -> None:
     if len(parts) < 2:  # the overview: admins all courses, leads their own
         assert update.effective_user is not None
         try:
-            fills = await context.services.db.run(
+            fills = await context.services.db.read(
                 admin.overview,
                 context.services.clock.now(),
                 actor=context.actor,
-                readonly=True,
             )
         except NotAllowed:
             await message.reply_text(render_admin.usage(t, "teilnehmer"))
@@ -63,9 +61,7 @@ async def participant_list(update: Update, context: KursContext) -> None:
         )
         return
     try:
-        course_id = await context.services.db.run(
-            admin.course_id_by_code, parts[1].strip(), readonly=True
-        )
+        course_id = await context.services.db.read(admin.course_id_by_code, parts[1].strip())
     except DomainError as error:
         await message.reply_text(_refusal(context, error))
         return
@@ -133,7 +129,7 @@ async def notifications(update: Update, context: KursContext) -> None:
         await message.reply_text(render_leads.notifications_state(context.texts, on))
         return
     on = choice in ("an", "on")
-    await context.services.db.run(people.set_lead_notifications, person_of(context).id, on)
+    await context.services.db.run(people.set_lead_notifications, id_of(person_of(context)), on)
     await message.reply_text(render_leads.notifications(context.texts, on))
 
 

@@ -26,8 +26,8 @@ async def audit_log(update: Update, context: KursContext) -> None:
         await answer(update.callback_query)
         code, page, course_id = "", callback.page or 0, callback.id or None
     try:
-        found = await context.services.db.run(
-            admin.audit_log, code, course_id, page, actor=context.actor, readonly=True
+        found = await context.services.db.read(
+            admin.audit_log, code, course_id, page, actor=context.actor
         )
     except DomainError as error:
         await refuse(update, context, error)
@@ -46,14 +46,13 @@ async def audit_file(update: Update, context: KursContext) -> None:
         return
     assert update.callback_query is not None and update.effective_chat is not None
     try:
-        found = await context.services.db.run(
+        found = await context.services.db.read(
             admin.audit_log,
             "",
             callback.id or None,
             0,
             actor=context.actor,
             page_size=10_000,
-            readonly=True,
         )
     except DomainError as error:
         await answer(update.callback_query, render.domain_error(context.texts, error))
@@ -68,11 +67,10 @@ async def audit_file(update: Update, context: KursContext) -> None:
 async def show_status(update: Update, context: KursContext) -> None:
     """/status: pending tasks and messages, failures with reasons, the next due time."""
     try:
-        state = await context.services.db.run(
+        state = await context.services.db.read(
             admin.operations_status,
             context.services.clock.now(),
             actor=context.actor,
-            readonly=True,
         )
     except DomainError as error:
         await refuse(update, context, error)

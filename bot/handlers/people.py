@@ -56,9 +56,7 @@ async def find_people(update: Update, context: KursContext) -> None:
         await reply(update, render_people.query_too_short(context.texts))
         return
     try:
-        found = await context.services.db.run(
-            admin.find_people, query, actor=context.actor, readonly=True
-        )
+        found = await context.services.db.read(admin.find_people, query, actor=context.actor)
     except DomainError as error:
         await refuse(update, context, error)
         return

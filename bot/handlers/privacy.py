@@ -23,7 +23,7 @@ async def my_data(update: Update, context: KursContext) -> None:
     """Sends everything stored about the officer as a JSON file, with a short summary."""
     assert update.effective_message is not None
     person = person_of(context)
-    data = await context.services.db.run(privacy.export_person, person.id, readonly=True)
+    data = await context.services.db.read(privacy.export_person, id_of(person))
     t = context.texts
     await update.effective_message.reply_text(render.my_data_summary(t, data))
     content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
@@ -36,11 +36,10 @@ async def ask_delete(update: Update, context: KursContext) -> None:
     t = context.texts
     markup = keyboards.delete_data(t)
     text = render.confirm_delete(t)
-    last = await context.services.db.run(
+    last = await context.services.db.read(
         people.is_last_admin,
         id_of(person_of(context)),
         context.services.settings.kursbot_admin_ids,
-        readonly=True,
     )
     if last:  # nobody would be left to run the bot
         text += "\n\n" + render_people.last_admin_deleting(t)
@@ -56,7 +55,10 @@ async def delete(update: Update, context: KursContext) -> None:
     person, t = person_of(context), context.texts
     services = context.services
     done = await services.db.run(
-        privacy.delete_person, person.id, services.clock.now(), services.settings.kursbot_admin_ids
+        privacy.delete_person,
+        id_of(person),
+        services.clock.now(),
+        services.settings.kursbot_admin_ids,
     )
     context.person = None
     await scrub(services)

@@ -12,6 +12,7 @@ from bot.handlers.common import answer, callback_of, person_of, show
 from bot.i18n import texts
 from kurse import agencies, courses, people
 from kurse.errors import DomainError
+from kurse.models import id_of
 
 
 async def profile(update: Update, context: KursContext) -> None:
@@ -24,7 +25,7 @@ async def profile(update: Update, context: KursContext) -> None:
     lines, saved = (parts[1] if len(parts) > 1 else ""), False
     if lines.strip():
         try:
-            person = await db.run(people.edit_profile, person.id, lines)
+            person = await db.run(people.edit_profile, id_of(person), lines)
         except DomainError as error:
             wrong_form = error.params.get("field") == "profile"
             await message.reply_text(
@@ -32,7 +33,7 @@ async def profile(update: Update, context: KursContext) -> None:
             )
             return
         context.person, saved = person, True
-    agency = await db.run(agencies.get_agency_by_id, person.agency_id, readonly=True)
+    agency = await db.read(agencies.get_agency_by_id, person.agency_id)
     await message.reply_text(render.profile(t, person, agency, saved=saved))
 
 
@@ -51,8 +52,9 @@ async def set_language(update: Update, context: KursContext) -> None:
         return
     assert update.callback_query is not None
     person = person_of(context)
-    await context.services.db.run(people.set_language, person.id, callback.value)
-    person.language = str(callback.value)
+    language = str(callback.value)
+    await context.services.db.run(people.set_language, id_of(person), language)
+    person.language = language
     await answer(update.callback_query)
     await show(update, render.language_set(texts(person.language)))
 
@@ -65,7 +67,7 @@ async def help_command(update: Update, context: KursContext) -> None:
     if people.is_admin(person, context.actor.bootstrap_admin):
         text += "\n\n" + render.admin_help(t)
     elif person is not None and person.id is not None:
-        led = await services.db.run(courses.led_by, person.id, services.clock.now(), readonly=True)
+        led = await services.db.read(courses.led_by, person.id, services.clock.now())
         if led:
             text += "\n\n" + render_leads.lead_help(t, led)
     await update.effective_message.reply_text(text)

@@ -13,7 +13,7 @@ from bot.handlers.courses import page_of, view_for_button
 from kurse import people, views
 from kurse.errors import DomainError, NotRegistered
 from kurse.exports import course_calendar
-from kurse.models import Course, Person, RegistrationStatus
+from kurse.models import Course, Person, RegistrationStatus, id_of
 from kurse.registration_lists import person_registrations
 
 
@@ -140,7 +140,7 @@ async def my_registrations(update: Update, context: KursContext) -> None:
     """/meine: confirmed and waiting registrations with positions."""
     assert update.effective_message is not None
     person, t, now = person_of(context), context.texts, context.services.clock.now()
-    items = await context.services.db.run(person_registrations, person.id, now, readonly=True)
+    items = await context.services.db.read(person_registrations, id_of(person), now)
     await update.effective_message.reply_text(
         render.truncate(render.my_registrations(t, items, now)),
         reply_markup=keyboards.my_registrations(items, t),
@@ -153,7 +153,7 @@ async def _refused(update: Update, context: KursContext, error: DomainError, _co
     lead = None
     lead_id = error.params.get("lead_id")
     if lead_id:
-        lead = await context.services.db.run(people.get_person, lead_id, readonly=True)
+        lead = await context.services.db.read(people.get_person, lead_id)
     await answer(update.callback_query)
     text = render.domain_error(context.texts, error, lead)
     await context.bot.send_message(update.effective_chat.id, text)
