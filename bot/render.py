@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
-from kurse.errors import DomainError
+from kurse.errors import CourseNotOpen, DomainError, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
 from kurse.registration_lists import MyRegistration
 from kurse.registrations import SignUpResult
@@ -524,33 +524,33 @@ def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> st
         return (
             _("The cancellation deadline of this course has passed.") + " " + lead_contact(t, lead)
         )
-    if error.code == "course_not_open":
-        if error.params.get("status") == CourseStatus.CANCELLED:
+    if isinstance(error, CourseNotOpen):
+        if error.status == CourseStatus.CANCELLED:
             return _("This course has been cancelled.")
         return _("This course has already taken place.")
     if error.code == "not_registered":
         return _("You are not registered for this course.")
-    if error.code == "not_found":
-        return not_found(t, error.params)
+    if isinstance(error, NotFound):
+        return not_found(t, error)
     if error.code == "invalid_access_code":
         return code_wrong(t)
     if error.code == "already_joined":
         return _("This Telegram account is already registered.")
-    if error.code == "invalid_input":
-        return invalid_input(t, error.params)
+    if isinstance(error, InvalidInput):
+        return invalid_input(t, error)
     return apology(t)
 
 
-def not_found(t: Texts, params: dict[str, object]) -> str:
+def not_found(t: Texts, error: NotFound) -> str:
     """What was not found: a course, a person (named by an admin), an agency, a registration."""
     _ = t.gettext
-    kind = params.get("kind")
+    kind = error.kind
     if kind in ("person", "lead"):
         return _("Nobody with this Telegram id or @username is registered with Kursbot.")
     if kind == "agency":
-        if params.get("code"):
+        if error.given:
             return _("There is no agency {code}; /agencies lists them.").format(
-                code=escape(str(params["code"]))
+                code=escape(error.given)
             )
         return _("This agency does not exist (any more).")
     if kind == "registration":
@@ -558,11 +558,11 @@ def not_found(t: Texts, params: dict[str, object]) -> str:
     return _("This course does not exist (any more).")
 
 
-def invalid_input(t: Texts, params: dict[str, object]) -> str:
+def invalid_input(t: Texts, error: InvalidInput) -> str:
     """What is wrong with a typed value."""
     _ = t.gettext
-    reason = params.get("reason")
-    most, least = params.get("max"), params.get("min", 1)
+    reason = error.reason
+    most, least = error.max, error.min if error.min is not None else 1
     if reason == "too_long" and isinstance(most, int):
         return t.ngettext(
             "That is too long: at most {max} character, please.",

@@ -9,7 +9,6 @@ What each admin feature says is in its own module: `bot.render_courses`,
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from bot import commands
 from bot.i18n import Texts, _
@@ -129,11 +128,11 @@ def form_errors(t: Texts, errors: list[FormError], *, created: bool) -> str:
     return "\n".join(lines)
 
 
-def field_error(t: Texts, params: dict[str, Any]) -> str:
+def field_error(t: Texts, field_name: str, reason_code: str) -> str:
     """A wrong value outside a form (seats, a reason)."""
     _ = t.gettext
-    field = _(FIELDS.get(str(params.get("field")), str(params.get("field"))))
-    reason = _(REASONS.get(str(params.get("reason")), str(params.get("reason"))))
+    field = _(FIELDS.get(field_name, field_name))
+    reason = _(REASONS.get(reason_code, reason_code))
     return _("{field}: {reason}.").format(field=field, reason=reason.format(value=""))
 
 

@@ -38,9 +38,11 @@ from kurse.schedule import DEFAULT_PLAN, Plan
 from kurse.seats import MAX_SEATS_PER_AGENCY
 
 
+@dataclass(eq=False)
 class FormInvalid(DomainError):
-    """The course form has problems (``errors``: list of `FormError`); nothing was changed."""
+    """The course form has problems (every one of them); nothing was changed."""
 
+    errors: list[FormError]
     code = "form_invalid"
 
 
@@ -72,14 +74,13 @@ def require_lead_or_admin(session: Session, course: Course, actor: Actor) -> Act
 
 def _form_errors(form_lines: dict[str, int], error: DomainError) -> list[FormError]:
     """Names the line of a domain error raised for a form's values."""
-    params = error.params
     if isinstance(error, InvalidInput):
-        name = str(params.get("field"))
-        return [FormError(form_lines.get(name, 0), name, str(params.get("reason")))]
-    if isinstance(error, NotFound) and params.get("kind") == "agency":
-        code = str(params.get("code", ""))
+        name = error.field
+        return [FormError(form_lines.get(name, 0), name, error.reason)]
+    if isinstance(error, NotFound) and error.kind == "agency":
+        code = error.given or ""
         return [FormError(form_lines.get("seats", 0), "seats", "unknown_agency", code)]
-    if isinstance(error, NotFound) and params.get("kind") in ("lead", "person"):
+    if isinstance(error, NotFound) and error.kind in ("lead", "person"):
         return [FormError(form_lines.get("lead", 0), "lead", "unknown_person")]
     raise error
 

@@ -82,7 +82,7 @@ def get_agency(session: Session, code: str) -> Agency:
         select(Agency).where(col(Agency.code) == code.strip().upper()[:16])
     )
     if agency is None:
-        raise NotFound(kind="agency", code=code[:16])
+        raise NotFound(kind="agency", given=code[:16])
     return agency
 
 

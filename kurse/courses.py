@@ -229,7 +229,7 @@ def get_course_by_code(session: Session, code: str) -> Course:
         select(Course).where(col(Course.code) == code.strip().upper()[:16])
     )
     if course is None:
-        raise NotFound(kind="course", code=code[:16])
+        raise NotFound(kind="course", given=code[:16])
     return course
 
 

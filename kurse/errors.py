@@ -1,10 +1,12 @@
-"""Domain errors. Each has a stable ``code`` that the bot layer maps to a translated message,
-and ``params`` with the details the message needs. Nothing here is user-facing text."""
+"""Domain errors: each a class with typed fields that say what the bot layer needs to word it.
+
+Each has a stable ``code`` (for logs and metrics); nothing here is user-facing text.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 
 class DomainError(Exception):
@@ -12,20 +14,35 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        super().__init__(f"{self.code}: {params}" if params else self.code)
+    def __str__(self) -> str:
+        fields = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return f"{self.code}: {fields}" if fields else self.code
 
 
+@dataclass(eq=False)
 class NotFound(DomainError):
-    """The thing asked for does not exist or is not visible to the caller (``kind`` says what)."""
+    """The thing asked for does not exist or is not visible to the caller.
 
+    ``kind`` says what (``course``, ``agency``, ``person``, ``lead``, ``registration``);
+    ``given`` is the code typed, if the caller named it by code (cut to 16 characters).
+    """
+
+    kind: str
+    given: str | None = None
     code = "not_found"
 
 
+@dataclass(eq=False)
 class InvalidInput(DomainError):
-    """A value is malformed or out of range; ``field`` names it, ``reason`` says what is wrong."""
+    """A value is malformed or out of range: ``field`` names it, ``reason`` says what is
+    wrong; ``min`` / ``max`` are the limits where the reason has them, ``value`` the part of
+    the input that is wrong, if it helps to show it."""
 
+    field: str
+    reason: str
+    min: int | None = None
+    max: int | None = None
+    value: str | None = None
     code = "invalid_input"
 
 
@@ -35,14 +52,12 @@ class InvalidAccessCode(DomainError):
     code = "invalid_access_code"
 
 
+@dataclass(eq=False)
 class CodeLocked(DomainError):
     """Too many wrong access codes from this account; the next one is taken from ``until``."""
 
+    until: datetime
     code = "code_locked"
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(until=until)
-        self.until = until
 
 
 class AlreadyJoined(DomainError):
@@ -51,27 +66,38 @@ class AlreadyJoined(DomainError):
     code = "already_joined"
 
 
+@dataclass(eq=False)
 class NotAllowed(DomainError):
-    """The acting person lacks the role the action needs."""
+    """The acting person lacks the role the action needs (``role``: ``admin``, ``lead``), or
+    the action is not open to them for ``reason`` (``bootstrap_admin``: an admin from the
+    settings, who has no profile of their own)."""
 
+    role: str | None = None
+    reason: str | None = None
     code = "not_allowed"
 
 
+@dataclass(eq=False)
 class CourseNotOpen(DomainError):
     """The course is cancelled or finished (``status``)."""
 
+    status: str
     code = "course_not_open"
 
 
+@dataclass(eq=False)
 class RegistrationClosed(DomainError):
     """The registration deadline has passed; ``lead_id`` is whom to contact, if set."""
 
+    lead_id: int | None = None
     code = "registration_closed"
 
 
+@dataclass(eq=False)
 class CancellationClosed(DomainError):
     """The cancellation deadline has passed; ``lead_id`` is whom to contact, if set."""
 
+    lead_id: int | None = None
     code = "cancellation_closed"
 
 
@@ -81,12 +107,15 @@ class NotRegistered(DomainError):
     code = "not_registered"
 
 
+@dataclass(eq=False)
 class QuotaBelowConfirmed(DomainError):
-    """Lowering quotas would leave more confirmed officers than seats (``over`` per agency code).
+    """Lowering quotas would leave more confirmed officers than seats (``over``: how many per
+    agency code, ``*`` for the released seats).
 
     Nothing is changed; the caller must decide explicitly (see ``set_quotas(on_excess=...)``).
     """
 
+    over: dict[str, int]
     code = "quota_below_confirmed"
 
 

@@ -176,11 +176,17 @@ class Problem:
 
     def error(self) -> InvalidInput:
         """The problem as the domain error the services raise."""
-        extra: dict[str, int] = {}
         texts = (Kind.TEXT, Kind.PROSE, Kind.LEAD)
-        if self.limit is not None and self.field in BY_NAME and BY_NAME[self.field].kind in texts:
-            extra = {"min" if self.reason == Reason.TOO_SHORT else "max": self.limit}
-        return InvalidInput(field=self.field, reason=str(self.reason), **extra)
+        limit = self.limit
+        if self.field not in BY_NAME or BY_NAME[self.field].kind not in texts:
+            limit = None
+        short = self.reason == Reason.TOO_SHORT
+        return InvalidInput(
+            field=self.field,
+            reason=str(self.reason),
+            min=limit if short else None,
+            max=None if short else limit,
+        )
 
 
 @dataclass(frozen=True)
@@ -433,9 +439,8 @@ def text_problem(name: str, value: str) -> tuple[str, Problem | None]:
             None,
         )
     except InvalidInput as error:
-        params = error.params
-        limit = params.get("min", params.get("max"))
-        return value, Problem(name, Reason(str(params["reason"])), "", limit)
+        limit = error.min if error.min is not None else error.max
+        return value, Problem(name, Reason(error.reason), "", limit)
 
 
 def _aware(name: str, value: datetime) -> tuple[datetime, Problem | None]:

@@ -154,5 +154,5 @@ def validate_seats(session: Session, seats: Mapping[str, int]) -> dict[int, int]
     known = {code: agency_id for code, agency_id in rows}
     for code in codes:
         if code not in known:
-            raise NotFound(kind="agency", code=code)
+            raise NotFound(kind="agency", given=code)
     return {known[code]: n for code, n in codes.items()}

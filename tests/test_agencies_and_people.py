@@ -97,7 +97,7 @@ def test_names_that_are_too_long_or_empty_are_refused(db, clock, name, reason):
     with pytest.raises(InvalidInput) as error:
         join(db, clock, found["PP-OFR"].access_code, name=name)
 
-    assert (error.value.params["field"], error.value.params["reason"]) == ("name", reason)
+    assert (error.value.field, error.value.reason) == ("name", reason)
     assert count(db, Person) == 0
 
 
@@ -107,7 +107,7 @@ def test_creating_an_agency_with_a_malformed_or_taken_code_is_refused(db, clock)
     for code, reason in [("pp ofr!", "format"), ("PP-OFR", "taken")]:
         with pytest.raises(InvalidInput) as error:
             db.call(agencies.create_agency, code, "Irgendwo", "Bayern", clock.now())
-        assert error.value.params["reason"] == reason
+        assert error.value.reason == reason
     assert count(db, Agency) == 2
 
 

@@ -87,7 +87,7 @@ def test_creation_refuses_a_course_longer_than_sixty_days_as_the_dialog_does(db,
             db, clock.now(), start_at=start, end_at=start + forms.MAX_COURSE_LENGTH * 1.1
         )
 
-    assert error.value.params["reason"] == "too_long"
+    assert error.value.reason == "too_long"
 
 
 @pytest.mark.parametrize(

@@ -329,9 +329,9 @@ class SeatMachine(RuleBasedStateMachine):
             self.db.call(set_quotas, self.course_id, new, self.clock.now(), on_excess=decision)
         except QuotaBelowConfirmed as error:
             assert stage != "started"
-            assert not demote and error.params["over"] == self.model.over(new)
+            assert not demote and error.over == self.model.over(new)
         except InvalidInput as error:
-            assert stage == "started" and error.params["reason"] == "course_started"
+            assert stage == "started" and error.reason == "course_started"
         else:
             assert stage != "started"
             assert demote or not self.model.over(new)

@@ -14,7 +14,7 @@ from bot import render, render_admin, render_people
 from bot.callbacks import Callback, decode
 from bot.context import KursApplication, KursContext
 from kurse import admin
-from kurse.errors import DomainError, LastAdmin, NotAllowed, NotFound
+from kurse.errors import DomainError, InvalidInput, LastAdmin, NotAllowed, NotFound
 from kurse.models import Person
 
 
@@ -115,17 +115,17 @@ async def refuse(update: Update, context: KursContext, error: DomainError) -> No
     if isinstance(error, NotAllowed):
         text = (
             render_people.bootstrap_admin(t)
-            if error.params.get("reason") == "bootstrap_admin"
+            if error.reason == "bootstrap_admin"
             else render_admin.not_admin(t)
         )
     elif isinstance(error, admin.FormInvalid):
-        text = render_admin.form_errors(t, error.params["errors"], created=True)
+        text = render_admin.form_errors(t, error.errors, created=True)
     elif isinstance(error, LastAdmin):
         text = render_people.last_admin(t)
-    elif isinstance(error, NotFound) and error.params.get("kind") == "course":
-        text = render_admin.unknown_course(t, str(error.params.get("code", "")))
-    elif error.code == "invalid_input":
-        text = render_admin.field_error(t, error.params)
+    elif isinstance(error, NotFound) and error.kind == "course":
+        text = render_admin.unknown_course(t, error.given or "")
+    elif isinstance(error, InvalidInput):
+        text = render_admin.field_error(t, error.field, error.reason)
     else:
         text = render.domain_error(t, error)
     if update.callback_query is not None:

@@ -94,9 +94,7 @@ async def edit_course(update: Update, context: KursContext) -> None:
             plan=context.services.plan,
         )
     except admin.FormInvalid as error:
-        await reply(
-            update, render_admin.form_errors(context.texts, error.params["errors"], created=False)
-        )
+        await reply(update, render_admin.form_errors(context.texts, error.errors, created=False))
         return
     except DomainError as error:
         await refuse(update, context, error)
@@ -195,7 +193,7 @@ async def _set_quotas(
         user_data(context).setdefault("quota_texts", {})[str(course.id)] = text
         await reply(
             update,
-            render_courses.quota_over(t, error.params["over"]),
+            render_courses.quota_over(t, error.over),
             keyboards.demote_over_quota(t, id_of(course)),
         )
         return

@@ -248,7 +248,7 @@ async def confirmed(update: Update, context: KursContext) -> int:
             plan=context.services.plan,
         )
     except admin.FormInvalid as error:
-        await show(update, render_admin.form_errors(t, error.params["errors"], created=True))
+        await show(update, render_admin.form_errors(t, error.errors, created=True))
         return ConversationHandler.END
     except DomainError as error:
         await refuse(update, context, error)

@@ -12,7 +12,7 @@ from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of
 from kurse import admin, exports, people
-from kurse.errors import DomainError, NotAllowed
+from kurse.errors import DomainError, NotAllowed, NotFound
 from kurse.models import Person, id_of
 from kurse.registration_lists import ParticipantList
 
@@ -33,8 +33,8 @@ async def _load(
 def _refusal(context: KursContext, error: DomainError) -> str:
     if isinstance(error, NotAllowed):
         return render_leads.not_lead(context.texts)
-    if error.code == "not_found":
-        return render_admin.unknown_course(context.texts, str(error.params.get("code", "")))
+    if isinstance(error, NotFound):
+        return render_admin.unknown_course(context.texts, error.given or "")
     return render.domain_error(context.texts, error)
 
 

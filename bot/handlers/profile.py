@@ -11,7 +11,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.i18n import texts
 from kurse import agencies, courses, people
-from kurse.errors import DomainError
+from kurse.errors import DomainError, InvalidInput
 from kurse.models import id_of
 
 
@@ -27,7 +27,7 @@ async def profile(update: Update, context: KursContext) -> None:
         try:
             person = await db.run(people.edit_profile, id_of(person), lines)
         except DomainError as error:
-            wrong_form = error.params.get("field") == "profile"
+            wrong_form = isinstance(error, InvalidInput) and error.field == "profile"
             await message.reply_text(
                 render.profile_usage(t) if wrong_form else render.domain_error(t, error)
             )

@@ -11,7 +11,7 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
 from kurse import people, views
-from kurse.errors import DomainError, NotRegistered
+from kurse.errors import CancellationClosed, DomainError, NotRegistered, RegistrationClosed
 from kurse.exports import course_calendar
 from kurse.models import Course, Person, RegistrationStatus, id_of
 from kurse.registration_lists import person_registrations
@@ -151,7 +151,7 @@ async def _refused(update: Update, context: KursContext, error: DomainError, _co
     """Answers a refused action clearly, with whom to contact where that helps."""
     assert update.callback_query is not None and update.effective_chat is not None
     lead = None
-    lead_id = error.params.get("lead_id")
+    lead_id = error.lead_id if isinstance(error, RegistrationClosed | CancellationClosed) else None
     if lead_id:
         lead = await context.services.db.read(people.get_person, lead_id)
     await answer(update.callback_query)
