@@ -278,11 +278,17 @@ def cut_at_word(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:–-") + "…"
 
 
+def short_date(t: Texts, moment: datetime, now: datetime | None) -> str:
+    """A short date ("Fr. 12.03."), with the year when it is not this year's."""
+    return (
+        t.short(moment) if now is None or t.same_year(moment, now) else t.short_with_year(moment)
+    )
+
+
 def course_button(t: Texts, listing: CourseListing, now: datetime | None = None) -> str:
     """One course in the list, short enough for a button: the date (with the year when it is
     not this year's), the title cut at a word, the seats left."""
-    start = listing.course.start_at
-    when = t.short(start) if now is None or t.same_year(start, now) else t.short_with_year(start)
+    when = short_date(t, listing.course.start_at, now)
     return f"{when} · {cut_at_word(listing.course.title, 40)} · {seats_label(t, listing)}"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from html import escape
 
 from bot.i18n import Texts, _
-from bot.render import and_more, split_lines, split_text
+from bot.render import and_more, cut_at_word, short_date, split_lines, split_text
 from kurse.admin import CourseFill
 from kurse.days import course_days
 from kurse.exports import ListLabels
@@ -75,8 +75,9 @@ def minimum_line(t: Texts, course: Course, confirmed: int) -> str:
     ).format(minimum=minimum, missing=missing)
 
 
-def overview(t: Texts, fills: list[CourseFill]) -> str:
-    """/teilnehmer alone: each course not yet ended, how full it is, soonest first."""
+def overview(t: Texts, fills: list[CourseFill], now: datetime) -> str:
+    """/teilnehmer alone: each course not yet ended, how full it is, soonest first (the date
+    with its year when it is not this year's, the title cut at a word)."""
     _ = t.gettext
     if not fills:
         return _("There are no open courses at the moment.")
@@ -87,7 +88,8 @@ def overview(t: Texts, fills: list[CourseFill]) -> str:
             "{confirmed} of {seats} seat taken", "{confirmed} of {seats} seats taken", fill.seats
         ).format(confirmed=fill.confirmed, seats=fill.seats)
         line = (
-            f"{escape(course.code)} · {t.short(course.start_at)} · {escape(course.title[:40])}"
+            f"{escape(course.code)} · {short_date(t, course.start_at, now)}"
+            f" · {escape(cut_at_word(course.title, 40))}"
             f" · {taken}"
         )
         if fill.waiting:

@@ -15,6 +15,7 @@ from bot.jobs import run_due_work
 from kurse import agencies as agency_service
 from kurse import courses, people
 from kurse import registrations as regs
+from kurse.clock import BERLIN
 from kurse.invariants import invariant_violations
 from kurse.models import AuditEntry, Course
 from kurse.seats import load_seats
@@ -767,6 +768,25 @@ async def test_the_waiting_list_of_teilnehmer_shows_the_rank_like_the_confirmed_
 
     assert "1. Anna Erste, POK" in listing.text
     assert "1. Ben Zweiter, KHK (PP-OFR)" in listing.text
+
+
+async def test_the_teilnehmer_overview_dates_next_years_courses_with_the_year_and_cuts_at_a_word(
+    h, db, clock, boss, agencies
+):
+    start = clock.now().replace(year=clock.now().year + 1)
+    course = builders.course(
+        db,
+        clock.now(),
+        start_at=start,
+        title="Grenzüberschreitende Fahndung und Kontrolle – Aufbaukurs",
+    )
+
+    (overview,) = await h.send(boss, "/teilnehmer")
+
+    line = overview.text.splitlines()[1]
+    assert line.startswith(f"{course.code} · ")
+    assert f"{start.astimezone(BERLIN):%d.%m.%Y}" in line
+    assert " · Grenzüberschreitende Fahndung und… · " in line
 
 
 async def test_teilnehmer_alone_gives_a_button_per_course_that_opens_its_list(

@@ -57,7 +57,8 @@ async def participant_list(update: Update, context: KursContext) -> None:
             await message.reply_text(render_admin.usage(t, "teilnehmer"))
             return
         await message.reply_text(
-            render_leads.overview(t, fills), reply_markup=keyboards.participant_overview(fills)
+            render_leads.overview(t, fills, context.services.clock.now()),
+            reply_markup=keyboards.participant_overview(fills),
         )
         return
     try:
