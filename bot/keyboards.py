@@ -15,7 +15,7 @@ from bot.i18n import Texts, texts
 from kurse.admin import CourseFill
 from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
-from kurse.models import CourseStatus, RegistrationStatus
+from kurse.models import Agency, CourseStatus, RegistrationStatus
 from kurse.registration_lists import MyRegistration
 
 
@@ -208,4 +208,23 @@ def delete_data(t: Texts) -> InlineKeyboardMarkup:
     _ = t.gettext
     return InlineKeyboardMarkup(
         [[_button(_("Yes, delete everything"), "del"), _button(_("No"), "no")]]
+    )
+
+
+def dialog_skip(t: Texts) -> InlineKeyboardMarkup:
+    """Under an optional question of the guided /kurs_neu dialog."""
+    return InlineKeyboardMarkup([[_button(t.gettext("Skip"), "nk")]])
+
+
+def dialog_seats(t: Texts, agencies: list[Agency], seats: dict[str, int]) -> InlineKeyboardMarkup:
+    """The dialog's seat step: a button per agency with its seats so far, then "Done"."""
+    rows = [[_button(f"{a.code}: {seats.get(a.code, 0)}", "nk", a.id)] for a in agencies]
+    rows.append([_button(t.gettext("Done"), "nk")])
+    return InlineKeyboardMarkup(rows)
+
+
+def dialog_confirm(t: Texts) -> InlineKeyboardMarkup:
+    """Under the dialog's summary: create the course, or leave it."""
+    return InlineKeyboardMarkup(
+        [[_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")]]
     )

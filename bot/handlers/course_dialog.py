@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -24,14 +24,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render, render_admin, render_form
-from bot.callbacks import encode
+from bot import keyboards, render, render_admin, render_form
 from bot.commands import names
 from bot.context import KursContext
-from bot.handlers.common import answer, leave_dialog, refuse, show
+from bot.handlers.common import answer, leave_dialog, refuse, show, user_data
 from bot.handlers.course_admin import created_text, new_course
 from bot.handlers.guard import JOINING, NEW_COURSE
-from bot.i18n import Texts
 from bot.persistence import StoredConversation
 from kurse import admin, agencies, courses, forms
 from kurse.errors import DomainError, NotFound
@@ -47,7 +45,7 @@ STATES = dict(zip(_ASKING, DIALOG_FIELDS, strict=True))
 
 
 def _data(context: KursContext) -> dict[str, Any]:
-    data: dict[str, Any] = context.user_data.setdefault(DIALOG, {})  # type: ignore[union-attr]
+    data: dict[str, Any] = user_data(context).setdefault(DIALOG, {})
     return data
 
 
@@ -55,10 +53,6 @@ def _next(state: int) -> int:
     """The state after ``state``: the form's next dialog step, or the summary."""
     later = _ASKING.index(state) + 1
     return _ASKING[later] if later < len(_ASKING) else CONFIRM
-
-
-def _skip(t: Texts) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext("Skip"), callback_data="nk")]])
 
 
 async def _ask(update: Update, context: KursContext, step: int) -> int:
@@ -70,7 +64,7 @@ async def _ask(update: Update, context: KursContext, step: int) -> int:
     if step == CONFIRM:
         return await _ask_confirm(update, context)
     spec = STATES[step]
-    markup = None if spec.required else _skip(t)
+    markup = None if spec.required else keyboards.dialog_skip(t)
     await context.bot.send_message(
         update.effective_chat.id, render_form.question(t, spec.name), reply_markup=markup
     )
@@ -91,7 +85,7 @@ async def start(update: Update, context: KursContext) -> int:
     if context.user_data and context.user_data.get(JOINING):  # a bootstrap admin joining
         await update.effective_message.reply_text(render_admin.finish_joining_first(context.texts))
         return ConversationHandler.END
-    context.user_data[DIALOG] = {"seats": {}}  # type: ignore[index]
+    user_data(context)[DIALOG] = {"seats": {}}
     await update.effective_message.reply_text(
         context.texts.gettext(
             "Let us create a course. /cancel leaves at any step; nothing is stored before the end."
@@ -153,20 +147,11 @@ async def _ask_seats(update: Update, context: KursContext) -> int:
     assert update.effective_chat is not None
     t, data = context.texts, _data(context)
     found = await context.services.db.read(agencies.list_agencies)
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"{a.code}: {data['seats'].get(a.code, 0)}", callback_data=encode("nk", a.id)
-            )
-        ]
-        for a in found
-    ]
-    rows.append([InlineKeyboardButton(t.gettext("Done"), callback_data="nk")])
     data["step"] = SEATS
     await context.bot.send_message(
         update.effective_chat.id,
         render_form.question(t, "seats"),
-        reply_markup=InlineKeyboardMarkup(rows),
+        reply_markup=keyboards.dialog_seats(t, found, data["seats"]),
     )
     return SEATS
 
@@ -219,16 +204,10 @@ async def _ask_confirm(update: Update, context: KursContext) -> int:
     assert update.effective_chat is not None
     t = context.texts
     _data(context)["step"] = CONFIRM
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t.gettext("Create the course"), callback_data="nky"),
-                InlineKeyboardButton(t.gettext("Cancel"), callback_data="no"),
-            ]
-        ]
-    )
     text = render_form.check_course(t, _form(_data(context), t.language))
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    await context.bot.send_message(
+        update.effective_chat.id, text, reply_markup=keyboards.dialog_confirm(t)
+    )
     return CONFIRM
 
 
@@ -237,7 +216,7 @@ async def confirmed(update: Update, context: KursContext) -> int:
     query = update.callback_query
     assert query is not None
     await answer(query)
-    form = _form(context.user_data.pop(DIALOG, {"seats": {}}))  # type: ignore[union-attr]
+    form = _form(user_data(context).pop(DIALOG, {"seats": {}}))
     t = context.texts
     try:
         course = await context.services.db.run(
