@@ -60,7 +60,8 @@ def test_mypy_checks_every_package_strictly_with_no_error_code_switched_off():
     }
 
     assert config["packages"] == ["kurse", "bot"]
-    assert config["strict"] is True and config["warn_unused_ignores"] is True
+    assert config["strict"] is True
+    assert config["warn_unused_ignores"] is True
     assert "disable_error_code" not in config
     assert {module: keys for module, keys in loosened.items() if keys} == {}
 
