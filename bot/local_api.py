@@ -95,12 +95,12 @@ class LocalBotApi(BaseRequest):
     async def do_request(
         self,
         url: str,
-        method: str,
+        method: str,  # noqa: ARG002 - BaseRequest.do_request's keywords
         request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+        read_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        write_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        connect_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        pool_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
     ) -> tuple[int, bytes]:
         """Answers one Bot API call."""
         name = url.rsplit("/", 1)[-1]
