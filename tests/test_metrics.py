@@ -170,7 +170,7 @@ async def test_the_queue_gauges_are_read_from_the_database_at_scrape_time(
     first = db.call(outbox.claim_due_messages, clock.now(), 1)[0]
     db.call(outbox.mark_failed, first.outbox_id, "Bad Request: chat not found", clock.now(), None)
     with db.transaction(readonly=True) as session:
-        pending_tasks = operations.status(session, clock.now()).pending_tasks
+        pending_tasks = operations.status(session).pending_tasks
     clock.advance(timedelta(minutes=10))
 
     samples = await scrape(metrics_port)
