@@ -49,7 +49,8 @@ def check(db: Any, course_id: int, n: int) -> None:
         statuses = session.scalars(
             select(Registration.status).where(Registration.course_id == course_id)
         ).all()
-        assert statuses.count("confirmed") == 20 and statuses.count("waiting") == n - 20
+        assert statuses.count("confirmed") == 20
+        assert statuses.count("waiting") == n - 20
         assert invariant_violations(session, course_id, NOW) == []
 
 

@@ -112,7 +112,8 @@ async def churn(url: str, path: str, loop_busy_ms: int, writes: int) -> dict[str
         sys.executable, "-c", CHURNER, path,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    assert other.stdout is not None and other.stdin is not None
+    assert other.stdout is not None
+    assert other.stdin is not None
     assert (await other.stdout.readline()).strip() == b"writing"
     turns = 0
     stop = False

@@ -92,7 +92,7 @@ class MessageReader:
         lines: LineSource,
         *,
         pastes: bool,
-        on_paste: Callable[[int], None] = lambda n: None,
+        on_paste: Callable[[int], None] = lambda _lines: None,
     ) -> None:
         self._lines, self._pastes, self._on_paste = lines, pastes, on_paste
         self._queue: deque[str] = deque()

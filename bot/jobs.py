@@ -265,7 +265,7 @@ async def _send(
     # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
     limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
     if item.kind == MessageKind.REMINDER:
-        text = render.reminder(t, course, item.detail["offset"])
+        text = render.reminder(t, course)
     elif item.kind == MessageKind.PROMOTED:
         text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
     elif item.kind in _NOTICES:

@@ -95,12 +95,12 @@ class LocalBotApi(BaseRequest):
     async def do_request(
         self,
         url: str,
-        method: str,
+        method: str,  # noqa: ARG002 - BaseRequest.do_request's keywords
         request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+        read_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        write_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        connect_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
+        pool_timeout: Any = None,  # noqa: ARG002 - BaseRequest.do_request's keywords
     ) -> tuple[int, bytes]:
         """Answers one Bot API call."""
         name = url.rsplit("/", 1)[-1]
@@ -139,7 +139,7 @@ class LocalBotApi(BaseRequest):
         return self._ok(result)
 
     # --- what the bot calls ----------------------------------------------------------------
-    def _api_getMe(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+    def _api_getMe(self, _params: dict[str, Any], _files: Any) -> dict[str, Any]:
         return {
             "id": BOT_ID,
             "is_bot": True,
@@ -150,7 +150,7 @@ class LocalBotApi(BaseRequest):
             "supports_inline_queries": False,
         }
 
-    async def _api_getUpdates(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+    async def _api_getUpdates(self, params: dict[str, Any], _files: Any) -> list[dict[str, Any]]:
         timeout = min(float(params.get("timeout", 0) or 0), 1.0)
         batch = []
         try:
@@ -161,11 +161,11 @@ class LocalBotApi(BaseRequest):
             batch.append(self.updates.get_nowait())
         return batch
 
-    def _api_setMyCommands(self, params: dict[str, Any], files: Any) -> bool:
+    def _api_setMyCommands(self, params: dict[str, Any], _files: Any) -> bool:
         self.commands[str(params.get("language_code", ""))] = _json(params["commands"])
         return True
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> Any:
+    def _api_answerCallbackQuery(self, params: dict[str, Any], _files: Any) -> Any:
         if len(str(params.get("text") or "")) > 200:
             return self._error(400, "Bad Request: MESSAGE_TOO_LONG")
         if self.queries_expired:
@@ -182,7 +182,7 @@ class LocalBotApi(BaseRequest):
             self.answered_at.setdefault(user_id, time.perf_counter())
         return True
 
-    def _api_sendMessage(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+    def _api_sendMessage(self, params: dict[str, Any], _files: Any) -> dict[str, Any]:
         sent = Sent(int(params["chat_id"]), next(self._message_ids), text=params["text"])
         self.sent_at.setdefault(sent.chat_id, time.perf_counter())
         self.answered_at.setdefault(sent.chat_id, time.perf_counter())
@@ -203,7 +203,7 @@ class LocalBotApi(BaseRequest):
         self._told(sent, edited=False)
         return self._message_json(sent)
 
-    def _api_editMessageText(self, params: dict[str, Any], files: Any) -> Any:
+    def _api_editMessageText(self, params: dict[str, Any], _files: Any) -> Any:
         sent = self._find(int(params["chat_id"]), int(params["message_id"]))
         if sent is None:
             return self._error(400, "Bad Request: message to edit not found")
@@ -219,7 +219,7 @@ class LocalBotApi(BaseRequest):
         self._told(sent, edited=True)
         return self._message_json(sent)
 
-    def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: Any) -> Any:
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any], _files: Any) -> Any:
         sent = self._find(int(params["chat_id"]), int(params["message_id"]))
         if sent is None:
             return self._error(400, "Bad Request: message to edit not found")
@@ -227,7 +227,7 @@ class LocalBotApi(BaseRequest):
         self._told(sent, edited=True)
         return self._message_json(sent)
 
-    def _api_deleteWebhook(self, params: dict[str, Any], files: Any) -> bool:
+    def _api_deleteWebhook(self, _params: dict[str, Any], _files: Any) -> bool:
         return True
 
     # --- for tests and the terminal --------------------------------------------------------

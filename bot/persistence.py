@@ -291,7 +291,6 @@ class DialogPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
 
     async def get_callback_data(self) -> None:
         """Not stored."""
-        return None
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
         """Not stored."""

@@ -221,9 +221,7 @@ def seats_label(t: Texts, listing: CourseListing) -> str:
     )
 
 
-def course_list(
-    t: Texts, page: CoursePage, query: CourseQuery | None = None, now: datetime | None = None
-) -> str:
+def course_list(t: Texts, page: CoursePage, query: CourseQuery | None = None) -> str:
     """A page of the course list: each course with its dates, place and the seats left for
     the viewer's agency (the buttons below, in the same order, open the courses); with a
     search or a month, what was looked for."""
@@ -438,7 +436,7 @@ def deleted(t: Texts, cancelled: int) -> str:
     ).format(n=cancelled)
 
 
-def reminder(t: Texts, course: Course, offset: str) -> str:
+def reminder(t: Texts, course: Course) -> str:
     """A reminder before the start (the calendar file follows)."""
     _ = t.gettext
     return _(

@@ -431,7 +431,7 @@ def audit_log(
     return audit.log_page(session, course_id=course_id, page=page, page_size=page_size)
 
 
-def operations_status(session: Session, now: datetime, *, actor: Actor) -> operations.Status:
+def operations_status(session: Session, *, actor: Actor) -> operations.Status:
     """What `/status` shows (pending and failed work, the next due time), for admins."""
     require_admin(session, actor)
-    return operations.status(session, now)
+    return operations.status(session)

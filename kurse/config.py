@@ -117,7 +117,7 @@ class SecretFiles(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self.before = before
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002 - the base class's signature
         """Unused: `__call__` reads every file at once."""
         return None, field_name, False
 
@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - passed by keyword; SecretFiles replaces it
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment, then `.env`, then the secret files (see the module's docstring)."""
         before = (init_settings, env_settings, dotenv_settings)

@@ -356,7 +356,7 @@ def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
 # --- writing values back --------------------------------------------------------------------
 
 
-def write_value(name: str, value: Any) -> str:
+def write_value(value: Any) -> str:
     """One field's value as the form reads it back: moments in Europe/Berlin as
     ``TT.MM.JJJJ HH:MM``, seats as ``PP-OFR=10, PD-Z=8``."""
     if isinstance(value, datetime):
@@ -370,7 +370,7 @@ def render_course_form(values: Mapping[str, Any], language: str) -> list[str]:
     """The lines of a course form with the keys of ``language``, in the table's order; a
     field that is missing, None or empty is left out (the form then keeps it as it is)."""
     return [
-        f"{spec.key(language)}: {write_value(spec.name, values[spec.name])}"
+        f"{spec.key(language)}: {write_value(values[spec.name])}"
         for spec in FIELDS
         if values.get(spec.name) not in (None, "", {})
     ]

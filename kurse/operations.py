@@ -36,7 +36,7 @@ class Status:
     next_anonymisation: tuple[str, datetime] | None  # course code and when
 
 
-def status(session: Session, now: datetime) -> Status:
+def status(session: Session) -> Status:
     """Counts of pending work, the failed messages and the next due time."""
     pending_tasks = (
         session.scalar(select(func.count()).select_from(Task).where(col(Task.state) == PENDING))

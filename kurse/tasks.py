@@ -180,7 +180,7 @@ def _warn_admins_below_minimum(
 
 
 def _release(
-    session: Session, task: Task, course: Course, now: datetime
+    session: Session, _task: Task, course: Course, now: datetime
 ) -> tuple[str, str | None]:
     if course.status != CourseStatus.PUBLISHED or now >= course.start_at:
         return SKIPPED, "course not open any more"
@@ -188,14 +188,14 @@ def _release(
     return SENT, None
 
 
-def _end(session: Session, task: Task, course: Course, now: datetime) -> tuple[str, str | None]:
+def _end(_session: Session, _task: Task, course: Course, _now: datetime) -> tuple[str, str | None]:
     if course.status == CourseStatus.PUBLISHED:
         course.status = CourseStatus.FINISHED
     return SENT, None
 
 
 def _retention(
-    session: Session, task: Task, course: Course, now: datetime
+    session: Session, _task: Task, course: Course, _now: datetime
 ) -> tuple[str, str | None]:
     """Cuts the link between the course and every person of it (participants, lead, the
     persons its audit entries name); counts stay right."""

@@ -13,7 +13,7 @@ from kurse.db import make_engine
 target_metadata = models.SQLModel.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
     """Writes our `UTCDateTime` as a plain timezone-aware DateTime into migration scripts."""
     if type_ == "type" and isinstance(obj, models.UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -133,7 +133,8 @@ def rows_and_next_person_id(name: str) -> tuple[dict[str, list[tuple[object, ...
     return rows, next_id
 
 
-def test_the_restore_drill_restores_every_row_into_a_fresh_database(client_tools, tmp_path):
+@pytest.mark.usefixtures("client_tools")
+def test_the_restore_drill_restores_every_row_into_a_fresh_database(tmp_path):
     dump = tmp_path / "kursbot.dump"
     with scratch_database() as live, scratch_database() as drill:
         fill(live)
@@ -146,7 +147,8 @@ def test_the_restore_drill_restores_every_row_into_a_fresh_database(client_tools
         assert rows_and_next_person_id(drill) == rows_and_next_person_id(live)
 
 
-def test_a_restore_over_the_live_database_brings_back_the_rows_of_the_dump(client_tools, tmp_path):
+@pytest.mark.usefixtures("client_tools")
+def test_a_restore_over_the_live_database_brings_back_the_rows_of_the_dump(tmp_path):
     dump = tmp_path / "kursbot.dump"
     with scratch_database() as live, scratch_database() as copy:
         fill(live)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
         "bench.write_lock",
     ],
 )
-def test_the_benchmark_runs_in_smoke_mode(bench, tmp_path):
+def test_the_benchmark_runs_in_smoke_mode(bench):
     results = {p: p.read_bytes() for p in (ROOT / "bench" / "results").glob("*.jsonl")}
 
     result = subprocess.run(

@@ -45,7 +45,8 @@ async def open_page(h, who, course):
     return h.last(who)
 
 
-async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_someone_who_has_not_joined_sees_no_course_data(h, db, clock):
     builders.course(db, clock.now())
     stranger = user()
 
@@ -85,7 +86,8 @@ async def test_an_officer_joins_with_the_deep_link_name_rank_and_the_privacy_inf
     assert notice.startswith(
         "<b>Informationen zur Verarbeitung Ihrer personenbezogenen Daten (Art. 13 DSGVO)"
     )
-    assert "90 Tage" in notice and "nicht auf einer Einwilligung" in notice
+    assert "90 Tage" in notice
+    assert "nicht auf einer Einwilligung" in notice
     assert (
         "Bitte bestätigen Sie, dass Sie diese Information zur Kenntnis genommen haben." in notice
     )
@@ -115,7 +117,7 @@ async def test_joining_with_a_typed_code_and_skipping_the_rank(h, db, agencies):
     assert (person.rank, person.language) == (None, "en")
 
 
-async def test_five_wrong_codes_slow_the_account_down_for_15_minutes(h, db, clock, agencies):
+async def test_five_wrong_codes_slow_the_account_down_for_15_minutes(h, clock, agencies):
     eve = user("Eve")
     await h.send(eve, "/start")
     for _ in range(5):
@@ -170,12 +172,14 @@ async def test_signing_up_confirms_edits_the_page_and_sends_the_calendar_file(
         h.alerts()[-1]
         == "✅ Sie sind angemeldet. Den Kalendereintrag erhalten Sie in einer eigenen Nachricht."
     )
-    assert "✅ Sie sind angemeldet." in page.text and page.edits == 2
+    assert "✅ Sie sind angemeldet." in page.text
+    assert page.edits == 2
     assert page.button_texts() == ["Abmelden", "Kalender (.ics)", "« Zurück zur Liste"]
     assert len(answers) == 1  # the page says it all; the one new message is the calendar file
     name, ics = answers[0].document
     assert name == f"{course.code}.ics"
-    assert b"BEGIN:VTIMEZONE" in ics and b"TZID:Europe/Berlin" in ics
+    assert b"BEGIN:VTIMEZONE" in ics
+    assert b"TZID:Europe/Berlin" in ics
     assert b"UID:kursbot-registration-" in ics
 
 
@@ -226,9 +230,11 @@ async def test_cancelling_asks_first_and_promotes_the_next_officer_at_once_with_
 
     await eventually(lambda: bool(told()))  # the timed work tells them at once
     await run_due_work(h.app)  # and only once
-    assert len(told()) == 1 and course.title in told()[0].text
+    assert len(told()) == 1
+    assert course.title in told()[0].text
     name, content = told()[0].document  # with the calendar entry, as a sign-up gets it
-    assert name == f"{course.code}.ics" and b"STATUS:CONFIRMED" in content
+    assert name == f"{course.code}.ics"
+    assert b"STATUS:CONFIRMED" in content
 
 
 async def test_two_clicks_on_sign_up_make_one_registration_and_say_so(h, db, clock, agencies):
@@ -326,7 +332,7 @@ async def test_my_registrations_list_confirmed_and_waiting_with_positions(h, db,
     assert "Kurs Zwei – angemeldet (Abmeldung jetzt nur über die Kursleitung)" in later[0].text
 
 
-async def test_the_language_changes_to_english_and_stays(h, db, clock, agencies):
+async def test_the_language_changes_to_english_and_stays(h, db, agencies):
     anna = await joined(h, agencies)
 
     await h.send(anna, "/sprache")
@@ -522,7 +528,8 @@ async def test_during_an_outage_the_admins_get_one_report_and_then_one_summary(c
         await stop_harness(harness)
         broken.dispose()
 
-    assert len(at_once) == 1 and at_once[0].startswith("⚠️ Kursbot: OperationalError")
+    assert len(at_once) == 1
+    assert at_once[0].startswith("⚠️ Kursbot: OperationalError")
     assert len(later) == 2
     assert later[1].count("⚠️ Kursbot: OperationalError") == 40
     assert later[1].endswith("… und 19 weitere")
@@ -540,7 +547,8 @@ async def test_an_officer_corrects_name_and_rank_with_profil_lines(h, db, agenci
 
     assert "/profil Name: Vorname Nachname" in shown[0].text
     assert saved[0].text.startswith("Gespeichert.\n<b>Ihr Profil</b>\nName: Anna Beispiel")
-    assert "Dienstgrad: KOK" in saved[0].text and "Dienstgrad: –" in cleared[0].text
+    assert "Dienstgrad: KOK" in saved[0].text
+    assert "Dienstgrad: –" in cleared[0].text
     person = db.call(people.find_by_telegram_id, anna["id"])
     assert (person.name, person.rank) == ("Anna Beispiel", None)
 
@@ -612,8 +620,10 @@ async def test_a_course_page_too_long_once_escaped_is_cut_without_breaking_its_h
 
     page = await open_page(h, anna, course)  # 3,000 characters, 15,000 once escaped
 
-    assert page.text.startswith(f"<b>{course.title}</b>") and page.text.endswith("…")
-    assert len(page.text) <= 4096 and "schiefgegangen" not in page.text
+    assert page.text.startswith(f"<b>{course.title}</b>")
+    assert page.text.endswith("…")
+    assert len(page.text) <= 4096
+    assert "schiefgegangen" not in page.text
 
 
 async def test_a_button_answer_longer_than_telegram_shows_is_cut_not_refused(h, agencies):
@@ -624,4 +634,6 @@ async def test_a_button_answer_longer_than_telegram_shows_is_cut_not_refused(h, 
     await answer(query, "Ä & B " * 60, show_alert=True)  # 360 characters
 
     sent = h.api.callback_answers[-1]["text"]
-    assert len(sent) == 200 and sent.startswith("Ä & B Ä & B") and sent.endswith("…")
+    assert len(sent) == 200
+    assert sent.startswith("Ä & B Ä & B")
+    assert sent.endswith("…")

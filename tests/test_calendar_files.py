@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 
 from bot.jobs import run_due_work
@@ -75,9 +76,8 @@ def admin_call(db, clock, service, *args, **kwargs):
     )
 
 
-def test_a_course_over_three_days_across_the_clock_change_is_one_event_a_day_in_berlin(
-    db, clock, agencies
-):
+@pytest.mark.usefixtures("agencies")
+def test_a_course_over_three_days_across_the_clock_change_is_one_event_a_day_in_berlin(db, clock):
     course = three_day_course(db, clock)
 
     calendar = Calendar.from_ical(course_calendar(course, 7, clock.now()))
@@ -96,14 +96,14 @@ def test_a_course_over_three_days_across_the_clock_change_is_one_event_a_day_in_
     assert [str(e["dtstart"].params["TZID"]) for e in events(calendar)] == ["Europe/Berlin"] * 3
 
 
-def test_a_calendar_file_carries_no_english_note_and_a_name_that_says_what_it_is(
-    db, clock, agencies
-):
+@pytest.mark.usefixtures("agencies")
+def test_a_calendar_file_carries_no_english_note_and_a_name_that_says_what_it_is(db, clock):
     course = builders.course(db, clock.now())
 
     raw = course_calendar(course, 7, clock.now())
 
-    assert b"COMMENT" not in raw and b"only works" not in raw
+    assert b"COMMENT" not in raw
+    assert b"only works" not in raw
     assert Calendar.from_ical(raw).walk("VTIMEZONE")[0]["tzid"] == "Europe/Berlin"
 
 
@@ -122,7 +122,8 @@ async def test_cancelling_a_registration_sends_the_file_that_removes_the_entry(
     answers = await h.press(anna, "Ja, abmelden")
 
     booked, removed = calendar_files(h, anna["id"])
-    assert str(booked["method"]) == "PUBLISH" and str(removed["method"]) == "CANCEL"
+    assert str(booked["method"]) == "PUBLISH"
+    assert str(removed["method"]) == "CANCEL"
     assert uids(removed) == uids(booked)
     assert {status for *_, status in local_times(removed)} == {"CANCELLED"}
     assert min(sequences(removed)) > max(sequences(booked))

@@ -71,7 +71,8 @@ def test_check_on_a_ready_installation_prints_one_ok_line_and_exits_0(tmp_path, 
     result = kursbot("check", cwd=tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith("ok"), result.stdout
+    assert len(result.stdout.splitlines()) == 1, result.stdout
+    assert result.stdout.startswith("ok"), result.stdout
     assert result.stderr == ""
 
 
@@ -85,9 +86,12 @@ def test_check_names_each_problem_in_one_line_and_exits_1_without_creating_the_d
     lines = result.stdout.splitlines()
     assert result.returncode == 1
     assert len(lines) == 4, result.stdout
-    assert "TELEGRAM_BOT_TOKEN" in lines[0] and "123:short" not in result.stdout
-    assert ".env" in lines[1] and "0644" in lines[1]
-    assert "kursbot.db" in lines[2] and "kursbot db upgrade" in lines[2]
+    assert "TELEGRAM_BOT_TOKEN" in lines[0]
+    assert "123:short" not in result.stdout
+    assert ".env" in lines[1]
+    assert "0644" in lines[1]
+    assert "kursbot.db" in lines[2]
+    assert "kursbot db upgrade" in lines[2]
     assert "KURSBOT_ADMIN_IDS" in lines[3]
     assert not (tmp_path / "kursbot.db").exists()
 
@@ -103,7 +107,8 @@ def test_check_reports_an_old_schema_and_leaves_it_as_it_is(tmp_path):
 
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == 1, result.stdout
-    assert "0003" in result.stdout and "kursbot db upgrade" in result.stdout
+    assert "0003" in result.stdout
+    assert "kursbot db upgrade" in result.stdout
     assert revision(url) == "0003"
 
 
@@ -148,7 +153,8 @@ def test_check_of_a_webhook_needs_an_https_address_and_a_secret(tmp_path, databa
     lines = result.stdout.splitlines()
     assert result.returncode == 1
     assert len(lines) == 2, result.stdout
-    assert "https://" in lines[0] and "KURSBOT_WEBHOOK_SECRET" in lines[1]
+    assert "https://" in lines[0]
+    assert "KURSBOT_WEBHOOK_SECRET" in lines[1]
 
 
 def test_check_deploy_reports_sqlite_a_listener_beyond_loopback_and_a_plain_http_api(tmp_path):
@@ -172,9 +178,12 @@ def test_check_deploy_reports_sqlite_a_listener_beyond_loopback_and_a_plain_http
     lines = result.stdout.splitlines()
     assert result.returncode == 1
     assert len(lines) == 3, result.stdout
-    assert "SQLite" in lines[0] and "PostgreSQL" in lines[0]
-    assert "0.0.0.0" in lines[1] and "KURSBOT_BEHIND_PROXY" in lines[1]
-    assert "KURSBOT_TELEGRAM_API_URL" in lines[2] and "https" in lines[2]
+    assert "SQLite" in lines[0]
+    assert "PostgreSQL" in lines[0]
+    assert "0.0.0.0" in lines[1]
+    assert "KURSBOT_BEHIND_PROXY" in lines[1]
+    assert "KURSBOT_TELEGRAM_API_URL" in lines[2]
+    assert "https" in lines[2]
 
 
 @pytest.mark.parametrize(
@@ -206,7 +215,8 @@ def test_check_deploy_accepts_a_guarded_listener_and_a_local_bot_api(
 
     if backend == "sqlite":  # the one problem left: production runs on PostgreSQL
         assert result.returncode == 1
-        assert len(result.stdout.splitlines()) == 1 and "SQLite" in result.stdout
+        assert len(result.stdout.splitlines()) == 1
+        assert "SQLite" in result.stdout
     else:
         assert (result.returncode, result.stdout[:2]) == (0, "ok"), result.stdout
 
@@ -229,7 +239,8 @@ def test_check_online_asks_the_bot_api_with_the_token_from_systemds_credentials(
         )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("ok") and "@k_bot" in result.stdout
+    assert result.stdout.startswith("ok")
+    assert "@k_bot" in result.stdout
     assert api.tokens == [GOOD_TOKEN]
     assert GOOD_TOKEN not in result.stdout + result.stderr
 

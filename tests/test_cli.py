@@ -25,7 +25,7 @@ def kursbot(*args: str, cwd, env_extra=None) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture
-def project_env(tmp_path):
+def project_env():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return {"PYTHONPATH": root}
 
@@ -44,10 +44,8 @@ def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path, project_env)
     )
 
     assert result.returncode == 2
-    assert (
-        result.stderr.strip().splitlines() == [result.stderr.strip()]
-        and "KURSBOT_RETENTION_DAYS" in result.stderr
-    )
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "KURSBOT_RETENTION_DAYS" in result.stderr
 
 
 def test_db_upgrade_creates_the_schema_and_seeds_the_agencies(tmp_path, project_env):
@@ -87,9 +85,11 @@ def test_an_unreachable_database_stops_start_up_with_one_line_naming_it_without_
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1
     assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr and "secretpw" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert "secretpw" not in result.stderr + result.stdout
     named = "kursbot:***@127.0.0.1:1/kursbot" if database == "postgres" else url
-    assert lines[0].startswith("Cannot open the database ") and named in lines[0]
+    assert lines[0].startswith("Cannot open the database ")
+    assert named in lines[0]
 
 
 def test_json_log_lines_carry_the_update_and_user_id():

@@ -59,7 +59,8 @@ def test_every_example_of_the_table_decodes_to_its_own_prefix():
         for example in button.examples:
             decoded = callbacks.decode(example)
 
-            assert decoded is not None and decoded.action == button.prefix, example
+            assert decoded is not None, example
+            assert decoded.action == button.prefix, example
 
 
 def test_the_guard_lists_follow_the_roles_of_the_table():

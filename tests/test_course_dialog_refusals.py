@@ -63,8 +63,9 @@ async def at_description(h, who) -> None:
     await h.press(who, "Überspringen" if who["language_code"] == "de" else "Skip")
 
 
+@pytest.mark.usefixtures("agencies")
 async def test_an_end_more_than_sixty_days_after_the_start_is_refused_at_the_end_step(
-    h, db, agencies
+    h,
 ):
     await at_step(h, BOSS_DE, "end_at")
 
@@ -79,7 +80,8 @@ async def test_an_end_more_than_sixty_days_after_the_start_is_refused_at_the_end
     assert h.app.user_data[BOSS]["new_course"]["Ende"] == "16.04.2027 16:00"
 
 
-def test_creation_refuses_a_course_longer_than_sixty_days_as_the_dialog_does(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_creation_refuses_a_course_longer_than_sixty_days_as_the_dialog_does(db, clock):
     start = clock.now() + forms.MAX_AHEAD / 20
 
     with pytest.raises(InvalidInput) as error:
@@ -157,8 +159,9 @@ def test_creation_refuses_a_course_longer_than_sixty_days_as_the_dialog_does(db,
         ),
     ],
 )
+@pytest.mark.usefixtures("agencies")
 async def test_a_wrong_answer_is_refused_at_its_step_saying_what_is_wrong(
-    h, db, agencies, name, typed, expected
+    h, db, name, typed, expected
 ):
     await at_step(h, BOSS_DE, name)
 
@@ -170,7 +173,8 @@ async def test_a_wrong_answer_is_refused_at_its_step_saying_what_is_wrong(
 
 
 @pytest.mark.parametrize("typed", ["1001", "-1", "zehn", "6,5"])
-async def test_a_seat_number_outside_0_to_1000_is_refused(h, db, agencies, typed):
+@pytest.mark.usefixtures("agencies")
+async def test_a_seat_number_outside_0_to_1000_is_refused(h, typed):
     await at_seats(h, BOSS_DE)
     await h.press(BOSS_DE, "PP-OFR: 0")
 
@@ -180,7 +184,10 @@ async def test_a_seat_number_outside_0_to_1000_is_refused(h, db, agencies, typed
     assert step(h) == course_dialog.SEAT_NUMBER
 
 
-async def test_done_without_any_seat_is_refused_with_an_alert(h, db, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_done_without_any_seat_is_refused_with_an_alert(
+    h,
+):
     await at_seats(h, BOSS_DE)
 
     await h.press(BOSS_DE, "Fertig")
@@ -196,7 +203,10 @@ UNKNOWN_LEAD = (
 )
 
 
-async def test_an_unknown_lead_is_refused_with_what_to_send_instead(h, db, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_an_unknown_lead_is_refused_with_what_to_send_instead(
+    h,
+):
     await at_lead(h, BOSS_DE)
 
     answer = await h.send(BOSS_DE, "@niemand")
@@ -222,7 +232,10 @@ async def test_a_lead_who_blocked_the_bot_is_refused_at_the_lead_step_as_creatio
         builders.course(db, clock.now(), lead_id=person.id)
 
 
-async def test_a_description_line_that_reads_as_a_form_field_is_refused(h, db, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_a_description_line_that_reads_as_a_form_field_is_refused(
+    h,
+):
     await at_description(h, BOSS_DE)
 
     answer = await h.send(BOSS_DE, "Treffpunkt am Haupteingang.\nOrt: Raum 3.14")
@@ -235,7 +248,10 @@ async def test_a_description_line_that_reads_as_a_form_field_is_refused(h, db, a
     assert step(h) == course_dialog.DESCRIPTION
 
 
-async def test_a_description_longer_than_a_form_holds_is_refused(h, db, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_a_description_longer_than_a_form_holds_is_refused(
+    h,
+):
     await at_description(h, BOSS_DE)
 
     answer = await h.send(BOSS_DE, "\n".join(f"Punkt {i}" for i in range(51)))
@@ -267,9 +283,8 @@ async def test_a_description_longer_than_a_form_holds_is_refused(h, db, agencies
         ),
     ],
 )
-async def test_refusals_are_in_english_for_an_english_admin(
-    h, db, agencies, name, typed, expected
-):
+@pytest.mark.usefixtures("agencies")
+async def test_refusals_are_in_english_for_an_english_admin(h, name, typed, expected):
     await at_step(h, BOSS_EN, name)
 
     answer = await h.send(BOSS_EN, typed)
@@ -277,7 +292,10 @@ async def test_refusals_are_in_english_for_an_english_admin(
     assert [m.text for m in answer] == [expected]
 
 
-async def test_an_english_admin_hears_of_an_unknown_lead_in_english(h, db, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_an_english_admin_hears_of_an_unknown_lead_in_english(
+    h,
+):
     await at_lead(h, BOSS_EN)
 
     answer = await h.send(BOSS_EN, "@nobody")
@@ -289,9 +307,8 @@ async def test_an_english_admin_hears_of_an_unknown_lead_in_english(h, db, agenc
     )
 
 
-async def test_a_description_of_paragraphs_and_cyrillic_is_created_as_it_was_typed(
-    h, db, agencies
-):
+@pytest.mark.usefixtures("agencies")
+async def test_a_description_of_paragraphs_and_cyrillic_is_created_as_it_was_typed(h, db):
     description = "Иван Петров führt durch den Tag.\n\nBitte Dienstausweis mitbringen.\n– Hof"
     await at_description(h, BOSS_DE)
     await h.send(BOSS_DE, description)

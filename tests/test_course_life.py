@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from bot.cli import upgrade_database
@@ -153,7 +154,8 @@ async def test_an_extended_registration_deadline_sends_the_lead_a_new_list_then(
 
     lists = texts_to(h, lead.telegram_id, "📋 Teilnahmeliste")
     assert len(lists) == 2
-    assert "Ben Spät" in lists[1] and "Änderungen seit Ihrer letzten Liste" in lists[1]
+    assert "Ben Spät" in lists[1]
+    assert "Änderungen seit Ihrer letzten Liste" in lists[1]
 
 
 async def test_a_cancelled_course_is_still_anonymised_after_the_retention_period(
@@ -368,9 +370,8 @@ async def test_a_lead_list_of_a_course_whose_lead_was_removed_is_not_sent(h, db,
     assert row.state == "skipped"
 
 
-async def test_cancelling_through_the_admin_command_keeps_the_retention_of_the_settings(
-    db, clock, agencies
-):
+@pytest.mark.usefixtures("agencies")
+async def test_cancelling_through_the_admin_command_keeps_the_retention_of_the_settings(db, clock):
     settings = Settings(_env_file=None, kursbot_admin_ids=(ADMIN_ID,), kursbot_retention_days=10)
     course = builders.course(db, clock.now())
 
@@ -390,8 +391,9 @@ async def test_cancelling_through_the_admin_command_keeps_the_retention_of_the_s
     assert (retention.state, retention.due_at) == ("pending", course.end_at + timedelta(days=10))
 
 
+@pytest.mark.usefixtures("h")
 async def test_a_course_postponed_out_of_its_last_day_fills_a_free_seat_from_the_waiting_list(
-    h, db, clock, agencies
+    db, clock, agencies
 ):
     course = builders.course(
         db,

@@ -50,8 +50,9 @@ def test_a_new_course_gets_a_code_of_its_year_and_its_quotas(db, clock, agencies
         ({"min_participants": 50}, "min_participants", "more_than_seats"),
     ],
 )
+@pytest.mark.usefixtures("agencies")
 def test_invalid_courses_are_refused_naming_the_field_and_nothing_is_written(
-    db, clock, agencies, overrides, field, reason
+    db, clock, overrides, field, reason
 ):
     now = clock.now()
     start = now + timedelta(days=30)
@@ -73,7 +74,8 @@ def test_invalid_courses_are_refused_naming_the_field_and_nothing_is_written(
     assert course_count(db) == 0
 
 
-def test_a_course_with_an_unknown_agency_or_lead_is_not_created(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_a_course_with_an_unknown_agency_or_lead_is_not_created(db, clock):
     with pytest.raises(NotFound) as error:
         builders.course(db, clock.now(), {"PP-OFR": 2, "LKA-BY": 3})
     assert (error.value.kind, error.value.given) == ("agency", "LKA-BY")
@@ -83,7 +85,8 @@ def test_a_course_with_an_unknown_agency_or_lead_is_not_created(db, clock, agenc
     assert course_count(db) == 0
 
 
-def test_naive_datetimes_are_refused_not_guessed(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_naive_datetimes_are_refused_not_guessed(db, clock):
     with pytest.raises(InvalidInput) as error:
         builders.course(db, clock.now(), start_at=datetime(2027, 3, 12, 9, 0))
 
@@ -103,12 +106,14 @@ def test_editing_a_course_reports_what_changed_and_whom_to_tell(db, clock, agenc
         clock.now(),
     )
 
-    assert set(edit.changes) == {"start_at", "end_at"} and edit.schedule_changed
+    assert set(edit.changes) == {"start_at", "end_at"}
+    assert edit.schedule_changed
     assert edit.affected_person_ids == [anna.id]
     assert db.call(courses.get_course, course.id).start_at == later
 
 
-def test_editing_with_an_invalid_value_changes_nothing(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_editing_with_an_invalid_value_changes_nothing(db, clock):
     course = builders.course(db, clock.now())
 
     with pytest.raises(InvalidInput):

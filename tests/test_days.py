@@ -50,7 +50,9 @@ def test_the_days_keep_their_local_times_across_the_clock_change():
         ("2027-03-28", "09:00", "16:00"),
         ("2027-03-29", "09:00", "16:00"),
     ]
-    assert days[0].start_at.hour == 8 and days[2].start_at.hour == 7  # UTC: winter, summer
+    # In UTC: winter time, then summer time
+    assert days[0].start_at.hour == 8
+    assert days[2].start_at.hour == 7
 
 
 def test_a_night_exercise_is_one_stretch_from_start_to_end():
@@ -58,7 +60,8 @@ def test_a_night_exercise_is_one_stretch_from_start_to_end():
         course(datetime(2027, 3, 12, 20, tzinfo=BERLIN), datetime(2027, 3, 13, 6, tzinfo=BERLIN))
     )
 
-    assert len(days) == 1 and local(days) == [("2027-03-12", "20:00", "06:00")]
+    assert len(days) == 1
+    assert local(days) == [("2027-03-12", "20:00", "06:00")]
 
 
 def test_a_day_on_fronleichnam_warns_for_bavaria_and_buss_und_bettag_for_saxony():
@@ -73,7 +76,8 @@ def test_a_day_on_fronleichnam_warns_for_bavaria_and_buss_und_bettag_for_saxony(
 
     (bavarian,) = day_warnings(fronleichnam, {"Bayern", "Sachsen"}, "de")
     (saxon,) = day_warnings(buss_und_bettag, {"Bayern", "Sachsen"}, "de")
-    assert bavarian.holidays == (("BY", "Fronleichnam"),) and not bavarian.weekend
+    assert bavarian.holidays == (("BY", "Fronleichnam"),)
+    assert not bavarian.weekend
     assert saxon.holidays == (("SN", "Buß- und Bettag"),)
     assert day_warnings(fronleichnam, {"Sachsen"}, "de") == []
 
@@ -108,5 +112,6 @@ def test_the_demo_term_has_no_course_day_on_a_weekend_or_holiday(tmp_path):
             created = load_demo(session, start)
             warned = [day_warnings(course_days(c), {"Bayern", "Sachsen"}, "de") for c in created]
             session.rollback()
-        assert created and warned == [[] for _ in created]
+        assert created
+        assert warned == [[] for _ in created]
     db.dispose()

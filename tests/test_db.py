@@ -46,7 +46,8 @@ async def test_a_domain_error_in_a_batch_undoes_only_its_own_call(db, clock):
         return_exceptions=True,
     )
 
-    assert results[0] == "first" and results[2] == "third"
+    assert results[0] == "first"
+    assert results[2] == "third"
     assert isinstance(results[1], NotFound)
     assert actions(db) == ["first", "third"]
 
@@ -61,7 +62,8 @@ async def test_a_database_error_in_a_batch_is_retried_alone_and_reported(db, clo
         return_exceptions=True,
     )
 
-    assert results[0] == "first" and results[2] == "third"
+    assert results[0] == "first"
+    assert results[2] == "third"
     assert type(results[1]).__name__ == "IntegrityError"
     assert actions(db) == ["first", "third"]
 
@@ -126,7 +128,8 @@ async def test_a_refused_item_of_a_group_gets_its_error_and_the_others_their_res
         return_exceptions=True,
     )
 
-    assert results[0] == "a:1:3" and results[2] == "a:3:3"
+    assert results[0] == "a:1:3"
+    assert results[2] == "a:3:3"
     assert isinstance(results[1], NotFound)
     assert actions(db) == ["a:1", "a:3"]
 

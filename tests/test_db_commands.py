@@ -118,7 +118,8 @@ def test_db_downgrade_without_yes_refuses_in_one_line_and_changes_nothing(
 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert "--yes" in result.stderr and f"undoes {newest_revision()}" in result.stderr
+    assert "--yes" in result.stderr
+    assert f"undoes {newest_revision()}" in result.stderr
     assert current_revision(empty_database_url) == newest_revision()
 
 
@@ -137,8 +138,10 @@ def test_db_downgrade_to_an_unknown_or_later_revision_says_so_in_one_line(
     )
 
     assert (unknown.returncode, later.returncode) == (2, 2)
-    assert unknown.stderr.strip().count("\n") == 0 and "9999" in unknown.stderr
-    assert later.stderr.strip().count("\n") == 0 and "is not below 0002" in later.stderr
+    assert unknown.stderr.strip().count("\n") == 0
+    assert "9999" in unknown.stderr
+    assert later.stderr.strip().count("\n") == 0
+    assert "is not below 0002" in later.stderr
     assert current_revision(empty_database_url) == "0002"
 
 
@@ -165,7 +168,8 @@ def test_db_downgrade_with_yes_goes_back_and_db_upgrade_comes_forward_keeping_ev
     db.dispose()
 
     assert (down.returncode, up.returncode) == (0, 0), down.stderr + up.stderr
-    assert at_0003 == "0003" and "is at 0003 now" in down.stdout
+    assert at_0003 == "0003"
+    assert "is at 0003 now" in down.stdout
     assert after == before  # on SQLite the person table was copied twice: no link lost
     assert schema_differences(empty_database_url) == []
 
@@ -191,4 +195,5 @@ def test_db_upgrade_on_a_database_a_newer_version_migrated_stops_with_one_line(
         *logged, line = (result.stderr + result.stdout).strip().splitlines()
         assert result.returncode == 1, result
         assert all(" INFO " in entry for entry in logged), logged  # Alembic's, before it
-        assert line.endswith("(docs/deployment.md)") and unknown in line, line
+        assert line.endswith("(docs/deployment.md)"), line
+        assert unknown in line, line

@@ -69,7 +69,8 @@ def test_systemd_and_compose_wait_longer_than_the_shutdown_grace_before_they_kil
 
     # The grace, then PTB's own shutdown (its HTTP timeouts; tests/test_shutdown.py: < 8 s).
     assert seconds(unit["TimeoutStopSec"][0]) >= grace + 10
-    assert compose is not None and int(compose.group(1)) >= grace + 10
+    assert compose is not None
+    assert int(compose.group(1)) >= grace + 10
 
 
 def test_the_systemd_unit_leaves_code_and_env_read_only_and_only_the_data_folder_writable():
@@ -78,7 +79,8 @@ def test_the_systemd_unit_leaves_code_and_env_read_only_and_only_the_data_folder
     assert unit["ProtectSystem"] == ["strict"]  # /opt (code, venv, .env) read-only
     assert "ReadWritePaths" not in unit  # the old unit had ReadWritePaths=/opt/kursbot
     assert unit["StateDirectory"] == ["kursbot"]  # /var/lib/kursbot: the one writable folder
-    assert unit["UMask"] == ["0027"] and unit["NoNewPrivileges"] == ["yes"]
+    assert unit["UMask"] == ["0027"]
+    assert unit["NoNewPrivileges"] == ["yes"]
     assert unit["CapabilityBoundingSet"] == [""]
     assert unit["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
 

@@ -163,7 +163,7 @@ async def test_an_edited_form_creates_no_second_course(h, db, boss, agencies):
 
 
 async def test_the_notice_comes_once_per_edited_message_in_the_language_chosen_in_the_bot(
-    h, db, agencies
+    h, agencies
 ):
     anna = user("Anna", language="de")
     await h.join(anna, agencies["PP-OFR"].access_code, "Anna Beispiel")

@@ -199,7 +199,8 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
         "*Gemeinsame Fahndungs- und Kontrolltage an der A 72*" in out
     )
     saved = list((tmp_path / "kursbot-chat-files" / "1").glob("*.ics"))
-    assert len(saved) == 1 and b"BEGIN:VCALENDAR" in saved[0].read_bytes()
+    assert len(saved) == 1
+    assert b"BEGIN:VCALENDAR" in saved[0].read_bytes()
 
 
 def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_and_lists_it(
@@ -233,7 +234,8 @@ def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_a
     # Anna gave her seat back; Carla, waiting behind her, has it now.
     confirmed = {agency: [p.name for p in ps] for agency, ps in listing.confirmed.items()}
     assert confirmed == {"PP-OFR": ["Carla Probst"], "PD-Z": ["Ben Muster"]}
-    assert not listing.waiting and lead_id == 1001
+    assert not listing.waiting
+    assert lead_id == 1001
     # What the bot sent to others appeared as it happened, headed with the recipient.
     lead_notices = [
         line for line in out.splitlines() if line.startswith("bot → Lea Leitung (1001)")
@@ -246,7 +248,9 @@ def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_a
     for officer in (1002, 1003, 1004):
         assert b"BEGIN:VCALENDAR" in (files / str(officer) / f"{code}.ics").read_bytes()
     table = (files / "1001" / f"{code}.csv").read_text(encoding="utf-8-sig")
-    assert "Ben Muster" in table and "Carla Probst" in table and "Anna Beispiel" not in table
+    assert "Ben Muster" in table
+    assert "Carla Probst" in table
+    assert "Anna Beispiel" not in table
     assert (files / "1001" / f"{code}.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -338,7 +342,8 @@ def test_webhook_mode_rejects_a_wrong_secret_and_answers_the_right_one(telegram,
     assert statuses == [403, 403, 200], output
     assert sent_before == 0  # nothing answered the rejected requests
     assert [p["chat_id"] for _, p in FakeTelegram.sent] == ["778"]
-    assert secret not in output and TOKEN not in output
+    assert secret not in output
+    assert TOKEN not in output
 
 
 def test_webhook_mode_without_a_secret_does_not_start(tmp_path):
@@ -352,7 +357,8 @@ def test_webhook_mode_without_a_secret_does_not_start(tmp_path):
         check=False,
     )
 
-    assert result.returncode == 2 and "secret token" in result.stderr
+    assert result.returncode == 2
+    assert "secret token" in result.stderr
 
 
 def start_webhook_instance(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen:
@@ -558,6 +564,7 @@ def test_livez_turns_503_when_the_bot_api_goes_away_while_healthz_stays_200(tele
 
     assert live[0] == 200, output
     assert dead[0] == 503, output
-    assert dead[1]["failing"] == ["updates"] and "getUpdates" in dead[1]["updates"]
+    assert dead[1]["failing"] == ["updates"]
+    assert "getUpdates" in dead[1]["updates"]
     assert 2.5 < detected_after < 30
     assert ready == (200, {"status": "ok", "database": "ok", "schema": "ok"})

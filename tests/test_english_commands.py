@@ -149,8 +149,9 @@ async def test_the_profile_hint_shows_the_keys_of_the_users_language_and_they_wo
     assert db.call(people.find_by_telegram_id, ben["id"]).rank == "KHK"
 
 
+@pytest.mark.usefixtures("agencies")
 async def test_an_english_admin_is_shown_english_examples_and_forms_and_they_work(
-    h, db, clock, agencies, boss_en
+    h, db, clock, boss_en
 ):
     course = builders.course(db, clock.now())
 
@@ -177,7 +178,7 @@ async def test_the_form_example_of_each_language_creates_a_course(h, db, languag
     assert db.call(courses.get_course_by_code, "K-2027-001").lead_id is not None
 
 
-async def test_cancel_leaves_joining_and_the_guided_dialog_in_english(h, db, agencies, boss_en):
+async def test_cancel_leaves_joining_and_the_guided_dialog_in_english(h, agencies, boss_en):
     newcomer = user("Nora", language="en")
     await h.send(newcomer, f"/start {agencies['PP-OFR'].access_code}")
 
@@ -190,7 +191,7 @@ async def test_cancel_leaves_joining_and_the_guided_dialog_in_english(h, db, age
 
 
 async def test_the_guided_dialog_checks_the_course_in_english_keys_for_an_english_admin(
-    h, db, boss_en
+    h, boss_en
 ):
     await h.send(boss_en, "/newcourse")
     for answer in ("Joint control day", "15.04.2027 08:00", "15.04.2027 16:00", "Plauen"):

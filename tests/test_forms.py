@@ -69,7 +69,8 @@ def test_each_language_writes_its_own_keys_and_both_are_read():
 
     assert [line.split(":")[0] for line in german] == [f.german for f in forms.FIELDS]
     assert [line.split(":")[0] for line in english] == [f.english for f in forms.FIELDS]
-    assert german[1] == "Beginn: 12.03.2027 09:00" and english[4] == "Deadline: 28.02.2027 23:59"
+    assert german[1] == "Beginn: 12.03.2027 09:00"
+    assert english[4] == "Deadline: 28.02.2027 23:59"
 
 
 def test_a_description_line_that_reads_as_a_field_is_named_as_not_writable():
@@ -179,9 +180,8 @@ async def test_the_edit_form_sent_back_unchanged_changes_nothing(
     assert form.splitlines()[1].startswith("Titel: " if language == "de" else "Title: ")
 
 
-async def test_a_description_the_form_cannot_hold_is_left_out_and_stays(
-    h, db, clock, boss, agencies
-):
+@pytest.mark.usefixtures("agencies")
+async def test_a_description_the_form_cannot_hold_is_left_out_and_stays(h, db, clock, boss):
     description = "Treffpunkt am Haupteingang.\nOrt: Raum 3.14"
     course = builders.course(db, clock.now(), description=description)
 

@@ -38,7 +38,9 @@ def test_the_course_form_reader_reports_problems_and_never_crashes(lines):
     form = parse_course_form("\n".join(lines))
 
     for error in form.errors:
-        assert error.line >= 0 and error.field and error.reason
+        assert error.line >= 0
+        assert error.field
+        assert error.reason
     if not form.errors:
         assert {"title", "start_at", "end_at", "location", "seats"} <= form.values.keys()
 
@@ -50,7 +52,8 @@ def test_seat_lists_are_read_or_refused_with_value_or_key_error(text):
         seats = parse_seats(text)
     except (ValueError, KeyError):
         return
-    assert seats and all(0 <= n < 10**6 for n in seats.values())
+    assert seats
+    assert all(0 <= n < 10**6 for n in seats.values())
 
 
 @FUZZ
@@ -70,7 +73,8 @@ def test_access_codes_are_normalised_or_refused_as_invalid(text):
         code = normalise_access_code(text)
     except InvalidAccessCode:
         return
-    assert len(code) == 10 and code.isupper()
+    assert len(code) == 10
+    assert code.isupper()
 
 
 @FUZZ
@@ -83,7 +87,8 @@ def test_callback_data_is_decoded_only_in_the_shapes_we_make(data):
     callback = decode(data)
 
     if callback is not None:
-        assert len((data or "").encode()) <= 64 and callback.action in data
+        assert len((data or "").encode()) <= 64
+        assert callback.action in data
 
 
 @FUZZ
@@ -94,7 +99,9 @@ def test_a_dialog_answer_loses_only_a_known_key_in_front(text):
     if name is None:
         assert value == text
     else:
-        assert name in KEYS and text.rstrip().endswith(value) and len(value) < len(text)
+        assert name in KEYS
+        assert text.rstrip().endswith(value)
+        assert len(value) < len(text)
 
 
 segment = st.one_of(
@@ -152,4 +159,5 @@ def test_whatever_follows_kurse_is_read_as_a_code_a_month_or_at_most_eight_words
 
     query = parse_query(typed, T0)
 
-    assert len(query.words) <= MAX_WORDS and all(len(w) <= MAX_WORD for w in query.words)
+    assert len(query.words) <= MAX_WORDS
+    assert all(len(w) <= MAX_WORD for w in query.words)

@@ -59,8 +59,11 @@ async def refused(h, db, who, text: str) -> list[str]:
 # --- dates far ahead, and far back ----------------------------------------------------------
 
 
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_a_course_starting_in_year_9999_is_refused_with_its_line(
-    h, db, boss, agencies, no_error_reports
+    h,
+    db,
+    boss,
 ):
     text = form(start="30.12.9999 09:00", end="31.12.9999 16:00", deadline="01.12.9999")
 
@@ -71,7 +74,8 @@ async def test_a_course_starting_in_year_9999_is_refused_with_its_line(
     ]
 
 
-async def test_a_course_may_start_five_years_ahead_but_not_later(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+async def test_a_course_may_start_five_years_ahead_but_not_later(db, clock):
     five_years = clock.now() + forms.MAX_AHEAD
 
     course = builders.course(db, clock.now(), start_at=five_years)
@@ -82,8 +86,12 @@ async def test_a_course_may_start_five_years_ahead_but_not_later(db, clock, agen
     assert (refused_error.value.field, refused_error.value.reason) == ("start_at", "too_far_ahead")
 
 
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_moving_a_course_to_year_9999_is_refused(
-    h, db, clock, boss, agencies, no_error_reports
+    h,
+    db,
+    clock,
+    boss,
 ):
     course = builders.course(db, clock.now())
     text = f"/kurs_bearbeiten {course.code}\nBeginn: 30.12.9999 09:00\nEnde: 31.12.9999 16:00"
@@ -96,9 +104,8 @@ async def test_moving_a_course_to_year_9999_is_refused(
 
 
 @pytest.mark.parametrize("moment", ["01.01.0001 00:00", "0001-01-01T00:00"])
-async def test_a_date_at_the_edge_of_the_calendar_is_not_a_date(
-    h, db, boss, agencies, no_error_reports, moment
-):
+@pytest.mark.usefixtures("agencies", "no_error_reports")
+async def test_a_date_at_the_edge_of_the_calendar_is_not_a_date(h, db, boss, moment):
     text = form() + f"\nFreigabe: {moment}"
 
     answer = await refused(h, db, boss, text)
@@ -116,15 +123,17 @@ async def test_a_date_at_the_edge_of_the_calendar_is_not_a_date(
         ("01.01.0001 00:00", "Das ist kein Datum."),
     ],
 )
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_the_guided_dialog_refuses_a_start_beyond_the_calendar_at_its_step(
-    h, db, boss, agencies, no_error_reports, moment, reason
+    h, db, boss, moment, reason
 ):
     await h.send(boss, "/kurs_neu")
     await h.send(boss, "Gemeinsamer Kontrolltag")
 
     answer = await refused(h, db, boss, moment)
 
-    assert len(answer) == 1 and answer[0].startswith(reason)
+    assert len(answer) == 1
+    assert answer[0].startswith(reason)
 
 
 # --- ids beyond the database's integers -----------------------------------------------------
@@ -135,9 +144,8 @@ HUGE_IDS = ["9999999999999999999", "99999999999999999999", "-9999999999999999999
 
 
 @pytest.mark.parametrize("reference", HUGE_IDS)
-async def test_a_lead_id_beyond_the_database_range_is_nobody(
-    h, db, clock, boss, agencies, no_error_reports, reference
-):
+@pytest.mark.usefixtures("agencies", "no_error_reports")
+async def test_a_lead_id_beyond_the_database_range_is_nobody(h, db, clock, boss, reference):
     course = builders.course(db, clock.now())
 
     answer = await refused(h, db, boss, f"/kursleitung {course.code} {reference}")
@@ -146,8 +154,9 @@ async def test_a_lead_id_beyond_the_database_range_is_nobody(
 
 
 @pytest.mark.parametrize("reference", HUGE_IDS[:2])
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_a_lead_id_beyond_the_database_range_in_a_form_names_its_line(
-    h, db, boss, agencies, no_error_reports, reference
+    h, db, boss, reference
 ):
     answer = await refused(h, db, boss, form() + f"\nKursleitung: {reference}")
 
@@ -158,15 +167,15 @@ async def test_a_lead_id_beyond_the_database_range_in_a_form_names_its_line(
 
 
 @pytest.mark.parametrize("command", ["/admin_neu", "/admin_entfernen"])
-async def test_an_admin_id_beyond_the_database_range_is_nobody(
-    h, db, boss, agencies, no_error_reports, command
-):
+@pytest.mark.usefixtures("agencies", "no_error_reports")
+async def test_an_admin_id_beyond_the_database_range_is_nobody(h, db, boss, command):
     answer = await refused(h, db, boss, f"{command} 99999999999999999999")
 
     assert answer == [NOBODY]
 
 
-def test_a_telegram_id_beyond_the_database_range_finds_nobody(db, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_a_telegram_id_beyond_the_database_range_finds_nobody(db):
     with db.transaction(readonly=True) as session:
         for reference in ("9223372036854775808", "-9223372036854775809", "1" * 70):
             with pytest.raises(NotFound):
@@ -176,7 +185,8 @@ def test_a_telegram_id_beyond_the_database_range_finds_nobody(db, agencies):
 # --- the next course code -------------------------------------------------------------------
 
 
-def test_after_course_1000_of_a_year_the_next_course_gets_1001(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_after_course_1000_of_a_year_the_next_course_gets_1001(db, clock):
     for code in ("K-2027-999", "K-2027-1000"):
         made = builders.course(db, clock.now())
         with db.transaction() as session:
@@ -214,9 +224,8 @@ def test_direction_marks_stay_in_text_that_has_letters():
 
 
 @pytest.mark.parametrize("name", ["\u200f\u200f", "\u202e\u202e\u202e"])
-async def test_a_name_of_only_invisible_characters_is_refused_when_joining(
-    h, db, agencies, no_error_reports, name
-):
+@pytest.mark.usefixtures("no_error_reports")
+async def test_a_name_of_only_invisible_characters_is_refused_when_joining(h, db, agencies, name):
     anna = user("Anna")
     await h.send(anna, f"/start {agencies['PP-OFR'].access_code}")
 
@@ -244,9 +253,8 @@ async def test_a_name_with_a_direction_override_is_stored_without_it(h, db, agen
     assert (person.name, person.rank) == ("Anna Beispiel", "POK")
 
 
-async def test_a_profile_name_of_only_invisible_characters_is_refused(
-    h, db, agencies, no_error_reports
-):
+@pytest.mark.usefixtures("no_error_reports")
+async def test_a_profile_name_of_only_invisible_characters_is_refused(h, db, agencies):
     anna = user("Anna")
     await h.join(anna, agencies["PP-OFR"].access_code, "Anna Beispiel")
 
@@ -255,8 +263,11 @@ async def test_a_profile_name_of_only_invisible_characters_is_refused(
     assert answer == ["Bitte schreiben Sie mit sichtbaren Buchstaben oder Ziffern."]
 
 
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_a_course_title_of_only_invisible_characters_is_refused_with_its_line(
-    h, db, boss, agencies, no_error_reports
+    h,
+    db,
+    boss,
 ):
     answer = await refused(h, db, boss, form(title="\u202e\u200f\u200f\u200b"))
 
@@ -267,9 +278,8 @@ async def test_a_course_title_of_only_invisible_characters_is_refused_with_its_l
 
 
 @pytest.mark.parametrize("data", ["nk:99999999999999999999", "nk:999", "nk:٣"])
-async def test_a_forged_agency_button_in_the_guided_dialog_is_no_longer_valid(
-    h, db, boss, agencies, no_error_reports, data
-):
+@pytest.mark.usefixtures("agencies", "no_error_reports")
+async def test_a_forged_agency_button_in_the_guided_dialog_is_no_longer_valid(h, db, boss, data):
     await h.send(boss, "/kurs_neu")
     for answer in ("Gemeinsamer Kontrolltag", "15.04.2027 08:00", "15.04.2027 16:00", "Hof"):
         await h.send(boss, answer)
@@ -282,8 +292,11 @@ async def test_a_forged_agency_button_in_the_guided_dialog_is_no_longer_valid(
     assert h.alerts()[-1].startswith("Diese Schaltfläche ist nicht mehr gültig.")
 
 
+@pytest.mark.usefixtures("agencies", "no_error_reports")
 async def test_a_seat_number_in_superscript_digits_is_asked_again(
-    h, db, boss, agencies, no_error_reports
+    h,
+    db,
+    boss,
 ):
     await h.send(boss, "/kurs_neu")
     for answer in ("Gemeinsamer Kontrolltag", "15.04.2027 08:00", "15.04.2027 16:00", "Hof"):

@@ -58,9 +58,7 @@ async def test_the_lead_hears_who_moved_up_when_the_release_date_frees_the_other
     assert news(h, lead).count(line(course, "Ben Zweiter", "PP-OFR", "nachgerückt")) == 1
 
 
-async def test_the_lead_hears_who_moved_up_when_an_admin_raises_the_quota(
-    h, db, clock, agencies, settings
-):
+async def test_the_lead_hears_who_moved_up_when_an_admin_raises_the_quota(h, db, clock, agencies):
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead.id)
     anna = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Anna Erste")
@@ -98,7 +96,7 @@ async def test_the_lead_hears_who_was_moved_back_to_the_waiting_list_by_a_lower_
 
 
 async def test_the_lead_hears_who_moved_up_when_a_postponed_course_frees_a_last_day_seat(
-    h, db, clock, agencies, settings
+    h, db, clock, agencies
 ):
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(
@@ -172,7 +170,7 @@ async def test_two_instances_tell_the_lead_of_each_change_once(h, db, clock, age
 
 
 async def test_a_replaced_lead_hears_nothing_more_and_the_new_lead_hears_what_follows(
-    h, db, clock, agencies, settings
+    h, db, clock, agencies
 ):
     lea = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     max_ = builders.officer(db, agencies["PD-Z"], clock.now(), name="Max Nachfolger")
@@ -221,7 +219,8 @@ async def test_a_burst_of_sign_ups_reaches_the_lead_at_once_and_then_as_one_mess
 
     assert at_once == [line(course, "Officer 0", "PP-OFR", "angemeldet")]
     assert within == at_once
-    assert len(later) == 2 and later[1].count("📋 ") == 29
+    assert len(later) == 2
+    assert later[1].count("📋 ") == 29
     assert all(f"Officer {i} (PP-OFR) – angemeldet" in later[1] for i in range(1, 30))
 
 
@@ -235,7 +234,8 @@ async def test_news_of_more_than_fifty_changes_ends_with_how_many_more(h, db, cl
     await run_due_work(h.app)
 
     told = "\n".join(m.text for m in h.api.messages(lead.telegram_id))
-    assert told.count("📋 ") == 50 and told.endswith("… und 10 weitere")
+    assert told.count("📋 ") == 50
+    assert told.endswith("… und 10 weitere")
     assert all(len(m.text) <= 4096 for m in h.api.messages(lead.telegram_id))
 
 

@@ -92,5 +92,7 @@ def test_a_dialog_left_alone_for_half_an_hour_reads_as_none_and_is_not_continued
     everyone = db.call(dialogs.load_all, clock.now())
     restarted = db.call(dialogs.save, 5, {}, {"cancel_reasons": {"3": "krank"}}, clock.now())
 
-    assert alone is None and everyone == []
-    assert restarted.states == {} and restarted.data == {"cancel_reasons": {"3": "krank"}}
+    assert alone is None
+    assert everyone == []
+    assert restarted.states == {}
+    assert restarted.data == {"cancel_reasons": {"3": "krank"}}

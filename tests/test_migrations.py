@@ -60,9 +60,7 @@ def test_every_migration_can_be_undone_down_to_an_empty_database_and_applied_aga
     assert differences == []
 
 
-def test_migration_0005_fills_the_task_columns_from_the_keys_of_existing_tasks(
-    empty_database_url, backend
-):
+def test_migration_0005_fills_the_task_columns_from_the_keys_of_existing_tasks(empty_database_url):
     engine = make_engine(empty_database_url)
     upgrade(engine, "0004")
     start = datetime(2027, 3, 12, 8, 0, tzinfo=UTC)

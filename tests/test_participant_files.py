@@ -138,7 +138,8 @@ async def test_names_that_excel_would_run_as_formulas_reach_the_csv_as_text(
 
     rows = read_csv(h.api.messages(BOSS)[-1].document[1])
     assert [r[2] for r in rows[1:]] == [*("'" + f for f in FORMULAS), "Anna-Lena Groß"]
-    assert rows[1][1] == "'+POK" and rows[2][1] == "POK"
+    assert rows[1][1] == "'+POK"
+    assert rows[2][1] == "POK"
 
 
 def test_every_csv_cell_starting_with_a_formula_character_or_tab_or_return_gets_a_quote():
@@ -209,10 +210,13 @@ async def test_the_attendance_list_names_the_agencies_in_full_with_a_heading_and
 
     text = flat(pdf_text(h.api.messages(BOSS)[-1].document[1]))
     assert text.startswith("Anwesenheitsliste")
-    assert f"({course.code})" in text and "Hof, Polizeiinspektion" in text
+    assert f"({course.code})" in text
+    assert "Hof, Polizeiinspektion" in text
     assert "Kursleitung: Lea Leitung" in text
-    assert "Polizeipräsidium Oberfranken" in text and "Polizeidirektion Zwickau" in text
-    assert "Gedruckt: So., 10. Januar 2027, 10:00" in text and "Seite 1 von 1" in text
+    assert "Polizeipräsidium Oberfranken" in text
+    assert "Polizeidirektion Zwickau" in text
+    assert "Gedruckt: So., 10. Januar 2027, 10:00" in text
+    assert "Seite 1 von 1" in text
 
 
 def test_a_two_day_course_has_one_signature_column_per_day_headed_by_its_date():
@@ -221,9 +225,12 @@ def test_a_two_day_course_has_one_signature_column_per_day_headed_by_its_date():
     text = flat(pdf_text(attendance_list(the_listing)))
     english = flat(pdf_text(attendance_list(the_listing, "en")))
 
-    assert "Unterschrift Fr. 12.03.2027" in text and "Unterschrift Sa. 13.03.2027" in text
-    assert "Signature Fri 12 Mar 2027" in english and "Signature Sat 13 Mar 2027" in english
-    assert english.startswith("Attendance list") and "Page 1 of 1" in english
+    assert "Unterschrift Fr. 12.03.2027" in text
+    assert "Unterschrift Sa. 13.03.2027" in text
+    assert "Signature Fri 12 Mar 2027" in english
+    assert "Signature Sat 13 Mar 2027" in english
+    assert english.startswith("Attendance list")
+    assert "Page 1 of 1" in english
     assert "Printed: Mon, 1 March 2027, 14:05" in english
 
 
@@ -254,7 +261,8 @@ def test_a_course_of_three_weeks_has_a_signature_column_for_each_of_its_21_days(
     assert sorted(set(headed)) == [f"{day:02d}.03.2027" for day in range(1, 22)]
     assert len(headed) == 2 * 21  # over each agency's table
     assert len(reader.pages) == 5  # five days side by side, each block on a page of its own
-    assert text.count("Anna Weiß") == 5 and text.count("Jiří Dvořák") == 5
+    assert text.count("Anna Weiß") == 5
+    assert text.count("Jiří Dvořák") == 5
 
 
 def test_a_name_of_120_characters_is_printed_whole_over_several_lines():
@@ -309,7 +317,8 @@ def png_brightness(content: bytes) -> tuple[int, int, list[list[int]]]:
         chunks[kind] = chunks.get(kind, b"") + content[at + 8 : at + 8 + length]
         at += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert depth == 8 and colour in (0, 2), f"unexpected PNG: depth {depth}, colour {colour}"
+    assert depth == 8, f"unexpected PNG: depth {depth}"
+    assert colour in (0, 2), f"unexpected PNG: colour {colour}"
     step = 1 if colour == 0 else 3  # bytes per pixel
     stride = width * step
     raw = zlib.decompress(chunks[b"IDAT"])

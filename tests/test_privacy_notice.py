@@ -62,7 +62,8 @@ async def test_datenschutz_is_readable_before_joining_and_after(h, agencies):
         "<b>Informationen zur Verarbeitung Ihrer personenbezogenen Daten"
     )
     assert after.text == before.text
-    assert "/daten_loeschen" in after.text and "Beschwerde" in after.text
+    assert "/daten_loeschen" in after.text
+    assert "Beschwerde" in after.text
 
 
 def test_a_missing_notice_file_stops_the_start_with_one_line(tmp_path):
@@ -92,4 +93,5 @@ def test_an_unreadable_notice_file_stops_kursbot_run_with_one_line(tmp_path):
 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert "KURSBOT_PRIVACY_NOTICE" in result.stderr and "Traceback" not in result.stderr
+    assert "KURSBOT_PRIVACY_NOTICE" in result.stderr
+    assert "Traceback" not in result.stderr

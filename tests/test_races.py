@@ -154,6 +154,7 @@ def test_one_officer_cancelling_20_times_at_once_promotes_exactly_one_waiting_of
     )
 
     succeeded = [r for r in results if isinstance(r, regs.CancelResult)]
-    assert len(succeeded) == 1 and [p.person_id for p in succeeded[0].promoted] == [w1.id]
+    assert len(succeeded) == 1
+    assert [p.person_id for p in succeeded[0].promoted] == [w1.id]
     assert all(type(r).__name__ == "NotRegistered" for r in results if r not in succeeded)
     assert db.call(invariant_violations, course.id, clock.now()) == []

@@ -90,7 +90,8 @@ def test_second_sign_up_changes_nothing_and_says_so(db, clock, agencies):
 
     second = sign_up(db, course.id, anna.id, clock)
 
-    assert second.already and second.registration_id == first.registration_id
+    assert second.already
+    assert second.registration_id == first.registration_id
     assert second.status == CONFIRMED
     with db.transaction(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(Registration)) == 1
@@ -221,7 +222,8 @@ def test_in_the_last_24_hours_a_free_seat_goes_to_the_lead_not_to_the_waiting_li
 
     result = db.call(regs.cancel, held.registration_id, holder.id, clock.now())
 
-    assert result.promoted == [] and result.free_seat_for_lead
+    assert result.promoted == []
+    assert result.free_seat_for_lead
     assert statuses(db, course.id)[waiter.id] == "waiting"
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
@@ -546,7 +548,8 @@ def test_after_the_start_nobody_is_moved_up_into_a_free_seat_not_even_by_a_late_
     assert statuses(db, course.id)[waiter.id] == "waiting"
 
 
-def test_quotas_cannot_change_after_the_start(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_quotas_cannot_change_after_the_start(db, clock):
     course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
     clock.set(course.start_at)
 

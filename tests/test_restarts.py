@@ -231,7 +231,7 @@ async def test_five_wrong_codes_on_one_instance_lock_the_account_on_the_other(
     assert accepted[0].text.startswith("Dienststelle: <b>Polizeipräsidium Oberfranken</b>")
 
 
-async def test_a_restart_does_not_reset_the_access_code_lockout(h, clock, agencies):
+async def test_a_restart_does_not_reset_the_access_code_lockout(h, agencies):
     eve = user("Eve")
     await h.send(eve, "/start")
     for _ in range(3):
@@ -323,8 +323,9 @@ async def test_lowering_a_quota_asked_on_one_instance_is_decided_on_the_standby(
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
+@pytest.mark.usefixtures("agencies")
 async def test_yes_more_than_half_an_hour_after_the_question_changes_nothing_and_says_why(
-    h, db, clock, boss, agencies
+    h, db, clock, boss
 ):
     course = builders.course(db, clock.now())
     await h.send(boss, f"/kurs_absagen {course.code} Ausbilder erkrankt")

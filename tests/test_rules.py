@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.jobs import run_due_work
@@ -50,7 +51,8 @@ def reminders_to(h, telegram_id: int) -> int:
 # --- what is still to come moves ------------------------------------------------------------
 
 
-def test_every_pending_task_moves_with_the_dates_it_depends_on(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_every_pending_task_moves_with_the_dates_it_depends_on(db, clock):
     course = builders.course(db, clock.now(), release_at=clock.now() + timedelta(days=5))
     later = course.start_at + timedelta(days=9)
 
@@ -72,7 +74,8 @@ def test_every_pending_task_moves_with_the_dates_it_depends_on(db, clock, agenci
 # --- what no longer makes sense is dropped ---------------------------------------------------
 
 
-def test_work_a_change_made_pointless_is_skipped_at_once(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_work_a_change_made_pointless_is_skipped_at_once(db, clock):
     course = builders.course(db, clock.now(), release_at=clock.now() + timedelta(days=5))
     old_reminders = {key for key in states(db, course) if key.startswith("reminder:")}
     later = course.start_at + timedelta(days=9)
@@ -149,7 +152,8 @@ async def test_a_course_moved_away_and_back_sends_no_reminder_whose_time_had_pas
     assert (late, reminders_to(h, anna.telegram_id)) == (0, 1)
 
 
-def test_planning_a_course_again_without_a_change_changes_none_of_its_tasks(db, clock, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_planning_a_course_again_without_a_change_changes_none_of_its_tasks(db, clock):
     start = clock.now() + timedelta(days=5)  # one reminder skipped when it was planned
     course = builders.course(
         db,
@@ -173,9 +177,8 @@ def test_planning_a_course_again_without_a_change_changes_none_of_its_tasks(db, 
 # --- existing courses follow the current settings and the current planner at every start -----
 
 
-def test_a_changed_retention_period_reaches_cancelled_courses_at_the_next_start(
-    db, clock, agencies
-):
+@pytest.mark.usefixtures("agencies")
+def test_a_changed_retention_period_reaches_cancelled_courses_at_the_next_start(db, clock):
     course = builders.course(db, clock.now())
     db.call(courses.cancel_course, course.id, clock.now())
 

@@ -124,5 +124,6 @@ def test_sigterm_sends_within_the_grace_gives_back_the_rest_and_a_restart_sends_
     assert after_stop["sent"] == sent_by_first < OFFICERS
     assert after_stop["pending"] == OFFICERS - sent_by_first
     counts = Counter(sent_chats())
-    assert len(counts) == OFFICERS and set(counts.values()) == {1}
+    assert len(counts) == OFFICERS
+    assert set(counts.values()) == {1}
     assert states(url) == Counter({"sent": OFFICERS})

@@ -49,9 +49,11 @@ async def test_a_reminder_goes_out_once_at_its_time_with_the_calendar_file(h, db
 
     assert (early.sent, due.sent, again.sent) == (0, 1, 0)
     reminders = texts_to(h, anna.telegram_id, "⏰ Erinnerung")
-    assert len(reminders) == 1 and course.title in reminders[0]
+    assert len(reminders) == 1
+    assert course.title in reminders[0]
     name, ics = h.api.messages(anna.telegram_id)[-1].document
-    assert name == f"{course.code}.ics" and b"BEGIN:VEVENT" in ics
+    assert name == f"{course.code}.ics"
+    assert b"BEGIN:VEVENT" in ics
 
 
 async def test_each_reminder_offset_fires_once(h, db, clock, agencies):
@@ -138,7 +140,8 @@ async def test_after_a_restart_due_reminders_go_out_once_and_late_ones_are_skipp
     await stop_harness(second)
 
     reminders = texts_to(second, anna.telegram_id, "⏰")
-    assert len(reminders) == 1 and later.title in reminders[0]
+    assert len(reminders) == 1
+    assert later.title in reminders[0]
     with db.transaction(readonly=True) as session:
         states = {t.key: t.state for t in session.scalars(select(Task))}
     assert states[rkey(soon, "7d")] == "skipped"
@@ -201,7 +204,8 @@ async def test_the_release_date_moves_waiting_officers_of_any_agency_into_free_s
     clock.set(release)
     await run_due_work(h.app)
 
-    assert len(texts_to(h, b.telegram_id, "🎉")) == 1 and texts_to(h, c.telegram_id, "🎉")
+    assert len(texts_to(h, b.telegram_id, "🎉")) == 1
+    assert texts_to(h, c.telegram_id, "🎉")
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
@@ -229,7 +233,8 @@ async def test_lead_lists_at_the_deadline_and_the_day_before_mark_the_changes(
 
     lists = texts_to(h, lead.telegram_id, "📋 Teilnahmeliste")
     assert len(lists) == 2
-    assert "1. Anna Erste" in lists[0] and "1. Ben Zweiter (PP-OFR)" in lists[0]
+    assert "1. Anna Erste" in lists[0]
+    assert "1. Ben Zweiter (PP-OFR)" in lists[0]
     assert "Änderungen seit Ihrer letzten Liste" in lists[1]
     assert "1. Ben Zweiter – <i>nachgerückt</i>" in lists[1]
     assert "<b>Seit der letzten Liste abgemeldet</b>\n– Anna Erste" in lists[1]
@@ -299,7 +304,8 @@ async def test_status_speaks_in_sentences_with_the_next_due_time_in_german_and_e
         f"{texts('en').when(due)}." in english
     )
     assert "0 courses anonymised after the retention period." in english
-    assert "Offene Aufgaben" not in german and ": 0" not in german
+    assert "Offene Aufgaben" not in german
+    assert ": 0" not in german
 
 
 async def test_the_scheduler_sweeps_by_itself_after_start(db, clock, settings, agencies):
@@ -336,7 +342,8 @@ async def test_no_task_runs_a_minute_before_it_is_due(h, db, clock, agencies, ki
         after = {t.state for t in session.scalars(select(Task).where(Task.due_at == due))}
 
     assert before == {"pending"}
-    assert after <= {"sent", "skipped"} and after
+    assert after <= {"sent", "skipped"}
+    assert after
 
 
 async def test_offsets_in_hours_and_minutes_come_from_the_settings(db, clock, agencies):
@@ -467,7 +474,8 @@ async def test_a_course_cancelled_just_before_a_crash_is_announced_after_the_res
     assert done.told == 4
     for person in officers:
         (told,) = texts_to(restarted, person.telegram_id, "❌")
-        assert course.title in told and "Ausbilder erkrankt" in told
+        assert course.title in told
+        assert "Ausbilder erkrankt" in told
 
 
 async def test_an_officer_moved_up_and_out_again_before_the_message_goes_gets_none(

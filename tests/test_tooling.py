@@ -33,6 +33,27 @@ def test_ruff_format_would_change_no_file():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_checks_security_unused_arguments_returns_and_pytest_style_everywhere():
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    lint = lint["lint"]
+
+    assert {"S", "ARG", "RET", "SIM", "PT"} <= set(lint["select"])
+    assert lint["ignore"] == ["RUF001", "RUF002", "RUF003"]  # only the typographic quotes
+    assert not {"S", "ARG", "RET", "SIM", "PT"} & set(lint["per-file-ignores"].get("*", []))
+
+
+def test_every_file_pattern_ruff_makes_exceptions_for_says_why_above_it():
+    lines = (ROOT / "pyproject.toml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("[tool.ruff.lint.per-file-ignores]") + 1
+    end = next(n for n in range(start, len(lines)) if lines[n].startswith("["))
+    entries = [n for n in range(start, end) if lines[n].startswith('"')]
+
+    unexplained = [lines[n] for n in entries if not lines[n - 1].startswith("# ")]
+
+    assert entries
+    assert unexplained == []
+
+
 def test_the_pre_commit_hooks_run_the_same_checks_as_these_tests():
     config = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
     entries = [
@@ -60,7 +81,8 @@ def test_mypy_checks_every_package_strictly_with_no_error_code_switched_off():
     }
 
     assert config["packages"] == ["kurse", "bot"]
-    assert config["strict"] is True and config["warn_unused_ignores"] is True
+    assert config["strict"] is True
+    assert config["warn_unused_ignores"] is True
     assert "disable_error_code" not in config
     assert {module: keys for module, keys in loosened.items() if keys} == {}
 

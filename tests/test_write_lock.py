@@ -90,7 +90,8 @@ async def test_help_and_the_course_list_are_answered_while_another_connection_ho
         answered_while_locked = lock.holding
 
     assert answered_while_locked
-    assert help_answer and list_answer
+    assert help_answer
+    assert list_answer
     assert "Grenzüberschreitende Fahndung" in list_answer[0].text
 
 
@@ -117,7 +118,8 @@ async def test_a_sign_up_sent_while_locked_completes_after_the_lock_without_hold
         await processor.wait_for(before + 3)
 
     assert answered_while_locked
-    assert help_answer and list_answer
+    assert help_answer
+    assert list_answer
     assert not sign_up_done_while_locked
     with db.transaction(readonly=True) as session:
         statuses = session.scalars(

@@ -134,7 +134,7 @@ async def refuse(update: Update, context: KursContext, error: DomainError) -> No
         await reply(update, text)
 
 
-async def dismissed(update: Update, context: KursContext) -> None:
+async def dismissed(update: Update, _context: KursContext) -> None:
     """ "No" under a question: nothing happens."""
     assert update.callback_query is not None
     await answer(update.callback_query)

@@ -47,7 +47,7 @@ async def course_list(update: Update, context: KursContext) -> None:
         query=query,
     )
     await show(
-        update, render.course_list(t, listing, query, now), keyboards.course_list(t, listing, now)
+        update, render.course_list(t, listing, query), keyboards.course_list(t, listing, now)
     )
 
 

@@ -69,7 +69,6 @@ async def show_status(update: Update, context: KursContext) -> None:
     try:
         state = await context.services.db.read(
             admin.operations_status,
-            context.services.clock.now(),
             actor=context.actor,
         )
     except DomainError as error:
