@@ -88,10 +88,18 @@ def record(bench: str, figures: list[tuple[str, float, str]], database: str, **e
 
 
 def course_with_officers(
-    db: Database, n: int, seats_per_agency: int, now: dt.datetime, first_telegram_id: int
+    db: Database,
+    n: int,
+    seats_per_agency: int,
+    now: dt.datetime,
+    first_telegram_id: int,
+    *,
+    lead: bool = False,
 ) -> tuple[Course, list[int]]:
     """Seeds both agencies, one course a month ahead and ``n`` officers of alternating
-    agencies (Telegram ids from ``first_telegram_id``); returns the course and person ids."""
+    agencies (Telegram ids from ``first_telegram_id``); returns the course and person ids.
+    With ``lead``, the course has a lead (Telegram id ``first_telegram_id - 1``), who gets
+    the news of every sign-up (`kurse.lead_news`)."""
     with db.transaction() as session:
         agencies.seed_agencies(session, now)
         found = agencies.list_agencies(session)
@@ -120,6 +128,16 @@ def course_with_officers(
             ).id
             for i in range(n)
         ]
+        if lead:
+            course.lead_id = people.join(
+                session,
+                telegram_id=first_telegram_id - 1,
+                access_code=found[0].access_code,
+                name="Lea Leitung",
+                rank=None,
+                language="de",
+                now=now,
+            ).id
     return course, ids
 
 

@@ -49,8 +49,8 @@ FIRST_ID = 3_000_000
 PRODUCTION_RATE = 30  # messages a second, as `kursbot run` keeps to (Telegram's limit)
 
 
-def prepare(db: Any, n: int, now: datetime) -> int:
-    course, _ids = course_with_officers(db, n, 10, now, FIRST_ID)
+def prepare(db: Any, n: int, now: datetime, lead: bool = False) -> int:
+    course, _ids = course_with_officers(db, n, 10, now, FIRST_ID, lead=lead)
     return course.id  # type: ignore[return-value]
 
 
@@ -81,12 +81,12 @@ async def burst(app: Any, api: LocalBotApi, updates: list[Update]) -> tuple[floa
 
 
 async def kursbot_run(
-    db: Any, n: int, messages_per_second: int | None = None
+    db: Any, n: int, messages_per_second: int | None = None, *, lead: bool = False
 ) -> tuple[float, list[float]]:
     """The burst through Kursbot's Application; with ``messages_per_second``, behind the
     rate limiter as in production (``kursbot run`` keeps to 30 messages a second)."""
     clock = SettableClock(datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN))
-    course_id = prepare(db, n, clock.now())
+    course_id = prepare(db, n, clock.now(), lead)
     api = LocalBotApi(check_html=False)  # the bot's work, not Telegram's
     app = build_application(
         Services(db, clock, Settings(_env_file=None)),
@@ -174,6 +174,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--smoke", action="store_true")
+    # The course has a lead, who gets the news of every sign-up (an outbox row each).
+    parser.add_argument("--lead", action="store_true")
     args = parser.parse_args()
     n, rounds = (60, 1) if args.smoke else (args.n, args.rounds)
     tune_garbage_collector()  # as `kursbot run` does; for every run below
@@ -183,7 +185,7 @@ def main() -> None:
     latencies: list[float] = []
     for _ in range(rounds):
         with database(args.postgres) as (db, kind):
-            rate, round_latencies = asyncio.run(kursbot_run(db, n))
+            rate, round_latencies = asyncio.run(kursbot_run(db, n, lead=args.lead))
             inserts.append(asyncio.run(insert_rate(db, n)))
         rates.append(rate)
         latencies += round_latencies
@@ -192,12 +194,12 @@ def main() -> None:
         ratios.append(rate / min(bare[-1], inserts[-1]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with database(args.postgres) as (db, _kind):
-        limited_rate, limited = asyncio.run(kursbot_run(db, n, PRODUCTION_RATE))
+        limited_rate, limited = asyncio.run(kursbot_run(db, n, PRODUCTION_RATE, lead=args.lead))
     median = statistics.median
     quantiles = statistics.quantiles(latencies, n=100)
     limited_quantiles = statistics.quantiles(limited, n=100)
     record(
-        "signup_burst",
+        "signup_burst_lead" if args.lead else "signup_burst",
         [
             (
                 f"sign-ups per second ({n} at once, median of {rounds} rounds)",

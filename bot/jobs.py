@@ -36,6 +36,7 @@ from kurse.schedule import TaskKind
 log = logging.getLogger(__name__)
 
 SWEEP = timedelta(seconds=30)
+WAKE_UP = "tasks:now"  # the job that runs the timed work at once (`wake`)
 RENEW_EVERY = claims.CLAIM_TIMEOUT / 5
 CAPTION_LIMIT = 1024  # Telegram's limit for a file's caption
 PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
@@ -367,8 +368,16 @@ def wake(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     Any `Application`: handlers pass ``context.application``, which PTB types with an open
     context type.
     """
-    if application.job_queue is not None:
-        application.job_queue.run_once(tick, when=0.0, name="tasks:now")
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    # One wake-up that has not started yet is enough: it claims whatever is due when it runs,
+    # these messages included. A burst of sign-ups (each queueing the lead's news) thus
+    # wakes the work a few times, not once per sign-up. A wake-up already running is not
+    # listed any more, so a change made meanwhile gets one of its own.
+    if job_queue.get_jobs_by_name(WAKE_UP):
+        return
+    job_queue.run_once(tick, when=0.0, name=WAKE_UP)
 
 
 def register(application: KursApplication) -> None:

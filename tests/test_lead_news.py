@@ -275,3 +275,31 @@ async def _joined(h, agencies, name: str) -> dict:
     who = user(name.split()[0])
     await h.join(who, agencies["PP-OFR"].access_code, name)
     return who
+
+
+async def test_a_burst_of_sign_ups_wakes_the_timed_work_a_few_times_not_once_per_sign_up(
+    h, db, clock, agencies
+):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), {"PP-OFR": 60, "PD-Z": 10}, lead_id=lead.id)
+    presses = []
+    for i in range(60):
+        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Officer {i}")
+        who = {"id": person.telegram_id, "is_bot": False, "first_name": "O", "language_code": "de"}
+        page = h.api.show(
+            person.telegram_id,
+            "Kursseite",
+            [[{"text": "Anmelden", "callback_data": f"su:{course.id}:0"}]],
+        )
+        presses.append(h.api.button_press(who, page, f"su:{course.id}:0"))
+    registry = h.app.bot_data["metrics"].registry
+
+    def sweeps() -> float:
+        return registry.get_sample_value("kursbot_sweeps_total", {"outcome": "ok"}) or 0.0
+
+    before = sweeps()
+    await h.feed(presses)
+    await eventually(lambda: bool(news(h, lead)))
+    woken = sweeps() - before
+
+    assert 1 <= woken <= 10
