@@ -30,12 +30,11 @@ from kurse.actors import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from kurse.forms import FormError, parse_course_form, parse_seats
+from kurse.forms import FormError, Reason, parse_course_form, parse_seats, seat_problems
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, id_of
 from kurse.outbox import MessageKind
 from kurse.quotas import ExcessDecision, QuotaChange
 from kurse.schedule import DEFAULT_PLAN, Plan
-from kurse.seats import MAX_SEATS_PER_AGENCY
 
 
 @dataclass(eq=False)
@@ -116,14 +115,19 @@ def _seat_and_lead_problems(
     session: Session, lines: dict[str, int], values: dict[str, Any]
 ) -> list[FormError]:
     """Every unknown agency, every seat number out of range and an unknown lead of a form."""
-    problems = []
     seats = values.get("seats") or {}
     known = set(session.scalars(select(col(Agency.code)).where(col(Agency.code).in_(list(seats)))))
-    for code, number in seats.items():
-        if code not in known:
-            problems.append(FormError(lines.get("seats", 0), "seats", "unknown_agency", code))
-        elif not 0 <= number <= MAX_SEATS_PER_AGENCY:
-            problems.append(FormError(lines.get("seats", 0), "seats", "out_of_range"))
+    problems = [
+        FormError(lines.get("seats", 0), "seats", "unknown_agency", code)
+        for code in seats
+        if code not in known
+    ]
+    # The seat rule is the form's (`forms.seat_problems`); here only per known agency.
+    problems += [
+        FormError(lines.get("seats", 0), "seats", "out_of_range")
+        for problem in seat_problems({c: n for c, n in seats.items() if c in known}, None)
+        if problem.reason == Reason.OUT_OF_RANGE
+    ]
     if values.get("lead") is not None:
         try:
             people.find_by_reference(session, values["lead"])
