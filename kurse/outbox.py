@@ -173,8 +173,9 @@ def claim_due_messages(
 def _held_back(
     session: Session, rows: Sequence[Outbox], now: datetime, window: timedelta
 ) -> list[Outbox]:
-    """Due rows without the news of leads who got news within ``window``: those are made due
-    at the end of the lead's window (all at the same moment, so they go out together)."""
+    """Due rows without the news of leads who got news within ``window`` or whose earlier news
+    waits for a retry: those are made due at the end of the lead's window or at that retry,
+    whichever is later (all at the same moment, so they go out together)."""
     leads = {row.person_id for row in rows if row.kind == MessageKind.LEAD_NEWS}
     if not leads or window <= timedelta(0):
         return list(rows)
@@ -189,21 +190,37 @@ def _held_back(
         )
         .group_by(col(Outbox.person_id))
     )
-    last_sent: dict[int | None, datetime] = {pid: at for pid, at in session.execute(query)}
+    hold: dict[int | None, datetime] = {pid: at + window for pid, at in session.execute(query)}
+    # A lead's news that failed and waits for its retry (`mark_failed`) goes first: later
+    # news waits for it and goes out with it, in order, not ahead of it.
+    retrying = (
+        select(col(Outbox.person_id), func.min(col(Outbox.due_at)))
+        .where(
+            col(Outbox.kind) == MessageKind.LEAD_NEWS,
+            col(Outbox.state) == PENDING,
+            col(Outbox.attempts) > 0,
+            col(Outbox.person_id).in_(leads),
+            col(Outbox.due_at) > now,
+        )
+        .group_by(col(Outbox.person_id))
+    )
+    for pid, due in session.execute(retrying):
+        hold[pid] = max(hold.get(pid, due), due)
     kept = []
     for row in rows:
-        sent = last_sent.get(row.person_id) if row.kind == MessageKind.LEAD_NEWS else None
-        if sent is None:
+        until = hold.get(row.person_id) if row.kind == MessageKind.LEAD_NEWS else None
+        if until is None:
             kept.append(row)
         else:
-            row.due_at = sent + window
+            row.due_at = until
     return kept
 
 
 def _merged(rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
     """Merges the claimed lead news (`kurse.lead_news`) of each lead and course into the
-    earliest row, which is sent as one message: its detail gets all their news in order, the
-    others are marked done as merged. Returns the rows left to send (other kinds as given)."""
+    earliest written row, which is sent as one message: its detail gets all their news in
+    order, the others are marked done as merged. Returns the rows left to send (other kinds
+    as given)."""
     groups: dict[tuple[int | None, int | None], list[Outbox]] = defaultdict(list)
     for row in rows:
         if row.kind == MessageKind.LEAD_NEWS:
@@ -212,7 +229,7 @@ def _merged(rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
     for group in groups.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda r: (r.due_at, r.id or 0))
+        group.sort(key=lambda r: r.id or 0)  # the order of the changes (under the course lock)
         carrier, rest = group[0], group[1:]
         news = [item for r in group for item in (r.detail or {}).get("news", [])]
         carrier.detail = {"news": news}
