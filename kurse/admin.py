@@ -300,11 +300,12 @@ def assign_lead(
     actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
+    new_lead = course.lead_id != lead.id
     edit = courses.edit_course(
         session, id_of(course), {"lead_id": lead.id}, now, actor=actor, plan=plan
     )
-    if lead.id is not None:  # the new lead is told (kurse.outbox), once per assignment
-        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(course), [lead.id], now)
+    if new_lead:  # the new lead is told (kurse.outbox); naming the same lead again is not news
+        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(course), [id_of(lead)], now)
     return edit.course, lead
 
 

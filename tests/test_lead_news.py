@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from bot.jobs import run_due_work
 from kurse import admin, privacy
 from kurse import registrations as regs
 from kurse.actors import Actor
 from kurse.clock import BERLIN
+from kurse.models import Outbox
 from tests import builders
 from tests.harness import eventually, start_harness, stop_harness, user
 
@@ -31,6 +35,12 @@ def news(h, lead) -> list[str]:
 
 def line(course, name: str, agency: str, what: str) -> str:
     return f"📋 {course.title} ({course.code}): {name} ({agency}) – {what}"
+
+
+def _nothing_left_to_send(db) -> bool:
+    with db.transaction(readonly=True) as session:
+        states = session.scalars(select(col(Outbox.state))).all()
+    return not set(states) & {"pending", "sending"}
 
 
 def sign_up(db, clock, course, person):
@@ -327,3 +337,20 @@ async def test_a_retried_sign_up_reaches_the_lead_before_the_cancellation_that_c
         line(course, "Anna Erste", "PP-OFR", "angemeldet"),
         line(course, "Anna Erste", "PP-OFR", "abgemeldet"),
     ]
+
+
+async def test_the_new_lead_is_told_once_and_naming_the_same_lead_again_tells_nothing(
+    h, db, clock, agencies
+):
+    lea = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now())
+    boss = {"id": BOSS, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+
+    await h.send(boss, f"/kursleitung {course.code} {lea.telegram_id}")
+    clock.advance(timedelta(minutes=5))
+    await h.send(boss, f"/kursleitung {course.code} {lea.telegram_id}")
+    await run_due_work(h.app)
+    await eventually(lambda: _nothing_left_to_send(db))
+
+    told = [m for m in h.api.messages(lea.telegram_id) if "Sie leiten jetzt" in (m.text or "")]
+    assert len(told) == 1
