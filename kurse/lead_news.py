@@ -2,9 +2,10 @@
 
 Every sign-up, cancellation, move up (whatever freed the seat: a cancellation, the release
 date, a raised quota, a postponed course, a deleted profile), move back to the waiting list and
-seat freed in the last day becomes one ``outbox`` row for the lead, in the transaction that
-makes the change. So the lead hears of it after a restart, once when two instances run, and
-with the same retries, rate limits and re-checks as every other message (`kurse.outbox`).
+seat freed in the last day is written to an ``outbox`` row for the lead in the transaction
+that makes the change (one row for the changes made together, such as a burst of sign-ups).
+So the lead hears of it after a restart, once when two instances run, and with the same
+retries, rate limits and re-checks as every other message (`kurse.outbox`).
 
 A burst reaches the lead as few messages: news is due at once, but while the lead got news
 less than a window ago (a minute; `kurse.outbox.claim_due_messages`) it waits for the end of
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from secrets import token_hex
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,27 +60,30 @@ def tell_lead(
     changes: Iterable[tuple[int | None, News]],
     now: datetime,
 ) -> int:
-    """Queues the news of ``changes`` (``(registration id, news)``) for the course's lead
-    (nothing without a lead); returns how many rows were queued."""
-    changes = list(changes)
-    if lead_id is None or not changes:
+    """Queues the news of ``changes`` (``(registration id, news)``, in the order they
+    happened) for the course's lead, as one row (nothing without a lead or changes): a burst
+    of sign-ups decided together writes one row, not one per sign-up. Returns how many rows
+    were queued."""
+    news = [[registration_id, str(what)] for registration_id, what in changes]
+    if lead_id is None or not news:
         return 0
-    at = outbox.occasion(now)
-    rows = []
-    for n, (registration_id, news) in enumerate(changes):
-        about = f"registration:{registration_id}" if registration_id else f"course:{course_id}"
-        rows.append(
-            Outbox(
-                key=f"{MessageKind.LEAD_NEWS}:{news}:{about}:{at}:{n}",
-                kind=MessageKind.LEAD_NEWS,
-                person_id=lead_id,
-                course_id=course_id,
-                registration_id=None,  # the news outlives the row it is about
-                detail={"news": [[registration_id, str(news)]]},
-                due_at=now,
-            )
-        )
-    return outbox.add(session, rows)
+    first, what = news[0]
+    about = f"registration:{first}" if first else f"course:{course_id}"
+    row = Outbox(
+        key=f"{MessageKind.LEAD_NEWS}:{what}:{about}:{outbox.occasion(now)}:{token_hex(4)}",
+        kind=MessageKind.LEAD_NEWS,
+        person_id=lead_id,
+        course_id=course_id,
+        registration_id=None,  # the news outlives the rows it is about
+        detail={"news": news},
+        due_at=now,
+    )
+    # News is written once, by the change itself; the key only has to be new (the same
+    # registration may be cancelled, signed up and cancelled again within one clock tick),
+    # so it is added without `outbox.add`'s look-up of taken keys: one statement in the
+    # burst path.
+    session.add(row)
+    return 1
 
 
 def lines(session: Session, news: Sequence[Sequence[object]]) -> list[NewsLine]:

@@ -299,11 +299,12 @@ def _free_seat(
         confirmed=-int(confirmed),
         waiting=-int(not confirmed),
     )
+    # The lead reads the cancellation first, then who moved up (or that a seat is free).
+    news = News.CANCELLED if confirmed else News.LEFT_WAITING
+    lead_news.tell_lead(session, id_of(course), course.lead_id, [(registration.id, news)], now)
     promoted, free_for_lead = promote(session, course, now)
-    news = [(registration.id, News.CANCELLED if confirmed else News.LEFT_WAITING)]
     if free_for_lead:
-        news.append((None, News.FREE_SEAT))
-    lead_news.tell_lead(session, id_of(course), course.lead_id, news, now)
+        lead_news.tell_lead(session, id_of(course), course.lead_id, [(None, News.FREE_SEAT)], now)
     return promoted, free_for_lead
 
 

@@ -354,3 +354,24 @@ async def test_the_new_lead_is_told_once_and_naming_the_same_lead_again_tells_no
 
     told = [m for m in h.api.messages(lea.telegram_id) if "Sie leiten jetzt" in (m.text or "")]
     assert len(told) == 1
+
+
+async def test_the_lead_reads_a_cancellation_before_who_moved_up_into_the_seat(
+    h, db, clock, agencies
+):
+    lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1}, lead_id=lead.id)
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Anna Erste")
+    ben = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Ben Zweiter")
+    held = sign_up(db, clock, course, anna)
+    sign_up(db, clock, course, ben)
+
+    db.call(regs.cancel, held.registration_id, anna.id, clock.now())
+    await run_due_work(h.app)
+
+    assert news(h, lead) == [
+        line(course, "Anna Erste", "PP-OFR", "angemeldet"),
+        line(course, "Ben Zweiter", "PP-OFR", "auf der Warteliste eingetragen"),
+        line(course, "Anna Erste", "PP-OFR", "abgemeldet"),
+        line(course, "Ben Zweiter", "PP-OFR", "nachgerückt"),
+    ]
