@@ -42,6 +42,7 @@ TESTS = (
     "tests/test_timed_work.py",
     "tests/test_races.py",
     "tests/test_bot_officers.py",
+    "tests/test_lead_news.py",
     "tests/test_invariants_stateful.py",
 )
 
@@ -52,6 +53,7 @@ REGS, SEATS, PROMOTION, QUOTAS = (
     "kurse/quotas.py",
 )
 SCHEDULE, TASKS, CLAIMS = "kurse/schedule.py", "kurse/tasks.py", "kurse/claims.py"
+OUTBOX = "kurse/outbox.py"
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,35 @@ MUTATIONS = (
         "if start != schedule.start_stamp(course.start_at):",
         "if False:",
         "a reminder planned for a start date the course has left is not sent",
+    ),
+    # --- a lead's news of their list (kurse/lead_news.py, kurse/outbox.py) ---------------
+    Mutation(
+        "lead_not_told_who_moved_up",
+        PROMOTION,
+        "[(r.id, News.MOVED_UP) for r in promoted]",
+        "[]",
+        "the lead hears of every move up, whatever freed the seat",
+    ),
+    Mutation(
+        "lead_not_told_who_moved_back",
+        QUOTAS,
+        "[(rid, News.MOVED_DOWN) for rid, _pid in demoted]",
+        "[]",
+        "the lead hears who a lowered quota moved back to the waiting list",
+    ),
+    Mutation(
+        "replaced_lead_still_told",
+        OUTBOX,
+        "if course.lead_id != person.id:",
+        "if False:",
+        "news goes to whoever leads the course now, not to a replaced lead",
+    ),
+    Mutation(
+        "news_not_held_in_the_window",
+        OUTBOX,
+        "rows = _held_back(session, rows, now, news_window)",
+        "rows = list(rows)",
+        "a lead gets at most one message of news a minute",
     ),
 )
 
