@@ -84,6 +84,18 @@ class Harness:
         await self.feed([self.api.button_press(who, message, data)])
         return self.new(who)
 
+    def sign_up_presses(self, telegram_ids: list[int], course_id: int) -> list[Any]:
+        """One "Anmelden" press per account, each on a course page it has open (a burst)."""
+        data = f"su:{course_id}:0"
+        presses = []
+        for telegram_id in telegram_ids:
+            who = {"id": telegram_id, "is_bot": False, "first_name": "O", "language_code": "de"}
+            page = self.api.show(
+                telegram_id, "Kursseite", [[{"text": "Anmelden", "callback_data": data}]]
+            )
+            presses.append(self.api.button_press(who, page, data))
+        return presses
+
     def typed_id(self, who: dict[str, Any]) -> int:
         """The message id of what ``who`` typed last (to edit it later)."""
         return self._typed[who["id"]]

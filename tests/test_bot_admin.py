@@ -701,16 +701,11 @@ async def test_a_burst_of_sign_ups_reaches_the_lead_as_at_most_two_messages(
 ):
     lead = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     course = builders.course(db, clock.now(), {"PP-OFR": 10, "PD-Z": 10}, lead_id=lead.id)
-    presses = []
-    for i in range(30):
-        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Officer {i}")
-        who = {"id": person.telegram_id, "is_bot": False, "first_name": "O", "language_code": "de"}
-        page = h.api.show(
-            person.telegram_id,
-            "Kursseite",
-            [[{"text": "Anmelden", "callback_data": f"su:{course.id}:0"}]],
-        )
-        presses.append(h.api.button_press(who, page, f"su:{course.id}:0"))
+    officers = [
+        builders.officer(db, agencies["PP-OFR"], clock.now(), name=f"Officer {i}")
+        for i in range(30)
+    ]
+    presses = h.sign_up_presses([p.telegram_id for p in officers], course.id)
 
     await h.feed(presses)
     await eventually(lambda: bool(h.api.messages(lead.telegram_id)))  # the first at once
