@@ -12,7 +12,6 @@ from sqlmodel import col
 from kurse.courses import CourseListing, get_course
 from kurse.errors import DomainError
 from kurse.models import (
-    Agency,
     Course,
     CourseStatus,
     Person,
@@ -33,7 +32,6 @@ class CourseView:
     mine: MyRegistration | None
     lead: Person | None
     open_for_sign_up: bool
-    viewer_agency: str
 
 
 def course_view(session: Session, course_id: int, person: Person, now: datetime) -> CourseView:
@@ -58,7 +56,7 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
         )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
-    return CourseView(listing, mine, lead, is_open, agency_code(session, person.agency_id))
+    return CourseView(listing, mine, lead, is_open)
 
 
 def sign_ups_and_views(
@@ -87,21 +85,8 @@ def sign_ups_and_views(
             continue
         listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
         mine = MyRegistration(result.registration_id, course, result.status, result.position)
-        code = agency_code(session, person.agency_id)
-        answers.append((result, CourseView(listing, mine, lead, is_open, code)))
+        answers.append((result, CourseView(listing, mine, lead, is_open)))
     return answers
-
-
-_AGENCY_CODES: dict[int, str] = {}
-
-
-def agency_code(session: Session, agency_id: int) -> str:
-    """An agency's code; codes never change once created, so each is read once per process."""
-    code = _AGENCY_CODES.get(agency_id)
-    if code is None:
-        agency = session.get(Agency, agency_id)
-        code = _AGENCY_CODES[agency_id] = agency.code if agency else ""
-    return code
 
 
 @dataclass(frozen=True)

@@ -36,16 +36,12 @@ class _Window:
 
 
 class Digest:
-    """Messages of one kind into one chat, at most one per window: a lead's news of sign-ups
-    and cancellations, the admins' error reports.
+    """Lines into one chat, at most one message per window: the admins' error reports.
 
     The first line after a quiet window is sent at once; what follows within the window is
     collected and sent as one message when the window is over (at most ``max_lines`` lines,
-    then how many more). A burst of 500 sign-ups gives the lead two messages instead of 500,
-    which Telegram's limit of about one message a second per chat would spread over eight
-    minutes, and no officer's handler waits for them. Kept in memory: on a restart, at most
-    one window of lines is lost (the scheduled lead lists mark every change anyway; errors
-    are in the log).
+    then how many more), so an outage is a few messages, not one per failed update. Kept in
+    memory: on a restart, at most one window of lines is lost (the errors are in the log).
     """
 
     def __init__(self, window: float = 60.0, max_lines: int = 50) -> None:
