@@ -59,14 +59,13 @@ def tell_lead(
     lead_id: int | None,
     changes: Iterable[tuple[int | None, News]],
     now: datetime,
-) -> int:
+) -> None:
     """Queues the news of ``changes`` (``(registration id, news)``, in the order they
     happened) for the course's lead, as one row (nothing without a lead or changes): a burst
-    of sign-ups decided together writes one row, not one per sign-up. Returns how many rows
-    were queued."""
+    of sign-ups decided together writes one row, not one per sign-up."""
     news = [[registration_id, str(what)] for registration_id, what in changes]
     if lead_id is None or not news:
-        return 0
+        return
     first, what = news[0]
     about = f"registration:{first}" if first else f"course:{course_id}"
     row = Outbox(
@@ -83,7 +82,6 @@ def tell_lead(
     # so it is added without `outbox.add`'s look-up of taken keys: one statement in the
     # burst path.
     session.add(row)
-    return 1
 
 
 def lines(session: Session, news: Sequence[Sequence[object]]) -> list[NewsLine]:

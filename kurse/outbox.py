@@ -177,7 +177,7 @@ def _held_back(
     waits for a retry: those are made due at the end of the lead's window or at that retry,
     whichever is later (all at the same moment, so they go out together)."""
     leads = {row.person_id for row in rows if row.kind == MessageKind.LEAD_NEWS}
-    if not leads or window <= timedelta(0):
+    if not leads:
         return list(rows)
     given = func.coalesce(col(Outbox.done_at), col(Outbox.claimed_at))
     query = (
