@@ -169,18 +169,23 @@ def readme_chat_example(heading: str = "### Trying it out in the terminal") -> s
     return block.replace(".venv/bin/kursbot", f"{sys.executable} -m bot.cli")
 
 
-def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_english(tmp_path):
-    script = readme_chat_example()
-
-    chat = subprocess.run(
-        ["bash", "-c", script],
+def run_readme_block(
+    heading: str, tmp_path: Path, timeout: float, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Runs the README's shell block under ``heading`` in ``tmp_path``, as a user pastes it."""
+    return subprocess.run(
+        ["bash", "-c", readme_chat_example(heading)],
         cwd=tmp_path,
-        env=kursbot_env(tmp_path),
+        env=kursbot_env(tmp_path, **env),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
+
+
+def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_english(tmp_path):
+    chat = run_readme_block("### Trying it out in the terminal", tmp_path, timeout=180)
 
     assert chat.returncode == 0, chat.stderr
     out = chat.stdout
@@ -206,16 +211,9 @@ def test_the_readme_chat_example_joins_signs_up_and_cancels_in_german_and_englis
 def test_the_readme_demo_of_every_role_fills_a_new_course_moves_up_the_waiting_and_lists_it(
     tmp_path,
 ):
-    script = readme_chat_example("### Every role in one chat")
-
-    chat = subprocess.run(
-        ["bash", "-c", script],
-        cwd=tmp_path,
-        env=kursbot_env(tmp_path, TMPDIR=str(tmp_path)),  # mktemp makes the database here
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    # mktemp makes the database in TMPDIR, here
+    chat = run_readme_block(
+        "### Every role in one chat", tmp_path, timeout=300, TMPDIR=str(tmp_path)
     )
 
     assert chat.returncode == 0, chat.stderr
