@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -242,6 +243,54 @@ class Registration(SQLModel, table=True):
     cancelled_at: datetime | None = _time(nullable=True)
 
 
+class AttendanceState(StrEnum):
+    """What the lead recorded for one participant on one course day."""
+
+    PRESENT = "present"  # anwesend
+    ABSENT = "absent"  # abwesend: without excuse, a no-show
+    EXCUSED = "excused"  # entschuldigt
+
+
+class Attendance(SQLModel, table=True):
+    """Whether one participant attended one day of a course (one row per registration and day).
+
+    ``course_id`` and ``agency_id`` are copied from the registration, so that the figures per
+    agency (no-shows, attended) stay right after the person's data is deleted or the course
+    anonymised: the row then names nobody, as its registration does.
+    """
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "day", name="uq_attendance_registration_day"),
+        CheckConstraint(
+            "state IN ('present', 'absent', 'excused')", name="attendance_state_known"
+        ),
+        Index("ix_attendance_course_day", "course_id", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    registration_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("registration.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False)
+    )
+    # The course day's date in Europe/Berlin (`kurse.days.CourseDay.day`).
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    recorded_at: datetime = _time()
+    # Who recorded it (the lead, an admin, or the officer by check-in); NULL once deleted.
+    recorded_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL")),
+    )
+
+
 class AuditEntry(SQLModel, table=True):
     """Who did what, when, with the state before and after (JSON)."""
 
@@ -388,6 +437,7 @@ course_table = SQLModel.metadata.tables[Course.__tablename__]
 quota_table = SQLModel.metadata.tables[Quota.__tablename__]
 registration_table = SQLModel.metadata.tables[Registration.__tablename__]
 audit_table = SQLModel.metadata.tables[AuditEntry.__tablename__]
+attendance_table = SQLModel.metadata.tables[Attendance.__tablename__]
 
 
 def as_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> Any:
