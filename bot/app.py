@@ -64,6 +64,7 @@ def build_application(
     """
     preload()  # catalogs and date formats, before the first update
     settings = services.settings
+    services.db.hold_rules = settings.hold_rules  # the approval time, for every transaction
     api = settings.kursbot_telegram_api_url
     metrics = Metrics(services.db, services.clock)  # a registry of this application's own
     builder = (

@@ -28,10 +28,9 @@ from bot.ratelimit import GiveBack, Stale
 from kurse import claims, lead_lists, lead_news, operations, outbox, schedule, tasks
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
-from kurse.models import Course, RegistrationStatus, id_of
+from kurse.models import Course, RegistrationStatus, TaskKind, id_of
 from kurse.outbox import MessageKind
 from kurse.registration_lists import participants
-from kurse.schedule import TaskKind
 
 log = logging.getLogger(__name__)
 

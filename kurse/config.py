@@ -37,6 +37,7 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from kurse.holds import DEFAULT_APPROVAL_HOURS, HoldRules
 from kurse.schedule import Plan
 
 DEFAULT_DATABASE_URL = "sqlite:///kursbot.db"
@@ -194,6 +195,9 @@ class Settings(BaseSettings):
         timedelta(days=1),
     )
     kursbot_retention_days: int = Field(default=90, ge=1, le=3650)
+    # How long an approver of the officer's agency has to decide a sign-up (hours; never past
+    # the registration deadline, `kurse.holds`).
+    kursbot_approval_hours: int = Field(default=DEFAULT_APPROVAL_HOURS, ge=2, le=24 * 30)
     # The privacy information shown before joining and by /datenschutz: a file the agencies'
     # data-protection officers approved; ``{lang}`` in the path stands for ``de`` and ``en``.
     # Empty: the built-in text of the catalogs.
@@ -276,6 +280,11 @@ class Settings(BaseSettings):
     def privacy_notice(self, language: str) -> str | None:
         """The configured privacy information in ``language``, or None (built-in text)."""
         return self._privacy_texts.get(language)
+
+    @property
+    def hold_rules(self) -> HoldRules:
+        """The rules of held seats these settings ask for (the approval time)."""
+        return HoldRules(approval_hours=self.kursbot_approval_hours)
 
     @property
     def plan(self) -> Plan:

@@ -46,6 +46,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from kurse import holds
 from kurse.config import normalise_database_url
 
 P = ParamSpec("P")
@@ -175,6 +176,8 @@ class Database:
         loop_busy_timeout_ms: int = SQLITE_LOOP_BUSY_TIMEOUT_MS,
     ) -> None:
         self.engine = make_engine(url, pool_size=pool_size)
+        # The settings the seat rules read (`kurse.holds.rules`): every session carries them.
+        self.hold_rules = holds.DEFAULT_RULES
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # (readonly, on the event loop) -> the engine with those execution options
         self._engines = {
@@ -206,7 +209,8 @@ class Database:
     @contextmanager
     def _transaction(self, *, readonly: bool, on_loop: bool) -> Iterator[Session]:
         bind = self._engines[(readonly, on_loop)]
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        info = holds.session_info(self.hold_rules)
+        with Session(bind, expire_on_commit=False, info=info) as session, session.begin():
             yield session
 
     def call(

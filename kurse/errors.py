@@ -123,3 +123,42 @@ class LastAdmin(DomainError):
     """The last admin cannot remove themself."""
 
     code = "last_admin"
+
+
+@dataclass(eq=False)
+class ApprovalTooLate(DomainError):
+    """The officer's agency needs approval of the sign-up, and less than two hours are left
+    before the deadline (``until``) for it: nothing is held. ``lead_id`` is whom to contact."""
+
+    until: datetime
+    lead_id: int | None = None
+    code = "approval_too_late"
+
+
+@dataclass(eq=False)
+class AlreadyDecided(DomainError):
+    """The request was decided (or ended) before: ``outcome`` (`kurse.models.Outcome`, or
+    ``withdrawn``), by ``decided_by`` (a name; None for Kursbot itself or a deleted profile),
+    ``at`` when."""
+
+    outcome: str
+    decided_by: str | None = None
+    at: datetime | None = None
+    code = "already_decided"
+
+
+@dataclass(eq=False)
+class OfferEnded(DomainError):
+    """The offer is no longer open: ``outcome`` says how it ended (accepted, declined,
+    expired) or ``none`` when there was no offer to this officer."""
+
+    outcome: str
+    code = "offer_ended"
+
+
+@dataclass(eq=False)
+class OwnRequest(DomainError):
+    """An approver cannot decide their own request (four eyes): another approver of the
+    agency must."""
+
+    code = "own_request"

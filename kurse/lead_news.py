@@ -42,6 +42,14 @@ class News(StrEnum):
     MOVED_UP = "moved_up"
     MOVED_DOWN = "moved_down"
     FREE_SEAT = "free_seat"
+    REQUESTED = "requested"  # signed up or moved up, waits for their agency's approval
+    APPROVED = "approved"
+    REFUSED = "refused"
+    APPROVAL_EXPIRED = "approval_expired"
+    OFFERED = "offered"  # a freed seat offered to the first on the waiting list
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    OFFER_EXPIRED = "offer_expired"
 
 
 @dataclass(frozen=True)

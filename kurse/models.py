@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -84,6 +86,30 @@ class RegistrationStatus(StrEnum):
     CONFIRMED = "confirmed"
     WAITING = "waiting"
     CANCELLED = "cancelled"
+    # The two states that hold a seat until a deadline (``held_until``), counted against the
+    # quota like a confirmed one (`kurse.holds`):
+    REQUESTED = "requested"  # beantragt: waits for an approver of the officer's own agency
+    OFFERED = "offered"  # angeboten: a seat offered from the waiting list, to accept in time
+
+
+# A seat is taken by a registration in one of these states (the quota counters count them).
+SEAT_HOLDING = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.REQUESTED,
+    RegistrationStatus.OFFERED,
+)
+HELD = (RegistrationStatus.REQUESTED, RegistrationStatus.OFFERED)
+
+
+class Outcome(StrEnum):
+    """How a held seat ended (kept on the registration, for the officer, the log and lists)."""
+
+    APPROVED = "approved"
+    REFUSED = "refused"
+    APPROVAL_EXPIRED = "approval_expired"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    OFFER_EXPIRED = "offer_expired"
 
 
 class Agency(SQLModel, table=True):
@@ -96,7 +122,25 @@ class Agency(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     state: str = Field(sa_column=Column(String(100), nullable=False))
     access_code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    # Whether its officers' sign-ups need the approval of one of its approvers (Genehmigung).
+    approval_required: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = _time()
+
+
+class Approver(SQLModel, table=True):
+    """A person who decides on the sign-ups of one agency's officers (several deputise)."""
+
+    __tablename__ = "approver"
+
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True)
+    )
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    since: datetime = _time()
 
 
 class Person(SQLModel, table=True):
@@ -140,6 +184,10 @@ class Course(SQLModel, table=True):
             name="course_min_participants_non_negative",
         ),
         CheckConstraint(
+            "offer_hours IS NULL OR (offer_hours >= 1 AND offer_hours <= 168)",
+            name="course_offer_hours_range",
+        ),
+        CheckConstraint(
             "status IN ('published', 'cancelled', 'finished')", name="course_status_known"
         ),
         Index("ix_course_status_start", "status", "start_at"),
@@ -165,6 +213,8 @@ class Course(SQLModel, table=True):
         default=CourseStatus.PUBLISHED, sa_column=Column(String(16), nullable=False)
     )
     cancel_reason: str | None = Field(default=None, sa_column=Column(String(500)))
+    # How freed seats are filled: NULL automatically, else by an offer of this many hours.
+    offer_hours: int | None = Field(default=None, sa_column=Column(Integer))
     # Arrival counter: every sign-up takes the next number under the course's row lock, so
     # waiting lists are first come, first served even across processes.
     reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -210,7 +260,12 @@ class Registration(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("course_id", "person_id", name="uq_registration_course_person"),
         CheckConstraint(
-            "status IN ('confirmed', 'waiting', 'cancelled')", name="registration_status_known"
+            "status IN ('confirmed', 'waiting', 'cancelled', 'requested', 'offered')",
+            name="registration_status_known",
+        ),
+        CheckConstraint(
+            "(status IN ('requested', 'offered')) = (held_until IS NOT NULL)",
+            name="registration_held_has_deadline",
         ),
         CheckConstraint("queue_seq >= 0", name="registration_queue_seq_non_negative"),
         Index("ix_registration_course_status_seq", "course_id", "status", "queue_seq"),
@@ -241,6 +296,15 @@ class Registration(SQLModel, table=True):
     created_at: datetime = _time()
     confirmed_at: datetime | None = _time(nullable=True)
     cancelled_at: datetime | None = _time(nullable=True)
+    # A held seat (requested or offered): since when, and until when (`kurse.holds`).
+    held_since: datetime | None = _time(nullable=True)
+    held_until: datetime | None = _time(nullable=True)
+    # How the last hold ended, who decided it (an approver) and why (a refusal's reason).
+    outcome: str | None = Field(default=None, sa_column=Column(String(32)))
+    decided_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"))
+    )
+    outcome_reason: str | None = Field(default=None, sa_column=Column(String(500)))
 
 
 class AttendanceState(StrEnum):
@@ -328,6 +392,19 @@ class TaskState(StrEnum):
     FAILED = "failed"  # gave up after retries; `last_error` says why
 
 
+class TaskKind(StrEnum):
+    """What a task does when it falls due (`kurse.tasks` has one runner per kind; planned by
+    `kurse.schedule`, a held seat's by `kurse.holds`)."""
+
+    REMINDER = "reminder"
+    LEADLIST = "leadlist"
+    RELEASE = "release"
+    END = "end"
+    RETENTION = "retention"
+    HOLD_EXPIRY = "hold"  # a held seat's deadline (`kurse.holds`): requested or offered
+    APPROVAL_REMINDER = "approvalreminder"  # at half of the approval time, to the approvers
+
+
 class Task(SQLModel, table=True):
     """Timed work on a course, due at ``due_at``; ``key`` names its purpose and is unique.
 
@@ -346,7 +423,7 @@ class Task(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
-    kind: str = Field(sa_column=Column(String(32), nullable=False))  # `kurse.schedule.TaskKind`
+    kind: str = Field(sa_column=Column(String(32), nullable=False))  # `kurse.models.TaskKind`
     course_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False, index=True
@@ -356,6 +433,13 @@ class Task(SQLModel, table=True):
     # the same, as it keeps the work from being planned twice): a reminder's offset before the
     # start and the start it was planned for; a lead list's moment (`kurse.schedule.ListMoment`).
     offset_minutes: int | None = Field(default=None, sa_column=Column(Integer))
+    # The registration whose held seat the task is about (its expiry, the approvers' reminder).
+    registration_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("registration.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
     planned_start: datetime | None = _time(nullable=True)
     moment: str | None = Field(default=None, sa_column=Column(String(16)))
     due_at: datetime = _time()
@@ -437,6 +521,9 @@ course_table = SQLModel.metadata.tables[Course.__tablename__]
 quota_table = SQLModel.metadata.tables[Quota.__tablename__]
 registration_table = SQLModel.metadata.tables[Registration.__tablename__]
 audit_table = SQLModel.metadata.tables[AuditEntry.__tablename__]
+approver_table = SQLModel.metadata.tables[Approver.__tablename__]
+task_table = SQLModel.metadata.tables[Task.__tablename__]
+outbox_table = SQLModel.metadata.tables[Outbox.__tablename__]
 attendance_table = SQLModel.metadata.tables[Attendance.__tablename__]
 
 

@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse.models import Course, Outbox, Task, TaskState
-from kurse.schedule import TaskKind
+from kurse.models import Course, Outbox, Task, TaskKind, TaskState
 
 PENDING, SENDING, SENT, FAILED = (
     TaskState.PENDING,

@@ -49,6 +49,18 @@ class MessageKind(StrEnum):
     LEADGONE = "leadgone"  # the lead deleted their data, to the admins
     LEAD_NEWS = "lead_news"  # changes of the list, to the lead (`kurse.lead_news`)
     LEAD_ASSIGNED = "leadset"  # you lead this course now, to the new lead
+    APPROVAL_REQUEST = "approval"  # a sign-up to approve, to each approver of the agency
+    APPROVAL_REMINDER = "approvalreminder"  # half the approval time is over, to the approvers
+    APPROVED = "approved"  # your sign-up is approved, to the officer
+    REFUSED = "refused"  # your sign-up is refused, to the officer
+    APPROVAL_EXPIRED = "approvalexpired"  # nobody decided in time, to the officer
+    OFFER = "offer"  # a seat offered from the waiting list, to the officer
+    OFFER_EXPIRED = "offerexpired"  # the offer ran out unanswered, to the officer
+
+
+# Kinds that reach one person at most once per news window, merged per course (a lead's
+# news, new requests to an approver): a burst is a few messages, not one per change.
+WINDOWED = (MessageKind.LEAD_NEWS, MessageKind.APPROVAL_REQUEST)
 
 
 PENDING, SENDING, SENT, SKIPPED, FAILED = (
@@ -158,8 +170,9 @@ def claim_due_messages(
 ) -> list[Delivery]:
     """Claims due messages; ones that no longer make sense are marked skipped instead.
 
-    A lead's news waits while the lead got news less than ``news_window`` ago, and then goes
-    out with whatever else came meanwhile as one message (`_held_back`, `_merged`)."""
+    A lead's news (and an approver's new requests) waits while the person got one less than
+    ``news_window`` ago, and then goes out with whatever else came meanwhile as one message
+    (`_held_back`, `_merged`)."""
     rows: Sequence[Outbox] = due_rows(session, Outbox, now, limit)
     rows = _held_back(session, rows, now, news_window)
     deliveries = _deliveries(session, _merged(rows, now), now)
@@ -173,42 +186,47 @@ def claim_due_messages(
 def _held_back(
     session: Session, rows: Sequence[Outbox], now: datetime, window: timedelta
 ) -> list[Outbox]:
-    """Due rows without the news of leads who got news within ``window`` or whose earlier news
-    waits for a retry: those are made due at the end of the lead's window or at that retry,
-    whichever is later (all at the same moment, so they go out together)."""
-    leads = {row.person_id for row in rows if row.kind == MessageKind.LEAD_NEWS}
-    if not leads:
+    """Due rows without the `WINDOWED` messages (a lead's news, an approver's new requests) of
+    people who got one of that kind within ``window`` or whose earlier one waits for a retry:
+    those are made due at the end of the window or at that retry, whichever is later (all at
+    the same moment, so they go out together)."""
+    people = {(row.kind, row.person_id) for row in rows if row.kind in WINDOWED}
+    if not people:
         return list(rows)
+    persons = {person_id for _, person_id in people}
+    kinds = {kind for kind, _ in people}
     given = func.coalesce(col(Outbox.done_at), col(Outbox.claimed_at))
     query = (
-        select(col(Outbox.person_id), func.max(given))
+        select(col(Outbox.kind), col(Outbox.person_id), func.max(given))
         .where(
-            col(Outbox.kind) == MessageKind.LEAD_NEWS,
+            col(Outbox.kind).in_(kinds),
             col(Outbox.state).in_((SENT, SENDING)),  # sending: on its way, from any process
-            col(Outbox.person_id).in_(leads),
+            col(Outbox.person_id).in_(persons),
             given > now - window,
         )
-        .group_by(col(Outbox.person_id))
+        .group_by(col(Outbox.kind), col(Outbox.person_id))
     )
-    hold: dict[int | None, datetime] = {pid: at + window for pid, at in session.execute(query)}
-    # A lead's news that failed and waits for its retry (`mark_failed`) goes first: later
-    # news waits for it and goes out with it, in order, not ahead of it.
+    hold: dict[tuple[str, int | None], datetime] = {
+        (kind, pid): at + window for kind, pid, at in session.execute(query)
+    }
+    # News that failed and waits for its retry (`mark_failed`) goes first: later news waits
+    # for it and goes out with it, in order, not ahead of it.
     retrying = (
-        select(col(Outbox.person_id), func.min(col(Outbox.due_at)))
+        select(col(Outbox.kind), col(Outbox.person_id), func.min(col(Outbox.due_at)))
         .where(
-            col(Outbox.kind) == MessageKind.LEAD_NEWS,
+            col(Outbox.kind).in_(kinds),
             col(Outbox.state) == PENDING,
             col(Outbox.attempts) > 0,
-            col(Outbox.person_id).in_(leads),
+            col(Outbox.person_id).in_(persons),
             col(Outbox.due_at) > now,
         )
-        .group_by(col(Outbox.person_id))
+        .group_by(col(Outbox.kind), col(Outbox.person_id))
     )
-    for pid, due in session.execute(retrying):
-        hold[pid] = max(hold.get(pid, due), due)
+    for kind, pid, due in session.execute(retrying):
+        hold[(kind, pid)] = max(hold.get((kind, pid), due), due)
     kept = []
     for row in rows:
-        until = hold.get(row.person_id) if row.kind == MessageKind.LEAD_NEWS else None
+        until = hold.get((row.kind, row.person_id)) if row.kind in WINDOWED else None
         if until is None:
             kept.append(row)
         else:
@@ -217,14 +235,14 @@ def _held_back(
 
 
 def _merged(rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
-    """Merges the claimed lead news (`kurse.lead_news`) of each lead and course into the
-    earliest written row, which is sent as one message: its detail gets all their news in
-    order, the others are marked done as merged. Returns the rows left to send (other kinds
-    as given)."""
-    groups: dict[tuple[int | None, int | None], list[Outbox]] = defaultdict(list)
+    """Merges the claimed `WINDOWED` rows (a lead's news, `kurse.lead_news`; an approver's
+    new requests, `kurse.approvers`) of each kind, person and course into the earliest
+    written row, which is sent as one message: its detail gets all their news in order, the
+    others are marked done as merged. Returns the rows left to send (other kinds as given)."""
+    groups: dict[tuple[str, int | None, int | None], list[Outbox]] = defaultdict(list)
     for row in rows:
-        if row.kind == MessageKind.LEAD_NEWS:
-            groups[(row.person_id, row.course_id)].append(row)
+        if row.kind in WINDOWED:
+            groups[(row.kind, row.person_id, row.course_id)].append(row)
     merged: set[int | None] = set()
     for group in groups.values():
         if len(group) < 2:

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import audit, lead_news, outbox
+from kurse import audit, holds, lead_news, outbox
 from kurse.actors import Actor
 from kurse.courses import get_course
 from kurse.errors import CourseNotOpen, InvalidInput, QuotaBelowConfirmed
 from kurse.lead_news import News
 from kurse.models import (
+    HELD,
+    SEAT_HOLDING,
     CourseStatus,
     Quota,
     Registration,
@@ -123,8 +125,9 @@ def _excess(state: Seats, after: Mapping[int, int]) -> dict[int, int]:
 def _demote_latest(
     session: Session, course_id: int, lead_id: int | None, agency_id: int, n: int, now: datetime
 ) -> list[int]:
+    # The latest to take a seat go back first, whether their seat was confirmed or held.
     query = select(Registration).where(
-        col(Registration.course_id) == course_id, col(Registration.status) == CONFIRMED
+        col(Registration.course_id) == course_id, col(Registration.status).in_(SEAT_HOLDING)
     )
     if agency_id:
         query = query.where(col(Registration.agency_id) == agency_id)
@@ -132,6 +135,8 @@ def _demote_latest(
     demoted: list[tuple[int | None, int | None]] = []
     moved: dict[int, int] = defaultdict(int)
     for registration in latest:
+        if registration.status in HELD:
+            holds.release(session, registration, now)
         registration.status = WAITING
         registration.confirmed_at = None
         registration.via_release = False

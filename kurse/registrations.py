@@ -15,17 +15,19 @@ The rules they keep are listed, and checked, in `kurse.invariants`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import lead_news
+from kurse import approvers, holds, lead_news
 from kurse.courses import get_course
 from kurse.errors import (
+    ApprovalTooLate,
     CancellationClosed,
     CourseNotOpen,
     DomainError,
@@ -35,8 +37,11 @@ from kurse.errors import (
 )
 from kurse.lead_news import News
 from kurse.models import (
+    HELD,
+    SEAT_HOLDING,
     Course,
     CourseStatus,
+    Outcome,
     Registration,
     RegistrationStatus,
     course_table,
@@ -44,6 +49,7 @@ from kurse.models import (
     person_table,
     registration_table,
 )
+from kurse.outbox import MessageKind
 from kurse.promotion import Promotion, promote
 from kurse.registration_lists import queue_position
 from kurse.seats import Seats, adjust_counts, is_released, load_seats
@@ -51,16 +57,20 @@ from kurse.seats import Seats, adjust_counts, is_released, load_seats
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITING = RegistrationStatus.WAITING
 CANCELLED = RegistrationStatus.CANCELLED
+REQUESTED = RegistrationStatus.REQUESTED
+OFFERED = RegistrationStatus.OFFERED
 
 
 @dataclass(frozen=True)
 class SignUpResult:
-    """What a sign-up did: ``status`` confirmed or waiting, ``position`` if waiting."""
+    """What a sign-up did: ``status`` confirmed, requested (until ``held_until``) or waiting,
+    ``position`` if waiting."""
 
     registration_id: int
     status: RegistrationStatus
     position: int | None
     already: bool = False
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,12 @@ _TAKE_NUMBERS = (
     .where(_c.c.id == bindparam("course_id"))
     .values(reg_seq=_c.c.reg_seq + bindparam("n"))
     .returning(
-        _c.c.status, _c.c.registration_deadline, _c.c.release_at, _c.c.lead_id, _c.c.reg_seq
+        _c.c.status,
+        _c.c.registration_deadline,
+        _c.c.start_at,
+        _c.c.release_at,
+        _c.c.lead_id,
+        _c.c.reg_seq,
     )
 )
 # Before the course's lock, a sign-up takes a key-share lock on its persons' rows (PostgreSQL):
@@ -154,6 +169,8 @@ def sign_up_many(
     }
     seats = load_seats(session, course_id, released=False)
     before = Seats(dict(seats.quotas), dict(seats.confirmed), dict(seats.waiting), False)
+    approval = approvers.approval_agencies(session)
+    hours = holds.rules(session).approval_hours
     first_number = locked.reg_seq - len(requests) + 1
     results: list[SignUpResult | DomainError] = []
     done: dict[int, int] = {}  # person id -> index of what this call did for them
@@ -171,7 +188,9 @@ def sign_up_many(
             results.append(NotFound(kind="person"))  # replaced below
             continue
         if person.id is not None and person.status != CANCELLED:
-            position = None
+            position, held_until = None, None
+            if person.status in HELD:
+                held_until = session.scalar(select(_r.c.held_until).where(_r.c.id == person.id))
             if person.status == WAITING:
                 position = queue_position(
                     session,
@@ -181,12 +200,21 @@ def sign_up_many(
                     seats.released,
                 )
             status = RegistrationStatus(person.status)
-            results.append(SignUpResult(person.id, status, position, already=True))
+            results.append(SignUpResult(person.id, status, position, True, held_until))
             continue
         if now >= locked.registration_deadline:
             results.append(RegistrationClosed(lead_id=locked.lead_id))
             continue
-        result, values = _take_place(seats, person.agency_id, number, now)
+        requested_until = None
+        if person.agency_id in approval and _gets_seat(seats, person.agency_id):
+            requested_until = holds.signup_approval_until(
+                locked.registration_deadline, locked.start_at, now, hours
+            )
+            if requested_until is None:
+                until = locked.registration_deadline
+                results.append(ApprovalTooLate(until=until, lead_id=locked.lead_id))
+                continue
+        result, values = _take_place(seats, person.agency_id, number, now, requested_until)
         if person.id is None:
             new_rows.append({"course_id": course_id, "person_id": person_id, **values})
             new_indexes.append(len(results))
@@ -207,41 +235,85 @@ def sign_up_many(
         results[index] = replace(earlier, already=True)
     _write_counts(session, course_id, seats, before)
     taken = [r for r in results if isinstance(r, SignUpResult) and not r.already]
+    _plan_requests(session, course_id, results, requests, persons)
     lead_news.tell_lead(
         session,
         course_id,
         locked.lead_id,
-        [
-            (r.registration_id, News.SIGNED_UP if r.status == CONFIRMED else News.WAITING)
-            for r in taken
-        ],
+        [(r.registration_id, _SIGN_UP_NEWS[r.status]) for r in taken],
         requests[-1][1],
     )
     return results
 
 
+_SIGN_UP_NEWS = {CONFIRMED: News.SIGNED_UP, REQUESTED: News.REQUESTED, WAITING: News.WAITING}
+
+
+def _plan_requests(
+    session: Session,
+    course_id: int,
+    results: Sequence[SignUpResult | DomainError],
+    requests: Sequence[tuple[int, datetime]],
+    persons: Mapping[int, Any],
+) -> None:
+    """The new requests of a group of sign-ups: their deadlines as timed work, and the
+    approvers of each officer's agency told (a few statements for the whole group)."""
+    new: list[tuple[int, int, datetime, datetime]] = []  # registration, agency, since, until
+    for result, (person_id, now) in zip(results, requests, strict=True):
+        if isinstance(result, SignUpResult) and not result.already and result.held_until:
+            new.append(
+                (result.registration_id, persons[person_id].agency_id, now, result.held_until)
+            )
+    if not new:
+        return
+    holds.plan(
+        session,
+        [holds.Hold(rid, course_id, REQUESTED, since, until) for rid, _, since, until in new],
+    )
+    approvers.tell_approvers(
+        session,
+        MessageKind.APPROVAL_REQUEST,
+        course_id,
+        [(rid, agency_id, since) for rid, agency_id, since, _ in new],
+        requests[-1][1],
+    )
+
+
+def _gets_seat(seats: Seats, agency_id: int) -> bool:
+    """Whether a newcomer of ``agency_id`` gets a seat (nobody overtakes those already waiting
+    for the same seats)."""
+    return seats.free_for(agency_id) > 0 and seats.waiting_ahead_of_newcomer(agency_id) == 0
+
+
 def _take_place(
-    seats: Seats, agency_id: int, number: int, now: datetime
+    seats: Seats, agency_id: int, number: int, now: datetime, requested_until: datetime | None
 ) -> tuple[SignUpResult, dict[str, object]]:
-    """Decides one newcomer's place, counts it in ``seats`` and returns the row's values."""
-    # Nobody overtakes those already waiting for the same seats.
-    gets_seat = seats.free_for(agency_id) > 0 and seats.waiting_ahead_of_newcomer(agency_id) == 0
+    """Decides one newcomer's place, counts it in ``seats`` and returns the row's values: a
+    seat (requested until ``requested_until`` where the agency needs approval) or a place on
+    the waiting list."""
+    gets_seat = _gets_seat(seats, agency_id)
     via_release = gets_seat and seats.confirmed.get(agency_id, 0) >= seats.quotas.get(agency_id, 0)
     position = None if gets_seat else seats.waiting_ahead_of_newcomer(agency_id) + 1
     counts = seats.confirmed if gets_seat else seats.waiting
     counts[agency_id] = counts.get(agency_id, 0) + 1
     seats.quotas.setdefault(agency_id, 0)
-    status = CONFIRMED if gets_seat else WAITING
+    held = gets_seat and requested_until is not None
+    status = (REQUESTED if held else CONFIRMED) if gets_seat else WAITING
     values: dict[str, object] = {
         "status": status,
         "agency_id": agency_id,
         "queue_seq": number,
         "via_release": via_release,
         "created_at": now,
-        "confirmed_at": now if gets_seat else None,
+        "confirmed_at": now if status == CONFIRMED else None,
         "cancelled_at": None,
+        "held_since": now if held else None,
+        "held_until": requested_until if held else None,
+        "outcome": None,
+        "decided_by": None,
+        "outcome_reason": None,
     }
-    return SignUpResult(0, status, position), values
+    return SignUpResult(0, status, position, held_until=requested_until if held else None), values
 
 
 def _write_counts(session: Session, course_id: int, after: Seats, before: Seats) -> None:
@@ -277,30 +349,49 @@ def cancel(session: Session, registration_id: int, person_id: int, now: datetime
         raise CourseNotOpen(status=course.status)
     if previous == CONFIRMED and now >= course.cancellation_deadline:
         raise CancellationClosed(lead_id=course.lead_id)
-    if previous == WAITING and now >= course.start_at:
+    if previous != CONFIRMED and now >= course.start_at:  # waiting, requested, offered
         raise CancellationClosed(lead_id=course.lead_id)
-    promoted, free_for_lead = _free_seat(session, registration, course, now)
+    # Withdrawing from an offered seat is declining the offer: off the waiting list for good.
+    outcome = Outcome.DECLINED if previous == OFFERED else None
+    news = News.DECLINED if previous == OFFERED else None
+    promoted, free_for_lead = free_place(
+        session, registration, course, now, outcome=outcome, news=news
+    )
     return CancelResult(id_of(registration), previous, promoted, free_for_lead)
 
 
-def _free_seat(
-    session: Session, registration: Registration, course: Course, now: datetime
+def free_place(
+    session: Session,
+    registration: Registration,
+    course: Course,
+    now: datetime,
+    *,
+    outcome: Outcome | None = None,
+    decided_by: int | None = None,
+    reason: str | None = None,
+    news: News | None = None,
 ) -> tuple[list[Promotion], bool]:
     """Marks an active registration cancelled (under the course lock), moves the counters
-    and promotes whoever may take the seat."""
-    confirmed = registration.status == CONFIRMED
+    and promotes whoever may take the seat. ``outcome`` (with ``decided_by`` and ``reason``)
+    says how a held seat ended (refused, expired, declined); ``news`` is what the lead reads
+    (by default: cancelled, or left the waiting list)."""
+    holding = registration.status in SEAT_HOLDING
+    if registration.status in HELD:
+        holds.release(session, registration, now)
     registration.status, registration.cancelled_at = CANCELLED, now
     registration.confirmed_at, registration.via_release = None, False
+    registration.outcome, registration.decided_by = outcome, decided_by
+    registration.outcome_reason = reason
     session.flush()
     adjust_counts(
         session,
         id_of(course),
         registration.agency_id,
-        confirmed=-int(confirmed),
-        waiting=-int(not confirmed),
+        confirmed=-int(holding),
+        waiting=-int(not holding),
     )
     # The lead reads the cancellation first, then who moved up (or that a seat is free).
-    news = News.CANCELLED if confirmed else News.LEFT_WAITING
+    news = news or (News.CANCELLED if holding else News.LEFT_WAITING)
     lead_news.tell_lead(session, id_of(course), course.lead_id, [(registration.id, news)], now)
     promoted, free_for_lead = promote(session, course, now)
     if free_for_lead:
@@ -333,7 +424,7 @@ def withdraw(session: Session, registration_id: int, now: datetime) -> list[Prom
     session.refresh(registration)  # re-read under the lock
     if registration.status == CANCELLED:
         return []
-    promoted, _ = _free_seat(session, registration, course, now)
+    promoted, _ = free_place(session, registration, course, now)
     return promoted
 
 

@@ -27,23 +27,14 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse.models import Course, CourseStatus, Outbox, Task, TaskState, id_of
+from kurse import holds
+from kurse.models import Course, CourseStatus, Outbox, Task, TaskKind, TaskState, id_of
 
 DAY_BEFORE = timedelta(days=1)
 # A reminder due within this part of its offset after the sign-up is not sent (the
 # confirmation just said it all), but never more than `MAX_GRACE`.
 GRACE_SHARE = 4
 MAX_GRACE = timedelta(hours=1)
-
-
-class TaskKind(StrEnum):
-    """What a task does when it falls due (`kurse.tasks` has one runner per kind)."""
-
-    REMINDER = "reminder"
-    LEADLIST = "leadlist"
-    RELEASE = "release"
-    END = "end"
-    RETENTION = "retention"
 
 
 class ListMoment(StrEnum):
@@ -162,8 +153,13 @@ _NOT_RUN = (TaskState.SKIPPED, TaskState.FAILED)
 def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> None:
     """Makes the course's tasks agree with `planned_work` (see the module's docstring)."""
     wanted = planned_work(course, plan)
-    existing = {
-        t.key: t for t in session.scalars(select(Task).where(col(Task.course_id) == course.id))
+    existing = {  # a held seat's work is planned by `kurse.holds`, below
+        t.key: t
+        for t in session.scalars(
+            select(Task).where(
+                col(Task.course_id) == course.id, col(Task.registration_id).is_(None)
+            )
+        )
     }
     _adopt_legacy_reminder_keys(existing, course)
     for key, item in wanted.items():
@@ -202,6 +198,7 @@ def plan_course(session: Session, course: Course, plan: Plan, now: datetime) -> 
             task.state, task.done_at = TaskState.SKIPPED, now
             task.last_error = "no longer planned"
     session.flush()
+    holds.replan_holds(session, course, holds.rules(session), now)
 
 
 def _adopt_legacy_reminder_keys(existing: dict[str, Task], course: Course) -> None:

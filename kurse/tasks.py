@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import outbox, people, schedule
+from kurse import approval, offers, outbox, people, schedule
 from kurse.claims import due_rows
 from kurse.models import (
     Course,
@@ -27,13 +27,14 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
     Task,
+    TaskKind,
     TaskState,
     id_of,
 )
 from kurse.outbox import MessageKind
 from kurse.privacy import anonymise_course_audit
 from kurse.registrations import release_seats
-from kurse.schedule import ListMoment, TaskKind
+from kurse.schedule import ListMoment
 from kurse.seats import load_seats
 
 SENDING, SENT, SKIPPED = TaskState.SENDING, TaskState.SENT, TaskState.SKIPPED
@@ -212,11 +213,36 @@ def _retention(
     return SENT, None
 
 
+def _hold_expiry(
+    session: Session, task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    """A held seat's deadline: an open request or offer ends, the seat goes on."""
+    registration = (
+        session.get(Registration, task.registration_id) if task.registration_id else None
+    )
+    if registration is not None and registration.status == RegistrationStatus.REQUESTED:
+        done = approval.expire(session, task, course, now)
+    else:
+        done = offers.expire(session, task.registration_id, now)
+    return (SENT, None) if done else (SKIPPED, "decided, answered or moved meanwhile")
+
+
+def _approval_reminder(
+    session: Session, task: Task, _course: Course, now: datetime
+) -> tuple[str, str | None]:
+    """Half of the approval time is over: the approvers of a request still open hear again."""
+    if approval.remind(session, task, now):
+        return SENT, None
+    return SKIPPED, "decided meanwhile"
+
+
 _RUNNERS = {  # the lead list is called by run_task itself: it needs the admins
     TaskKind.REMINDER: _reminder,
     TaskKind.RELEASE: _release,
     TaskKind.END: _end,
     TaskKind.RETENTION: _retention,
+    TaskKind.HOLD_EXPIRY: _hold_expiry,
+    TaskKind.APPROVAL_REMINDER: _approval_reminder,
 }
 
 

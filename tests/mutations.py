@@ -80,8 +80,8 @@ MUTATIONS = (
     Mutation(
         "waiting_list_left_after_the_start",
         REGS,
-        "previous == WAITING and now >= course.start_at",
-        "previous == WAITING and now >= course.end_at",
+        "previous != CONFIRMED and now >= course.start_at",
+        "previous != CONFIRMED and now >= course.end_at",
         "leaving a waiting list is allowed until the start, not after",
     ),
     Mutation(
@@ -93,9 +93,9 @@ MUTATIONS = (
     ),
     Mutation(
         "promoted_in_the_last_day",
-        PROMOTION,
-        "MANUAL_WINDOW = timedelta(hours=24)",
-        "MANUAL_WINDOW = timedelta(0)",
+        "kurse/holds.py",
+        "LEAD_WINDOW = timedelta(hours=24)",
+        "LEAD_WINDOW = timedelta(0)",
         "in the last 24 hours the lead is told of a free seat instead of a promotion",
     ),
     Mutation(
@@ -286,7 +286,7 @@ MUTATIONS = (
     Mutation(
         "lead_not_told_who_moved_up",
         PROMOTION,
-        "[(r.id, News.MOVED_UP) for r in promoted]",
+        "[(r.id, news[RegistrationStatus(r.status)]) for r in promoted]",
         "[]",
         "the lead hears of every move up, whatever freed the seat",
     ),
