@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from kurse import (
     agencies,
+    approvers,
     audit,
     courses,
     operations,
@@ -345,6 +346,56 @@ def rotate_access_code(session: Session, code: str, now: datetime, *, actor: Act
         session, actor=actor, action="access_code_rotated", now=now, after={"agency": agency.code}
     )  # the code itself is never written to the log
     return agency
+
+
+def set_approval(session: Session, code: str, on: bool, now: datetime, *, actor: Actor) -> Agency:
+    """Switches whether the agency's officers need approval of their sign-ups (requests
+    already waiting stay waiting for a decision either way)."""
+    actor = require_admin(session, actor)
+    agency = agencies.get_agency(session, code)
+    before = agency.approval_required
+    agency.approval_required = on
+    if before != on:
+        audit.record(
+            session,
+            actor=actor,
+            action="approval_switched",
+            now=now,
+            before={"agency": agency.code, "approval": before},
+            after={"agency": agency.code, "approval": on},
+        )
+    return agency
+
+
+def change_approver(
+    session: Session, code: str, reference: str, appoint: bool, now: datetime, *, actor: Actor
+) -> tuple[Agency, Person, bool]:
+    """Appoints (or removes) an approver of the agency; returns the agency, the person and
+    whether anything changed. Any joined person may approve for any agency (a superior of
+    another agency's officers is appointed by the admins, who know the roster)."""
+    actor = require_admin(session, actor)
+    agency = agencies.get_agency(session, code)
+    person = people.find_by_reference(session, reference)
+    if appoint:
+        changed = approvers.appoint(session, id_of(agency), id_of(person), now)
+    else:
+        changed = approvers.remove(session, id_of(agency), id_of(person))
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="approver_appointed" if appoint else "approver_removed",
+            now=now,
+            subject_person_id=person.id,
+            after={"agency": agency.code},
+        )
+    return agency, person, changed
+
+
+def agency_approvers(session: Session, *, actor: Actor) -> dict[int, list[Person]]:
+    """Per agency id, its approvers (for admins' `/dienststellen`)."""
+    require_admin(session, actor)
+    return approvers.listing(session)
 
 
 def list_agencies(session: Session, *, actor: Actor) -> list[Agency]:

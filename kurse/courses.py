@@ -54,6 +54,7 @@ class CourseDraft:
     release_at: datetime | None = None
     min_participants: int | None = None
     lead_id: int | None = None
+    offer_hours: int | None = None  # freed seats offered for so many hours; None: automatic
 
 
 EDITABLE_FIELDS = tuple(f.name for f in fields(CourseDraft) if f.name != "seats")
@@ -328,14 +329,13 @@ def cancel_course(
 
 
 def registered_person_ids(session: Session, course_id: int) -> list[int]:
-    """Ids of everyone confirmed or waiting for the course, in arrival order."""
+    """Ids of everyone holding a seat (confirmed, requested, offered) or waiting for the
+    course, in arrival order."""
     rows = session.scalars(
         select(col(Registration.person_id))
         .where(
             col(Registration.course_id) == course_id,
-            col(Registration.status).in_(
-                [RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING]
-            ),
+            col(Registration.status) != RegistrationStatus.CANCELLED,
             col(Registration.person_id).is_not(None),
         )
         .order_by(col(Registration.queue_seq))

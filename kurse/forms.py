@@ -19,6 +19,7 @@ from typing import Any
 
 from kurse.clock import BERLIN, ensure_aware
 from kurse.errors import InvalidInput
+from kurse.holds import MAX_OFFER_HOURS, MIN_OFFER_HOURS
 from kurse.seats import MAX_SEATS_PER_AGENCY
 from kurse.validation import clean_text
 
@@ -46,6 +47,7 @@ class Kind(Enum):
     SEATS = "seats"  # PP-OFR=10, PD-Z=8
     INTEGER = "integer"
     LEAD = "lead"  # a Telegram id or @username; the caller looks the person up
+    FILL = "fill"  # how freed seats are filled: automatisch (0) or Angebot 24h (hours)
 
 
 class Reason(StrEnum):
@@ -73,6 +75,7 @@ class Reason(StrEnum):
     NOT_AFTER_START = "not_after_start"
     AFTER_START = "after_start"
     MORE_THAN_SEATS = "more_than_seats"
+    BAD_FILL = "bad_fill"
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,16 @@ FIELDS: tuple[Field, ...] = (
         aliases=("minimum", "mindestteilnehmer", "mindestteilnehmerzahl"),
         high=MAX_SEATS_PER_AGENCY,
     ),
+    # Freed seats: moved up automatically (0, the default) or offered for some hours.
+    Field(
+        "offer_hours",
+        "Nachrücken",
+        "Move up",
+        Kind.FILL,
+        aliases=("nachruecken", "waiting list", "warteliste"),
+        low=MIN_OFFER_HOURS,
+        high=MAX_OFFER_HOURS,
+    ),
     Field("seats", "Plätze", "Seats", Kind.SEATS, True, 6, aliases=("plaetze",)),
     Field("lead", "Kursleitung", "Lead", Kind.LEAD, step=7, low=1, high=MAX_LEAD_REFERENCE),
     Field(
@@ -162,6 +175,13 @@ MAX_DESCRIPTION_LINES = MAX_FORM_LINES - (len(FIELDS) - 1)
 
 _LINE = re.compile(r"^\s*([^:]{1,40}?)\s*:\s*(.*)$")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2})[:.](\d{2}))?$")
+_FILL = re.compile(
+    r"^(?:angebot|offer|angebote|offers)?\s*(?:von|of|mit|with)?\s*(\d{1,6})\s*"
+    r"(?:h|std\.?|stunden|hours?)?$",
+    re.IGNORECASE,
+)
+_AUTOMATIC = ("automatisch", "automatic", "auto", "sofort")
+FILL_WORDS = {"de": ("automatisch", "Angebot {hours}h"), "en": ("automatic", "offer {hours}h")}
 _SEAT = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,7}(?:-[A-Za-z0-9]{1,7})?)\s*[=:]\s*(\S+)$")
 
 
@@ -304,7 +324,28 @@ def parse_value(name: str, text: str) -> Any:
         if not value.isdecimal() or len(value) > 6:  # isdigit() takes "¹", int() not
             return Problem(name, Reason.NOT_A_NUMBER, value[:30])
         return int(value)
+    if spec.kind is Kind.FILL:
+        return parse_fill(name, value)
     return value
+
+
+def parse_fill(name: str, value: str) -> int | Problem:
+    """``automatisch`` (0) or ``Angebot 24h`` (24): how freed seats are filled."""
+    if value.lower() in _AUTOMATIC:
+        return 0
+    found = _FILL.match(value)
+    if found is None or not found.group(1).isdecimal():
+        return Problem(name, Reason.BAD_FILL, value[:30])
+    hours = int(found.group(1))
+    if not MIN_OFFER_HOURS <= hours <= MAX_OFFER_HOURS:
+        return Problem(name, Reason.OUT_OF_RANGE, value[:30], MAX_OFFER_HOURS)
+    return hours
+
+
+def write_fill(hours: int | None, language: str) -> str:
+    """How freed seats are filled, as the form reads it back."""
+    automatic, offer = FILL_WORDS["de" if language == "de" else "en"]
+    return offer.format(hours=hours) if hours else automatic
 
 
 def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
@@ -370,10 +411,14 @@ def render_course_form(values: Mapping[str, Any], language: str) -> list[str]:
     """The lines of a course form with the keys of ``language``, in the table's order; a
     field that is missing, None or empty is left out (the form then keeps it as it is)."""
     return [
-        f"{spec.key(language)}: {write_value(values[spec.name])}"
+        f"{spec.key(language)}: {_written(spec, values[spec.name], language)}"
         for spec in FIELDS
         if values.get(spec.name) not in (None, "", {})
     ]
+
+
+def _written(spec: Field, value: Any, language: str) -> str:
+    return write_fill(value, language) if spec.kind is Kind.FILL else write_value(value)
 
 
 def unwritable(name: str, value: Any) -> Problem | None:
@@ -416,6 +461,7 @@ def course_values(course: Any, lead_reference: int | str | None) -> dict[str, An
     values = {spec.name: getattr(course, spec.name, None) for spec in FIELDS}
     values["seats"] = None
     values["min_participants"] = course.min_participants or None
+    values["offer_hours"] = course.offer_hours or None  # automatic, the default: not shown
     values["lead"] = str(lead_reference) if lead_reference is not None else None
     return values
 
@@ -513,6 +559,15 @@ def check_course(
     ):
         reason = Reason.OUT_OF_RANGE if isinstance(minimum, int) else Reason.NOT_A_NUMBER
         problems.append(Problem("min_participants", reason, "", MAX_SEATS_PER_AGENCY))
+    if "offer_hours" in cleaned:
+        hours = cleaned["offer_hours"] or None  # 0: automatically, stored as none
+        cleaned["offer_hours"] = hours
+        if hours is not None and (
+            isinstance(hours, bool)
+            or not isinstance(hours, int)
+            or not MIN_OFFER_HOURS <= hours <= MAX_OFFER_HOURS
+        ):
+            problems.append(Problem("offer_hours", Reason.OUT_OF_RANGE, "", MAX_OFFER_HOURS))
     return cleaned, problems
 
 

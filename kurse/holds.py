@@ -135,9 +135,10 @@ def _stamp(since: datetime) -> int:
     return int(since.timestamp() * 1_000_000)
 
 
-def expiry_key(registration_id: int, since: datetime) -> str:
-    """``hold:registration:42:<since>``: one expiry per hold of a registration."""
-    return f"hold:registration:{registration_id}:{_stamp(since)}"
+def expiry_key(registration_id: int, status: str, since: datetime) -> str:
+    """``hold:offered:registration:42:<since>``: one expiry per hold of a registration (an
+    offer accepted into a request in the same instant is a second hold)."""
+    return f"hold:{status}:registration:{registration_id}:{_stamp(since)}"
 
 
 def reminder_key(registration_id: int, since: datetime) -> str:
@@ -166,18 +167,19 @@ def plan(session: Session, holds: Iterable[Hold]) -> None:
     a request the approvers' reminder at half time."""
     rows: list[dict[str, object]] = []
     for hold in holds:
-        rows.append(_task_row(hold, TaskKind.HOLD_EXPIRY, expiry_key, hold.until))
+        key = expiry_key(hold.registration_id, hold.status, hold.since)
+        rows.append(_task_row(hold, TaskKind.HOLD_EXPIRY, key, hold.until))
         if hold.status == REQUESTED:
             due = reminder_due(hold.since, hold.until)
-            rows.append(_task_row(hold, TaskKind.APPROVAL_REMINDER, reminder_key, due))
+            key = reminder_key(hold.registration_id, hold.since)
+            rows.append(_task_row(hold, TaskKind.APPROVAL_REMINDER, key, due))
     if rows:
         session.execute(insert(task_table), rows)
 
 
-def _task_row(hold: Hold, kind: str, key: object, due: datetime) -> dict[str, object]:
-    assert callable(key)
+def _task_row(hold: Hold, kind: str, key: str, due: datetime) -> dict[str, object]:
     return {
-        "key": key(hold.registration_id, hold.since),
+        "key": key,
         "kind": kind,
         "course_id": hold.course_id,
         "registration_id": hold.registration_id,
@@ -194,12 +196,13 @@ def hold_values(status: RegistrationStatus, since: datetime, until: datetime) ->
 def release(session: Session, registration: Registration, now: datetime) -> None:
     """The hold of ``registration`` ended (decided, answered, withdrawn, expired): its
     deadline is cleared and its pending timed work is not run."""
-    registration.held_since = registration.held_until = None
     session.execute(
         update(Task)
         .where(col(Task.registration_id) == registration.id, col(Task.state) == TaskState.PENDING)
         .values(state=TaskState.SKIPPED, done_at=now, last_error="the hold ended")
     )
+    # Cleared after the statement above (which flushes): the caller sets the new state next.
+    registration.held_since = registration.held_until = None
 
 
 def replan_holds(session: Session, course: Course, hold_rules: HoldRules, now: datetime) -> None:
@@ -237,7 +240,7 @@ def replan_holds(session: Session, course: Course, hold_rules: HoldRules, now: d
         registration.held_until = new_until
         rid = id_of(registration)
         due = {
-            expiry_key(rid, since): new_until,
+            expiry_key(rid, registration.status, since): new_until,
             reminder_key(rid, since): reminder_due(since, new_until),
         }
         for task in session.scalars(

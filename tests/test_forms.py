@@ -34,6 +34,7 @@ ALL_SET = {
     "cancellation_deadline": START - timedelta(days=7),
     "release_at": START - timedelta(days=20),
     "min_participants": 6,
+    "offer_hours": 24,
     "seats": {"PP-OFR": 10, "PD-Z": 8},
     "lead": "123456789",
     "description": DESCRIPTION,
@@ -206,3 +207,45 @@ def test_a_superscript_digit_as_the_minimum_is_refused_as_not_a_number():
     assert [(e.field, e.reason) for e in form.errors] == [
         ("min_participants", forms.Reason.NOT_A_NUMBER)
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "hours"),
+    [
+        ("Angebot 24h", 24),
+        ("angebot 24 h", 24),
+        ("offer 48 hours", 48),
+        ("Angebot von 168 Stunden", 168),
+        ("12h", 12),
+        ("automatisch", 0),
+        ("Automatic", 0),
+    ],
+)
+def test_move_up_reads_automatic_or_an_offer_of_so_many_hours(typed, hours):
+    form = forms.parse_course_form(f"Nachrücken: {typed}", require_all=False)
+
+    assert (form.errors, form.values) == ([], {"offer_hours": hours})
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("Angebot 0h", "out_of_range"),
+        ("Angebot 169h", "out_of_range"),
+        ("Angebot 9999999h", "bad_fill"),
+        ("bald", "bad_fill"),
+        ("Angebot -3h", "bad_fill"),
+        ("Angebot ²h", "bad_fill"),
+    ],
+)
+def test_a_move_up_out_of_range_or_unreadable_is_refused_naming_its_line(typed, reason):
+    form = forms.parse_course_form(f"Titel: Kurs\nMove up: {typed}", require_all=False)
+
+    assert [(e.line, e.field, e.reason) for e in form.errors] == [(2, "offer_hours", reason)]
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_an_automatic_move_up_is_written_as_a_word_that_reads_back_as_automatic(language):
+    line = forms.render_course_form({"offer_hours": 0}, language)
+
+    assert forms.parse_course_form(line[0], require_all=False).values == {"offer_hours": 0}
