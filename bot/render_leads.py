@@ -12,7 +12,7 @@ from kurse.admin import CourseFill
 from kurse.days import course_days
 from kurse.exports import ListLabels
 from kurse.lead_news import MAX_LINES, News, NewsLine
-from kurse.models import Course, Person
+from kurse.models import Course, Person, RegistrationStatus
 from kurse.registration_lists import ParticipantList
 
 
@@ -45,6 +45,8 @@ def participant_messages(t: Texts, listing: ParticipantList, seats: int) -> list
             for i, p in enumerate(rows, 1)
         ]
         blocks.append("\n".join(lines))
+    if listing.held:
+        blocks.append("\n".join(held_lines(t, listing)))
     if listing.waiting:
         lines = [_("<b>Waiting list</b> ({n})").format(n=len(listing.waiting))]
         lines += [  # with the rank, as in the confirmed list
@@ -143,6 +145,8 @@ def lead_list(
             + (f" – <i>{marks[p.registration_id]}</i>" if p.registration_id in marks else "")
             for i, p in enumerate(rows, 1)
         ]
+    if listing.held:
+        lines += ["", *held_lines(t, listing, marks)]
     if listing.waiting:
         lines += ["", _("<b>Waiting list</b> ({n})").format(n=len(listing.waiting))]
         lines += [
@@ -172,6 +176,9 @@ def list_labels(t: Texts, course: Course, lead: Person | None, now: datetime) ->
         agencies=_("Agencies: {names}"),
         printed=_("Printed: {when}").format(when=t.when(now)),
         days=tuple(t.day(day.day) for day in course_days(course)),
+        requested=_("requested"),
+        offered=_("offered"),
+        held=_("Seats held, not yet confirmed (approval or offer pending)"),
     )
 
 
@@ -183,6 +190,14 @@ NEWS = {
     News.LEFT_WAITING: _("left the waiting list"),
     News.MOVED_UP: _("moved up"),
     News.MOVED_DOWN: _("moved back to the waiting list"),
+    News.REQUESTED: _("requested a seat, waits for their agency's approval"),
+    News.APPROVED: _("approved by their agency"),
+    News.REFUSED: _("not approved by their agency"),
+    News.APPROVAL_EXPIRED: _("not decided in time by their agency, seat freed"),
+    News.OFFERED: _("was offered the free seat"),
+    News.ACCEPTED: _("accepted the offered seat"),
+    News.DECLINED: _("declined the offered seat"),
+    News.OFFER_EXPIRED: _("let the offered seat expire"),
 }
 
 
@@ -194,6 +209,9 @@ def lead_news(t: Texts, course: Course, lines: list[NewsLine]) -> list[str]:
     for line in lines[:MAX_LINES]:
         if line.news == News.FREE_SEAT:
             shown.append(free_seat_for_lead(t, course))
+            continue
+        if line.news == News.FREE_SEAT_NO_TIME:
+            shown.append(free_seat_no_time(t, course))
             continue
         name = line.name if line.name is not None else t.gettext("deleted person")
         shown.append(lead_update(t, course, name, line.agency, t.gettext(NEWS[line.news])))
@@ -219,6 +237,36 @@ def free_seat_for_lead(t: Texts, course: Course) -> str:
         "A seat in <b>{title}</b> became free less than 24 hours before the start. The waiting "
         "list was not moved up; please fill the seat yourself if someone can still come."
     ).format(title=escape(course.title))
+
+
+def free_seat_no_time(t: Texts, course: Course) -> str:
+    """To a lead: a seat became free too late for an offer or an approval to run two hours."""
+    return t.gettext(
+        "A seat in <b>{title}</b> became free, too late for an offer or an approval to run its "
+        "time. The waiting list was not moved up; please fill the seat yourself if someone can "
+        "still come."
+    ).format(title=escape(course.title))
+
+
+def held_lines(
+    t: Texts, listing: ParticipantList, marks: dict[int, str] | None = None
+) -> list[str]:
+    """The seats held for an approval or an offer, apart from the confirmed ("" if none)."""
+    if not listing.held:
+        return []
+    _ = t.gettext
+    lines = [_("<b>Seats held, not yet confirmed</b> ({n})").format(n=len(listing.held))]
+    for i, p in enumerate(listing.held, 1):
+        state = _("requested") if p.status == RegistrationStatus.REQUESTED else _("offered")
+        mark = (
+            f" – <i>{marks[p.registration_id]}</i>" if marks and p.registration_id in marks else ""
+        )
+        lines.append(
+            f"{i}. {escape(p.name or '–')}"
+            + (f", {escape(p.rank)}" if p.rank else "")
+            + f" ({escape(p.agency_code)}) – {state}{mark}"
+        )
+    return lines
 
 
 def notifications(t: Texts, on: bool) -> str:

@@ -146,11 +146,22 @@ class ListLabels:
     agencies: str  # "Agencies: {names}"
     printed: str  # "Printed: …", the time of printing formatted
     days: tuple[str, ...]  # each day of `kurse.days.course_days`, formatted
+    requested: str = "requested"  # a seat held for the agency's approval
+    offered: str = "offered"  # a seat offered from the waiting list
+    held: str = "Seats held, not yet confirmed"  # the PDF's heading of those below the tables
 
 
 def participants_csv(listing: ParticipantList, labels: ListLabels) -> bytes:
-    """Confirmed participants by agency, then the waiting list, as a `spreadsheet_csv`."""
-    rows = [p for group in listing.confirmed.values() for p in group] + listing.waiting
+    """Confirmed participants by agency, the held seats, then the waiting list, as a
+    `spreadsheet_csv`."""
+    rows = [p for group in listing.confirmed.values() for p in group]
+    rows += listing.held + listing.waiting
+    status = {
+        RegistrationStatus.CONFIRMED: labels.confirmed,
+        RegistrationStatus.REQUESTED: labels.requested,
+        RegistrationStatus.OFFERED: labels.offered,
+        RegistrationStatus.WAITING: labels.waiting,
+    }
     return spreadsheet_csv(
         [
             labels.columns,
@@ -159,9 +170,7 @@ def participants_csv(listing: ParticipantList, labels: ListLabels) -> bytes:
                     p.agency_code,
                     p.rank or "",
                     p.name or "–",
-                    labels.confirmed
-                    if p.status == RegistrationStatus.CONFIRMED
-                    else labels.waiting,
+                    status[p.status],
                     str(p.position or ""),
                     p.signed_up_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
                 )
@@ -272,7 +281,22 @@ def participants_pdf(listing: ParticipantList, labels: ListLabels, now: datetime
             ),
         ]
         _agency_tables(pdf, listing, headings, (*widths, *(day_width for _ in block)))
+    _held_seats(pdf, listing, labels)
     return bytes(pdf.output())
+
+
+def _held_seats(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> None:
+    """Below the tables, apart from the confirmed: the seats held for an approval or an offer
+    (whoever holds them may still come; they have no signature line until confirmed)."""
+    if not listing.held:
+        return
+    pdf.set_font(_FONT, "B", size=10)
+    pdf.multi_cell(0, 6, labels.held, **_BELOW)
+    pdf.set_font(_FONT, size=9)
+    for p in listing.held:
+        state = labels.requested if p.status == RegistrationStatus.REQUESTED else labels.offered
+        line = f"{p.name or '–'}{', ' + p.rank if p.rank else ''} ({p.agency_code}) – {state}"
+        pdf.multi_cell(0, 5, line, **_BELOW)
 
 
 class _Below(TypedDict):

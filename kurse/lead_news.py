@@ -41,7 +41,8 @@ class News(StrEnum):
     LEFT_WAITING = "left_waiting"
     MOVED_UP = "moved_up"
     MOVED_DOWN = "moved_down"
-    FREE_SEAT = "free_seat"
+    FREE_SEAT = "free_seat"  # in the last day before the start
+    FREE_SEAT_NO_TIME = "free_seat_no_time"  # too late for an offer or an approval to run
     REQUESTED = "requested"  # signed up or moved up, waits for their agency's approval
     APPROVED = "approved"
     REFUSED = "refused"

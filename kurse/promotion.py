@@ -67,20 +67,22 @@ def place_for(
     return CONFIRMED, None
 
 
-def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promotion], bool]:
+def promote(
+    session: Session, course: Course, now: datetime
+) -> tuple[list[Promotion], News | None]:
     """Fills free seats from the waiting lists, first come, first served.
 
-    Must run under the course's lock. Returns the promotions and whether a free seat
-    waits for the lead to fill (inside the last 24 hours before the start, or when no hold
-    could run long enough any more).
+    Must run under the course's lock. Returns the promotions and, when a free seat waits for
+    the lead to fill, what to tell the lead: `News.FREE_SEAT` inside the last 24 hours before
+    the start, `News.FREE_SEAT_NO_TIME` when no hold could run long enough any more.
     """
     released = is_released(course.release_at, now)
     state = load_seats(session, id_of(course), released=released)
     if not state.waiting_total() or state.total_free() <= 0:
-        return [], False
+        return [], None
     if not promotion_allowed(course, now):
         in_window = course.status == CourseStatus.PUBLISHED and now < course.start_at
-        return [], in_window
+        return [], News.FREE_SEAT if in_window else None
     approval = approvers.approval_agencies(session)
     hours = holds.rules(session).approval_hours
     promoted: list[Registration] = []
@@ -121,7 +123,7 @@ def promote(session: Session, course: Course, now: datetime) -> tuple[list[Promo
     return [
         Promotion(id_of(r), r.person_id, r.course_id, RegistrationStatus(r.status))
         for r in promoted
-    ], stuck
+    ], News.FREE_SEAT_NO_TIME if stuck else None
 
 
 def _count_and_tell(

@@ -7,7 +7,7 @@ after it, in arrival order.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from kurse.courses import get_course
 from kurse.models import (
+    SEAT_HOLDING,
     Agency,
     Course,
     CourseStatus,
@@ -57,22 +58,25 @@ def queue_position(
 
 @dataclass(frozen=True)
 class MyRegistration:
-    """One of a person's registrations, with the waiting position if waiting."""
+    """One of a person's registrations, with the waiting position if waiting and the
+    deadline of a held seat (requested, offered)."""
 
     registration_id: int
     course: Course
     status: RegistrationStatus
     position: int | None
+    held_until: datetime | None = None
 
 
 def person_registrations(session: Session, person_id: int, now: datetime) -> list[MyRegistration]:
-    """The person's confirmed and waiting registrations of courses not yet ended, soonest first."""
+    """The person's confirmed, held and waiting registrations of courses not yet ended,
+    soonest first."""
     rows = session.execute(
         select(Registration, Course)
         .join(Course, col(Course.id) == col(Registration.course_id))
         .where(
             col(Registration.person_id) == person_id,
-            col(Registration.status).in_([CONFIRMED, WAITING]),
+            col(Registration.status).in_([*SEAT_HOLDING, WAITING]),
             col(Course.end_at) > now,
             col(Course.status) != CourseStatus.FINISHED,
         )
@@ -91,7 +95,11 @@ def person_registrations(session: Session, person_id: int, now: datetime) -> lis
             )
         result.append(
             MyRegistration(
-                id_of(registration), course, RegistrationStatus(registration.status), position
+                id_of(registration),
+                course,
+                RegistrationStatus(registration.status),
+                position,
+                registration.held_until,
             )
         )
     return result
@@ -114,13 +122,15 @@ class Participant:
 
 @dataclass(frozen=True)
 class ParticipantList:
-    """Confirmed participants grouped by agency code, then the waiting list in order; the
-    full names of the course's agencies (those with seats or registrations) by code."""
+    """Confirmed participants grouped by agency code, the held seats (requested, offered)
+    apart from them, then the waiting list in order; the full names of the course's agencies
+    (those with seats or registrations) by code."""
 
     course: Course
     confirmed: dict[str, list[Participant]]
     waiting: list[Participant]
     agency_names: dict[str, str]
+    held: list[Participant] = field(default_factory=list)
 
 
 def participants(session: Session, course_id: int, now: datetime) -> ParticipantList:
@@ -135,12 +145,13 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
         .outerjoin(Person, col(Person.id) == col(Registration.person_id))
         .where(
             col(Registration.course_id) == course_id,
-            col(Registration.status).in_([CONFIRMED, WAITING]),
+            col(Registration.status).in_([*SEAT_HOLDING, WAITING]),
         )
         .order_by(col(Registration.queue_seq))
     )
     confirmed: dict[str, list[Participant]] = {}
     waiting: list[Participant] = []
+    held: list[Participant] = []
     agency_names: dict[str, str] = {
         code: name
         for code, name in session.execute(
@@ -170,8 +181,14 @@ def participants(session: Session, course_id: int, now: datetime) -> Participant
         )
         if item.status == CONFIRMED:
             confirmed.setdefault(code, []).append(item)
-        else:
+        elif item.status == WAITING:
             waiting.append(item)
+        else:
+            held.append(item)
     return ParticipantList(
-        course, dict(sorted(confirmed.items())), waiting, dict(sorted(agency_names.items()))
+        course,
+        dict(sorted(confirmed.items())),
+        waiting,
+        dict(sorted(agency_names.items())),
+        held,
     )

@@ -393,10 +393,10 @@ def free_place(
     # The lead reads the cancellation first, then who moved up (or that a seat is free).
     news = news or (News.CANCELLED if holding else News.LEFT_WAITING)
     lead_news.tell_lead(session, id_of(course), course.lead_id, [(registration.id, news)], now)
-    promoted, free_for_lead = promote(session, course, now)
-    if free_for_lead:
-        lead_news.tell_lead(session, id_of(course), course.lead_id, [(None, News.FREE_SEAT)], now)
-    return promoted, free_for_lead
+    promoted, for_lead = promote(session, course, now)
+    if for_lead is not None:
+        lead_news.tell_lead(session, id_of(course), course.lead_id, [(None, for_lead)], now)
+    return promoted, for_lead is not None
 
 
 def cancel_for_course(

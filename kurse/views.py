@@ -52,7 +52,11 @@ def course_view(session: Session, course_id: int, person: Person, now: datetime)
         if registration.status == RegistrationStatus.WAITING:
             position = position_of(session, registration, is_released(course.release_at, now))
         mine = MyRegistration(
-            id_of(registration), course, RegistrationStatus(registration.status), position
+            id_of(registration),
+            course,
+            RegistrationStatus(registration.status),
+            position,
+            registration.held_until,
         )
     lead = session.get(Person, course.lead_id) if course.lead_id else None
     is_open = course.status == CourseStatus.PUBLISHED and now < course.registration_deadline
@@ -84,7 +88,9 @@ def sign_ups_and_views(
             answers.append(result)
             continue
         listing = CourseListing(course, seats.free_for(person.agency_id), seats.waiting_total())
-        mine = MyRegistration(result.registration_id, course, result.status, result.position)
+        mine = MyRegistration(
+            result.registration_id, course, result.status, result.position, result.held_until
+        )
         answers.append((result, CourseView(listing, mine, lead, is_open)))
     return answers
 

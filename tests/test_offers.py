@@ -213,7 +213,7 @@ def test_with_less_than_two_hours_left_no_offer_is_made_and_the_lead_is_told_of_
             )
             for _, what in (detail or {}).get("news", [])
         ]
-    assert News.FREE_SEAT in news
+    assert News.FREE_SEAT_NO_TIME in news
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
