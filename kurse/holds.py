@@ -30,8 +30,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from secrets import token_hex
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -136,14 +137,17 @@ def _stamp(since: datetime) -> int:
 
 
 def expiry_key(registration_id: int, status: str, since: datetime) -> str:
-    """``hold:offered:registration:42:<since>``: one expiry per hold of a registration (an
-    offer accepted into a request in the same instant is a second hold)."""
-    return f"hold:{status}:registration:{registration_id}:{_stamp(since)}"
+    """``hold:offered:registration:42:<since>:<random>``: the expiry of one hold. A
+    registration may be held several times in one instant (an offer accepted into a request,
+    a seat taken back by a lowered quota and given again), so the key ends in a random part;
+    the work is planned once, by the change that makes the hold."""
+    return f"hold:{status}:registration:{registration_id}:{_stamp(since)}:{token_hex(4)}"
 
 
 def reminder_key(registration_id: int, since: datetime) -> str:
-    """``approvalreminder:registration:42:<since>``: the approvers' one reminder per request."""
-    return f"approvalreminder:registration:{registration_id}:{_stamp(since)}"
+    """``approvalreminder:registration:42:<since>:<random>``: the approvers' one reminder of a
+    request (random part: see `expiry_key`)."""
+    return f"approvalreminder:registration:{registration_id}:{_stamp(since)}:{token_hex(4)}"
 
 
 def reminder_due(since: datetime, until: datetime) -> datetime:
@@ -205,6 +209,17 @@ def release(session: Session, registration: Registration, now: datetime) -> None
     registration.held_since = registration.held_until = None
 
 
+def _current_work(session: Session, registration_id: int) -> list[Task]:
+    """The timed work of a registration's current hold: its newest task of each kind (the
+    work of earlier holds was skipped when they ended, `release`)."""
+    newest = (
+        select(func.max(col(Task.id)))
+        .where(col(Task.registration_id) == registration_id)
+        .group_by(col(Task.kind))
+    )
+    return list(session.scalars(select(Task).where(col(Task.id).in_(newest))))
+
+
 def replan_holds(session: Session, course: Course, hold_rules: HoldRules, now: datetime) -> None:
     """The course changed: every held seat's deadline follows the rules for its new dates
     (an earlier deadline may make it due at once), and its timed work moves with it. A
@@ -238,17 +253,14 @@ def replan_holds(session: Session, course: Course, hold_rules: HoldRules, now: d
         if new_until == until:
             continue
         registration.held_until = new_until
-        rid = id_of(registration)
         due = {
-            expiry_key(rid, registration.status, since): new_until,
-            reminder_key(rid, since): reminder_due(since, new_until),
+            TaskKind.HOLD_EXPIRY: new_until,
+            TaskKind.APPROVAL_REMINDER: reminder_due(since, new_until),
         }
-        for task in session.scalars(
-            select(Task).where(col(Task.registration_id) == rid, col(Task.key).in_(list(due)))
-        ):
+        for task in _current_work(session, id_of(registration)):
             if task.state == TaskState.PENDING:
-                task.due_at = due[task.key]
+                task.due_at = due[TaskKind(task.kind)]
             elif task.kind == TaskKind.HOLD_EXPIRY:  # an expiry always happens
-                task.state, task.due_at = TaskState.PENDING, due[task.key]
+                task.state, task.due_at = TaskState.PENDING, new_until
                 task.claimed_at = task.done_at = task.last_error = None
     session.flush()
