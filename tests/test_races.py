@@ -10,13 +10,18 @@ import asyncio
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kurse import admin, approval, offers, tasks
 from kurse import registrations as regs
+from kurse.actors import Actor
 from kurse.db import Database
+from kurse.errors import AlreadyDecided, OfferEnded
 from kurse.invariants import invariant_violations
-from kurse.models import Registration
+from kurse.models import Outbox, Registration, Task, TaskKind
+from kurse.outbox import MessageKind
 from tests import builders
 
 THREADS = 32
@@ -40,7 +45,7 @@ def race(calls):
 
 
 def active_by_agency(db: Database, course_id: int) -> dict[int, list[Registration]]:
-    """Confirmed and waiting registrations per agency, in arrival order."""
+    """Active registrations (confirmed, held, waiting) per agency, in arrival order."""
     with db.transaction(readonly=True) as session:
         rows = session.scalars(
             select(Registration)
@@ -157,4 +162,123 @@ def test_one_officer_cancelling_20_times_at_once_promotes_exactly_one_waiting_of
     assert len(succeeded) == 1
     assert [p.person_id for p in succeeded[0].promoted] == [w1.id]
     assert all(type(r).__name__ == "NotRegistered" for r in results if r not in succeeded)
+    assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+# --- approval and offers (issue 17) -----------------------------------------------------------
+
+BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+
+
+def _approvers(db, clock, agencies, code, n):
+    """Switches approval on for ``code`` and appoints ``n`` approvers; returns their actors."""
+    db.call(admin.set_approval, code, True, clock.now(), actor=BOSS)
+    found = []
+    for i in range(n):
+        person = builders.officer(db, agencies[code], clock.now(), name=f"Genehmigende {i}")
+        db.call(
+            admin.change_approver, code, str(person.telegram_id), True, clock.now(), actor=BOSS
+        )
+        found.append(Actor(telegram_id=person.telegram_id, person_id=person.id))
+    return found
+
+
+def test_two_approvers_deciding_one_request_at_once_make_exactly_one_decision(db, clock, agencies):
+    deciders = _approvers(db, clock, agencies, "PP-OFR", 2)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    anna, bert = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "ab")
+    rid = db.call(regs.sign_up, course.id, anna.id, clock.now()).registration_id
+    db.call(regs.sign_up, course.id, bert.id, clock.now())
+    calls = [  # one approves, the other refuses, ten times each, all at once
+        (lambda a=a, yes=yes: db.call(approval.decide, rid, yes, clock.now(), actor=a))
+        for _ in range(10)
+        for a, yes in zip(deciders, (True, False), strict=True)
+    ]
+
+    results = race(calls)
+
+    decisions = [r for r in results if isinstance(r, approval.Decision)]
+    assert len(decisions) == 1
+    assert all(isinstance(r, AlreadyDecided) for r in results if r not in decisions)
+    states = {
+        r.person_id: r.status for rows in active_by_agency(db, course.id).values() for r in rows
+    }
+    if decisions[0].approved:  # Anna has the seat, Bert waits
+        assert states == {anna.id: "confirmed", bert.id: "waiting"}
+    else:  # Anna is refused, Bert moved up into a request of his own
+        assert states == {bert.id: "requested"}
+    assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+def test_accepting_an_offer_while_its_expiry_runs_has_exactly_one_outcome(db, clock, agencies):
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 0}, offer_hours=6)
+    holder, first, second = (builders.officer(db, agencies["PP-OFR"], clock.now()) for _ in "abc")
+    held = db.call(regs.sign_up, course.id, holder.id, clock.now())
+    offered = db.call(regs.sign_up, course.id, first.id, clock.now()).registration_id
+    db.call(regs.sign_up, course.id, second.id, clock.now())
+    db.call(regs.cancel, held.registration_id, holder.id, clock.now())
+    with db.transaction(readonly=True) as session:
+        row = session.get(Registration, offered)
+        assert row is not None
+        assert row.status == "offered"
+        until = row.held_until
+    with db.transaction() as session:  # the expiry, claimed at its due time
+        expiry = tasks.claim_due_tasks(session, until)
+    assert len(expiry) == 1
+    just_before = until - timedelta(microseconds=1)
+
+    results = race(
+        [
+            lambda: db.call(offers.accept, offered, first.id, just_before),
+            lambda: db.call(tasks.run_task, expiry[0], until),
+        ]
+    )
+
+    accepted, expired = results
+    statuses = {
+        r.person_id: r.status for rows in active_by_agency(db, course.id).values() for r in rows
+    }
+    if isinstance(accepted, offers.Answer):  # the acceptance came first: the expiry finds it taken
+        assert (accepted.status, expired) == ("confirmed", "skipped")
+        assert statuses == {first.id: "confirmed", second.id: "waiting"}
+    else:  # the expiry came first: the acceptance is refused, the next has the offer
+        assert isinstance(accepted, OfferEnded)
+        assert expired == "sent"
+        assert statuses == {second.id: "offered"}
+    assert db.call(invariant_violations, course.id, until) == []
+
+
+def test_200_officers_of_an_approval_agency_signing_up_at_once_hold_exactly_their_seats(
+    db, clock, agencies
+):
+    deciders = _approvers(db, clock, agencies, "PP-OFR", 2)
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 5})
+    officers = builders.officers(db, agencies, clock.now(), 200)
+    calls = [(lambda p=p: db.call(regs.sign_up, course.id, p.id, clock.now())) for p in officers]
+
+    results = race(calls)
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    by_agency = active_by_agency(db, course.id)
+    counts = {
+        a: {s: sum(r.status == s for r in rows) for s in ("confirmed", "requested", "waiting")}
+        for a, rows in by_agency.items()
+    }
+    assert counts == {
+        agencies["PP-OFR"].id: {"confirmed": 0, "requested": 5, "waiting": 95},
+        agencies["PD-Z"].id: {"confirmed": 5, "requested": 0, "waiting": 95},
+    }
+    ofr = by_agency[agencies["PP-OFR"].id]
+    assert [r.status for r in ofr] == ["requested"] * 5 + ["waiting"] * 95  # arrival order
+    with db.transaction(readonly=True) as session:
+        told = session.execute(
+            select(Outbox.person_id, Outbox.registration_id).where(
+                Outbox.kind == MessageKind.APPROVAL_REQUEST
+            )
+        ).all()
+        expiries = session.scalar(
+            select(func.count()).select_from(Task).where(Task.kind == TaskKind.HOLD_EXPIRY)
+        )
+    assert sorted(told) == sorted((a.person_id, r.id) for r in ofr[:5] for a in deciders)
+    assert expiries == 5
     assert db.call(invariant_violations, course.id, clock.now()) == []
