@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from kurse import agencies, courses, people
+from kurse import approvers as kurse_approvers
 from kurse.courses import CourseDraft
 from kurse.db import Database
 from kurse.migrate import upgrade
-from kurse.models import Course, audit_table
+from kurse.models import Course, audit_table, id_of
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -95,11 +96,14 @@ def course_with_officers(
     first_telegram_id: int,
     *,
     lead: bool = False,
+    approvers: int = 0,
 ) -> tuple[Course, list[int]]:
     """Seeds both agencies, one course a month ahead and ``n`` officers of alternating
     agencies (Telegram ids from ``first_telegram_id``); returns the course and person ids.
     With ``lead``, the course has a lead (Telegram id ``first_telegram_id - 1``), who gets
-    the news of every sign-up (`kurse.lead_news`)."""
+    the news of every sign-up (`kurse.lead_news`). With ``approvers``, the first agency
+    (PP-OFR) needs approval of its officers' sign-ups and has that many approvers (Telegram
+    ids below ``first_telegram_id - 1``)."""
     with db.transaction() as session:
         agencies.seed_agencies(session, now)
         found = agencies.list_agencies(session)
@@ -128,6 +132,7 @@ def course_with_officers(
             ).id
             for i in range(n)
         ]
+        approver_rows: list[tuple[int, int]] = []
         if lead:
             course.lead_id = people.join(
                 session,
@@ -138,6 +143,22 @@ def course_with_officers(
                 language="de",
                 now=now,
             ).id
+        if approvers:
+            ofr = next(a for a in found if a.code == "PP-OFR")
+            ofr.approval_required = True
+            for k in range(approvers):
+                person = people.join(
+                    session,
+                    telegram_id=first_telegram_id - 2 - k,
+                    access_code=ofr.access_code,
+                    name=f"Genehmigende {k}",
+                    rank=None,
+                    language="de",
+                    now=now,
+                )
+                approver_rows.append((id_of(ofr), id_of(person)))
+            for agency_id, person_id in approver_rows:
+                kurse_approvers.appoint(session, agency_id, person_id, now)
     return course, ids
 
 

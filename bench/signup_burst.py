@@ -1,6 +1,8 @@
 """Benchmarks 1, 2 and 5: a sign-up burst through the real Application, against its limits.
 
-    python -m bench.signup_burst [--postgres URL] [--rounds 5] [--smoke]
+    python -m bench.signup_burst [--postgres URL] [--rounds 5] [--smoke] [--lead]
+    python -m bench.signup_burst --approval [--postgres URL]   # PP-OFR needs approval
+    python -m bench.signup_burst --scale [--postgres URL]      # 1,000 against 10,000
 
 1,000 officers of two agencies press "Anmelden" for one course with 10 + 10 seats, all at
 once, through the Application (update processor, guard, handlers, database, local Bot API).
@@ -18,6 +20,15 @@ button's answer with the outcome (a sign-up), or the message (the bare handler).
 The burst, (a), (b) and (c) are measured in turn in each of ``--rounds`` rounds (five by
 default) and reported as medians, because a shared machine's speed moves from second to
 second; the latencies are those of all officers of all rounds.
+
+``--approval``: Oberfranken's officers need approval (two approvers): its seats become
+requests, each with its deadline as timed work and a message to each approver. After the
+burst the outbox is claimed as the bot claims it: the approvers' messages of the burst are
+merged per approver (one message each, then at most one a minute), not one per sign-up.
+
+``--scale``: the burst of 1,000 and of 10,000 officers (without approval), one after the
+other in each round; goal: sign-ups/s of the large one ≥ 0.8 × the small one's (the cost
+grows linearly), peak RSS ≤ 300 MB.
 """
 
 from __future__ import annotations
@@ -40,17 +51,23 @@ from bot.context import Services
 from bot.local_api import LocalBotApi
 from bot.process import tune_garbage_collector
 from bot.processor import PerUserOrderProcessor
+from kurse import approvers, outbox
 from kurse.clock import BERLIN, SettableClock
 from kurse.config import Settings
 from kurse.invariants import invariant_violations
 from kurse.models import Registration
+from kurse.outbox import MessageKind
 
 FIRST_ID = 3_000_000
 PRODUCTION_RATE = 30  # messages a second, as `kursbot run` keeps to (Telegram's limit)
 
 
-def prepare(db: Any, n: int, now: datetime, lead: bool = False) -> int:
-    course, _ids = course_with_officers(db, n, 10, now, FIRST_ID, lead=lead)
+APPROVERS = 2  # of Oberfranken, with --approval
+
+
+def prepare(db: Any, n: int, now: datetime, lead: bool = False, approval: bool = False) -> int:
+    approvers = APPROVERS if approval else 0
+    course, _ids = course_with_officers(db, n, 10, now, FIRST_ID, lead=lead, approvers=approvers)
     return course.id  # type: ignore[return-value]
 
 
@@ -81,12 +98,17 @@ async def burst(app: Any, api: LocalBotApi, updates: list[Update]) -> tuple[floa
 
 
 async def kursbot_run(
-    db: Any, n: int, messages_per_second: int | None = None, *, lead: bool = False
+    db: Any,
+    n: int,
+    messages_per_second: int | None = None,
+    *,
+    lead: bool = False,
+    approval: bool = False,
 ) -> tuple[float, list[float]]:
     """The burst through Kursbot's Application; with ``messages_per_second``, behind the
     rate limiter as in production (``kursbot run`` keeps to 30 messages a second)."""
     clock = SettableClock(datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN))
-    course_id = prepare(db, n, clock.now(), lead)
+    course_id = prepare(db, n, clock.now(), lead, approval)
     api = LocalBotApi(check_html=False)  # the bot's work, not Telegram's
     app = build_application(
         Services(db, clock, Settings(_env_file=None)),
@@ -102,12 +124,30 @@ async def kursbot_run(
     elapsed, latencies = await burst(app, api, presses(api, n, f"su:{course_id}:0"))
     await app.stop()
     await app.shutdown()
-    check(db, course_id, n, latencies)
+    check(db, course_id, n, latencies, approval)
+    if approval:
+        APPROVER_MESSAGES.append(approver_messages(db, clock.now()))
     return n / elapsed, latencies
 
 
-def check(db: Any, course_id: int, n: int, latencies: list[float]) -> None:
-    """Exactly 10 + 10 confirmed, the rest waiting, first come first served, all answered."""
+APPROVER_MESSAGES: list[int] = []  # per run: the most messages one approver is sent at once
+
+
+def approver_messages(db: Any, now: datetime) -> int:
+    """Claims the due messages as the bot does after the burst and counts what one approver
+    gets: the burst's requests merged into one message per approver and course."""
+    deliveries = db.call(outbox.claim_due_messages, now, 1000)
+    per_approver: dict[int, int] = {}
+    for item in deliveries:
+        if item.kind == MessageKind.APPROVAL_REQUEST:
+            per_approver[item.person_id] = per_approver.get(item.person_id, 0) + 1
+    assert len(per_approver) == APPROVERS, per_approver
+    return max(per_approver.values())
+
+
+def check(db: Any, course_id: int, n: int, latencies: list[float], approval: bool) -> None:
+    """Exactly 10 + 10 seats taken (requested where approval applies, else confirmed), the
+    rest waiting, first come first served, all answered."""
     assert len(latencies) == n, f"{n - len(latencies)} officers got no answer"
     with db.transaction(readonly=True) as session:
         rows = session.execute(
@@ -116,10 +156,13 @@ def check(db: Any, course_id: int, n: int, latencies: list[float]) -> None:
             .order_by(Registration.queue_seq)
         ).all()
         assert invariant_violations(session, course_id, datetime.now(BERLIN)) == []
+        approval_agencies = approvers.approval_agencies(session)
     assert len(rows) == n
+    assert bool(approval_agencies) == approval
     for agency in {a for a, _ in rows}:
         statuses = [s for a, s in rows if a == agency]
-        assert statuses == ["confirmed"] * 10 + ["waiting"] * (len(statuses) - 10)
+        taken = "requested" if agency in approval_agencies else "confirmed"
+        assert statuses == [taken] * 10 + ["waiting"] * (len(statuses) - 10), statuses[:12]
 
 
 # What a sign-up shows, for the bare handler that makes the same calls (c).
@@ -176,16 +219,23 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true")
     # The course has a lead, who gets the news of every sign-up (an outbox row each).
     parser.add_argument("--lead", action="store_true")
+    parser.add_argument("--approval", action="store_true")
+    parser.add_argument("--scale", action="store_true")
     args = parser.parse_args()
     n, rounds = (60, 1) if args.smoke else (args.n, args.rounds)
     tune_garbage_collector()  # as `kursbot run` does; for every run below
+    if args.scale:
+        scale(args.postgres, (60, 240) if args.smoke else (1000, 10_000), rounds, args.smoke)
+        return
     # Each round measures all four in turn, so that the machine's ups and downs (a shared
     # machine) touch them alike; the figures are the medians of the rounds.
     rates, inserts, bare, bare_calls, ratios = [], [], [], [], []
     latencies: list[float] = []
     for _ in range(rounds):
         with database(args.postgres) as (db, kind):
-            rate, round_latencies = asyncio.run(kursbot_run(db, n, lead=args.lead))
+            rate, round_latencies = asyncio.run(
+                kursbot_run(db, n, lead=args.lead, approval=args.approval)
+            )
             inserts.append(asyncio.run(insert_rate(db, n)))
         rates.append(rate)
         latencies += round_latencies
@@ -194,12 +244,20 @@ def main() -> None:
         ratios.append(rate / min(bare[-1], inserts[-1]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with database(args.postgres) as (db, _kind):
-        limited_rate, limited = asyncio.run(kursbot_run(db, n, PRODUCTION_RATE, lead=args.lead))
+        limited_rate, limited = asyncio.run(
+            kursbot_run(db, n, PRODUCTION_RATE, lead=args.lead, approval=args.approval)
+        )
     median = statistics.median
     quantiles = statistics.quantiles(latencies, n=100)
     limited_quantiles = statistics.quantiles(limited, n=100)
+    name = "signup_burst" + ("_lead" if args.lead else "") + ("_approval" if args.approval else "")
+    extra = (
+        [("most messages to one approver for the burst", max(APPROVER_MESSAGES), "")]
+        if args.approval
+        else []
+    )
     record(
-        "signup_burst_lead" if args.lead else "signup_burst",
+        name,
         [
             (
                 f"sign-ups per second ({n} at once, median of {rounds} rounds)",
@@ -231,9 +289,43 @@ def main() -> None:
                 n / limited_rate,
                 "s",
             ),
+            *extra,
         ],
         kind,
         smoke=args.smoke,
+    )
+
+
+def scale(postgres: str | None, sizes: tuple[int, int], rounds: int, smoke: bool) -> None:
+    """The burst of a small and of a large number of officers, in turn in each round."""
+    small, large = sizes
+    rates: dict[int, list[float]] = {small: [], large: []}
+    worst: dict[int, float] = {small: 0.0, large: 0.0}
+    kind = "postgresql" if postgres else "sqlite"
+    for _ in range(min(rounds, 3)):
+        for size in sizes:
+            with database(postgres) as (db, _kind):
+                rate, latencies = asyncio.run(kursbot_run(db, size))
+            rates[size].append(rate)
+            worst[size] = max(worst[size], max(latencies))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median = statistics.median
+    record(
+        "signup_burst_scale",
+        [
+            (f"sign-ups per second, {small:,} at once", median(rates[small]), "1/s"),
+            (f"sign-ups per second, {large:,} at once", median(rates[large]), "1/s"),
+            (
+                "ratio large to small (goal >= 0.8)",
+                median(rates[large]) / median(rates[small]),
+                "x",
+            ),
+            (f"latency max, {small:,}", worst[small] * 1000, "ms"),
+            (f"latency max, {large:,}", worst[large] * 1000, "ms"),
+            ("peak RSS (goal <= 300)", peak, "MB"),
+        ],
+        kind,
+        smoke=smoke,
     )
 
 
