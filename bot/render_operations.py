@@ -21,6 +21,12 @@ ACTIONS = {
     "admin_revoked": _("admin rights taken back"),
     "agency_created": _("agency created"),
     "access_code_rotated": _("access code renewed"),
+    "approval_switched": _("approval of sign-ups switched"),
+    "approver_appointed": _("approver appointed"),
+    "approver_removed": _("approver removed"),
+    "approval_approved": _("sign-up approved"),
+    "approval_refused": _("sign-up not approved"),
+    "approval_expired": _("approval not decided in time"),
 }
 
 

@@ -201,7 +201,10 @@ def _retention(
     """Cuts the link between the course and every person of it (participants, lead, the
     persons its audit entries name); counts stay right."""
     session.execute(
-        update(Registration).where(col(Registration.course_id) == course.id).values(person_id=None)
+        update(Registration)
+        .where(col(Registration.course_id) == course.id)
+        # who decided an approval, and why, name people too
+        .values(person_id=None, decided_by=None, outcome_reason=None)
     )
     course.lead_id = None
     anonymise_course_audit(session, id_of(course))
