@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import TEXT, Engine, Text, cast, column, insert, inspect, select, table, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kurse.db import make_engine
@@ -266,3 +268,67 @@ def test_a_payload_written_now_keeps_its_umlauts_readable_in_the_stored_text(db)
 
     assert json.loads(text_) == {"location": "Plauen, Polizeirevier Süd"}
     assert "Süd" in text_
+
+
+def stored(moment: datetime, session: Session) -> object:
+    """``moment`` as the database's time column takes it in plain SQL."""
+    return UTCDateTime().process_bind_param(moment, session.get_bind().dialect)
+
+
+def test_after_migration_0008_seats_may_be_requested_or_offered_but_never_held_without_deadline(
+    db, clock, agencies
+):
+    from kurse import registrations as regs
+    from tests import builders
+
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    rid = db.call(regs.sign_up, course.id, anna.id, clock.now()).registration_id
+    until = clock.now() + timedelta(hours=5)
+
+    for status in ("requested", "offered"):
+        with db.transaction() as session:
+            session.execute(
+                text("UPDATE registration SET status = :s, held_until = :u WHERE id = :i"),
+                {
+                    "s": status,
+                    "i": rid,
+                    "u": UTCDateTime().process_bind_param(until, session.bind.dialect),
+                },
+            )
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        session.execute(
+            text("UPDATE registration SET held_until = NULL WHERE id = :i"), {"i": rid}
+        )
+
+
+def test_undoing_migration_0008_turns_held_seats_into_confirmed_ones_as_the_counters_say(
+    empty_database_url,
+):
+    from kurse import registrations as regs
+    from kurse.db import Database
+    from tests import builders
+
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    engine.dispose()
+    db = Database(empty_database_url)
+    start = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    seeded = builders.seed(db, start)
+    with db.transaction() as session:
+        session.get(type(seeded["PP-OFR"]), seeded["PP-OFR"].id).approval_required = True
+    course = builders.course(db, start)
+    anna = builders.officer(db, seeded["PP-OFR"], start)
+    assert db.call(regs.sign_up, course.id, anna.id, start).status == "requested"
+    db.dispose()
+    engine = make_engine(empty_database_url)
+
+    downgrade(engine, "0007")
+
+    with engine.connect() as connection:
+        states = connection.execute(text("SELECT status FROM registration")).scalars().all()
+        held_tasks = connection.execute(
+            text("SELECT count(*) FROM task WHERE key LIKE 'hold:%'")
+        ).scalar()
+    engine.dispose()
+    assert (states, held_tasks) == (["confirmed"], 0)
