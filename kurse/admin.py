@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from kurse import (
     agencies,
+    approval,
     approvers,
     audit,
     courses,
@@ -356,6 +357,8 @@ def set_approval(session: Session, code: str, on: bool, now: datetime, *, actor:
     before = agency.approval_required
     agency.approval_required = on
     if before != on:
+        session.flush()
+        approval.agency_switched(session, id_of(agency), now)
         audit.record(
             session,
             actor=actor,
@@ -378,6 +381,8 @@ def change_approver(
     person = people.find_by_reference(session, reference)
     if appoint:
         changed = approvers.appoint(session, id_of(agency), id_of(person), now)
+        if changed:
+            approval.tell_new_approver(session, id_of(agency), now)
     else:
         changed = approvers.remove(session, id_of(agency), id_of(person))
     if changed:

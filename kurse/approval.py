@@ -26,6 +26,7 @@ from kurse.courses import get_course
 from kurse.errors import AlreadyDecided, NotAllowed, NotFound, OwnRequest
 from kurse.lead_news import News
 from kurse.models import (
+    HELD,
     Agency,
     Course,
     CourseStatus,
@@ -38,7 +39,7 @@ from kurse.models import (
     id_of,
 )
 from kurse.outbox import MessageKind
-from kurse.promotion import Promotion
+from kurse.promotion import Promotion, promote
 from kurse.registrations import free_place
 from kurse.validation import clean_text
 
@@ -129,7 +130,9 @@ def decide(
         course_id=course.id,
         subject_person_id=registration.person_id,
         before=before,
-        after={"status": registration.status, "reason": clean},
+        # Whether a reason was given, not the reason: it speaks of the person, and the log
+        # keeps no text about a person (the registration keeps it until retention).
+        after={"status": registration.status, "reason_given": bool(clean)},
     )
     return Decision(
         id_of(registration), id_of(course), registration.person_id, approve, tuple(promoted)
@@ -286,3 +289,48 @@ def remind(session: Session, task: Task, now: datetime) -> bool:
         now,
     )
     return True
+
+
+def agency_switched(session: Session, agency_id: int, now: datetime) -> int:
+    """After an agency's approval was switched on or off: in each published course not yet
+    started where its officers hold or wait for seats, the holds follow the new rules (an
+    offer's limit) and free seats are filled as they may be now. Returns how many courses."""
+    course_ids = session.scalars(
+        select(col(Registration.course_id))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(
+            col(Registration.agency_id) == agency_id,
+            col(Registration.status).in_([*HELD, RegistrationStatus.WAITING]),
+            col(Course.status) == CourseStatus.PUBLISHED,
+            col(Course.start_at) > now,
+        )
+        .distinct()
+        .order_by(col(Registration.course_id))
+    ).all()
+    for course_id in course_ids:
+        course = get_course(session, course_id, lock=True)
+        holds.replan_holds(session, course, holds.rules(session), now)
+        promote(session, course, now)
+    return len(course_ids)
+
+
+def tell_new_approver(session: Session, agency_id: int, now: datetime) -> None:
+    """A new approver of the agency hears of the requests already waiting (those told before
+    are not told twice: the messages' keys)."""
+    rows = session.execute(
+        select(col(Registration.id), col(Registration.course_id), col(Registration.held_since))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(
+            col(Registration.agency_id) == agency_id,
+            col(Registration.status) == REQUESTED,
+            col(Registration.held_until) > now,
+            col(Course.status) == CourseStatus.PUBLISHED,
+        )
+        .order_by(col(Registration.held_since), col(Registration.id))
+    ).all()
+    by_course: dict[int, list[tuple[int, int, datetime]]] = {}
+    for rid, course_id, since in rows:
+        if rid is not None and since is not None:
+            by_course.setdefault(course_id, []).append((rid, agency_id, since))
+    for course_id, requests in by_course.items():
+        approvers.tell_approvers(session, MessageKind.APPROVAL_REQUEST, course_id, requests, now)

@@ -278,8 +278,10 @@ def edit_course(
         )
     session.flush()
     plan_course(session, course, plan, now)  # timed work follows the dates (kurse.schedule)
-    if diff.keys() & {"start_at", "release_at"}:
-        fill_free_seats(session, course, now)  # out of the last day, or released now
+    # Out of the last day, released now, time again for an offer or an approval, or offers
+    # switched off: free seats are filled as they may be now.
+    if diff.keys() & {"start_at", "release_at", "registration_deadline", "offer_hours"}:
+        fill_free_seats(session, course, now)
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
 
 

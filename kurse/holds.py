@@ -11,12 +11,15 @@ confirmed seat (the quota row's ``confirmed_count`` counts every seat taken, `ku
 The rules of their deadlines are here, in one place:
 
 * approval: `KURSBOT_APPROVAL_HOURS` (72) from the start of the hold, never past the
-  registration deadline; a hold that starts less than two hours before that deadline (a move
-  up from the waiting list late on, which still happens until a day before the start) runs
-  until a day before the start instead, when the lead takes over the free seats. A sign-up
-  with less than two hours left before the deadline holds nothing (`approval_until` is None).
-* offer: the course's offer hours from the start of the hold, never past 12 hours before the
-  start nor past the registration deadline; with less than two hours left, no offer is made
+  registration deadline. With less than two hours left before that deadline nothing is held:
+  a sign-up is told so, and a seat freed for an officer of an approval agency (a move up
+  after the deadline, which still happens until a day before the start) is the lead's to
+  fill, who is told (`approval_until` is None). A deadline moved earlier shortens every
+  request with it, one moved later lengthens them up to their 72 hours.
+* offer: the course's offer hours (1–168) from the start of the hold, never past 12 hours
+  before the start nor past the registration deadline (to an officer whose agency needs
+  approval, never past two hours before that deadline, so that the approval after accepting
+  still has its two hours); with less than two hours left before that limit, no offer is made
   and the lead is told of the free seat (`offer_until` is None).
 
 Every hold has a live deadline: a task row (`kurse.models.TaskKind.HOLD_EXPIRY`) due at
@@ -85,51 +88,44 @@ def session_info(hold_rules: HoldRules) -> dict[str, object]:
 
 def approval_until(course: Course, since: datetime, hours: int) -> datetime:
     """The deadline of an approval whose hold starts at ``since`` (see the module's doc)."""
-    return _approval_until(course.registration_deadline, course.start_at, since, hours)
+    return min(since + timedelta(hours=hours), course.registration_deadline)
 
 
-def _approval_until(deadline: datetime, start: datetime, since: datetime, hours: int) -> datetime:
-    cap = deadline if since + MIN_HOLD <= deadline else start - LEAD_WINDOW
-    return min(since + timedelta(hours=hours), cap)
-
-
-def signup_approval_until(
-    deadline: datetime, start: datetime, now: datetime, hours: int
-) -> datetime | None:
-    """The deadline of an approval requested by a sign-up at ``now`` for a course with the
-    registration ``deadline`` and ``start``, or None when less than two hours are left before
-    the deadline (then nothing is held)."""
+def signup_approval_until(deadline: datetime, now: datetime, hours: int) -> datetime | None:
+    """The deadline of an approval requested at ``now`` for a course with the registration
+    ``deadline``, or None when less than two hours are left before it (nothing is held)."""
     if deadline - now < MIN_HOLD:
         return None
-    return _approval_until(deadline, start, now, hours)
+    return min(now + timedelta(hours=hours), deadline)
 
 
 def promotion_approval_until(course: Course, now: datetime, hours: int) -> datetime | None:
     """The deadline of an approval for an officer moved up (or accepting an offer) at
-    ``now``, or None when less than two hours would be left."""
-    until = approval_until(course, now, hours)
-    return until if until - now >= MIN_HOLD else None
+    ``now``, or None when less than two hours are left before the registration deadline."""
+    return signup_approval_until(course.registration_deadline, now, hours)
 
 
 def offer_limit(course: Course, *, needs_approval: bool = False) -> datetime:
     """No offer of ``course`` runs past this moment; to an officer whose agency needs approval,
-    none past two hours before the lead's last day, so that the approval still has its time."""
+    none past two hours before the registration deadline, so that the approval after
+    accepting still has its two hours."""
     limit = min(course.start_at - OFFER_CUTOFF, course.registration_deadline)
     if needs_approval:
-        limit = min(limit, course.start_at - LEAD_WINDOW - MIN_HOLD)
+        limit = min(limit, course.registration_deadline - MIN_HOLD)
     return limit
 
 
 def offer_until(
     course: Course, since: datetime, *, needs_approval: bool = False
 ) -> datetime | None:
-    """The deadline of an offer made at ``since``, or None when less than two hours would be
-    left (then no offer is made)."""
+    """The deadline of an offer made at ``since``, or None when less than two hours are left
+    before the offer's limit (then no offer is made). An offer of one hour lasts one hour."""
     if course.offer_hours is None:
         return None
     limit = offer_limit(course, needs_approval=needs_approval)
-    until = min(since + timedelta(hours=course.offer_hours), limit)
-    return until if until - since >= MIN_HOLD else None
+    if limit - since < MIN_HOLD:
+        return None
+    return min(since + timedelta(hours=course.offer_hours), limit)
 
 
 def _stamp(since: datetime) -> int:

@@ -8,7 +8,7 @@ good), or lets it run out; a declined, expired or undeliverable offer (a blocked
 to the next in line, who gets their own offer.
 
 Accepting at the moment the offer expires has exactly one outcome: both run under the course's
-lock, and an offer whose deadline has passed is expired by the acceptance itself.
+lock, and an offer whose deadline has passed is refused and left to its expiry.
 """
 
 from __future__ import annotations
@@ -76,13 +76,13 @@ def _ended(registration: Registration) -> OfferEnded:
 
 def accept(session: Session, registration_id: int, person_id: int, now: datetime) -> Answer:
     """Takes the offered seat: confirmed, or requested where the officer's agency needs
-    approval. An offer past its deadline is expired here and `OfferEnded` raised."""
+    approval. An offer past its deadline raises `OfferEnded` (its expiry, due then, gives the
+    seat to the next in line) and changes nothing."""
     registration, course = _offered(session, registration_id, person_id)
     if registration.status != OFFERED or course.status != CourseStatus.PUBLISHED:
         raise _ended(registration)
     assert registration.held_until is not None
     if now >= registration.held_until:
-        _expire(session, registration, course, now)
         raise OfferEnded(outcome=Outcome.OFFER_EXPIRED)
     until = None
     if approvers.needs_approval(session, registration.agency_id):
@@ -90,9 +90,7 @@ def accept(session: Session, registration_id: int, person_id: int, now: datetime
         # course moved meanwhile may not: then the offer stays open and the officer is told.
         until = holds.promotion_approval_until(course, now, holds.rules(session).approval_hours)
         if until is None:
-            raise ApprovalTooLate(
-                until=course.start_at - holds.LEAD_WINDOW, lead_id=course.lead_id
-            )
+            raise ApprovalTooLate(until=course.registration_deadline, lead_id=course.lead_id)
     holds.release(session, registration, now)
     registration.outcome = Outcome.ACCEPTED
     if until is not None:

@@ -207,6 +207,7 @@ def delete_person(
         if active and start > now:
             promoted += withdraw(session, id_of(registration), now)
             cancelled += 1
+        registration.outcome_reason = None  # an approver's reason speaks of the person
         anonymised += 1
     led = courses.led_by(session, person_id, now, limit=1000)
     person = session.get(Person, person_id)

@@ -207,9 +207,7 @@ def sign_up_many(
             continue
         requested_until = None
         if person.agency_id in approval and _gets_seat(seats, person.agency_id):
-            requested_until = holds.signup_approval_until(
-                locked.registration_deadline, locked.start_at, now, hours
-            )
+            requested_until = holds.signup_approval_until(locked.registration_deadline, now, hours)
             if requested_until is None:
                 until = locked.registration_deadline
                 results.append(ApprovalTooLate(until=until, lead_id=locked.lead_id))

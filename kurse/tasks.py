@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from kurse import approval, offers, outbox, people, schedule
 from kurse.claims import due_rows
+from kurse.courses import get_course
 from kurse.models import (
     Course,
     CourseStatus,
@@ -62,6 +63,12 @@ def run_task(
     ``admin_ids`` are the Telegram ids of the admins from the settings (`KURSBOT_ADMIN_IDS`),
     who are admins without the flag on their person: they are told what admins are told.
     """
+    # The course's lock first, then the task's: the order every change of a course takes
+    # (an edit locks the course, then re-plans its tasks), so the two never deadlock.
+    course_id = session.scalar(select(col(Task.course_id)).where(col(Task.id) == task_id))
+    if course_id is None:
+        return "gone"
+    get_course(session, course_id, lock=True)
     task = session.get(Task, task_id, with_for_update=True)
     if task is None or task.state != SENDING:
         return "gone"

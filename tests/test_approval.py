@@ -321,3 +321,98 @@ def test_approve_all_decides_every_waiting_request_of_the_approvers_agency_oldes
     with db.transaction(readonly=True) as session:
         statuses = dict(session.execute(select(Registration.person_id, Registration.status)).all())
     assert statuses == {**{p.id: CONFIRMED for p in ofr}, ben.id: REQUESTED}
+
+
+def test_a_deadline_moved_earlier_shortens_a_request_and_never_lengthens_it_past_the_deadline(
+    db, clock, agencies
+):
+    approval_on(db, clock)
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    rid = db.call(regs.sign_up, course.id, anna.id, clock.now()).registration_id
+    from kurse import courses
+
+    soon = clock.now() + timedelta(hours=1)
+    db.call(courses.edit_course, course.id, {"registration_deadline": soon}, clock.now())
+    shortened = registration(db, rid).held_until
+    later = clock.now() + timedelta(days=10)
+    db.call(courses.edit_course, course.id, {"registration_deadline": later}, clock.now())
+
+    assert shortened == soon
+    assert registration(db, rid).held_until == clock.now() + timedelta(hours=72)
+
+
+def test_after_the_deadline_a_seat_freed_for_approval_goes_to_the_lead_until_approval_is_off(
+    db, clock, agencies
+):
+    approval_on(db, clock)
+    course = builders.course(db, clock.now(), {"PP-OFR": 1, "PD-Z": 1})
+    course_id = course.id
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    bert = builders.officer(db, agencies["PP-OFR"], clock.now())
+    chefin = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Chefin")
+    db.call(
+        admin.change_approver, "PP-OFR", str(chefin.telegram_id), True, clock.now(), actor=BOSS
+    )
+    first = db.call(regs.sign_up, course_id, anna.id, clock.now()).registration_id
+    second = db.call(regs.sign_up, course_id, bert.id, clock.now()).registration_id
+    db.call(approval.decide, first, True, clock.now(), actor=as_actor(chefin))
+    clock.set(course.registration_deadline)  # cancelling is still allowed: same deadline
+    clock.advance(timedelta(seconds=-1))
+    from kurse import courses
+
+    db.call(
+        courses.edit_course,
+        course_id,
+        {"cancellation_deadline": course.start_at - timedelta(days=2)},
+        clock.now(),
+    )
+    clock.advance(timedelta(hours=1))
+    cancelled = db.call(regs.cancel, first, anna.id, clock.now())
+
+    assert (cancelled.free_seat_for_lead, registration(db, second).status) == (True, WAITING)
+    assert db.call(invariant_violations, course_id, clock.now()) == []
+    db.call(admin.set_approval, "PP-OFR", False, clock.now(), actor=BOSS)
+    assert registration(db, second).status == CONFIRMED
+    assert db.call(invariant_violations, course_id, clock.now()) == []
+
+
+def test_a_refusals_reason_is_not_written_to_the_audit_log_and_is_forgotten_at_retention(
+    db, clock, agencies
+):
+    chefin = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Chefin")
+    approval_on(db, clock, "PP-OFR", chefin)
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    rid = db.call(regs.sign_up, course.id, anna.id, clock.now()).registration_id
+    reason = "Frau Beispiel ist ab März in Elternzeit"
+    db.call(approval.decide, rid, False, clock.now(), actor=as_actor(chefin), reason=reason)
+
+    clock.set(course.end_at + timedelta(days=91))
+    run_due(db, clock)
+
+    with db.transaction(readonly=True) as session:
+        texts = [str(e.after) + str(e.before) for e in session.scalars(select(AuditEntry))]
+        row = session.get(Registration, rid)
+        assert row is not None
+        kept = (row.person_id, row.decided_by, row.outcome_reason)
+    assert not any("Elternzeit" in text for text in texts)
+    assert kept == (None, None, None)
+
+
+def test_a_new_approver_hears_of_the_requests_already_waiting_and_the_others_not_twice(
+    db, clock, agencies
+):
+    chefin = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Chefin")
+    approval_on(db, clock, "PP-OFR", chefin)
+    course = builders.course(db, clock.now())
+    anna = builders.officer(db, agencies["PP-OFR"], clock.now())
+    db.call(regs.sign_up, course.id, anna.id, clock.now())
+    vertreter = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Vertreter")
+
+    db.call(
+        admin.change_approver, "PP-OFR", str(vertreter.telegram_id), True, clock.now(), actor=BOSS
+    )
+
+    assert kinds_sent_to(db, vertreter.id) == [MessageKind.APPROVAL_REQUEST]
+    assert kinds_sent_to(db, chefin.id) == [MessageKind.APPROVAL_REQUEST]

@@ -62,7 +62,6 @@ STEPS = 40
 APPROVAL = timedelta(hours=72)  # KURSBOT_APPROVAL_HOURS's default
 MIN_HOLD = timedelta(hours=2)
 OFFER_HOURS = timedelta(hours=48)
-LEAD_DAY = timedelta(hours=24)
 
 
 @dataclass
@@ -144,24 +143,23 @@ class Model:
         if status != "confirmed":
             reg.via_release = False
 
-    def approval_until(self, *, signing_up: bool):
-        """An approval's deadline from now: 72 hours, never past the registration deadline
-        (late on, a move up's runs until the lead's day); None when not two hours long."""
-        now = self.now
-        if signing_up:
-            if DEADLINE - now < MIN_HOLD:
-                return None
-            return min(now + APPROVAL, DEADLINE)
-        cap = DEADLINE if now + MIN_HOLD <= DEADLINE else START - LEAD_DAY
-        until = min(now + APPROVAL, cap)
-        return until if until - now >= MIN_HOLD else None
+    def approval_until(self):
+        """An approval's deadline from now: 72 hours, never past the registration deadline;
+        None when less than two hours are left before it."""
+        if DEADLINE - self.now < MIN_HOLD:
+            return None
+        return min(self.now + APPROVAL, DEADLINE)
 
     def offer_until(self, agency: str):
+        """48 hours, never past 12 hours before the start nor the registration deadline (with
+        approval after it: two hours before that deadline); None with less than two hours
+        left before that limit."""
         limit = min(START - timedelta(hours=12), DEADLINE)
-        if agency in self.approval:  # room for the approval after accepting
-            limit = min(limit, START - LEAD_DAY - MIN_HOLD)
-        until = min(self.now + OFFER_HOURS, limit)
-        return until if until - self.now >= MIN_HOLD else None
+        if agency in self.approval:
+            limit = min(limit, DEADLINE - MIN_HOLD)
+        if limit - self.now < MIN_HOLD:
+            return None
+        return min(self.now + OFFER_HOURS, limit)
 
     def sign_up(self, person: int, agency: str) -> str:
         """The new status, "closed" after the registration deadline, or "too_late" when the
@@ -173,7 +171,7 @@ class Model:
         free = self.free_for(agency) > 0 and not self.queue(agency)  # nobody overtakes
         until = None
         if free and agency in self.approval:
-            until = self.approval_until(signing_up=True)
+            until = self.approval_until()
             if until is None:
                 return "too_late"
         self.seq += 1
@@ -195,7 +193,7 @@ class Model:
                     until = self.offer_until(own)
                     status = "offered"
                 elif own in self.approval:
-                    until, status = self.approval_until(signing_up=False), "requested"
+                    until, status = self.approval_until(), "requested"
                 else:
                     until, status = None, "confirmed"
                 if status != "confirmed" and until is None:
@@ -230,7 +228,7 @@ class Model:
         """The offered seat taken: confirmed, or requested where approval applies."""
         reg = self.regs[person]
         if reg.agency in self.approval:
-            until = self.approval_until(signing_up=False)
+            until = self.approval_until()
             assert until is not None, "the offer left room for the approval"
             reg.status, reg.until = "requested", until
             self.holds += 1

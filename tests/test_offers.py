@@ -246,3 +246,45 @@ def test_a_course_postponed_keeps_its_offer_within_the_new_limits(db, clock, age
 
     assert status(db, first_id) == (OFFERED, new_deadline)
     assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+def test_a_one_hour_offer_is_made_and_lasts_one_hour(db, clock, agencies):
+    _, (holder, rid), [(_, first_id), _] = full_course_with_queue(db, clock, agencies, hours=1)
+
+    db.call(regs.cancel, rid, holder.id, clock.now())
+
+    assert status(db, first_id) == (OFFERED, clock.now() + timedelta(hours=1))
+
+
+def test_a_deadline_extended_gives_a_seat_freed_too_late_for_an_offer_its_offer(
+    db, clock, agencies
+):
+    deadline = clock.now() + timedelta(hours=3)
+    course, (holder, rid), [(_, first_id), _] = full_course_with_queue(
+        db, clock, agencies, registration_deadline=deadline
+    )
+    clock.advance(timedelta(hours=1, minutes=30))
+    db.call(regs.cancel, rid, holder.id, clock.now())
+    assert status(db, first_id)[0] == WAITING
+
+    later = clock.now() + timedelta(days=5)
+    db.call(courses.edit_course, course.id, {"registration_deadline": later}, clock.now())
+
+    assert status(db, first_id) == (OFFERED, clock.now() + timedelta(hours=24))
+    assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+def test_switching_offers_off_moves_the_first_in_line_up_into_a_seat_left_free(
+    db, clock, agencies
+):
+    deadline = clock.now() + timedelta(hours=3)
+    course, (holder, rid), [(_, first_id), _] = full_course_with_queue(
+        db, clock, agencies, registration_deadline=deadline
+    )
+    clock.advance(timedelta(hours=1, minutes=30))
+    db.call(regs.cancel, rid, holder.id, clock.now())
+
+    db.call(courses.edit_course, course.id, {"offer_hours": None}, clock.now())
+
+    assert status(db, first_id) == (CONFIRMED, None)
+    assert db.call(invariant_violations, course.id, clock.now()) == []

@@ -85,10 +85,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Held seats have no place in the old states: a requested or offered seat becomes
-    # confirmed (it counted as taken), as the quota counters already say.
+    # confirmed (it counted as taken), as the quota counters already say, since the hold
+    # began (so that its officer gets the reminders).
     op.execute(
-        "UPDATE registration SET status = 'confirmed', held_until = NULL "
-        "WHERE status IN ('requested', 'offered')"
+        "UPDATE registration SET status = 'confirmed', confirmed_at = held_since, "
+        "held_until = NULL WHERE status IN ('requested', 'offered')"
     )
     op.execute("DELETE FROM task WHERE registration_id IS NOT NULL")
     with op.batch_alter_table("task", schema=None) as batch_op:
