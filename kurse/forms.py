@@ -23,7 +23,7 @@ from kurse.holds import MAX_OFFER_HOURS, MIN_OFFER_HOURS
 from kurse.seats import MAX_SEATS_PER_AGENCY
 from kurse.validation import clean_text
 
-MAX_FORM_LINES = 60
+MAX_DESCRIPTION_LINES = 50  # a description's lines, however many fields the form has
 MAX_ERRORS_SHOWN = 10
 MAX_TITLE = 200
 MAX_LOCATION = 200
@@ -170,8 +170,9 @@ DIALOG_FIELDS = tuple(sorted((f for f in FIELDS if f.step), key=lambda f: f.step
 # Canonical field names and the keys (lower case) that name them, German first.
 KEYS: dict[str, tuple[str, ...]] = {f.name: f.keys for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
-# A description may have this many lines, so that any whole form fits `MAX_FORM_LINES`.
-MAX_DESCRIPTION_LINES = MAX_FORM_LINES - (len(FIELDS) - 1)
+# A whole form: a line for each field and the description's lines (a new field of the form
+# does not take lines from the description).
+MAX_FORM_LINES = MAX_DESCRIPTION_LINES + len(FIELDS) - 1
 
 _LINE = re.compile(r"^\s*([^:]{1,40}?)\s*:\s*(.*)$")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+(\d{1,2})[:.](\d{2}))?$")

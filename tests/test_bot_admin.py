@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.jobs import run_due_work
 from kurse import agencies as agency_service
-from kurse import courses, people
+from kurse import courses, forms, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.invariants import invariant_violations
@@ -121,7 +121,10 @@ async def test_english_keys_and_iso_dates_work_too(h, boss):
             "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
             "• Zeile 2 (Beginn): kein Datum",
         ),
-        ("Titel: Kurs A\n" + "Unsinn: x\n" * 199, "• Formular: mehr als 60 Zeilen"),
+        (
+            "Titel: Kurs A\n" + "Unsinn: x\n" * 199,
+            f"• Formular: mehr als {forms.MAX_FORM_LINES} Zeilen",
+        ),
         (
             "Titel: Kurs A\nBeginn: 12.03.2020 09:00\nEnde: 13.03.2020 16:00\nOrt: Hof\n"
             "Anmeldeschluss: 01.03.2020\nPlätze: PP-OFR=1",
