@@ -322,14 +322,15 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
     # A request to approvers (merged: several) lists its registrations in its detail.
     asking = [row for row in rows if row.kind in _TO_APPROVERS]
     registration_ids |= {rid for row in asking for rid in _listed(row)}
-    approving = (
-        set(
-            session.execute(
+    approving: set[tuple[int, int]] = (
+        {
+            (agency_id, person_id)
+            for agency_id, person_id in session.execute(
                 select(col(Approver.agency_id), col(Approver.person_id)).where(
                     col(Approver.person_id).in_({row.person_id for row in asking})
                 )
-            ).tuples()
-        )
+            )
+        }
         if asking
         else set()
     )
