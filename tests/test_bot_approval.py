@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.jobs import run_due_work
-from kurse import admin
+from kurse import admin, approval
 from kurse import registrations as regs
 from kurse.actors import Actor
 from kurse.models import Approver, Outbox, Registration, RegistrationStatus
@@ -521,3 +521,72 @@ async def test_approvers_appear_in_their_data_and_deleting_it_removes_the_role(h
     assert "Sie genehmigen die Anmeldungen von: PP-OFR" in data[0].text
     with db.transaction(readonly=True) as session:
         assert session.scalars(select(Approver)).all() == []
+
+
+async def test_a_merged_message_lists_only_the_requests_still_waiting(h, db, clock, agencies):
+    dora, dora_chat = joined(db, clock, agencies["PP-OFR"], "Dora D")
+    otto, _ = joined(db, clock, agencies["PP-OFR"], "Otto Vertretung")
+    approval_on(db, clock, "PP-OFR", dora, otto)
+    course = builders.course(db, clock.now(), {"PP-OFR": 5, "PD-Z": 1})
+    rids = []
+    for name in ("Erste Person", "Zweite Person", "Dritte Person"):
+        person, _ = joined(db, clock, agencies["PP-OFR"], name)
+        rids.append(db.call(regs.sign_up, course.id, person.id, clock.now()).registration_id)
+    otto_actor = Actor(telegram_id=otto.telegram_id, person_id=otto.id)
+    db.call(approval.decide, rids[1], True, clock.now(), actor=otto_actor)
+
+    await run_due_work(h.app)
+
+    sent = [m for m in h.api.messages(dora_chat["id"]) if m.buttons]
+    assert len(sent) == 1
+    assert "Erste Person" in sent[0].text
+    assert "Dritte Person" in sent[0].text
+    assert "Zweite Person" not in sent[0].text
+    assert sent[0].text.startswith("📝 <b>Genehmigung beantragt</b>: 2 Anmeldungen")
+
+
+async def test_a_message_to_an_approver_removed_meanwhile_is_not_sent(h, db, clock, agencies):
+    dora, dora_chat = joined(db, clock, agencies["PP-OFR"], "Dora D")
+    approval_on(db, clock, "PP-OFR", dora)
+    course = builders.course(db, clock.now())
+    anna, _ = joined(db, clock, agencies["PP-OFR"], "Anna Beispiel")
+    db.call(regs.sign_up, course.id, anna.id, clock.now())
+    db.call(
+        admin.change_approver,
+        "PP-OFR",
+        str(dora.telegram_id),
+        False,
+        clock.now(),
+        actor=BOSS_ACTOR,
+    )
+
+    await run_due_work(h.app)
+
+    assert h.api.messages(dora_chat["id"]) == []
+    with db.transaction(readonly=True) as session:
+        assert session.scalars(
+            select(Outbox.last_error).where(Outbox.person_id == dora.id)
+        ).all() == ["no listed request waits for this approver any more"]
+
+
+async def test_the_officer_is_not_told_of_an_outcome_of_a_course_cancelled_meanwhile(
+    h, db, clock, setting
+):
+    dora, _ = setting["dora"]
+    anna, anna_chat = setting["anna"]
+    course = setting["course"]
+    rid = db.call(regs.sign_up, course.id, anna.id, clock.now()).registration_id
+    dora_actor = Actor(telegram_id=dora.telegram_id, person_id=dora.id)
+    db.call(approval.decide, rid, False, clock.now(), actor=dora_actor)
+    db.call(admin.cancel_course_by_code, course.code, "Ausfall", clock.now(), actor=BOSS_ACTOR)
+
+    await run_due_work(h.app)
+
+    assert not [m for m in h.api.messages(anna_chat["id"]) if "genehmigt" in (m.text or "")]
+    with db.transaction(readonly=True) as session:
+        refused = session.scalars(
+            select(Outbox.state).where(
+                Outbox.person_id == anna.id, Outbox.kind == MessageKind.REFUSED
+            )
+        ).all()
+    assert refused == ["skipped"]
