@@ -303,8 +303,10 @@ async def _send(
             text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
     elif item.kind in (MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER):
         requests = await _requests(services, item)
-        text = render_approval.approval_request(
-            t, course, requests, reminder=item.kind == MessageKind.APPROVAL_REMINDER
+        text = render.truncate(
+            render_approval.approval_request(
+                t, course, requests, reminder=item.kind == MessageKind.APPROVAL_REMINDER
+            )
         )
         markup = keyboards.approval_requests(t, requests, id_of(course))
     elif item.kind == MessageKind.APPROVED:

@@ -7,6 +7,7 @@ from datetime import datetime
 from html import escape
 
 from bot.i18n import Texts
+from bot.render import and_more
 from kurse.approval import PendingRequest
 from kurse.errors import AlreadyDecided, OfferEnded
 from kurse.models import Agency, Course, Outcome, Person, RegistrationStatus
@@ -38,6 +39,13 @@ def _course_head(t: Texts, course: Course) -> str:
     )
 
 
+MAX_LINES = 25  # requests listed in one message (up to ~150 characters each); then a count
+
+
+def _more(t: Texts, n: int) -> list[str]:
+    return [and_more(t, n - MAX_LINES)] if n > MAX_LINES else []
+
+
 def _refuse_hint(t: Texts) -> str:
     return t.gettext("To refuse with a reason: /refuse NUMBER reason")
 
@@ -61,7 +69,8 @@ def approval_request(
         ).format(n=len(requests))
     )
     lines = [head, "", _course_head(t, course), ""]
-    lines += [request_line(t, r, with_course=False) for r in requests]
+    lines += [request_line(t, r, with_course=False) for r in requests[:MAX_LINES]]
+    lines += _more(t, len(requests))
     lines += ["", _refuse_hint(t)]
     return "\n".join(lines)
 
@@ -76,7 +85,8 @@ def pending_list(t: Texts, requests: list[PendingRequest], course: Course | None
     if course is not None:
         lines.append(_course_head(t, course))
     lines.append("")
-    lines += [request_line(t, r, with_course=course is None) for r in requests]
+    lines += [request_line(t, r, with_course=course is None) for r in requests[:MAX_LINES]]
+    lines += _more(t, len(requests))
     lines += ["", _refuse_hint(t)]
     return "\n".join(lines)
 

@@ -590,3 +590,25 @@ async def test_the_officer_is_not_told_of_an_outcome_of_a_course_cancelled_meanw
             )
         ).all()
     assert refused == ["skipped"]
+
+
+async def test_an_english_approver_reads_english_texts_and_english_commands(
+    h, db, clock, agencies
+):
+    eve, eve_chat = joined(db, clock, agencies["PD-Z"], "Eve English", language="en")
+    approval_on(db, clock, "PD-Z", eve)
+    course = builders.course(db, clock.now())
+    ben, _ = joined(db, clock, agencies["PD-Z"], "Ben Beispiel", rank="KOK")
+    db.call(regs.sign_up, course.id, ben.id, clock.now())
+
+    await run_due_work(h.app)
+    message = h.with_button(eve_chat, "Approve")
+    listed = await h.send(eve_chat, "/approvals")
+    helped = await h.send(eve_chat, "/help")
+
+    assert message.text.startswith("📝 <b>Approval requested</b>: a sign-up from your agency")
+    assert "KOK Ben Beispiel (PD-Z)" in message.text
+    assert "To refuse with a reason: /refuse NUMBER reason" in message.text
+    assert listed[0].text.startswith("<b>Waiting for your decision</b> (oldest first)")
+    assert listed[0].button_texts() == ["Approve", "Refuse"]
+    assert "/approvals – the requests waiting for your decision" in helped[0].text

@@ -224,7 +224,7 @@ async def _listing(
         found = [r for r in found if r.course.id == course_id]
     t = context.texts
     course = found[0].course if found and course_id is not None else None
-    return render_approval.pending_list(t, found[:50], course), keyboards.approval_requests(
+    return render_approval.pending_list(t, found, course), keyboards.approval_requests(
         t, found, course_id
     )
 
