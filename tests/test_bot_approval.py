@@ -612,3 +612,24 @@ async def test_an_english_approver_reads_english_texts_and_english_commands(
     assert listed[0].text.startswith("<b>Waiting for your decision</b> (oldest first)")
     assert listed[0].button_texts() == ["Approve", "Refuse"]
     assert "/approvals – the requests waiting for your decision" in helped[0].text
+
+
+async def test_approving_after_the_deadline_before_the_expiry_ran_is_refused(
+    h, db, clock, setting
+):
+    _dora, dora_chat = setting["dora"]
+    anna, _ = setting["anna"]
+    rid = db.call(regs.sign_up, setting["course"].id, anna.id, clock.now()).registration_id
+    await run_due_work(h.app)
+    message = h.with_button(dora_chat, "Genehmigen")
+    clock.advance(timedelta(hours=72, minutes=1))  # the expiry's task has not run yet
+
+    await h.press(dora_chat, "Genehmigen", message)
+
+    assert h.alerts()[-1] == (
+        "Über diesen Antrag hat niemand rechtzeitig entschieden; die Zeit für die "
+        "Genehmigung ist abgelaufen."
+    )
+    assert state(db, rid) == REQUESTED  # until its timed work frees the seat
+    await run_due_work(h.app)
+    assert state(db, rid) == CANCELLED

@@ -16,7 +16,7 @@ from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from tests import builders
-from tests.harness import eventually
+from tests.harness import eventually, start_harness, stop_harness
 
 BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
@@ -262,3 +262,19 @@ async def test_moved_up_into_a_requested_seat_the_officer_is_told_of_the_approva
     )
     assert told.document is None
     assert state(db, rid) == REQUESTED
+
+
+async def test_an_offer_button_still_works_after_a_restart(h, db, clock, agencies):
+    _course, [(first, first_id), _] = await offered(h, db, clock, agencies)
+    chat = chat_user(first)
+    message = h.with_button(chat, "Annehmen")
+    await stop_harness(h)
+
+    again = await start_harness(h.services, api=h.api)
+    try:
+        await again.press(chat, "Annehmen", message)
+    finally:
+        await stop_harness(again)
+
+    assert state(db, first_id) == CONFIRMED
+    assert message.text.startswith("✅ Sie haben angenommen")
