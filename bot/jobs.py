@@ -370,10 +370,11 @@ async def _requests(services: Services, item: outbox.Delivery) -> list[PendingRe
         waiting = await services.db.read(
             approval.pending, services.clock.now(), actor=approver, limit=500
         )
-    except NotAllowed as error:  # the role was taken away since the re-check
-        raise Stale from error
+    except NotAllowed:  # the role was taken away since the re-check
+        waiting = []
     found = [r for r in waiting if r.registration_id in listed]
-    if not found:
+    if not found:  # decided since the re-check: a re-check now marks the message skipped
+        await services.db.run(outbox.recheck, item.outbox_id, services.clock.now())
         raise Stale
     return found
 

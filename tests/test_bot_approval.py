@@ -658,3 +658,24 @@ async def test_approving_after_the_deadline_before_the_expiry_ran_is_refused(
     assert state(db, rid) == REQUESTED  # until its timed work frees the seat
     await deliver(h)
     assert state(db, rid) == CANCELLED
+
+
+async def test_a_burst_of_seven_gets_buttons_for_five_and_approve_all(h, db, clock, agencies):
+    dora, dora_chat = joined(db, clock, agencies["PP-OFR"], "Dora D")
+    approval_on(db, clock, "PP-OFR", dora)
+    course = builders.course(db, clock.now(), {"PP-OFR": 10, "PD-Z": 1})
+    for i in range(7):
+        person, _ = joined(db, clock, agencies["PP-OFR"], f"Person {i}")
+        db.call(regs.sign_up, course.id, person.id, clock.now())
+
+    await deliver(h)
+
+    [message] = [m for m in h.api.messages(dora_chat["id"]) if m.buttons]
+    assert message.text.count("Nr. ") == 7
+    assert len(message.buttons) == 6  # five requests, then "Alle genehmigen"
+    assert message.button_texts()[-1] == "Alle genehmigen"
+
+    await h.press(dora_chat, "Alle genehmigen", message)
+
+    assert message.text.startswith("✅ 7 Anträge genehmigt.")
+    assert message.buttons == []
