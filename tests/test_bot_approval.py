@@ -679,3 +679,26 @@ async def test_a_burst_of_seven_gets_buttons_for_five_and_approve_all(h, db, clo
 
     assert message.text.startswith("✅ 7 Anträge genehmigt.")
     assert message.buttons == []
+
+
+async def test_refusing_by_command_someone_elses_or_an_unknown_request_changes_nothing(
+    h, db, clock, agencies, setting
+):
+    anna, _ = setting["anna"]
+    rid = db.call(regs.sign_up, setting["course"].id, anna.id, clock.now()).registration_id
+    zeno, zeno_chat = joined(db, clock, agencies["PD-Z"], "Zeno Zwickau")
+    approval_on(db, clock, "PD-Z", zeno)
+    _dora, dora_chat = setting["dora"]
+    before = seat_rows(db)
+
+    other_agency = await h.send(zeno_chat, f"/ablehnen {rid} passt nicht")
+    unknown = await h.send(dora_chat, "/ablehnen 999999 kein Antrag")
+    asked = await h.press_data(zeno_chat, f"gn:{rid}:0", h.api.show(zeno_chat["id"], "x", []))
+
+    assert seat_rows(db) == before
+    assert other_agency[0].text.startswith("Über diesen Antrag entscheiden nur die Genehmigenden")
+    assert unknown[0].text == "Diese Anmeldung gibt es nicht (mehr)."
+    assert asked == []
+    assert h.alerts()[-1] == (
+        "Dieser Antrag wartet nicht mehr auf Ihre Entscheidung. /genehmigungen zeigt, was wartet."
+    )
