@@ -16,6 +16,7 @@ from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     agencies,
+    approval,
     common,
     course_admin,
     course_dialog,
@@ -23,6 +24,7 @@ from bot.handlers import (
     errors,
     guard,
     leads,
+    offers,
     onboarding,
     operations,
     people,
@@ -123,6 +125,8 @@ def build_application(
     agencies.register(application)
     people.register(application)
     operations.register(application)
+    approval.register(application)  # approval and offers: their own commands and buttons
+    offers.register(application)
     common.register(application)  # the "No" under any question, after the dialog's own
     privacy.register(application)
     profile.register(application)

@@ -26,12 +26,14 @@ class Role(Enum):
     BEFORE_JOINING = "before joining"  # also whoever has not joined (yet)
     ADMIN = "admin"  # admins, those of KURSBOT_ADMIN_IDS also before joining
     LEAD = "lead"  # course leads (they have joined; admins may do the same)
+    APPROVER = "approver"  # approvers of an agency (they have joined; checked in the domain)
 
 
 JOINED = frozenset({Role.JOINED})
 BEFORE_JOINING = frozenset({Role.BEFORE_JOINING})
 ADMIN = frozenset({Role.ADMIN})
 LEAD_OR_ADMIN = frozenset({Role.LEAD, Role.ADMIN})
+APPROVER = frozenset({Role.APPROVER})
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ COMMANDS: tuple[Command, ...] = (
     # course leads (and admins)
     Command("teilnehmer", "participants", LEAD_OR_ADMIN),
     Command("mitteilungen", "notifications", frozenset({Role.LEAD})),  # a lead's own setting
+    # approval (Genehmigung): admins appoint approvers and switch it per agency
+    Command("genehmigung_neu", "newapprover", ADMIN),
+    Command("genehmigung_entfernen", "removeapprover", ADMIN),
+    Command("dienststelle_genehmigung", "agencyapproval", ADMIN),
+    # approvers decide on the requests of their agency's officers
+    Command("genehmigungen", "approvals", APPROVER),
+    Command("ablehnen", "refuse", APPROVER),
 )
 
 BUTTONS: tuple[Button, ...] = (
@@ -113,6 +122,17 @@ BUTTONS: tuple[Button, ...] = (
     Button("nk", ADMIN, "guided /kurs_neu: an agency's seats, done, skip", ("nk:3", "nk")),
     Button("nky", ADMIN, "guided /kurs_neu: create the course", ("nky",)),
     Button("del", JOINED, "delete my data (confirmed)", ("del",)),
+    # Approval: the page is where the button is (0: /genehmigungen, 1: a message of one course).
+    Button("ga", APPROVER, "approve one request", ("ga:17:0", "ga:17:1")),
+    Button("gn", APPROVER, "refuse one request: ask first", ("gn:17:0", "gn:17:1")),
+    Button("gny", APPROVER, "refuse one request without a reason", ("gny:17:0", "gny:17:1")),
+    Button(
+        "gaa", APPROVER, "approve all requests (of one course, or all: 0)", ("gaa:42", "gaa:0")
+    ),
+    Button("gl", APPROVER, "the requests waiting (of one course, or all: 0)", ("gl:42", "gl:0")),
+    # Offers from the waiting list, to the officer offered the seat.
+    Button("oa", JOINED, "accept an offered seat", ("oa:17",)),
+    Button("od", JOINED, "decline an offered seat", ("od:17",)),
 )
 
 # German → English. The German name is the key everywhere in the code.

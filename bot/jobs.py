@@ -17,20 +17,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot import render, render_courses, render_leads
+from bot import keyboards, render, render_approval, render_courses, render_leads
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import claims, lead_lists, lead_news, operations, outbox, schedule, tasks
+from kurse import (
+    approval,
+    claims,
+    lead_lists,
+    lead_news,
+    offers,
+    operations,
+    outbox,
+    schedule,
+    tasks,
+)
+from kurse.actors import Actor
+from kurse.approval import PendingRequest
+from kurse.errors import NotAllowed
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
 from kurse.models import Course, RegistrationStatus, TaskKind, id_of
 from kurse.outbox import MessageKind
-from kurse.registration_lists import participants
+from kurse.registration_lists import participants, person_registrations
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +213,11 @@ async def _deliver(
         done.skipped += 1
         metrics.message(item.kind, SKIPPED)
     except Forbidden:
-        await db.run_batched(outbox.mark_blocked, item.outbox_id, fresh.person_id, now())
+        if item.kind == MessageKind.OFFER:  # an offer that cannot reach them: the next one's
+            await db.run(_offer_blocked, item.outbox_id, fresh, now())
+            wake(application)
+        else:
+            await db.run_batched(outbox.mark_blocked, item.outbox_id, fresh.person_id, now())
         done.blocked += 1
         metrics.message(item.kind, "blocked")
     except RetryAfter as error:
@@ -231,6 +250,13 @@ async def _deliver(
     return True
 
 
+def _offer_blocked(session: Session, outbox_id: int, item: outbox.Delivery, now: datetime) -> None:
+    """The officer offered a seat blocked the bot: marked so, and the offer ends at once (in
+    the same transaction), so that the next in line gets theirs."""
+    outbox.mark_blocked(session, outbox_id, item.person_id, now)
+    offers.expire(session, item.registration_id, now, early=True)
+
+
 # Messages that are one text about the course (kurse.outbox queues them).
 _NOTICES: dict[MessageKind, Callable[[Texts, Course], str]] = {
     MessageKind.DEMOTED: render_courses.demoted_notice,
@@ -247,9 +273,12 @@ def _calendar_file(item: outbox.Delivery, now: datetime) -> bytes | None:
     rid, course = item.registration_id, item.course
     if rid is None:
         return None
-    if item.kind in (MessageKind.REMINDER, MessageKind.PROMOTED):
-        return course_calendar(course, rid, now)
     confirmed = item.registration_status == RegistrationStatus.CONFIRMED
+    if item.kind == MessageKind.REMINDER:
+        return course_calendar(course, rid, now)
+    # Moved up or approved: the entry once the seat is theirs (not while it is requested).
+    if item.kind in (MessageKind.PROMOTED, MessageKind.APPROVED) and confirmed:
+        return course_calendar(course, rid, now)
     if item.kind == MessageKind.CHANGED and confirmed:
         return course_calendar(course, rid, now, days_before=item.detail.get("days_before", 0))
     if item.kind in (MessageKind.DEMOTED, MessageKind.CANCELLED):
@@ -264,10 +293,34 @@ async def _send(
     # With a rate limiter the check runs after its wait, right before the call; without one
     # (`kursbot chat`, tests) there is no wait, and the re-check just made is as fresh.
     limited: dict[str, Any] = {"rate_limit_args": check} if bot.rate_limiter else {}
+    markup: InlineKeyboardMarkup | None = None
     if item.kind == MessageKind.REMINDER:
         text = render.reminder(t, course)
     elif item.kind == MessageKind.PROMOTED:
-        text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
+        if item.registration_status == RegistrationStatus.REQUESTED:  # their agency decides
+            text = render_approval.promoted_requested(t, course, await _held_until(services, item))
+        else:
+            text = render.promoted(t, course)  # moved up: the entry a sign-up would have got
+    elif item.kind in (MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER):
+        requests = await _requests(services, item)
+        text = render.truncate(
+            render_approval.approval_request(
+                t, course, requests, reminder=item.kind == MessageKind.APPROVAL_REMINDER
+            )
+        )
+        markup = keyboards.approval_requests(t, requests, id_of(course))
+    elif item.kind == MessageKind.APPROVED:
+        text = render_approval.approved(t, course)
+    elif item.kind == MessageKind.REFUSED:
+        text = render_approval.refused(t, course, item.detail.get("reason"))
+    elif item.kind == MessageKind.APPROVAL_EXPIRED:
+        text = render_approval.approval_expired(t, course)
+    elif item.kind == MessageKind.OFFER:
+        text = render_approval.offer(t, course, await _held_until(services, item))
+        assert item.registration_id is not None  # an offer is about one registration
+        markup = keyboards.offer(t, item.registration_id)
+    elif item.kind == MessageKind.OFFER_EXPIRED:
+        text = render_approval.offer_expired(t, course)
     elif item.kind in _NOTICES:
         text = _NOTICES[item.kind](t, course)
     elif item.kind == MessageKind.MINIMUM:
@@ -291,7 +344,7 @@ async def _send(
         raise ValueError(item.kind)
     calendar = _calendar_file(item, services.clock.now())
     if calendar is None:
-        await bot.send_message(item.telegram_id, text, **limited)
+        await bot.send_message(item.telegram_id, text, reply_markup=markup, **limited)
         return
     await bot.send_document(  # one message: the calendar file with the text
         item.telegram_id,
@@ -300,6 +353,30 @@ async def _send(
         caption=render.truncate(text, CAPTION_LIMIT),
         **limited,
     )
+
+
+async def _held_until(services: Services, item: outbox.Delivery) -> datetime | None:
+    """The deadline of the recipient's held seat (an offer, a request), as it is now."""
+    mine = await services.db.read(person_registrations, item.person_id, services.clock.now())
+    return next((m.held_until for m in mine if m.registration_id == item.registration_id), None)
+
+
+async def _requests(services: Services, item: outbox.Delivery) -> list[PendingRequest]:
+    """The requests of a message to an approver that still wait for them (`kurse.outbox`
+    left in its detail only those), oldest first; none left: the message is not sent."""
+    listed = {int(rid) for rid, *_ in item.detail.get("news", [])}
+    approver = Actor(telegram_id=item.telegram_id, person_id=item.person_id)
+    try:
+        waiting = await services.db.read(
+            approval.pending, services.clock.now(), actor=approver, limit=500
+        )
+    except NotAllowed:  # the role was taken away since the re-check
+        waiting = []
+    found = [r for r in waiting if r.registration_id in listed]
+    if not found:  # decided since the re-check: a re-check now marks the message skipped
+        await services.db.run(outbox.recheck, item.outbox_id, services.clock.now())
+        raise Stale
+    return found
 
 
 async def _lead_list(services: Services, t: Texts, item: outbox.Delivery) -> list[str]:

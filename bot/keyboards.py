@@ -13,6 +13,7 @@ from bot import render
 from bot.callbacks import encode
 from bot.i18n import Texts, texts
 from kurse.admin import CourseFill
+from kurse.approval import PendingRequest
 from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
 from kurse.models import Agency, CourseStatus, RegistrationStatus
@@ -48,7 +49,7 @@ def course_page(
     t: Texts, listing: CourseListing, mine: MyRegistration | None, page: int, *, open_: bool
 ) -> InlineKeyboardMarkup:
     """Only the buttons that apply to this officer and course."""
-    return _course_page(
+    markup = _course_page(
         t.language,
         listing.course.id,
         CourseStatus(listing.course.status),
@@ -57,6 +58,11 @@ def course_page(
         page,
         open_,
     )
+    if mine is not None and mine.status == RegistrationStatus.OFFERED:
+        return InlineKeyboardMarkup(
+            [*offer(t, mine.registration_id).inline_keyboard, *markup.inline_keyboard]
+        )
+    return markup
 
 
 # Keyboards are immutable, and in a burst thousands of officers see the same few: built
@@ -79,6 +85,8 @@ def _course_page(
             rows.append([_button(label, "su", course_id, page)])
         if mine == RegistrationStatus.WAITING:
             rows.append([_button(_("Leave the waiting list"), "cx", course_id, page)])
+        elif mine == RegistrationStatus.OFFERED:  # accepted or declined, not cancelled
+            pass
         elif mine is not None:
             rows.append([_button(_("Cancel registration"), "cx", course_id, page)])
         if mine == RegistrationStatus.CONFIRMED:
@@ -227,4 +235,61 @@ def dialog_confirm(t: Texts) -> InlineKeyboardMarkup:
     """Under the dialog's summary: create the course, or leave it."""
     return InlineKeyboardMarkup(
         [[_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")]]
+    )
+
+
+def offer(t: Texts, registration_id: int) -> InlineKeyboardMarkup:
+    """Under an offered seat (the message, the course page): accept or decline it."""
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(_("Accept"), "oa", registration_id),
+                _button(_("Decline"), "od", registration_id),
+            ]
+        ]
+    )
+
+
+MAX_REQUEST_BUTTONS = 5  # requests with buttons of their own in one message; more: "all"
+
+
+def approval_requests(
+    t: Texts, requests: list[PendingRequest], course_id: int | None
+) -> InlineKeyboardMarkup | None:
+    """Under requests waiting for an approver (a message of one course: ``course_id``; or
+    /genehmigungen: None): approve / refuse per request if few, and "approve all"."""
+    _ = t.gettext
+    where = 0 if course_id is None else 1
+    rows = []
+    if len(requests) == 1:
+        rid = requests[0].registration_id
+        rows.append(
+            [_button(_("Approve"), "ga", rid, where), _button(_("Refuse"), "gn", rid, where)]
+        )
+    else:
+        for request in requests[:MAX_REQUEST_BUTTONS]:
+            rid = request.registration_id
+            rows.append(
+                [
+                    _button(_("✅ No. {number}").format(number=rid), "ga", rid, where),
+                    _button(_("❌ No. {number}").format(number=rid), "gn", rid, where),
+                ]
+            )
+    if len(requests) > 1:
+        rows.append([_button(_("Approve all"), "gaa", course_id or 0)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def confirm_refuse(t: Texts, registration_id: int, course_id: int | None) -> InlineKeyboardMarkup:
+    """Before a refusal: refuse without a reason, or back to the requests."""
+    _ = t.gettext
+    where = 0 if course_id is None else 1
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(_("Refuse without a reason"), "gny", registration_id, where),
+                _button(_("« Back"), "gl", course_id or 0),
+            ]
+        ]
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
-from kurse.errors import CourseNotOpen, DomainError, InvalidInput, NotFound
+from kurse.errors import ApprovalTooLate, CourseNotOpen, DomainError, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
 from kurse.registration_lists import MyRegistration
 from kurse.registrations import SignUpResult
@@ -167,7 +167,10 @@ def admin_help(t: Texts) -> str:
         "/people Name – find a person\n"
         "/log [CODE] – audit log\n"
         "/status – pending and failed work\n"
-        "/notifications on|off – messages about sign-ups and cancellations on your courses"
+        "/notifications on|off – messages about sign-ups and cancellations on your courses\n"
+        "/agencyapproval CODE on|off – whether an agency's sign-ups need approval\n"
+        "/newapprover CODE id|@name, /removeapprover CODE id|@name – who approves for an "
+        "agency"
     )
 
 
@@ -327,15 +330,21 @@ def course_page(
     if course.status == CourseStatus.CANCELLED:
         lines += ["", _("<b>This course has been cancelled.</b>")]
     elif mine is not None:
-        lines += ["", my_status(t, mine.status, mine.position)]
+        lines += ["", my_status(t, mine.status, mine.position, mine.held_until)]
     return "\n".join(lines)
 
 
-def my_status(t: Texts, status: RegistrationStatus, position: int | None) -> str:
+def my_status(
+    t: Texts, status: RegistrationStatus, position: int | None, held_until: datetime | None = None
+) -> str:
     """Where the viewer stands in one course."""
     _ = t.gettext
     if status == RegistrationStatus.CONFIRMED:
         return _("✅ You are registered.")
+    if status == RegistrationStatus.REQUESTED:
+        return requested_status(t, held_until)
+    if status == RegistrationStatus.OFFERED:
+        return offered_status(t, held_until)
     return _("⏳ You are on the waiting list, position {position}.").format(position=position)
 
 
@@ -346,6 +355,10 @@ def signed_up(t: Texts, result: SignUpResult) -> str:
     the page right under it shows the course and the officer's status.
     """
     _ = t.gettext
+    if result.status == RegistrationStatus.REQUESTED:  # new, or pressed again
+        return requested_status(t, result.held_until)
+    if result.status == RegistrationStatus.OFFERED:
+        return offered_status(t, result.held_until)
     if result.already and result.status == RegistrationStatus.CONFIRMED:
         return _("You are already registered for this course.")
     if result.already:
@@ -358,6 +371,33 @@ def signed_up(t: Texts, result: SignUpResult) -> str:
         "⏳ The seats for your agency are taken. You are on the waiting list at position "
         "{position} and will be told at once when a seat becomes free."
     ).format(position=result.position)
+
+
+def requested_status(t: Texts, until: datetime | None) -> str:
+    """Where an officer stands whose sign-up waits for approval (page, sign-up answer)."""
+    return t.gettext(
+        "📝 Approval by your agency requested; decision by {deadline}. Your seat is held "
+        "until then."
+    ).format(deadline=t.when(until) if until else "–")
+
+
+def offered_status(t: Texts, until: datetime | None) -> str:
+    """Where an officer stands who is offered a seat (the course page)."""
+    return t.gettext(
+        "🎁 A seat is offered to you: please accept or decline by {deadline}."
+    ).format(deadline=t.when(until) if until else "–")
+
+
+def approval_too_late(t: Texts, error: ApprovalTooLate, lead: Person | None) -> str:
+    """A sign-up (or an accepted offer) too late for the agency's approval: nothing held."""
+    return (
+        t.gettext(
+            "Your agency must approve sign-ups, and too little time is left for that before "
+            "{until}."
+        ).format(until=t.when(error.until))
+        + " "
+        + lead_contact(t, lead)
+    )
 
 
 def and_more(t: Texts, n: int) -> str:
@@ -376,9 +416,13 @@ def confirm_cancel(t: Texts, course: Course, waiting: bool) -> str:
     return question.format(title=escape(course.title))
 
 
-def cancelled(t: Texts, course: Course, was_waiting: bool) -> str:
-    """A cancellation done."""
+def cancelled(t: Texts, course: Course, was_waiting: bool, was_requested: bool = False) -> str:
+    """A cancellation done (a request for approval withdrawn)."""
     _ = t.gettext
+    if was_requested:
+        return _("You have withdrawn your sign-up for <b>{title}</b>.").format(
+            title=escape(course.title)
+        )
     if was_waiting:
         return _("You have left the waiting list for <b>{title}</b>.").format(
             title=escape(course.title)
@@ -402,17 +446,26 @@ def my_data_summary(t: Texts, data: dict[str, Any]) -> str:
     """A readable summary before the JSON file of /meine_daten."""
     _ = t.gettext
     profile = data["profile"]
-    return _(
-        "<b>Your data</b>\nName: {name}\nRank: {rank}\nAgency: {agency}\n"
-        "Registrations: {registrations}\nAudit entries about you: {audit}\n"
-        "Messages to you: {messages}\n\nThe file below holds all of it."
-    ).format(
-        name=escape(profile["name"]),
-        rank=escape(profile["rank"] or "–"),
-        agency=escape((data["agency"] or {}).get("name", "–")),
-        registrations=len(data["registrations"]),
-        audit=len(data["audit_entries"]),
-        messages=len(data["messages"]),
+    approves = [a["code"] for a in data.get("approver_for", [])]
+    role = (
+        "\n" + _("You approve the sign-ups of: {codes}").format(codes=escape(", ".join(approves)))
+        if approves
+        else ""
+    )
+    return (
+        _(
+            "<b>Your data</b>\nName: {name}\nRank: {rank}\nAgency: {agency}\n"
+            "Registrations: {registrations}\nAudit entries about you: {audit}\n"
+            "Messages to you: {messages}\n\nThe file below holds all of it."
+        ).format(
+            name=escape(profile["name"]),
+            rank=escape(profile["rank"] or "–"),
+            agency=escape((data["agency"] or {}).get("name", "–")),
+            registrations=len(data["registrations"]),
+            audit=len(data["audit_entries"]),
+            messages=len(data["messages"]),
+        )
+        + role
     )
 
 
@@ -456,7 +509,15 @@ def my_registrations(t: Texts, items: list[MyRegistration], now: datetime) -> st
         return _("You are not registered for any course. /courses shows the open ones.")
     lines = [_("<b>Your courses</b>")]
     for item in items:
-        if item.status != RegistrationStatus.CONFIRMED:
+        if item.status == RegistrationStatus.REQUESTED:
+            state = _("approval requested (decision by {deadline})").format(
+                deadline=t.short(item.held_until or item.course.start_at)
+            )
+        elif item.status == RegistrationStatus.OFFERED:
+            state = _("seat offered (accept or decline by {deadline})").format(
+                deadline=t.short(item.held_until or item.course.start_at)
+            )
+        elif item.status != RegistrationStatus.CONFIRMED:
             state = _("waiting list, position {position}").format(position=item.position)
         elif now < item.course.cancellation_deadline:
             state = _("registered (cancel until {deadline})").format(
@@ -542,6 +603,8 @@ def domain_error(t: Texts, error: DomainError, lead: Person | None = None) -> st
         return _("This Telegram account is already registered.")
     if isinstance(error, InvalidInput):
         return invalid_input(t, error)
+    if isinstance(error, ApprovalTooLate):
+        return approval_too_late(t, error, lead)
     return apology(t)
 
 

@@ -92,6 +92,10 @@ EXAMPLES = {
     "admin_entfernen": _("/removeadmin @name"),
     "personen": _("/people Müller"),
     "teilnehmer": _("/participants K-2027-001"),
+    "genehmigung_neu": _("/newapprover PP-OFR @name"),
+    "genehmigung_entfernen": _("/removeapprover PP-OFR @name"),
+    "dienststelle_genehmigung": _("/agencyapproval PP-OFR on"),
+    "ablehnen": _("/refuse 17 reason"),
 }
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from html import escape
 
+from bot import render_approval
 from bot.i18n import Texts
-from kurse.models import Agency
+from kurse.models import Agency, Person, id_of
 
 
-def agencies_list(t: Texts, agencies: list[Agency]) -> str:
-    """/dienststellen."""
+def agencies_list(
+    t: Texts, agencies: list[Agency], approvers: dict[int, list[Person]] | None = None
+) -> str:
+    """/dienststellen: each agency, whether its sign-ups need approval, and its approvers."""
     lines = [t.gettext("<b>Agencies</b>")]
-    lines += [
-        f"{escape(a.code)} – {escape(a.name)}" + (f" ({escape(a.state)})" if a.state else "")
-        for a in agencies
-    ]
+    for a in agencies:
+        lines.append(
+            f"{escape(a.code)} – {escape(a.name)}" + (f" ({escape(a.state)})" if a.state else "")
+        )
+        lines.append(render_approval.agency_approval(t, a, (approvers or {}).get(id_of(a), [])))
     return "\n".join(lines)
 
 

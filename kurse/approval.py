@@ -101,6 +101,9 @@ def decide(
     session.refresh(registration)  # re-read under the lock: the first decision wins
     if registration.status != REQUESTED:
         raise _already(session, registration)
+    if registration.held_until is not None and now >= registration.held_until:
+        # Its time ran out: no decision counts now; its timed work frees the seat.
+        raise AlreadyDecided(outcome=Outcome.APPROVAL_EXPIRED, at=registration.held_until)
     if registration.person_id == approver_id:
         raise OwnRequest()
     if course.status != CourseStatus.PUBLISHED:

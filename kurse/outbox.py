@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from kurse.claims import due_rows
 from kurse.models import (
+    Approver,
     Course,
     CourseStatus,
     Outbox,
@@ -318,6 +319,21 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
             row.person_id = course.lead_id
     person_ids = {row.person_id for row in rows if row.person_id}
     registration_ids = {row.registration_id for row in rows if row.registration_id}
+    # A request to approvers (merged: several) lists its registrations in its detail.
+    asking = [row for row in rows if row.kind in _TO_APPROVERS]
+    registration_ids |= {rid for row in asking for rid in _listed(row)}
+    approving: set[tuple[int, int]] = (
+        {
+            (agency_id, person_id)
+            for agency_id, person_id in session.execute(
+                select(col(Approver.agency_id), col(Approver.person_id)).where(
+                    col(Approver.person_id).in_({row.person_id for row in asking})
+                )
+            )
+        }
+        if asking
+        else set()
+    )
     persons = {
         p.id: p for p in session.scalars(select(Person).where(col(Person.id).in_(person_ids)))
     }
@@ -349,7 +365,12 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
         person = persons.get(row.person_id) if row.person_id else None
         course = courses.get(row.course_id) if row.course_id else None
         registration = registrations.get(row.registration_id) if row.registration_id else None
+        detail = row.detail or {}
         reason = _stale(row, person, course, registration, now)
+        if reason is None and row.kind in _TO_APPROVERS and person is not None:
+            still = _still_requested(row, person, registrations, approving, now)
+            reason = None if still else "no listed request waits for this approver any more"
+            detail = {**detail, "news": [n for n in detail.get("news", []) if n[0] in still]}
         if reason is not None:
             row.state, row.done_at, row.last_error = SKIPPED, now, reason
             continue
@@ -365,12 +386,44 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
                 id_of(person),
                 course,
                 registration.id if registration is not None else None,
-                row.detail or {},
+                detail,
                 row.attempts,
                 registration.status if registration is not None else None,
             )
         )
     return deliveries
+
+
+_TO_APPROVERS = (MessageKind.APPROVAL_REQUEST, MessageKind.APPROVAL_REMINDER)
+
+
+def _listed(row: Outbox) -> list[int]:
+    """The registration ids a message to approvers is about (``detail["news"]``)."""
+    return [int(rid) for rid, *_ in (row.detail or {}).get("news", []) if rid is not None]
+
+
+def _still_requested(
+    row: Outbox,
+    person: Person,
+    registrations: dict[int | None, Registration],
+    approving: set[tuple[int, int]],
+    now: datetime,
+) -> set[int]:
+    """The listed requests that still wait for a decision by ``person``: requested, before
+    their deadline, of an agency the person (still) approves for, and not their own."""
+    still = set()
+    for rid in _listed(row):
+        found = registrations.get(rid)
+        if (
+            found is not None
+            and found.status == RegistrationStatus.REQUESTED
+            and found.held_until is not None
+            and found.held_until > now
+            and (found.agency_id, person.id) in approving
+            and found.person_id != person.id
+        ):
+            still.add(rid)
+    return still
 
 
 def _stale(
@@ -410,12 +463,33 @@ def _stale(
             return "course cancelled or over"
     seat_moves = (MessageKind.PROMOTED, MessageKind.DEMOTED)
     if row.kind in seat_moves:  # the seat may have changed again meanwhile
-        promoted = row.kind == MessageKind.PROMOTED
-        expected = RegistrationStatus.CONFIRMED if promoted else RegistrationStatus.WAITING
-        if registration is None or registration.status != expected:
+        # Moved up: into a confirmed seat, or a requested one (the agency's approval).
+        expected = (
+            (RegistrationStatus.CONFIRMED, RegistrationStatus.REQUESTED)
+            if row.kind == MessageKind.PROMOTED
+            else (RegistrationStatus.WAITING,)
+        )
+        if registration is None or registration.status not in expected:
             return "the registration changed again"
         if not is_open or now >= course.start_at:
             return "too late: the course has started"
+    if row.kind in _TO_APPROVERS and not is_open:  # which requests still wait: _deliveries
+        return "course cancelled or over"
+    if row.kind == MessageKind.OFFER:
+        if registration is None or registration.status != RegistrationStatus.OFFERED:
+            return "the offer was answered or ended"
+        if registration.held_until is None or registration.held_until <= now:
+            return "the offer's deadline has passed"
+        if not is_open:
+            return "course cancelled or over"
+    outcomes = (
+        MessageKind.APPROVED,
+        MessageKind.REFUSED,
+        MessageKind.APPROVAL_EXPIRED,
+        MessageKind.OFFER_EXPIRED,
+    )
+    if row.kind in outcomes and (not is_open or now >= course.end_at):
+        return "course cancelled or over"
     return None
 
 

@@ -15,6 +15,7 @@ from kurse import courses, outbox, people
 from kurse.models import (
     AccessCodeAttempt,
     Agency,
+    Approver,
     AuditEntry,
     Course,
     Dialog,
@@ -64,6 +65,12 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
     messages = session.scalars(
         select(Outbox).where(col(Outbox.person_id) == person_id).order_by(col(Outbox.id))
     ).all()
+    approves = session.execute(  # the agencies whose sign-ups the person approves
+        select(col(Agency.code), col(Agency.name), col(Approver.since))
+        .join(Approver, col(Approver.agency_id) == col(Agency.id))
+        .where(col(Approver.person_id) == person_id)
+        .order_by(col(Agency.code))
+    ).all()
     return {
         "profile": _row(person, [c.name for c in person_table.columns]),
         "agency": {"code": agency.code, "name": agency.name} if agency else None,
@@ -98,6 +105,9 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         ],
         "messages": [
             _row(m, ["id", "key", "kind", "state", "due_at", "done_at"]) for m in messages
+        ],
+        "approver_for": [
+            {"code": code, "name": name, "since": _plain(since)} for code, name, since in approves
         ],
     }
 

@@ -64,6 +64,11 @@ COMMANDS = {
     "daten_loeschen": "/daten_loeschen",
     "datenschutz": "/datenschutz",
     "privacy": "/privacy",
+    "genehmigung_neu": "/genehmigung_neu PD-Z {lead}",
+    "genehmigung_entfernen": "/genehmigung_entfernen PD-Z {lead}",
+    "dienststelle_genehmigung": "/dienststelle_genehmigung PD-Z an",
+    "genehmigungen": "/genehmigungen",
+    "ablehnen": "/ablehnen 1 Dienstplan",
     # the English names (bot/commands.py)
     "courses": "/courses",
     "my": "/my",
@@ -86,6 +91,11 @@ COMMANDS = {
     "notifications": "/notifications off",
     "mydata": "/mydata",
     "deletedata": "/deletedata",
+    "newapprover": "/newapprover PD-Z {lead}",
+    "removeapprover": "/removeapprover PD-Z {lead}",
+    "agencyapproval": "/agencyapproval PD-Z on",
+    "approvals": "/approvals",
+    "refuse": "/refuse 1 duty roster",
 }
 
 

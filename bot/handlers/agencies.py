@@ -20,12 +20,14 @@ from kurse.models import id_of
 
 async def list_agencies(update: Update, context: KursContext) -> None:
     """/dienststellen."""
+    db = context.services.db
     try:
-        found = await context.services.db.read(admin.list_agencies, actor=context.actor)
+        found = await db.read(admin.list_agencies, actor=context.actor)
+        deciders = await db.read(admin.agency_approvers, actor=context.actor)
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await reply(update, render_agencies.agencies_list(context.texts, found))
+    await reply(update, render_agencies.agencies_list(context.texts, found, deciders))
 
 
 async def new_agency(update: Update, context: KursContext) -> None:

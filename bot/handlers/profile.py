@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, render, render_leads
+from bot import keyboards, render, render_approval, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.i18n import texts
-from kurse import agencies, courses, people
+from kurse import agencies, approvers, courses, people
 from kurse.errors import DomainError, InvalidInput
 from kurse.models import id_of
 
@@ -70,7 +70,13 @@ async def help_command(update: Update, context: KursContext) -> None:
         led = await services.db.read(courses.led_by, person.id, services.clock.now())
         if led:
             text += "\n\n" + render_leads.lead_help(t, led)
-    await update.effective_message.reply_text(text)
+    if person is not None and person.id is not None:
+        approves = await services.db.read(approvers.agencies_approved_by, person.id)
+        if approves:
+            known = await services.db.read(agencies.list_agencies)
+            codes = [a.code for a in known if a.id in approves]
+            text += "\n\n" + render_approval.approver_help(t, codes)
+    await update.effective_message.reply_text(render.truncate(text))
 
 
 async def unknown_command(update: Update, context: KursContext) -> None:

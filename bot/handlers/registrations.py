@@ -11,7 +11,13 @@ from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
 from bot.handlers.courses import page_of, view_for_button
 from kurse import people, views
-from kurse.errors import CancellationClosed, DomainError, NotRegistered, RegistrationClosed
+from kurse.errors import (
+    ApprovalTooLate,
+    CancellationClosed,
+    DomainError,
+    NotRegistered,
+    RegistrationClosed,
+)
 from kurse.exports import course_calendar
 from kurse.models import Course, Person, RegistrationStatus, id_of
 from kurse.registration_lists import person_registrations
@@ -44,10 +50,11 @@ async def sign_up(update: Update, context: KursContext) -> None:
     course = view.listing.course
     if result.already:
         return
-    if view.lead is not None:
-        jobs.wake(context.application)  # the lead's news goes out at once (kurse.lead_news)
+    if view.lead is not None or result.status == RegistrationStatus.REQUESTED:
+        # The lead's news (kurse.lead_news) and the approvers' request go out at once.
+        jobs.wake(context.application)
     if result.status == RegistrationStatus.CONFIRMED:
-        await _send_calendar(context, person, course, result.registration_id)
+        await send_calendar(context, person, course, result.registration_id)
 
 
 async def ask_cancel(update: Update, context: KursContext) -> None:
@@ -90,9 +97,10 @@ async def cancel(update: Update, context: KursContext) -> None:
     await answer(query)
     course = done.view.listing.course
     was_waiting = done.result.previous_status == RegistrationStatus.WAITING
+    was_requested = done.result.previous_status == RegistrationStatus.REQUESTED
     await show(update, *page_of(context, done.view, callback.page))
-    told = render.cancelled(context.texts, course, was_waiting)
-    if was_waiting:
+    told = render.cancelled(context.texts, course, was_waiting, was_requested)
+    if was_waiting or was_requested:  # no calendar entry to take out
         await context.bot.send_message(person.telegram_id, told)
     else:  # with the file that takes the entry out of the officer's calendar
         await context.bot.send_document(
@@ -121,10 +129,10 @@ async def calendar(update: Update, context: KursContext) -> None:
         await answer(query, render.domain_error(context.texts, _not_registered()), show_alert=True)
         return
     await answer(query)
-    await _send_calendar(context, person, view.listing.course, view.mine.registration_id)
+    await send_calendar(context, person, view.listing.course, view.mine.registration_id)
 
 
-async def _send_calendar(
+async def send_calendar(
     context: KursContext, person: Person, course: Course, registration_id: int
 ) -> None:
     content = course_calendar(course, registration_id, context.services.clock.now())
@@ -151,7 +159,8 @@ async def _refused(update: Update, context: KursContext, error: DomainError, _co
     """Answers a refused action clearly, with whom to contact where that helps."""
     assert update.callback_query is not None and update.effective_chat is not None
     lead = None
-    lead_id = error.lead_id if isinstance(error, RegistrationClosed | CancellationClosed) else None
+    contact = RegistrationClosed | CancellationClosed | ApprovalTooLate
+    lead_id = error.lead_id if isinstance(error, contact) else None
     if lead_id:
         lead = await context.services.db.read(people.get_person, lead_id)
     await answer(update.callback_query)
