@@ -112,6 +112,7 @@ BUTTONS: tuple[Button, ...] = (
     Button("no", JOINED | ADMIN, "no: nothing happens", ("no",)),
     Button("nk", ADMIN, "guided /kurs_neu: an agency's seats, done, skip", ("nk:3", "nk")),
     Button("nky", ADMIN, "guided /kurs_neu: create the course", ("nky",)),
+    Button("nkd", ADMIN, "guided /kurs_neu: change the course days", ("nkd",)),
     Button("del", JOINED, "delete my data (confirmed)", ("del",)),
 )
 

@@ -226,5 +226,8 @@ def dialog_seats(t: Texts, agencies: list[Agency], seats: dict[str, int]) -> Inl
 def dialog_confirm(t: Texts) -> InlineKeyboardMarkup:
     """Under the dialog's summary: create the course, or leave it."""
     return InlineKeyboardMarkup(
-        [[_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")]]
+        [
+            [_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")],
+            [_button(t.gettext("Change the course days"), "nkd")],
+        ]
     )

@@ -66,6 +66,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class DayTimes(TypeDecorator[tuple[tuple[datetime, datetime], ...]]):
+    """A course's explicit days: ``((start, end), …)``, aware; stored as JSON, a list of
+    ``[start, end]`` in ISO 8601 UTC."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self,
+        value: tuple[tuple[datetime, datetime], ...] | None,
+        dialect: Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> list[list[str]] | None:
+        if not value:
+            return None
+        return [
+            [
+                ensure_aware(start).astimezone(UTC).isoformat(),
+                ensure_aware(end).astimezone(UTC).isoformat(),
+            ]
+            for start, end in value
+        ]
+
+    def process_result_value(
+        self,
+        value: list[list[str]] | None,
+        dialect: Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> tuple[tuple[datetime, datetime], ...] | None:
+        if not value:
+            return None
+        return tuple(
+            (datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in value
+        )
+
+
 def _time(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
@@ -140,6 +174,10 @@ class Course(SQLModel, table=True):
             name="course_min_participants_non_negative",
         ),
         CheckConstraint(
+            "min_attendance IS NULL OR (min_attendance >= 1 AND min_attendance <= 100)",
+            name="course_min_attendance_share",
+        ),
+        CheckConstraint(
             "status IN ('published', 'cancelled', 'finished')", name="course_status_known"
         ),
         Index("ix_course_status_start", "status", "start_at"),
@@ -170,6 +208,17 @@ class Course(SQLModel, table=True):
     reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = _time()
     updated_at: datetime = _time()
+    # Issue 18 (migration 0009). ``days``: the course days as the form gave them (`Termine`);
+    # None: each calendar day from the start's time of day to the end's (`kurse.days`).
+    # ``min_attendance``: the share of days (percent) a certificate needs; None: every day.
+    # ``attendance_closed_at``: when the lead closed the attendance (certificates issued);
+    # ``attendance_unlocked_until``: an admin reopened it after the lock, until then.
+    days: tuple[tuple[datetime, datetime], ...] | None = Field(
+        default=None, sa_column=Column(DayTimes(none_as_null=True))
+    )
+    min_attendance: int | None = Field(default=None, sa_column=Column(Integer))
+    attendance_closed_at: datetime | None = _time(nullable=True)
+    attendance_unlocked_until: datetime | None = _time(nullable=True)
 
 
 class Quota(SQLModel, table=True):

@@ -70,7 +70,7 @@ def test_the_guard_lists_follow_the_roles_of_the_table():
     assert commands.all_names(tuple(admin)) == guard.ADMIN_COMMANDS
     assert commands.all_names(("start", "abbrechen", "datenschutz")) == guard.BEFORE_JOINING
     assert {"skip", "agree", "abort"} == guard.BEFORE_JOINING_BUTTONS
-    assert {"ka", "kq", "zc", "csv", "pdf", "tl", "pl", "plc", "no", "nk", "nky"} == set(
+    assert {"ka", "kq", "zc", "csv", "pdf", "tl", "pl", "plc", "no", "nk", "nky", "nkd"} == set(
         guard.ADMIN_BUTTONS
     )
     assert "mitteilungen" not in {c.german for c in COMMANDS if Role.ADMIN in c.roles}

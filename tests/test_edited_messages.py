@@ -210,6 +210,8 @@ COURSE_ANSWERS = [
     "press:Fertig",
     "press:Überspringen",
     "press:Überspringen",
+    "press:Kurstage ändern",
+    "15.04.2027 08:00-12:00; 16.04.2027 09:00-12:00",
 ]
 COURSE_STEPS = {
     course_dialog.TITLE: 0,
@@ -222,6 +224,7 @@ COURSE_STEPS = {
     course_dialog.LEAD: 8,
     course_dialog.DESCRIPTION: 9,
     course_dialog.CONFIRM: 10,
+    course_dialog.DAYS: 11,
 }
 STATES = [("joining", s) for s in sorted(JOIN_STEPS)] + [
     ("new_course", s) for s in sorted(COURSE_STEPS)

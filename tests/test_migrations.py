@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kurse.db import make_engine
 from kurse.migrate import downgrade, upgrade
-from kurse.models import AuditEntry, Course, Dialog, Outbox, SQLModel, Task, UTCDateTime
+from kurse.models import AuditEntry, Dialog, Outbox, SQLModel, Task, UTCDateTime
 from kurse.schedule import ListMoment
 
 
@@ -64,21 +64,41 @@ def test_migration_0005_fills_the_task_columns_from_the_keys_of_existing_tasks(e
     engine = make_engine(empty_database_url)
     upgrade(engine, "0004")
     start = datetime(2027, 3, 12, 8, 0, tzinfo=UTC)
-    with Session(engine) as session:  # the course table is the same at 0004
-        course = Course(
-            code="K-2027-001",
-            title="Fahndung",
-            location="Hof",
-            start_at=start,
-            end_at=start + timedelta(hours=8),
-            registration_deadline=start - timedelta(days=10),
-            cancellation_deadline=start - timedelta(days=10),
-            created_at=start - timedelta(days=30),
-            updated_at=start - timedelta(days=30),
+    # The course as the table was at 0004 (later migrations add columns the model has).
+    old_course = table(
+        "course",
+        *(column(name) for name in ("code", "title", "description", "location", "status")),
+        *(column(name) for name in ("reg_seq",)),
+        *(
+            column(name, UTCDateTime())
+            for name in (
+                "start_at",
+                "end_at",
+                "registration_deadline",
+                "cancellation_deadline",
+                "created_at",
+                "updated_at",
+            )
+        ),
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            insert(old_course).values(
+                code="K-2027-001",
+                title="Fahndung",
+                description="",
+                location="Hof",
+                status="published",
+                reg_seq=0,
+                start_at=start,
+                end_at=start + timedelta(hours=8),
+                registration_deadline=start - timedelta(days=10),
+                cancellation_deadline=start - timedelta(days=10),
+                created_at=start - timedelta(days=30),
+                updated_at=start - timedelta(days=30),
+            )
         )
-        session.add(course)
-        session.commit()
-        course_id = course.id
+        course_id = connection.execute(select(column("id")).select_from(table("course"))).scalar()
     old_task = table(
         "task",
         column("key"),
