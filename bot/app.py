@@ -16,6 +16,7 @@ from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     agencies,
+    attendance,
     common,
     course_admin,
     course_dialog,
@@ -115,6 +116,7 @@ def build_application(
     courses.register(application)
     registrations.register(application)
     leads.register(application)
+    attendance.register(application)  # /anwesenheit (issue 18)
     # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
     # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
     application.add_handler(course_dialog.build_conversation())

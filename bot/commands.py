@@ -87,6 +87,9 @@ COMMANDS: tuple[Command, ...] = (
     # course leads (and admins)
     Command("teilnehmer", "participants", LEAD_OR_ADMIN),
     Command("mitteilungen", "notifications", frozenset({Role.LEAD})),  # a lead's own setting
+    # attendance and certificates (issue 18)
+    Command("anwesenheit", "attendance", LEAD_OR_ADMIN),
+    Command("anwesenheit_entsperren", "unlockattendance", ADMIN),
 )
 
 BUTTONS: tuple[Button, ...] = (
@@ -114,6 +117,11 @@ BUTTONS: tuple[Button, ...] = (
     Button("nky", ADMIN, "guided /kurs_neu: create the course", ("nky",)),
     Button("nkd", ADMIN, "guided /kurs_neu: change the course days", ("nkd",)),
     Button("del", JOINED, "delete my data (confirmed)", ("del",)),
+    # attendance (issue 18)
+    Button(
+        "ad", LEAD_OR_ADMIN, "a course day's attendance, a page of it", ("ad:42:0", "ad:42:101")
+    ),
+    Button("at", LEAD_OR_ADMIN, "the next attendance state of one participant", ("at:7:5",)),
 )
 
 # German → English. The German name is the key everywhere in the code.

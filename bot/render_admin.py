@@ -104,6 +104,7 @@ EXAMPLES = {
     "admin_entfernen": _("/removeadmin @name"),
     "personen": _("/people Müller"),
     "teilnehmer": _("/participants K-2027-001"),
+    "anwesenheit_entsperren": _("/unlockattendance K-2027-001"),
 }
 
 
