@@ -17,6 +17,7 @@ from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     agencies,
     attendance,
+    certificates,
     common,
     course_admin,
     course_dialog,
@@ -117,6 +118,7 @@ def build_application(
     registrations.register(application)
     leads.register(application)
     attendance.register(application)  # /anwesenheit (issue 18)
+    certificates.register(application)  # /anwesenheit_abschliessen, /bescheinigung, /pruefen
     # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
     # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
     application.add_handler(course_dialog.build_conversation())

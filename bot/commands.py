@@ -90,6 +90,9 @@ COMMANDS: tuple[Command, ...] = (
     # attendance and certificates (issue 18)
     Command("anwesenheit", "attendance", LEAD_OR_ADMIN),
     Command("anwesenheit_entsperren", "unlockattendance", ADMIN),
+    Command("anwesenheit_abschliessen", "closeattendance", LEAD_OR_ADMIN),
+    Command("pruefen", "verify", LEAD_OR_ADMIN),
+    Command("bescheinigung", "certificates", JOINED),
 )
 
 BUTTONS: tuple[Button, ...] = (
@@ -122,6 +125,7 @@ BUTTONS: tuple[Button, ...] = (
         "ad", LEAD_OR_ADMIN, "a course day's attendance, a page of it", ("ad:42:0", "ad:42:101")
     ),
     Button("at", LEAD_OR_ADMIN, "the next attendance state of one participant", ("at:7:5",)),
+    Button("bz", JOINED, "one of my certificates of attendance as PDF", ("bz:12",)),
 )
 
 # German → English. The German name is the key everywhere in the code.

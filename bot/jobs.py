@@ -20,12 +20,21 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot import render, render_courses, render_leads
+from bot import certificate_files, render, render_certificates, render_courses, render_leads
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
-from kurse import claims, lead_lists, lead_news, operations, outbox, schedule, tasks
+from kurse import (
+    certificates,
+    claims,
+    lead_lists,
+    lead_news,
+    operations,
+    outbox,
+    schedule,
+    tasks,
+)
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
 from kurse.models import Course, RegistrationStatus, id_of
@@ -275,6 +284,19 @@ async def _send(
         text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
     elif item.kind == MessageKind.LEAD_ASSIGNED:
         text = render_courses.lead_notice(t, course)
+    elif item.kind == MessageKind.CERTIFICATE:
+        await certificate_files.write_pdfs(application, id_of(course))  # all new ones at once
+        certificate = await services.db.read(certificates.valid, item.detail["certificate"])
+        if certificate is None or certificate.pdf is None:  # revoked meanwhile
+            raise Stale
+        await bot.send_document(
+            item.telegram_id,
+            document=certificate.pdf,
+            filename=f"{certificate.serial}.pdf",
+            caption=render_certificates.delivered(t, course),
+            **limited,
+        )
+        return
     elif item.kind in (MessageKind.LEADLIST, MessageKind.LEAD_NEWS):
         chunks = (
             await _lead_list(services, t, item)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import render, render_attendance
+from bot import render, render_attendance, render_certificates
 from bot.callbacks import encode
 from bot.i18n import Texts, texts
 from kurse.admin import CourseFill
@@ -20,6 +20,7 @@ from kurse.days import course_days
 from kurse.models import (
     Agency,
     AttendanceState,
+    Certificate,
     Course,
     CourseStatus,
     RegistrationStatus,
@@ -296,3 +297,12 @@ def attendance_days(t: Texts, course: Course) -> InlineKeyboardMarkup:
             for index, day in enumerate(course_days(course))
         ]
     )
+
+
+def certificates(t: Texts, found: list[tuple[Certificate, Course]]) -> InlineKeyboardMarkup | None:
+    """A button per certificate of the officer (``bz:<certificate>``): its PDF."""
+    rows = [
+        [_button(render_certificates.button(t, certificate, course), "bz", id_of(certificate))]
+        for certificate, course in found[:30]
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import audit, courses
+from kurse import audit, certificates, courses
 from kurse.actors import Actor
 from kurse.admin import require_admin, require_lead_or_admin
 from kurse.clock import BERLIN
@@ -36,8 +36,9 @@ from kurse.models import (
     RegistrationStatus,
     id_of,
 )
+from kurse.schedule import ATTENDANCE_LOCK
 
-LOCK_AFTER = timedelta(days=7)  # after the course's end, attendance is locked
+LOCK_AFTER = ATTENDANCE_LOCK  # after the course's end, attendance is locked
 UNLOCK_FOR = timedelta(days=7)  # an admin's unlock lasts this long
 EARLY = timedelta(minutes=30)  # a day's attendance may be recorded from this before its start
 # The state a press moves to, from the state its button showed (None: nothing recorded).
@@ -175,7 +176,8 @@ def record(
         raise NoCourseDay(given=None)
     day = days[index]
     check_open(course, day, now)
-    set_state(session, registration, day.day, NEXT[shown], now, actor.person_id)
+    if set_state(session, registration, day.day, NEXT[shown], now, actor.person_id):
+        certificates.attendance_changed(session, course, id_of(registration), now)
     return _sheet(session, course, index, now)
 
 

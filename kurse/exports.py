@@ -1,4 +1,5 @@
-"""Files made from course data: calendar entries, participant lists as CSV and PDF."""
+"""Files made from course data: calendar entries, participant lists as CSV and PDF, certificates
+of attendance as PDF."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TypedDict
 from fpdf import FPDF, FontFace, XPos, YPos
 from fpdf.enums import CellBordersLayout
 from icalendar import Calendar, Event, Timezone
+from pypdf import PdfReader, PdfWriter
 
 from kurse.clock import BERLIN
 from kurse.days import course_days
@@ -347,3 +349,97 @@ def _course_header(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> N
         if line:
             pdf.multi_cell(0, 5, line, **_BELOW)
     pdf.ln(4)
+
+
+# --- certificates of attendance (issue 18) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateLabels:
+    """Everything a certificate of attendance prints, as the bot words it (its language)."""
+
+    heading: str  # "Teilnahmebescheinigung"
+    certify: str  # "Hiermit wird bescheinigt, dass"
+    holder: str  # "POK Łukasz Wójcik"
+    agency: str  # "Polizeipräsidium Oberfranken (PP-OFR)"
+    took_part: str  # "an der gemeinsamen Fortbildung teilgenommen hat:"
+    course: str  # "Grenzüberschreitende Fahndung (K-2027-005)"
+    days: tuple[str, ...]  # each day present, with its times
+    total: str  # "Anwesend an 2 von 2 Kurstagen, 11 Stunden."
+    place: str  # "Ort: …"
+    lead: str  # "Kursleitung: …" or ""
+    cooperation: str  # "Eine Fortbildung in Zusammenarbeit von … und …"
+    issued: str  # "Ausgestellt am …"
+    serial: str  # "Nummer: K-2027-005-001"
+    verification: str  # "Prüfcode: ABCDE-FGHJK (…)"
+    title: str  # the document's title (metadata)
+
+
+def certificates_pdf(
+    items: Sequence[tuple[int, CertificateLabels]], now: datetime
+) -> dict[int, bytes]:
+    """One A4 PDF per certificate (by its id), DejaVu Sans embedded as in the attendance list.
+
+    Written as one document and then split into a file per page, so that the fonts are read
+    and subset once for all of them: a course of 100 participants takes about a second
+    instead of twenty (`bench/certificates.py`)."""
+    if not items:
+        return {}
+    pdf = FPDF(format="A4")
+    pdf.add_font(_FONT, "", FONTS / "DejaVuSans.ttf")
+    pdf.add_font(_FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+    pdf.set_margins(25, 25, 25)
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_creator("Kursbot")
+    pdf.set_creation_date(now)
+    for _id, labels in items:
+        _certificate_page(pdf, labels)
+    whole = PdfReader(io.BytesIO(bytes(pdf.output())))
+    documents = {}
+    for (certificate_id, labels), page in zip(items, whole.pages, strict=True):
+        writer = PdfWriter()
+        writer.add_page(page)
+        writer.add_metadata({"/Title": labels.title, "/Creator": "Kursbot"})
+        out = io.BytesIO()
+        writer.write(out)
+        documents[certificate_id] = out.getvalue()
+    return documents
+
+
+def _certificate_page(pdf: FPDF, labels: CertificateLabels) -> None:
+    """One certificate on its page: heading, holder, course, days, place, lead, the
+    cooperation, the date of issue, serial number and verification code."""
+    pdf.add_page()
+    pdf.set_y(40)
+    pdf.set_font(_FONT, "B", 24)
+    pdf.multi_cell(0, 12, labels.heading, align="C", **_BELOW)
+    pdf.ln(12)
+    pdf.set_font(_FONT, size=12)
+    pdf.multi_cell(0, 7, labels.certify, align="C", **_BELOW)
+    pdf.ln(3)
+    pdf.set_font(_FONT, "B", 16)
+    pdf.multi_cell(0, 9, labels.holder, align="C", **_BELOW)
+    pdf.set_font(_FONT, size=12)
+    pdf.multi_cell(0, 7, labels.agency, align="C", **_BELOW)
+    pdf.ln(3)
+    pdf.multi_cell(0, 7, labels.took_part, align="C", **_BELOW)
+    pdf.ln(3)
+    pdf.set_font(_FONT, "B", 14)
+    pdf.multi_cell(0, 8, labels.course, align="C", **_BELOW)
+    pdf.ln(6)
+    pdf.set_font(_FONT, size=11)
+    for day in labels.days[:31]:  # a page holds a month of days
+        pdf.multi_cell(0, 6, day, align="C", **_BELOW)
+    if len(labels.days) > 31:
+        pdf.multi_cell(0, 6, "…", align="C", **_BELOW)
+    pdf.ln(2)
+    for line in (labels.total, labels.place, labels.lead):
+        if line:
+            pdf.multi_cell(0, 6, line, align="C", **_BELOW)
+    pdf.ln(6)
+    pdf.set_font(_FONT, size=10)
+    pdf.multi_cell(0, 6, labels.cooperation, align="C", **_BELOW)
+    pdf.set_y(-60)
+    pdf.set_font(_FONT, size=10)
+    for line in (labels.issued, labels.serial, labels.verification):
+        pdf.multi_cell(0, 6, line, align="L", **_BELOW)

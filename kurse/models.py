@@ -29,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -340,6 +341,53 @@ class Attendance(SQLModel, table=True):
     )
 
 
+class Certificate(SQLModel, table=True):
+    """A certificate of attendance (issue 18): one officer, one course, its serial number and
+    verification code; revoked (``revoked_at``) when the attendance changed afterwards, and
+    then replaced by a new one.
+
+    The holder's name and rank are kept as printed, so that `/pruefen` still confirms a
+    certificate after the course's data is anonymised or the officer deleted their profile
+    (the links to the person and the registration are then cut, see README "Retention").
+    """
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        Index("ix_certificate_registration", "registration_id"),
+        Index("ix_certificate_person", "person_id"),
+        Index("ix_certificate_course", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    verification: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    registration_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("registration.id", ondelete="SET NULL")),
+    )
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"))
+    )
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False)
+    )
+    holder_name: str = Field(sa_column=Column(String(100), nullable=False))
+    holder_rank: str | None = Field(default=None, sa_column=Column(String(50)))
+    days_present: int = Field(sa_column=Column(Integer, nullable=False))
+    days_total: int = Field(sa_column=Column(Integer, nullable=False))
+    minutes: int = Field(sa_column=Column(Integer, nullable=False))  # of the days present
+    lead_name: str | None = Field(default=None, sa_column=Column(String(100)))
+    language: str = Field(default="de", sa_column=Column(String(8), nullable=False))
+    issued_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+    # The document as issued (PDF), written once by the bot right after issuing (it holds the
+    # texts); `/bescheinigung` sends these same bytes again.
+    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
 class AuditEntry(SQLModel, table=True):
     """Who did what, when, with the state before and after (JSON)."""
 
@@ -487,6 +535,7 @@ quota_table = SQLModel.metadata.tables[Quota.__tablename__]
 registration_table = SQLModel.metadata.tables[Registration.__tablename__]
 audit_table = SQLModel.metadata.tables[AuditEntry.__tablename__]
 attendance_table = SQLModel.metadata.tables[Attendance.__tablename__]
+certificate_table = SQLModel.metadata.tables[Certificate.__tablename__]
 
 
 def as_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> Any:

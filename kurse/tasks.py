@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import outbox, people, schedule
+from kurse import certificates, outbox, people, schedule
 from kurse.claims import due_rows
 from kurse.models import (
+    Certificate,
     Course,
     CourseStatus,
     Outbox,
@@ -203,6 +204,11 @@ def _retention(
         update(Registration).where(col(Registration.course_id) == course.id).values(person_id=None)
     )
     course.lead_id = None
+    # Certificates stay, with the holder's name as printed, so that they can still be
+    # verified; only the link to the profile goes (README, "Retention").
+    session.execute(
+        update(Certificate).where(col(Certificate.course_id) == course.id).values(person_id=None)
+    )
     anonymise_course_audit(session, id_of(course))
     session.execute(
         update(Outbox)
@@ -212,11 +218,22 @@ def _retention(
     return SENT, None
 
 
+def _certificates(
+    session: Session, _task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    """Attendance locks: the certificates that are due are issued (`kurse.certificates`)."""
+    if course.status == CourseStatus.CANCELLED:
+        return SKIPPED, "course cancelled"
+    certificates.close_at_lock(session, id_of(course), now)
+    return SENT, None
+
+
 _RUNNERS = {  # the lead list is called by run_task itself: it needs the admins
     TaskKind.REMINDER: _reminder,
     TaskKind.RELEASE: _release,
     TaskKind.END: _end,
     TaskKind.RETENTION: _retention,
+    TaskKind.CERTIFICATES: _certificates,
 }
 
 

@@ -121,7 +121,7 @@ async def test_english_keys_and_iso_dates_work_too(h, boss):
             "Anmeldeschluss: 01.03.2027\nPlätze: PP-OFR=1",
             "• Zeile 2 (Beginn): kein Datum",
         ),
-        ("Titel: Kurs A\n" + "Unsinn: x\n" * 199, "• Formular: mehr als 60 Zeilen"),
+        ("Titel: Kurs A\n" + "Unsinn: x\n" * 199, "• Formular: mehr als 62 Zeilen"),
         (
             "Titel: Kurs A\nBeginn: 12.03.2020 09:00\nEnde: 13.03.2020 16:00\nOrt: Hof\n"
             "Anmeldeschluss: 01.03.2020\nPlätze: PP-OFR=1",
