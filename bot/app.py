@@ -18,6 +18,7 @@ from bot.handlers import (
     agencies,
     attendance,
     certificates,
+    checkin,
     common,
     course_admin,
     course_dialog,
@@ -119,6 +120,7 @@ def build_application(
     leads.register(application)
     attendance.register(application)  # /anwesenheit (issue 18)
     certificates.register(application)  # /anwesenheit_abschliessen, /bescheinigung, /pruefen
+    checkin.register(application)  # /checkin; a typed check-in code (before the catch-alls)
     # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
     # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
     application.add_handler(course_dialog.build_conversation())

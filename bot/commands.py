@@ -93,6 +93,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("anwesenheit_abschliessen", "closeattendance", LEAD_OR_ADMIN),
     Command("pruefen", "verify", LEAD_OR_ADMIN),
     Command("bescheinigung", "certificates", JOINED),
+    Command("checkin", "checkin", LEAD_OR_ADMIN),
 )
 
 BUTTONS: tuple[Button, ...] = (
@@ -125,6 +126,7 @@ BUTTONS: tuple[Button, ...] = (
         "ad", LEAD_OR_ADMIN, "a course day's attendance, a page of it", ("ad:42:0", "ad:42:101")
     ),
     Button("at", LEAD_OR_ADMIN, "the next attendance state of one participant", ("at:7:5",)),
+    Button("ci", LEAD_OR_ADMIN, "the current check-in code of a course", ("ci:42",)),
     Button("bz", JOINED, "one of my certificates of attendance as PDF", ("bz:12",)),
 )
 

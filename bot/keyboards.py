@@ -299,6 +299,11 @@ def attendance_days(t: Texts, course: Course) -> InlineKeyboardMarkup:
     )
 
 
+def checkin_renew(t: Texts, course_id: int) -> InlineKeyboardMarkup:
+    """Under a check-in code: the current code (``ci:<course>``)."""
+    return InlineKeyboardMarkup([[_button(t.gettext("↻ New code"), "ci", course_id)]])
+
+
 def certificates(t: Texts, found: list[tuple[Certificate, Course]]) -> InlineKeyboardMarkup | None:
     """A button per certificate of the officer (``bz:<certificate>``): its PDF."""
     rows = [

@@ -6,6 +6,8 @@ from html import escape
 
 from bot.i18n import Texts, _
 from kurse.attendance import Line, Sheet
+from kurse.checkin import WINDOW, CheckedIn, ShownCode
+from kurse.clock import BERLIN
 from kurse.errors import AttendanceLocked, DayNotStarted, DomainError, NoCourseDay
 from kurse.models import AttendanceState, Course
 
@@ -107,3 +109,75 @@ def usage(t: Texts) -> str:
         "Please write it like this: /attendance K-2027-001 (today's day) or "
         "/attendance K-2027-001 12.03.2027"
     )
+
+
+def officer_help(t: Texts) -> str:
+    """The officers' line of /hilfe about certificates."""
+    return t.gettext("/certificates – your certificates of attendance")
+
+
+def lead_help(t: Texts, *, admin: bool) -> str:
+    """Under /hilfe for admins and leads: attendance and certificates."""
+    _ = t.gettext
+    text = _(
+        "<b>Attendance and certificates</b>\n"
+        "/attendance CODE [DD.MM.YYYY] – who is present, a button per person\n"
+        "/closeattendance CODE – after the last day: the certificates go out\n"
+        "/verify CODE – is a certificate genuine?"
+    )
+    if admin:
+        text += "\n" + _("/unlockattendance CODE – open a locked attendance again")
+    return text
+
+
+# --- self check-in -----------------------------------------------------------------------------
+
+
+def checkin_code(t: Texts, shown: ShownCode, link: str) -> str:
+    """The caption of the check-in QR code the lead shows."""
+    valid = shown.renewed_at + WINDOW
+    return t.gettext(
+        "Check-in for <b>{title}</b> ({code}), day {number}: code <b>{checkin}</b>\n"
+        "Participants type the code in their chat with Kursbot, or scan the picture "
+        "({link}). The code changes every two minutes (next at {time}) and is taken two "
+        "minutes longer; “New code” shows the current one."
+    ).format(
+        title=escape(shown.course.title),
+        code=escape(shown.course.code),
+        number=shown.index + 1,
+        checkin=shown.code,
+        link=escape(link),
+        time=valid.astimezone(BERLIN).strftime("%H:%M"),
+    )
+
+
+def checked_in(t: Texts, done: CheckedIn) -> str:
+    """An officer's check-in."""
+    _ = t.gettext
+    text = (
+        _("You were already marked present for {title}, {day}.")
+        if done.already
+        else _("✅ Checked in: you are marked present for {title}, {day}.")
+    )
+    return text.format(title=escape(done.course.title), day=t.day(done.day.day))
+
+
+def checkin_refused(t: Texts) -> str:
+    """A code that opens no check-in now."""
+    return t.gettext(
+        "This code opens no check-in now: it may be older than four minutes, of another day "
+        "or mistyped. Please type the code the course lead shows now."
+    )
+
+
+def checkin_not_confirmed(t: Texts) -> str:
+    """A check-in by someone without a confirmed seat in the course."""
+    return t.gettext(
+        "You have no confirmed seat in this course, so you cannot check in. Please speak to "
+        "the course lead."
+    )
+
+
+def checkin_usage(t: Texts) -> str:
+    """/checkin without a course code."""
+    return t.gettext("Please write it like this: /checkin K-2027-001")

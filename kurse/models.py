@@ -220,6 +220,8 @@ class Course(SQLModel, table=True):
     min_attendance: int | None = Field(default=None, sa_column=Column(Integer))
     attendance_closed_at: datetime | None = _time(nullable=True)
     attendance_unlocked_until: datetime | None = _time(nullable=True)
+    # The secret the self check-in codes of this course are made from (`kurse.checkin`).
+    checkin_secret: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class Quota(SQLModel, table=True):

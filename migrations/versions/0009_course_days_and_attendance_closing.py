@@ -3,7 +3,8 @@
 A course may name its days explicitly (`Termine:`; JSON, a list of [start, end] in UTC; NULL:
 the days follow from start and end, `kurse.days`), the share of days a certificate of
 attendance needs (`Mindestanwesenheit:`, percent; NULL: every day), when its lead closed the
-attendance (`/anwesenheit_abschliessen`) and until when an admin reopened it after the lock;
+attendance (`/anwesenheit_abschliessen`), until when an admin reopened it after the lock, the
+secret its self check-in codes are made from;
 and the certificates of attendance with their serial numbers and verification codes (the
 holder's name kept as printed, so that verification outlives the course's anonymisation).
 
@@ -35,6 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("attendance_unlocked_until", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(sa.Column("checkin_secret", sa.String(length=64), nullable=True))
         batch_op.create_check_constraint(
             "course_min_attendance_share",
             "min_attendance IS NULL OR (min_attendance >= 1 AND min_attendance <= 100)",
@@ -91,6 +93,7 @@ def downgrade() -> None:
     op.drop_table("certificate")
     with op.batch_alter_table("course", schema=None) as batch_op:
         batch_op.drop_constraint("course_min_attendance_share", type_="check")
+        batch_op.drop_column("checkin_secret")
         batch_op.drop_column("attendance_unlocked_until")
         batch_op.drop_column("attendance_closed_at")
         batch_op.drop_column("min_attendance")
