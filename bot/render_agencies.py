@@ -8,14 +8,22 @@ from bot.i18n import Texts
 from kurse.models import Agency
 
 
-def agencies_list(t: Texts, agencies: list[Agency]) -> str:
-    """/dienststellen."""
+def agencies_list(t: Texts, agencies: list[Agency], no_shows: dict[int, int] | None = None) -> str:
+    """/dienststellen, with each agency's no-shows (issue 18) where it has any."""
     lines = [t.gettext("<b>Agencies</b>")]
     lines += [
-        f"{escape(a.code)} – {escape(a.name)}" + (f" ({escape(a.state)})" if a.state else "")
+        f"{escape(a.code)} – {escape(a.name)}"
+        + (f" ({escape(a.state)})" if a.state else "")
+        + _no_shows(t, (no_shows or {}).get(a.id or 0, 0))
         for a in agencies
     ]
     return "\n".join(lines)
+
+
+def _no_shows(t: Texts, n: int) -> str:
+    if not n:
+        return ""
+    return " · " + t.ngettext("{n} no-show", "{n} no-shows", n).format(n=n)
 
 
 def agency_created(t: Texts, agency: Agency, code: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -253,3 +253,30 @@ def course_for_attendance(
     require_lead_or_admin(session, course, actor)
     found = day_of(course, given, now)
     return course, found[0] if found else None
+
+
+def no_shows(session: Session, person_ids: list[int]) -> dict[int, int]:
+    """How many course days each of ``person_ids`` was absent without excuse (no-shows)."""
+    if not person_ids:
+        return {}
+    rows = session.execute(
+        select(col(Registration.person_id), func.count())
+        .join(Attendance, col(Attendance.registration_id) == col(Registration.id))
+        .where(
+            col(Registration.person_id).in_(person_ids),
+            col(Attendance.state) == AttendanceState.ABSENT,
+        )
+        .group_by(col(Registration.person_id))
+    ).all()
+    return {int(pid): int(n) for pid, n in rows if pid is not None}
+
+
+def no_shows_by_agency(session: Session) -> dict[int, int]:
+    """No-shows (course days absent without excuse) per agency id, all courses; they stay
+    right after anonymisation (the row keeps its agency)."""
+    rows = session.execute(
+        select(col(Attendance.agency_id), func.count())
+        .where(col(Attendance.state) == AttendanceState.ABSENT)
+        .group_by(col(Attendance.agency_id))
+    ).all()
+    return {int(agency): int(n) for agency, n in rows}

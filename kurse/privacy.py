@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, or_, select, update
@@ -15,7 +15,10 @@ from kurse import courses, outbox, people
 from kurse.models import (
     AccessCodeAttempt,
     Agency,
+    Attendance,
+    AttendanceState,
     AuditEntry,
+    Certificate,
     Course,
     Dialog,
     Outbox,
@@ -31,7 +34,7 @@ from kurse.registrations import withdraw
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
@@ -63,6 +66,20 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
     ).all()
     messages = session.scalars(
         select(Outbox).where(col(Outbox.person_id) == person_id).order_by(col(Outbox.id))
+    ).all()
+    # Attendance and certificates (issue 18): absent without excuse is a no-show.
+    attended = session.execute(
+        select(Attendance, col(Course.code))
+        .join(Registration, col(Registration.id) == col(Attendance.registration_id))
+        .join(Course, col(Course.id) == col(Attendance.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Attendance.day), col(Attendance.id))
+    ).all()
+    issued = session.execute(
+        select(Certificate, col(Course.code))
+        .join(Course, col(Course.id) == col(Certificate.course_id))
+        .where(col(Certificate.person_id) == person_id)
+        .order_by(col(Certificate.id))
     ).all()
     return {
         "profile": _row(person, [c.name for c in person_table.columns]),
@@ -98,6 +115,21 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         ],
         "messages": [
             _row(m, ["id", "key", "kind", "state", "due_at", "done_at"]) for m in messages
+        ],
+        "attendance": [
+            {**_row(a, ["day", "state", "recorded_at"]), "course": code} for a, code in attended
+        ],
+        "no_shows": sum(1 for a, _code in attended if a.state == AttendanceState.ABSENT),
+        "certificates": [
+            {
+                **_row(
+                    c,
+                    ["serial", "verification", "holder_name", "holder_rank", "issued_at"],
+                ),
+                "revoked_at": _plain(c.revoked_at),
+                "course": code,
+            }
+            for c, code in issued
         ],
     }
 

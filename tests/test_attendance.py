@@ -4,6 +4,7 @@ an admin's unlock (audited), two leads pressing at once, forged and stale button
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -253,3 +254,29 @@ def test_the_lock_time_is_seven_days_after_the_end(db, clock):
     assert attendance.lock_time(course) == course.end_at + timedelta(days=7)
     assert not attendance.is_locked(course, course.end_at + timedelta(days=6, hours=23))
     assert attendance.is_locked(course, course.end_at + timedelta(days=7))
+
+
+async def test_no_shows_are_counted_for_admins_per_officer_and_agency_and_in_my_data(
+    h, boss, course_with_three
+):
+    lea, course, officers = course_with_three
+    await h.send(lea, f"/anwesenheit {course.code}")
+    await h.press(lea, "Иван Петров")
+    await h.press(lea, "Иван Петров")  # absent: a no-show
+    await h.press(lea, "Łukasz Wójcik")  # present
+    ivan = {"id": officers[2].telegram_id, "is_bot": False, "first_name": "И"}
+    ivan["language_code"] = "de"
+
+    found = await h.send(boss, f"/personen {officers[2].telegram_id}")
+    listed = await h.send(boss, "/dienststellen")
+    mine = await h.send(ivan, "/meine_daten")
+    data = json.loads(next(m.document[1] for m in mine if m.document))
+
+    assert "Иван Петров – PD-Z" in found[0].text
+    assert "1 Kurstag unentschuldigt gefehlt" in found[0].text
+    assert "PD-Z – Polizeidirektion Zwickau (Sachsen) · 1 Kurstag unentschuldigt gefehlt" in (
+        listed[0].text
+    )
+    assert "PP-OFR – Polizeipräsidium Oberfranken (Bayern)\n" in listed[0].text + "\n"
+    assert data["no_shows"] == 1
+    assert [(a["state"], a["course"]) for a in data["attendance"]] == [("absent", course.code)]
