@@ -86,6 +86,18 @@ COMMANDS = {
     "notifications": "/notifications off",
     "mydata": "/mydata",
     "deletedata": "/deletedata",
+    # attendance and certificates (issue 18)
+    "anwesenheit": "/anwesenheit {code}",
+    "attendance": "/attendance {code}",
+    "anwesenheit_entsperren": "/anwesenheit_entsperren {code}",
+    "unlockattendance": "/unlockattendance {code}",
+    "anwesenheit_abschliessen": "/anwesenheit_abschliessen {code}",
+    "closeattendance": "/closeattendance {code}",
+    "pruefen": "/pruefen ABCDE-FGHJK",
+    "verify": "/verify ABCDE-FGHJK",
+    "bescheinigung": "/bescheinigung",
+    "certificates": "/certificates",
+    "checkin": "/checkin {code}",
 }
 
 
