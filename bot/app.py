@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import jobs, persistence
+from bot import certificate_files, jobs, persistence
 from bot.commands import menu
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
@@ -153,6 +153,7 @@ async def _on_start(application: KursApplication) -> None:
     """Re-plans the timed work of every course against the settings, then sets the menu."""
     await jobs.replan(application)
     await _set_commands(application)
+    certificate_files.warm_up()  # the process that writes certificates' PDFs (issue 18)
 
 
 async def _set_commands(application: KursApplication) -> None:

@@ -4,6 +4,11 @@ a course's new certificates at once (off the event loop), and kept (`Certificate
 from __future__ import annotations
 
 import asyncio
+import atexit
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from multiprocessing import get_context
 from typing import Any
 
 from telegram.ext import Application
@@ -11,6 +16,7 @@ from telegram.ext import Application
 from bot import render_certificates
 from bot.i18n import texts
 from kurse import certificates, exports
+from kurse.db import Database
 from kurse.models import id_of
 
 
@@ -27,15 +33,49 @@ async def write_pdfs(
     at once loses nothing: the first file kept stays)."""
     services = application.bot_data["services"]
     async with _lock(application, course_id):
-        found = await services.db.read(certificates.to_print, course_id)
-        if not found:
-            return 0
-        items = [
-            (id_of(i.certificate), render_certificates.labels(texts(i.certificate.language), i))
-            for i in found
-        ]
-        # fonts and layout take about a second for a hundred: off the event loop, so that
-        # other users are answered meanwhile
-        documents = await asyncio.to_thread(exports.certificates_pdf, items, services.clock.now())
-        await services.db.run(certificates.store_pdfs, documents)
+        now = services.clock.now()
+        # Reading them, the texts and the PDF (about a second for a hundred): all off the
+        # event loop, so that other users are answered meanwhile.
+        documents = await asyncio.to_thread(_write, services.db, course_id, now)
+        if documents:
+            await services.db.run(certificates.store_pdfs, documents)
         return len(documents)
+
+
+def _write(db: Database, course_id: int, now: datetime) -> dict[int, bytes]:
+    found = db.call_read(certificates.to_print, course_id)
+    items = [
+        (id_of(i.certificate), render_certificates.labels(texts(i.certificate.language), i))
+        for i in found
+    ]
+    if not items:
+        return {}
+    # The layout is pure Python: in a thread of this process it would hold the interpreter
+    # lock for a second and more and slow every other answer down (measured: p99 of
+    # /kurse 400 ms instead of 20); in a process of its own it does not.
+    return _pool().submit(exports.certificates_pdf, items, now).result()
+
+
+def warm_up() -> None:
+    """Starts the worker process now (in a thread: starting it takes a second or more), so
+    that the first certificates after a start do not wait for it."""
+    threading.Thread(target=_warm, name="certificate-pdf-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    _pool().submit(exports.certificates_pdf, [], datetime.now(UTC)).result()
+
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One worker process for the PDFs, started on first use ("spawn": a fresh interpreter,
+    nothing of this process's threads and connections), kept for the process's life."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+            atexit.register(_POOL.shutdown, wait=False, cancel_futures=True)
+        return _POOL

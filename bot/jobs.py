@@ -285,8 +285,10 @@ async def _send(
     elif item.kind == MessageKind.LEAD_ASSIGNED:
         text = render_courses.lead_notice(t, course)
     elif item.kind == MessageKind.CERTIFICATE:
-        await certificate_files.write_pdfs(application, id_of(course))  # all new ones at once
         certificate = await services.db.read(certificates.valid, item.detail["certificate"])
+        if certificate is not None and certificate.pdf is None:  # all new ones at once
+            await certificate_files.write_pdfs(application, id_of(course))
+            certificate = await services.db.read(certificates.valid, item.detail["certificate"])
         if certificate is None or certificate.pdf is None:  # revoked meanwhile
             raise Stale
         await bot.send_document(

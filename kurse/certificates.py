@@ -257,20 +257,31 @@ class Issued:
 
 
 def _issued(session: Session, certificate: Certificate) -> Issued:
-    course = courses.get_course(session, certificate.course_id)
-    agency = session.get(Agency, certificate.agency_id)
-    assert agency is not None
-    present: set[object] = set()
-    if certificate.registration_id is not None:
-        present = set(
-            session.scalars(
-                select(col(Attendance.day)).where(
-                    col(Attendance.registration_id) == certificate.registration_id,
-                    col(Attendance.state) == AttendanceState.PRESENT,
-                )
-            )
+    return _issued_many(session, [certificate])[0]
+
+
+def _issued_many(session: Session, found: list[Certificate]) -> list[Issued]:
+    """The certificates (all of one course) with what their documents show, in a few
+    queries however many they are."""
+    if not found:
+        return []
+    course = courses.get_course(session, found[0].course_id)
+    days = course_days(course)
+    agencies = {
+        a.id: a
+        for a in session.scalars(
+            select(Agency).where(col(Agency.id).in_({c.agency_id for c in found}))
         )
-    days = [d for d in course_days(course) if d.day in present]
+    }
+    present: dict[int, set[object]] = defaultdict(set)
+    registrations = [c.registration_id for c in found if c.registration_id is not None]
+    for rid, day in session.execute(
+        select(col(Attendance.registration_id), col(Attendance.day)).where(
+            col(Attendance.registration_id).in_(registrations),
+            col(Attendance.state) == AttendanceState.PRESENT,
+        )
+    ):
+        present[rid].add(day)
     cooperation = list(
         session.scalars(
             select(Agency)
@@ -279,23 +290,34 @@ def _issued(session: Session, certificate: Certificate) -> Issued:
             .order_by(col(Agency.code))
         )
     )
-    return Issued(certificate, course, agency, days, cooperation)
+    return [
+        Issued(
+            c,
+            course,
+            agencies[c.agency_id],
+            [d for d in days if d.day in present.get(c.registration_id or 0, set())],
+            cooperation,
+        )
+        for c in found
+    ]
 
 
 def to_print(session: Session, course_id: int) -> list[Issued]:
     """The valid certificates of a course whose PDF is not written yet."""
-    return [
-        _issued(session, c)
-        for c in session.scalars(
-            select(Certificate)
-            .where(
-                col(Certificate.course_id) == course_id,
-                col(Certificate.pdf).is_(None),
-                col(Certificate.revoked_at).is_(None),
+    return _issued_many(
+        session,
+        list(
+            session.scalars(
+                select(Certificate)
+                .where(
+                    col(Certificate.course_id) == course_id,
+                    col(Certificate.pdf).is_(None),
+                    col(Certificate.revoked_at).is_(None),
+                )
+                .order_by(col(Certificate.id))
             )
-            .order_by(col(Certificate.id))
-        )
-    ]
+        ),
+    )
 
 
 def store_pdfs(session: Session, documents: dict[int, bytes]) -> None:

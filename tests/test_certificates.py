@@ -17,7 +17,7 @@ from bot.jobs import run_due_work
 from kurse import attendance, certificates, people
 from kurse import registrations as regs
 from kurse.actors import Actor
-from kurse.models import AttendanceState, Certificate, Registration
+from kurse.models import AttendanceState, Certificate, Person, Registration
 from tests import builders
 from tests.harness import user
 
@@ -320,3 +320,28 @@ async def test_after_anonymisation_a_certificate_still_verifies_but_is_no_longer
 
     assert verified[0].text.startswith("✅ Echt: PM Иван Петров (PD-Z)")
     assert listed[0].text == "Sie haben noch keine Teilnahmebescheinigungen."
+
+
+async def test_a_long_name_and_title_wrap_on_the_one_page_and_a_huge_code_is_no_certificate(
+    h, db, clock, agencies, boss, lea
+):
+    long_title = "Grenzüberschreitende Fahndung, Observation und Zugriff – " * 3
+    course = Course2(h, db, clock, agencies, lea, title=long_title.strip()[:200])
+    with db.transaction() as session:
+        person = session.get(Person, course.officers["pl"].id)
+        person.name = "Łukasz Bartłomiej Grzegorz Wójcik-Wiśniewski-Dąbrowski " * 2
+        person.name = person.name.strip()[:100]
+    course.record("pl", 0)
+    course.record("pl", 1)
+    clock.set(course.course.end_at + timedelta(minutes=5))
+    await h.send(course.lea, f"/anwesenheit_abschliessen {course.course.code}")
+    await run_due_work(h.app)
+    huge = await h.send(boss, "/pruefen " + "A" * 10_000)
+
+    (pdf,) = certificate_files(h, course.telegram_id("pl"))
+    reader = PdfReader(io.BytesIO(pdf))
+    text = pdf_text(pdf)
+    assert len(reader.pages) == 1
+    assert "Wójcik-Wiśniewski-Dąbrowski" in text
+    assert "Prüfcode:" in text
+    assert huge[0].text.startswith("❌ Keine Bescheinigung hat diesen Prüfcode.")
