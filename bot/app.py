@@ -120,11 +120,13 @@ def build_application(
     leads.register(application)
     attendance.register(application)  # /anwesenheit (issue 18)
     certificates.register(application)  # /anwesenheit_abschliessen, /bescheinigung, /pruefen
-    checkin.register(application)  # /checkin; a typed check-in code (before the catch-alls)
     # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
     # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
     application.add_handler(course_dialog.build_conversation())
     course_admin.register(application)  # /kurs_neu in one message comes through the dialog
+    # /checkin and a typed check-in code: after the dialogs (an answer such as a title of six
+    # letters is the dialog's), before the catch-alls.
+    checkin.register(application)
     agencies.register(application)
     people.register(application)
     operations.register(application)

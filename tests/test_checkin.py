@@ -161,3 +161,13 @@ def test_codes_differ_by_course_day_and_window_and_use_the_unambiguous_alphabet(
 
     assert len(codes) == 100
     assert all(checkin.normalise(code) == code for code in codes)
+
+
+@pytest.mark.usefixtures("agencies")
+async def test_a_dialog_answer_that_looks_like_a_code_stays_the_dialogs(h):
+    boss = {"id": 4242, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+    await h.send(boss, "/kurs_neu")
+
+    answer = await h.send(boss, "ACDEFG")  # a title of six letters of the codes' alphabet
+
+    assert answer[0].text.startswith("Schritt 2 von 9: Wann beginnt der Kurs?")
