@@ -366,3 +366,25 @@ async def test_a_long_name_and_title_wrap_on_the_one_page_and_a_huge_code_is_no_
     assert "Wójcik-Wiśniewski-Dąbrowski" in text
     assert "Prüfcode:" in text
     assert huge[0].text.startswith("❌ Keine Bescheinigung hat diesen Prüfcode.")
+
+
+async def test_a_certificate_still_verifies_after_its_holder_deleted_their_profile(
+    h, db, clock, boss, course2
+):
+    for day in (0, 1):
+        course2.record("cz", day)
+    clock.set(course2.course.end_at + timedelta(minutes=5))
+    await h.send(course2.lea, f"/anwesenheit_abschliessen {course2.course.code}")
+    await settle(h)
+    (certificate,) = all_certificates(db)
+    jiri = {"id": course2.telegram_id("cz"), "is_bot": False, "first_name": "J"}
+    jiri["language_code"] = "de"
+
+    await h.send(jiri, "/daten_loeschen")
+    await h.press(jiri, "Ja, alles löschen")
+    verified = await h.send(boss, f"/pruefen {certificate.verification}")
+
+    assert db.call(people.find_by_telegram_id, jiri["id"]) is None
+    (kept,) = all_certificates(db)
+    assert (kept.person_id, kept.holder_name) == (None, "Jiří Dvořák")
+    assert verified[0].text.startswith("✅ Echt: KOK Jiří Dvořák (PD-Z)")
