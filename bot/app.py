@@ -10,13 +10,16 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import jobs, persistence
+from bot import certificate_files, jobs, persistence
 from bot.commands import menu
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
 from bot.handlers import (
     agencies,
     approval,
+    attendance,
+    certificates,
+    checkin,
     common,
     course_admin,
     course_dialog,
@@ -118,10 +121,15 @@ def build_application(
     courses.register(application)
     registrations.register(application)
     leads.register(application)
+    attendance.register(application)  # /anwesenheit (issue 18)
+    certificates.register(application)  # /anwesenheit_abschliessen, /bescheinigung, /pruefen
     # The guided /kurs_neu dialog before the other admin handlers: while it runs, its steps
     # (typed answers, its "Cancel", which is a "no" button) win over everything after it.
     application.add_handler(course_dialog.build_conversation())
     course_admin.register(application)  # /kurs_neu in one message comes through the dialog
+    # /checkin and a typed check-in code: after the dialogs (an answer such as a title of six
+    # letters is the dialog's), before the catch-alls.
+    checkin.register(application)
     agencies.register(application)
     people.register(application)
     operations.register(application)
@@ -152,6 +160,7 @@ async def _on_start(application: KursApplication) -> None:
     """Re-plans the timed work of every course against the settings, then sets the menu."""
     await jobs.replan(application)
     await _set_commands(application)
+    certificate_files.warm_up()  # the process that writes certificates' PDFs (issue 18)
 
 
 async def _set_commands(application: KursApplication) -> None:

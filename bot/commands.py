@@ -96,6 +96,13 @@ COMMANDS: tuple[Command, ...] = (
     # approvers decide on the requests of their agency's officers
     Command("genehmigungen", "approvals", APPROVER),
     Command("ablehnen", "refuse", APPROVER),
+    # attendance and certificates (issue 18)
+    Command("anwesenheit", "attendance", LEAD_OR_ADMIN),
+    Command("anwesenheit_entsperren", "unlockattendance", ADMIN),
+    Command("anwesenheit_abschliessen", "closeattendance", LEAD_OR_ADMIN),
+    Command("pruefen", "verify", LEAD_OR_ADMIN),
+    Command("bescheinigung", "certificates", JOINED),
+    Command("checkin", "checkin", LEAD_OR_ADMIN),
 )
 
 BUTTONS: tuple[Button, ...] = (
@@ -121,6 +128,7 @@ BUTTONS: tuple[Button, ...] = (
     Button("no", JOINED | ADMIN, "no: nothing happens", ("no",)),
     Button("nk", ADMIN, "guided /kurs_neu: an agency's seats, done, skip", ("nk:3", "nk")),
     Button("nky", ADMIN, "guided /kurs_neu: create the course", ("nky",)),
+    Button("nkd", ADMIN, "guided /kurs_neu: change the course days", ("nkd",)),
     Button("del", JOINED, "delete my data (confirmed)", ("del",)),
     # Approval: the page is where the button is (0: /genehmigungen, 1: a message of one course).
     Button("ga", APPROVER, "approve one request", ("ga:17:0", "ga:17:1")),
@@ -133,6 +141,13 @@ BUTTONS: tuple[Button, ...] = (
     # Offers from the waiting list, to the officer offered the seat.
     Button("oa", JOINED, "accept an offered seat", ("oa:17",)),
     Button("od", JOINED, "decline an offered seat", ("od:17",)),
+    # attendance (issue 18)
+    Button(
+        "ad", LEAD_OR_ADMIN, "a course day's attendance, a page of it", ("ad:42:0", "ad:42:101")
+    ),
+    Button("at", LEAD_OR_ADMIN, "the next attendance state of one participant", ("at:7:5",)),
+    Button("ci", LEAD_OR_ADMIN, "the current check-in code of a course", ("ci:42",)),
+    Button("bz", JOINED, "one of my certificates of attendance as PDF", ("bz:12",)),
 )
 
 # German → English. The German name is the key everywhere in the code.

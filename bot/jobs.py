@@ -22,13 +22,22 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot import keyboards, render, render_approval, render_courses, render_leads
+from bot import (
+    certificate_files,
+    keyboards,
+    render,
+    render_approval,
+    render_certificates,
+    render_courses,
+    render_leads,
+)
 from bot.context import KursApplication, Services
 from bot.i18n import Texts, texts
 from bot.metrics import SENT, SKIPPED, Metrics
 from bot.ratelimit import GiveBack, Stale
 from kurse import (
     approval,
+    certificates,
     claims,
     lead_lists,
     lead_news,
@@ -327,6 +336,21 @@ async def _send(
         text = render_courses.below_minimum_notice(t, course, item.detail["confirmed"])
     elif item.kind == MessageKind.LEAD_ASSIGNED:
         text = render_courses.lead_notice(t, course)
+    elif item.kind == MessageKind.CERTIFICATE:
+        certificate = await services.db.read(certificates.valid, item.detail["certificate"])
+        if certificate is not None and certificate.pdf is None:  # all new ones at once
+            await certificate_files.write_pdfs(application, id_of(course))
+            certificate = await services.db.read(certificates.valid, item.detail["certificate"])
+        if certificate is None or certificate.pdf is None:  # revoked meanwhile
+            raise Stale
+        await bot.send_document(
+            item.telegram_id,
+            document=certificate.pdf,
+            filename=f"{certificate.serial}.pdf",
+            caption=render_certificates.delivered(t, course),
+            **limited,
+        )
+        return
     elif item.kind in (MessageKind.LEADLIST, MessageKind.LEAD_NEWS):
         chunks = (
             await _lead_list(services, t, item)

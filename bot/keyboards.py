@@ -9,14 +9,24 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import render
+from bot import render, render_attendance, render_certificates
 from bot.callbacks import encode
 from bot.i18n import Texts, texts
 from kurse.admin import CourseFill
 from kurse.approval import PendingRequest
+from kurse.attendance import Sheet
 from kurse.audit import LogPage
 from kurse.courses import CourseListing, CoursePage
-from kurse.models import Agency, CourseStatus, RegistrationStatus
+from kurse.days import course_days
+from kurse.models import (
+    Agency,
+    AttendanceState,
+    Certificate,
+    Course,
+    CourseStatus,
+    RegistrationStatus,
+    id_of,
+)
 from kurse.registration_lists import MyRegistration
 
 
@@ -234,7 +244,10 @@ def dialog_seats(t: Texts, agencies: list[Agency], seats: dict[str, int]) -> Inl
 def dialog_confirm(t: Texts) -> InlineKeyboardMarkup:
     """Under the dialog's summary: create the course, or leave it."""
     return InlineKeyboardMarkup(
-        [[_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")]]
+        [
+            [_button(t.gettext("Create the course"), "nky"), _button(t.gettext("Cancel"), "no")],
+            [_button(t.gettext("Change the course days"), "nkd")],
+        ]
     )
 
 
@@ -293,3 +306,73 @@ def confirm_refuse(t: Texts, registration_id: int, course_id: int | None) -> Inl
             ]
         ]
     )
+
+
+# --- attendance (issue 18) ---------------------------------------------------------------------
+
+ATTENDANCE_PAGE = 30  # participants per page of a day's sheet
+STATE_CODES: tuple[AttendanceState | None, ...] = (
+    None,
+    AttendanceState.PRESENT,
+    AttendanceState.ABSENT,
+    AttendanceState.EXCUSED,
+)
+
+
+def attendance_sheet(t: Texts, sheet: Sheet, page: int) -> InlineKeyboardMarkup | None:
+    """One button per participant on ``page`` (``at:<registration>:<day * 4 + shown state>``:
+    the press sets the state after the one shown), then the pages (``ad:<course>:<day * 100 +
+    page>``). A locked sheet has no participant buttons."""
+    course_id = id_of(sheet.course)
+    pages = max(1, -(-len(sheet.lines) // ATTENDANCE_PAGE))
+    page = max(0, min(page, pages - 1))
+    rows = []
+    if not sheet.locked:
+        first = page * ATTENDANCE_PAGE
+        rows = [
+            [
+                _button(
+                    render_attendance.button(line),
+                    "at",
+                    line.registration_id,
+                    sheet.index * 4 + STATE_CODES.index(line.state),
+                )
+            ]
+            for line in sheet.lines[first : first + ATTENDANCE_PAGE]
+        ]
+    navigation = []
+    if page > 0:
+        navigation.append(
+            _button(t.gettext("« Back"), "ad", course_id, sheet.index * 100 + page - 1)
+        )
+    if page + 1 < pages:
+        navigation.append(
+            _button(t.gettext("More »"), "ad", course_id, sheet.index * 100 + page + 1)
+        )
+    if navigation:
+        rows.append(navigation)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def attendance_days(t: Texts, course: Course) -> InlineKeyboardMarkup:
+    """A button per course day, to choose whose attendance to show."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(t.day(day.day), "ad", id_of(course), index * 100)]
+            for index, day in enumerate(course_days(course))
+        ]
+    )
+
+
+def checkin_renew(t: Texts, course_id: int) -> InlineKeyboardMarkup:
+    """Under a check-in code: the current code (``ci:<course>``)."""
+    return InlineKeyboardMarkup([[_button(t.gettext("↻ New code"), "ci", course_id)]])
+
+
+def certificates(t: Texts, found: list[tuple[Certificate, Course]]) -> InlineKeyboardMarkup | None:
+    """A button per certificate of the officer (``bz:<certificate>``): its PDF."""
+    rows = [
+        [_button(render_certificates.button(t, certificate, course), "bz", id_of(certificate))]
+        for certificate, course in found[:30]
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None

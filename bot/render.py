@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.i18n import Texts
 from kurse.courses import CourseListing, CoursePage
+from kurse.days import course_days
 from kurse.errors import ApprovalTooLate, CourseNotOpen, DomainError, InvalidInput, NotFound
 from kurse.models import Agency, Course, CourseStatus, Person, RegistrationStatus
 from kurse.registration_lists import MyRegistration
@@ -303,6 +304,7 @@ def course_page(
         f"<b>{escape(course.title)}</b> ({escape(course.code)})",
         "",
         _("When: {span}").format(span=t.span(course.start_at, course.end_at)),
+        *day_lines(t, course),
         _("Where: {location}").format(location=escape(course.location)),
         _("Registration until: {deadline}").format(deadline=t.when(course.registration_deadline)),
         _("Cancellation until: {deadline}").format(deadline=t.when(course.cancellation_deadline)),
@@ -325,6 +327,12 @@ def course_page(
                 course.min_participants,
             ).format(minimum=course.min_participants)
         )
+    if course.min_attendance:
+        lines.append(
+            _("Certificate of attendance for at least {share}% of the course days.").format(
+                share=course.min_attendance
+            )
+        )
     if course.description:
         lines += ["", escape(course.description)]
     if course.status == CourseStatus.CANCELLED:
@@ -332,6 +340,14 @@ def course_page(
     elif mine is not None:
         lines += ["", my_status(t, mine.status, mine.position, mine.held_until)]
     return "\n".join(lines)
+
+
+def day_lines(t: Texts, course: Course) -> list[str]:
+    """The course days, one line each, when there is more than one or they were named."""
+    days = course_days(course)
+    if len(days) == 1 and not course.days:
+        return []
+    return [t.gettext("Course days:")] + [f"• {t.span(d.start_at, d.end_at)}" for d in days]
 
 
 def my_status(

@@ -20,6 +20,8 @@ FIELDS = {
     "title": _("Title"),
     "start_at": _("Start"),
     "end_at": _("End"),
+    "days": _("Course days"),
+    "min_attendance": _("Minimum attendance"),
     "location": _("Location"),
     "registration_deadline": _("Registration deadline"),
     "cancellation_deadline": _("Cancellation deadline"),
@@ -61,6 +63,16 @@ REASONS = {
     "control_characters": _("contains control characters"),
     "nothing_visible": _("no visible letters or digits"),
     "too_far_ahead": _("more than five years ahead"),
+    "bad_days": _(
+        "not a course day: “{value}” (write 12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00)"
+    ),
+    "day_too_long": _("a day ends before it starts or lasts more than 24 hours: {value}"),
+    "days_overlap": _("a day overlaps the one before or is on the same date: {value}"),
+    "days_mismatch": _(
+        "start and end must be the first day's start and the last day's end (leave them out "
+        "and the days set them; “standard” goes back to the days of start and end)"
+    ),
+    "too_many_days": _("too many days"),
 }
 
 
@@ -96,6 +108,7 @@ EXAMPLES = {
     "genehmigung_entfernen": _("/removeapprover PP-OFR @name"),
     "dienststelle_genehmigung": _("/agencyapproval PP-OFR on"),
     "ablehnen": _("/refuse 17 reason"),
+    "anwesenheit_entsperren": _("/unlockattendance K-2027-001"),
 }
 
 

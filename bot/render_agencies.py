@@ -10,16 +10,28 @@ from kurse.models import Agency, Person, id_of
 
 
 def agencies_list(
-    t: Texts, agencies: list[Agency], approvers: dict[int, list[Person]] | None = None
+    t: Texts,
+    agencies: list[Agency],
+    approvers: dict[int, list[Person]] | None = None,
+    no_shows: dict[int, int] | None = None,
 ) -> str:
-    """/dienststellen: each agency, whether its sign-ups need approval, and its approvers."""
+    """/dienststellen: each agency, with its no-shows (issue 18) where it has any, whether its
+    sign-ups need approval, and its approvers."""
     lines = [t.gettext("<b>Agencies</b>")]
     for a in agencies:
         lines.append(
-            f"{escape(a.code)} – {escape(a.name)}" + (f" ({escape(a.state)})" if a.state else "")
+            f"{escape(a.code)} – {escape(a.name)}"
+            + (f" ({escape(a.state)})" if a.state else "")
+            + _no_shows(t, (no_shows or {}).get(a.id or 0, 0))
         )
         lines.append(render_approval.agency_approval(t, a, (approvers or {}).get(id_of(a), [])))
     return "\n".join(lines)
+
+
+def _no_shows(t: Texts, n: int) -> str:
+    if not n:
+        return ""
+    return " · " + t.ngettext("{n} no-show", "{n} no-shows", n).format(n=n)
 
 
 def agency_created(t: Texts, agency: Agency, code: str) -> str:

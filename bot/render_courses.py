@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot import render
 from bot.i18n import Texts
 from bot.render_admin import FIELDS
 from kurse.courses import CourseEdit
@@ -19,7 +20,7 @@ def course_created(t: Texts, course: Course) -> str:
         title=escape(course.title),
         when=t.span(course.start_at, course.end_at),
         location=escape(course.location),
-    )
+    ) + "".join(f"\n{line}" for line in render.day_lines(t, course))
 
 
 def day_warnings(t: Texts, warnings: list[DayWarning]) -> str:

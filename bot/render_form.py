@@ -10,6 +10,7 @@ from html import escape
 
 from bot.i18n import Texts, _
 from bot.render_admin import FIELDS, REASONS
+from kurse.days import CourseDay
 from kurse.forms import BY_NAME, DIALOG_FIELDS, Problem, Reason
 
 STEPS = len(DIALOG_FIELDS) + 1  # and the summary to confirm
@@ -55,6 +56,18 @@ _BY_REASON = {
     Reason.TOO_FAR_AHEAD: _("This lies more than five years ahead. Please give an earlier start."),
     Reason.NOT_AFTER_START: _("The end must be after the start."),
     Reason.OUT_OF_RANGE: _("Please type a whole number from 0 to {limit}."),
+    Reason.BAD_DAYS: _(
+        "“{value}” is not a course day. Please write the days like this: "
+        "12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00"
+    ),
+    Reason.DAY_TOO_LONG: _(
+        "The day {value} ends before it starts or lasts more than 24 hours. Please correct it."
+    ),
+    Reason.DAYS_OVERLAP: _(
+        "The day {value} overlaps the day before it or is on the same date. Please give the "
+        "days in order, one per date."
+    ),
+    Reason.TOO_MANY_DAYS: _("A course has at most {limit} days. Please give fewer."),
     Reason.TOO_MANY_LINES: _(
         "The description has more than {limit} lines, more than a course form holds. Please "
         "send a shorter one, or press “Skip”."
@@ -89,12 +102,23 @@ def question(t: Texts, name: str) -> str:
     return t.gettext(QUESTIONS[name]).format(step=step, steps=STEPS)
 
 
-def check_course(t: Texts, form: str) -> str:
-    """The last step: the answers as a course form, to confirm."""
+def days_question(t: Texts, days: list[CourseDay]) -> str:
+    """Asked from the summary: the course days as they are, and how to give others."""
+    listed = "\n".join(f"• {t.span(d.start_at, d.end_at)}" for d in days)
+    return t.gettext(
+        "The course days now:\n{days}\n\nSend other days like this (they set start and end): "
+        "12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00 — or “standard” for each day from the "
+        "start's time to the end's; “Skip” keeps them."
+    ).format(days=listed)
+
+
+def check_course(t: Texts, form: str, days: list[CourseDay]) -> str:
+    """The last step: the answers as a course form, and its course days, to confirm."""
     head = t.gettext("Step {step} of {steps}: Please check the course:").format(
         step=STEPS, steps=STEPS
     )
-    return f"{head}\n\n{escape(form)}"
+    listed = "\n".join(f"• {t.span(d.start_at, d.end_at)}" for d in days)
+    return f"{head}\n\n{escape(form)}\n\n{t.gettext('Course days:')}\n{listed}"
 
 
 def refusal(t: Texts, problem: Problem) -> str:

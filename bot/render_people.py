@@ -30,8 +30,13 @@ def bootstrap_admin(t: Texts) -> str:
     )
 
 
-def people_found(t: Texts, query: str, found: list[tuple[Person, Agency]]) -> str:
-    """/personen."""
+def people_found(
+    t: Texts,
+    query: str,
+    found: list[tuple[Person, Agency]],
+    no_shows: dict[int, int] | None = None,
+) -> str:
+    """/personen, with each person's no-shows (issue 18) where they have any."""
     _ = t.gettext
     if not found:
         return _("Nobody found for “{query}”.").format(query=escape(query))
@@ -39,6 +44,9 @@ def people_found(t: Texts, query: str, found: list[tuple[Person, Agency]]) -> st
     for person, agency in found:
         rank = f"{escape(person.rank)} " if person.rank else ""
         admin = " · " + _("admin rights") if person.is_admin else ""
+        missed = (no_shows or {}).get(person.id or 0, 0)
+        if missed:
+            admin += " · " + t.ngettext("{n} no-show", "{n} no-shows", missed).format(n=missed)
         lines.append(
             f"{rank}{escape(person.name)} – {escape(agency.code)}, id {person.telegram_id}{admin}"
         )

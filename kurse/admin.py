@@ -227,7 +227,10 @@ def edit_course_from_form(
 
 
 def _days_before(edit: CourseEdit) -> int:
-    before = {k: v[0] for k, v in edit.changes.items() if k in ("start_at", "end_at")}
+    before = {k: v[0] for k, v in edit.changes.items() if k in ("start_at", "end_at", "days")}
+    days = before.get("days", edit.course.days)
+    if days:
+        return len(days)
     start = before.get("start_at", edit.course.start_at)
     return len(days_between(start, before.get("end_at", edit.course.end_at)))
 

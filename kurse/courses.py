@@ -18,8 +18,9 @@ from sqlmodel import col
 from kurse import audit, people
 from kurse.actors import Actor
 from kurse.clock import BERLIN
+from kurse.days import days_between
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
-from kurse.forms import check_course, seat_problems, start_problem
+from kurse.forms import DayTimes, check_course, days_span, seat_problems, start_problem
 from kurse.models import (
     Course,
     CourseStatus,
@@ -55,6 +56,8 @@ class CourseDraft:
     min_participants: int | None = None
     lead_id: int | None = None
     offer_hours: int | None = None  # freed seats offered for so many hours; None: automatic
+    days: DayTimes | None = None  # explicit course days (issue 18); None: from start and end
+    min_attendance: int | None = None  # percent of the days a certificate needs; None: all
 
 
 EDITABLE_FIELDS = tuple(f.name for f in fields(CourseDraft) if f.name != "seats")
@@ -72,7 +75,7 @@ class CourseEdit:
     @property
     def schedule_changed(self) -> bool:
         """True if officers must be told (dates or place changed)."""
-        return bool({"start_at", "end_at", "location"} & self.changes.keys())
+        return bool({"start_at", "end_at", "days", "location"} & self.changes.keys())
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,26 @@ def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool)
     cleaned["cancellation_deadline"] = (
         cleaned["cancellation_deadline"] or cleaned["registration_deadline"]
     )
+    # Days that are just those of start and end are not kept as explicit days, so that a
+    # later move of start or end moves them too.
+    days = cleaned.get("days")
+    if not days or days == _default_days(cleaned["start_at"], cleaned["end_at"]):
+        cleaned["days"] = None
     return replace(draft, **cleaned)
+
+
+def _default_days(start: datetime, end: datetime) -> DayTimes:
+    return tuple((d.start_at, d.end_at) for d in days_between(start, end))
+
+
+def with_days_span(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Explicit days given without a start or an end set them (`kurse.forms.days_span`)."""
+    values = dict(changes)
+    if values.get("days"):
+        start, end = days_span(values["days"])
+        values.setdefault("start_at", start)
+        values.setdefault("end_at", end)
+    return values
 
 
 def _active_lead(person: Person | None) -> Person:
@@ -252,6 +274,7 @@ def edit_course(
         raise CourseNotOpen(status=course.status)
     if now >= course.start_at:
         raise InvalidInput(field="start_at", reason="course_started")
+    changes = with_days_span(changes)
     current = {name: getattr(course, name) for name in EDITABLE_FIELDS}
     draft = CourseDraft(seats={}, **{**current, **changes})
     # An unchanged start may lie in the past only if the course had started (refused above).

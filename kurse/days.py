@@ -1,8 +1,9 @@
 """The days of a course: when it actually takes place, day by day, in Europe/Berlin.
 
 A course from 12.03. 09:00 to 13.03. 16:00 is two days, 09:00–16:00 each, not one stretch
-through the night. Calendar files (one event per day) and the attendance list (one signature
-column per day) are made from these days.
+through the night, unless its form names other days (`Termine:`, kept in `Course.days`).
+Calendar files (one event per day) and the attendance list (one signature column per day)
+are made from these days.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ class CourseDay:
 
 
 def course_days(course: Course) -> list[CourseDay]:
-    """The days of ``course`` (see `days_between`)."""
+    """The days of ``course``: those its form named (`Termine`), else `days_between`."""
+    if course.days:
+        return [
+            CourseDay(start.astimezone(BERLIN).date(), start, end) for start, end in course.days
+        ]
     return days_between(course.start_at, course.end_at)
 
 

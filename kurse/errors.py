@@ -6,7 +6,7 @@ Each has a stable ``code`` (for logs and metrics); nothing here is user-facing t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 class DomainError(Exception):
@@ -162,3 +162,31 @@ class OwnRequest(DomainError):
     agency must."""
 
     code = "own_request"
+
+
+# Attendance (issue 18, `kurse.attendance`)
+
+
+@dataclass(eq=False)
+class AttendanceLocked(DomainError):
+    """Attendance of the course is locked (7 days after its end, ``since``); an admin may
+    unlock it."""
+
+    since: datetime
+    code = "attendance_locked"
+
+
+@dataclass(eq=False)
+class DayNotStarted(DomainError):
+    """The course day has not begun yet (attendance opens `EARLY` before its start)."""
+
+    day: date
+    code = "day_not_started"
+
+
+@dataclass(eq=False)
+class NoCourseDay(DomainError):
+    """The date given is not a day of the course (or no day of it is under way today)."""
+
+    given: date | None
+    code = "no_course_day"

@@ -1,11 +1,12 @@
-"""Files made from course data: calendar entries, participant lists as CSV and PDF."""
+"""Files made from course data: calendar entries, participant lists as CSV and PDF, certificates
+of attendance as PDF."""
 
 from __future__ import annotations
 
 import csv
 import functools
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import TypedDict
 
 from fpdf import FPDF, FontFace, XPos, YPos
 from fpdf.enums import CellBordersLayout
+from fpdf.fonts import TTFFont
 from icalendar import Calendar, Event, Timezone
+from pypdf import PdfReader, PdfWriter
 
 from kurse.clock import BERLIN
 from kurse.days import course_days
@@ -371,3 +374,140 @@ def _course_header(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> N
         if line:
             pdf.multi_cell(0, 5, line, **_BELOW)
     pdf.ln(4)
+
+
+# --- certificates of attendance (issue 18) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateLabels:
+    """Everything a certificate of attendance prints, as the bot words it (its language)."""
+
+    heading: str  # "Teilnahmebescheinigung"
+    certify: str  # "Hiermit wird bescheinigt, dass"
+    holder: str  # "POK Łukasz Wójcik"
+    agency: str  # "Polizeipräsidium Oberfranken (PP-OFR)"
+    took_part: str  # "an der gemeinsamen Fortbildung teilgenommen hat:"
+    course: str  # "Grenzüberschreitende Fahndung (K-2027-005)"
+    days: tuple[str, ...]  # each day present, with its times
+    total: str  # "Anwesend an 2 von 2 Kurstagen, 11 Stunden."
+    place: str  # "Ort: …"
+    lead: str  # "Kursleitung: …" or ""
+    cooperation: str  # "Eine Fortbildung in Zusammenarbeit von … und …"
+    issued: str  # "Ausgestellt am …"
+    serial: str  # "Nummer: K-2027-005-001"
+    verification: str  # "Prüfcode: ABCDE-FGHJK (…)"
+    title: str  # the document's title (metadata)
+
+
+def certificates_pdf(
+    items: Sequence[tuple[int, CertificateLabels]], now: datetime
+) -> dict[int, bytes]:
+    """One A4 PDF per certificate (by its id), DejaVu Sans embedded as in the attendance list.
+
+    Written as one document and then split into a file per page, so that the fonts are read
+    and subset once for all of them: a course of 100 participants takes about a second
+    instead of twenty (`bench/certificates.py`)."""
+    if not items:
+        return {}
+    pdf = FPDF(format="A4")
+    pdf.add_font(_FONT, "", FONTS / "DejaVuSans.ttf")
+    pdf.add_font(_FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+    pdf.set_margins(25, 25, 25)
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_creator("Kursbot")
+    pdf.set_creation_date(now)
+    for _id, labels in items:
+        _certificate_page(pdf, labels)
+    whole = PdfReader(io.BytesIO(bytes(pdf.output())))
+    documents = {}
+    for (certificate_id, labels), page in zip(items, whole.pages, strict=True):
+        writer = PdfWriter()
+        writer.add_page(page)
+        writer.add_metadata({"/Title": labels.title, "/Creator": "Kursbot"})
+        out = io.BytesIO()
+        writer.write(out)
+        documents[certificate_id] = out.getvalue()
+    return documents
+
+
+def _certificate_page(pdf: FPDF, labels: CertificateLabels) -> None:
+    """One certificate on its page: heading, holder, course, days, place, lead, the
+    cooperation, the date of issue, serial number and verification code."""
+    pdf.add_page()
+    pdf.set_y(40)
+    _line(pdf, 12, labels.heading, "B", 24)
+    pdf.ln(12)
+    _line(pdf, 7, labels.certify, "", 12)
+    pdf.ln(3)
+    _line(pdf, 9, labels.holder, "B", 16)
+    _line(pdf, 7, labels.agency, "", 12)
+    pdf.ln(3)
+    _line(pdf, 7, labels.took_part, "", 12)
+    pdf.ln(3)
+    _line(pdf, 8, labels.course, "B", 14)
+    pdf.ln(6)
+    for day in labels.days[:31]:  # a page holds a month of days
+        _line(pdf, 6, day, "", 11)
+    if len(labels.days) > 31:
+        _line(pdf, 6, "…", "", 11)
+    pdf.ln(2)
+    for text in (labels.total, labels.place, labels.lead):
+        if text:
+            _line(pdf, 6, text, "", 11)
+    pdf.ln(6)
+    _line(pdf, 6, labels.cooperation, "", 10)
+    pdf.set_y(-60)
+    for text in (labels.issued, labels.serial, labels.verification):
+        _line(pdf, 6, text, "", 10, align="L")
+
+
+def _line(pdf: FPDF, height: float, text: str, style: str, size: float, align: str = "C") -> None:
+    """A paragraph, centred unless ``align`` says otherwise, wrapped at words. Wrapped here
+    rather than by ``multi_cell``, whose line breaking measures every character again and
+    again: it was nine tenths of the time a certificate took."""
+    pdf.set_font(_FONT, style, size)
+    for part in _wrapped(pdf, text, pdf.epw):
+        pdf.cell(0, height, part, align=align, **_BELOW)
+
+
+def _wrapped(pdf: FPDF, text: str, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` in the current font, broken at spaces (a
+    word wider than the line on its own is broken between characters)."""
+    measure = _measure(pdf)
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if measure(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = word
+        while measure(current) > width and len(current) > 1:
+            cut = len(current) - 1
+            while cut > 1 and measure(current[:cut]) > width:
+                cut -= 1
+            lines.append(current[:cut])
+            current = current[cut:]
+    lines.append(current)
+    return lines
+
+
+def _measure(pdf: FPDF) -> Callable[[str], float]:
+    """The width of a text in the current font (mm): the sum of its glyphs' advance widths,
+    as fpdf computes it without text shaping (which these pages do not use), without its
+    per-call fragment building; fpdf's own measure for a character it has no width for."""
+    font, scale = pdf.current_font, pdf.font_size_pt * 0.001 / pdf.k
+    if not isinstance(font, TTFFont):
+        return pdf.get_string_width
+    widths = font.cw
+
+    def width(text: str) -> float:
+        try:
+            return float(sum(widths[ord(ch)] for ch in text)) * scale
+        except (IndexError, KeyError):
+            return pdf.get_string_width(text)
+
+    return width

@@ -10,6 +10,7 @@ ones. Nothing here touches the database or builds text for people: every problem
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Kind(Enum):
     INTEGER = "integer"
     LEAD = "lead"  # a Telegram id or @username; the caller looks the person up
     FILL = "fill"  # how freed seats are filled: automatisch (0) or Angebot 24h (hours)
+    DAYS = "days"  # 12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00 (or "standard")
+    PERCENT = "percent"  # 80% (or 80)
 
 
 class Reason(StrEnum):
@@ -76,6 +79,11 @@ class Reason(StrEnum):
     AFTER_START = "after_start"
     MORE_THAN_SEATS = "more_than_seats"
     BAD_FILL = "bad_fill"
+    BAD_DAYS = "bad_days"
+    DAYS_OVERLAP = "days_overlap"
+    DAY_TOO_LONG = "day_too_long"
+    DAYS_MISMATCH = "days_mismatch"
+    TOO_MANY_DAYS = "too_many_days"
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,10 @@ FIELDS: tuple[Field, ...] = (
     Field("title", "Titel", "Title", Kind.TEXT, True, 1, low=3, high=MAX_TITLE),
     Field("start_at", "Beginn", "Start", Kind.DAY_START, True, 2),
     Field("end_at", "Ende", "End", Kind.DAY_END, True, 3),
+    # Issue 18: the course days, when they are not each day from the start's time to the
+    # end's (`kurse.days`); given, they set start and end. The dialog offers them at its
+    # summary (not as a step: most courses keep the days of start and end).
+    Field("days", "Termine", "Days", Kind.DAYS, aliases=("kurstage", "sessions")),
     Field("location", "Ort", "Location", Kind.TEXT, True, 4, low=2, high=MAX_LOCATION),
     Field(
         "registration_deadline",
@@ -152,6 +164,15 @@ FIELDS: tuple[Field, ...] = (
         low=MIN_OFFER_HOURS,
         high=MAX_OFFER_HOURS,
     ),
+    # Issue 18: the share of course days a certificate of attendance needs (default: all).
+    Field(
+        "min_attendance",
+        "Mindestanwesenheit",
+        "Minimum attendance",
+        Kind.PERCENT,
+        low=1,
+        high=100,
+    ),
     Field("seats", "Plätze", "Seats", Kind.SEATS, True, 6, aliases=("plaetze",)),
     Field("lead", "Kursleitung", "Lead", Kind.LEAD, step=7, low=1, high=MAX_LEAD_REFERENCE),
     Field(
@@ -183,6 +204,14 @@ _FILL = re.compile(
 )
 _AUTOMATIC = ("automatisch", "automatic", "auto", "sofort")
 FILL_WORDS = {"de": ("automatisch", "Angebot {hours}h"), "en": ("automatic", "offer {hours}h")}
+_DAY = re.compile(
+    r"^(\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2}),?\s+(\d{1,2})[:.](\d{2})\s*[-–—]\s*"
+    r"(\d{1,2})[:.](\d{2})$"
+)
+MAX_DAYS = MAX_COURSE_LENGTH.days + 1
+MAX_DAY_LENGTH = timedelta(hours=24)
+DEFAULT_DAYS = ("standard", "default")  # `Termine: standard`: the days follow start and end
+DayTimes = tuple[tuple[datetime, datetime], ...]
 _SEAT = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,7}(?:-[A-Za-z0-9]{1,7})?)\s*[=:]\s*(\S+)$")
 
 
@@ -294,6 +323,52 @@ def parse_seats(text: str) -> dict[str, int]:
     return seats
 
 
+def parse_days(text: str) -> DayTimes:
+    """Reads ``12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00`` (dates also ISO; ``;`` or new
+    lines between; an end time not after the start time is on the next day) in Europe/Berlin;
+    ``standard`` is no explicit days, ``()``. Raises ValueError with the part that is wrong."""
+    if text.strip().lower() in DEFAULT_DAYS:
+        return ()
+    days = []
+    for part in re.split(r"[;\n]", text.strip()[: 40 * MAX_DAYS]):
+        if not part.strip():
+            continue
+        match = _DAY.match(part.strip())
+        if match is None:
+            raise ValueError(part.strip()[:30])
+        day_text, h1, m1, h2, m2 = match.groups()
+        try:
+            day = parse_moment(day_text).date()
+            begins = time(int(h1), int(m1))
+            ends = time(int(h2), int(m2))
+        except ValueError:
+            raise ValueError(part.strip()[:30]) from None
+        start = datetime.combine(day, begins, tzinfo=BERLIN)
+        end_day = day + timedelta(days=1) if ends <= begins else day
+        days.append((start, datetime.combine(end_day, ends, tzinfo=BERLIN)))
+    if not days:
+        raise ValueError(text[:30])
+    return tuple(days)
+
+
+def write_days(days: DayTimes) -> str:
+    """Days as `parse_days` reads them: ``12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00``."""
+    if not days:
+        return DEFAULT_DAYS[0]
+    return "; ".join(
+        f"{start.astimezone(BERLIN):%d.%m.%Y %H:%M}-{end.astimezone(BERLIN):%H:%M}"
+        for start, end in days
+    )
+
+
+def parse_percent(text: str) -> int:
+    """Reads ``80%`` or ``80`` (1–100); raises ValueError."""
+    number = text.strip().removesuffix("%").strip()
+    if not number.isdecimal() or len(number) > 3 or not 1 <= int(number) <= 100:
+        raise ValueError(text[:30])
+    return int(number)
+
+
 def parse_seat_number(text: str) -> int | Problem:
     """One agency's number of seats as the dialog asks it: a whole number 0–1000."""
     number = text.strip()
@@ -321,6 +396,16 @@ def parse_value(name: str, text: str) -> Any:
             return Problem(name, Reason.DUPLICATE_AGENCY, value[:30])
         except ValueError:
             return Problem(name, Reason.BAD_SEATS, value[:30])
+    if spec.kind is Kind.DAYS:
+        try:
+            return parse_days(value)
+        except ValueError as error:
+            return Problem(name, Reason.BAD_DAYS, str(error))
+    if spec.kind is Kind.PERCENT:
+        try:
+            return parse_percent(value)
+        except ValueError:
+            return Problem(name, Reason.OUT_OF_RANGE, value[:30], 100)
     if spec.kind is Kind.INTEGER:
         if not value.isdecimal() or len(value) > 6:  # isdigit() takes "¹", int() not
             return Problem(name, Reason.NOT_A_NUMBER, value[:30])
@@ -388,11 +473,28 @@ def parse_course_form(text: str, *, require_all: bool = True) -> CourseForm:
             form.values[name] = read
     if "description" in form.values:  # blank lines after it belonged to nothing
         form.values["description"] = form.values["description"].rstrip("\n")
+    _start_and_end_from_days(form)
     if require_all:
         for name in REQUIRED:
             if name not in form.lines:
                 form.errors.append(FormError(0, name, "missing"))
     return form
+
+
+def _start_and_end_from_days(form: CourseForm) -> None:
+    """Days given without a start or an end set them: the first day's start, the last's end."""
+    days = form.values.get("days")
+    if not days:
+        return
+    for name, moment in (("start_at", days[0][0]), ("end_at", days[-1][1])):
+        if name not in form.lines:
+            form.values[name] = moment
+            form.lines[name] = form.lines["days"]
+
+
+def days_span(days: DayTimes) -> tuple[datetime, datetime]:
+    """The start and the end that explicit days make: the first day's start, the last's end."""
+    return days[0][0], days[-1][1]
 
 
 # --- writing values back --------------------------------------------------------------------
@@ -403,6 +505,8 @@ def write_value(value: Any) -> str:
     ``TT.MM.JJJJ HH:MM``, seats as ``PP-OFR=10, PD-Z=8``."""
     if isinstance(value, datetime):
         return value.astimezone(BERLIN).strftime(MOMENT_FORMAT)
+    if isinstance(value, tuple):
+        return write_days(value)
     if isinstance(value, Mapping):
         return ", ".join(f"{code}={n}" for code, n in value.items())
     return str(value)
@@ -460,6 +564,8 @@ def course_values(course: Any, lead_reference: int | str | None) -> dict[str, An
     """A course's values by field name, as its form shows them (the lead as ``reference``,
     a Telegram id; no minimum of 0; seats are not part of the edit form)."""
     values = {spec.name: getattr(course, spec.name, None) for spec in FIELDS}
+    if course.days:  # start and end follow from the days, which the form shows
+        values["start_at"] = values["end_at"] = None
     values["seats"] = None
     values["min_participants"] = course.min_participants or None
     values["offer_hours"] = course.offer_hours or None  # automatic, the default: not shown
@@ -549,9 +655,17 @@ def check_course(
         if values.get(name) is not None:
             cleaned[name], problem = _aware(name, values[name])
             problems += [problem] if problem else []
+    if values.get("days"):
+        cleaned["days"], problem = _checked_days(values["days"])
+        problems += [problem] if problem else []
     if problems:
         return cleaned, problems
     problems += _rules_between(cleaned, now, new=new)
+    share = cleaned.get("min_attendance")
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int) or not 1 <= share <= 100
+    ):
+        problems.append(Problem("min_attendance", Reason.OUT_OF_RANGE, "", 100))
     minimum = cleaned.get("min_participants")
     if minimum is not None and (
         isinstance(minimum, bool)
@@ -570,6 +684,28 @@ def check_course(
         ):
             problems.append(Problem("offer_hours", Reason.OUT_OF_RANGE, "", MAX_OFFER_HOURS))
     return cleaned, problems
+
+
+def _checked_days(days: Any) -> tuple[DayTimes, Problem | None]:
+    """Explicit days: aware, each ending after it starts and within 24 hours, in order, one
+    per calendar day (attendance is kept per day), at most `MAX_DAYS`."""
+    try:
+        checked = tuple(
+            (ensure_aware(s).astimezone(UTC), ensure_aware(e).astimezone(UTC)) for s, e in days
+        )
+    except (ValueError, AttributeError, TypeError):
+        return days, Problem("days", Reason.NAIVE_DATETIME)
+    except OverflowError:
+        return days, Problem("days", Reason.BAD_DAYS)
+    if len(checked) > MAX_DAYS:
+        return checked, Problem("days", Reason.TOO_MANY_DAYS, "", MAX_DAYS)
+    for start, end in checked:
+        if end <= start or end - start > MAX_DAY_LENGTH:
+            return checked, Problem("days", Reason.DAY_TOO_LONG, write_days(((start, end),)))
+    for (start1, end1), (start2, end2) in itertools.pairwise(checked):
+        if start2 < end1 or start2.astimezone(BERLIN).date() <= start1.astimezone(BERLIN).date():
+            return checked, Problem("days", Reason.DAYS_OVERLAP, write_days(((start2, end2),)))
+    return checked, None
 
 
 def _rules_between(values: Mapping[str, Any], now: datetime, *, new: bool) -> list[Problem]:
@@ -591,6 +727,9 @@ def _rules_between(values: Mapping[str, Any], now: datetime, *, new: bool) -> li
         problems.append(Problem("cancellation_deadline", Reason.AFTER_START))
     if release is not None and start is not None and release >= start:
         problems.append(Problem("release_at", Reason.AFTER_START))
+    days = values.get("days")
+    if days and start is not None and end is not None and days_span(days) != (start, end):
+        problems.append(Problem("days", Reason.DAYS_MISMATCH))
     return problems
 
 
@@ -619,5 +758,11 @@ def check_answer(
         value, problem = text_problem(name, value)
         return value, [problem] if problem else []
     unfit = unwritable(name, value)
-    cleaned, problems = check_course({**known, name: value}, now, new=True)
-    return cleaned[name], problems_of(problems, name) + ([unfit] if unfit else [])
+    given = {**known, name: value}
+    concerned = [name]
+    if BY_NAME[name].kind is Kind.DAYS and value:  # the days set start and end
+        given["start_at"], given["end_at"] = days_span(value)
+        concerned += ["start_at", "end_at"]
+    cleaned, problems = check_course(given, now, new=True)
+    found = [p for p in problems if p.field in concerned]
+    return cleaned[name], found + ([unfit] if unfit else [])

@@ -30,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -66,6 +67,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DayTimes(TypeDecorator[tuple[tuple[datetime, datetime], ...]]):
+    """A course's explicit days: ``((start, end), …)``, aware; stored as JSON, a list of
+    ``[start, end]`` in ISO 8601 UTC."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self,
+        value: tuple[tuple[datetime, datetime], ...] | None,
+        dialect: Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> list[list[str]] | None:
+        if not value:
+            return None
+        return [
+            [
+                ensure_aware(start).astimezone(UTC).isoformat(),
+                ensure_aware(end).astimezone(UTC).isoformat(),
+            ]
+            for start, end in value
+        ]
+
+    def process_result_value(
+        self,
+        value: list[list[str]] | None,
+        dialect: Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> tuple[tuple[datetime, datetime], ...] | None:
+        if not value:
+            return None
+        return tuple(
+            (datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in value
+        )
 
 
 def _time(*, nullable: bool = False, index: bool = False) -> Any:
@@ -188,6 +223,10 @@ class Course(SQLModel, table=True):
             name="course_offer_hours_range",
         ),
         CheckConstraint(
+            "min_attendance IS NULL OR (min_attendance >= 1 AND min_attendance <= 100)",
+            name="course_min_attendance_share",
+        ),
+        CheckConstraint(
             "status IN ('published', 'cancelled', 'finished')", name="course_status_known"
         ),
         Index("ix_course_status_start", "status", "start_at"),
@@ -220,6 +259,19 @@ class Course(SQLModel, table=True):
     reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = _time()
     updated_at: datetime = _time()
+    # Issue 18 (migration 0009). ``days``: the course days as the form gave them (`Termine`);
+    # None: each calendar day from the start's time of day to the end's (`kurse.days`).
+    # ``min_attendance``: the share of days (percent) a certificate needs; None: every day.
+    # ``attendance_closed_at``: when the lead closed the attendance (certificates issued);
+    # ``attendance_unlocked_until``: an admin reopened it after the lock, until then.
+    days: tuple[tuple[datetime, datetime], ...] | None = Field(
+        default=None, sa_column=Column(DayTimes(none_as_null=True))
+    )
+    min_attendance: int | None = Field(default=None, sa_column=Column(Integer))
+    attendance_closed_at: datetime | None = _time(nullable=True)
+    attendance_unlocked_until: datetime | None = _time(nullable=True)
+    # The secret the self check-in codes of this course are made from (`kurse.checkin`).
+    checkin_secret: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class Quota(SQLModel, table=True):
@@ -355,6 +407,53 @@ class Attendance(SQLModel, table=True):
     )
 
 
+class Certificate(SQLModel, table=True):
+    """A certificate of attendance (issue 18): one officer, one course, its serial number and
+    verification code; revoked (``revoked_at``) when the attendance changed afterwards, and
+    then replaced by a new one.
+
+    The holder's name and rank are kept as printed, so that `/pruefen` still confirms a
+    certificate after the course's data is anonymised or the officer deleted their profile
+    (the links to the person and the registration are then cut, see README "Retention").
+    """
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        Index("ix_certificate_registration", "registration_id"),
+        Index("ix_certificate_person", "person_id"),
+        Index("ix_certificate_course", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    verification: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    registration_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("registration.id", ondelete="SET NULL")),
+    )
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"))
+    )
+    agency_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False)
+    )
+    holder_name: str = Field(sa_column=Column(String(100), nullable=False))
+    holder_rank: str | None = Field(default=None, sa_column=Column(String(50)))
+    days_present: int = Field(sa_column=Column(Integer, nullable=False))
+    days_total: int = Field(sa_column=Column(Integer, nullable=False))
+    minutes: int = Field(sa_column=Column(Integer, nullable=False))  # of the days present
+    lead_name: str | None = Field(default=None, sa_column=Column(String(100)))
+    language: str = Field(default="de", sa_column=Column(String(8), nullable=False))
+    issued_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+    # The document as issued (PDF), written once by the bot right after issuing (it holds the
+    # texts); `/bescheinigung` sends these same bytes again.
+    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
 class AuditEntry(SQLModel, table=True):
     """Who did what, when, with the state before and after (JSON)."""
 
@@ -403,6 +502,7 @@ class TaskKind(StrEnum):
     RETENTION = "retention"
     HOLD_EXPIRY = "hold"  # a held seat's deadline (`kurse.holds`): requested or offered
     APPROVAL_REMINDER = "approvalreminder"  # at half of the approval time, to the approvers
+    CERTIFICATES = "certificates"  # attendance locks; certificates issued (issue 18)
 
 
 class Task(SQLModel, table=True):
@@ -525,6 +625,7 @@ approver_table = SQLModel.metadata.tables[Approver.__tablename__]
 task_table = SQLModel.metadata.tables[Task.__tablename__]
 outbox_table = SQLModel.metadata.tables[Outbox.__tablename__]
 attendance_table = SQLModel.metadata.tables[Attendance.__tablename__]
+certificate_table = SQLModel.metadata.tables[Certificate.__tablename__]
 
 
 def as_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> Any:

@@ -23,6 +23,7 @@ from sqlmodel import col
 from kurse.claims import due_rows
 from kurse.models import (
     Approver,
+    Certificate,
     Course,
     CourseStatus,
     Outbox,
@@ -50,6 +51,7 @@ class MessageKind(StrEnum):
     LEADGONE = "leadgone"  # the lead deleted their data, to the admins
     LEAD_NEWS = "lead_news"  # changes of the list, to the lead (`kurse.lead_news`)
     LEAD_ASSIGNED = "leadset"  # you lead this course now, to the new lead
+    CERTIFICATE = "certificate"  # a certificate of attendance (issue 18), to its holder
     APPROVAL_REQUEST = "approval"  # a sign-up to approve, to each approver of the agency
     APPROVAL_REMINDER = "approvalreminder"  # half the approval time is over, to the approvers
     APPROVED = "approved"  # your sign-up is approved, to the officer
@@ -360,8 +362,29 @@ def _deliveries(session: Session, rows: Sequence[Outbox], now: datetime) -> list
         if about_course
         else {}
     )
+    # A certificate revoked meanwhile (its attendance changed again) is not sent.
+    certificate_ids = [
+        row.detail["certificate"]
+        for row in rows
+        if row.kind == MessageKind.CERTIFICATE and row.detail
+    ]
+    revoked = set(
+        session.scalars(
+            select(col(Certificate.id)).where(
+                col(Certificate.id).in_(certificate_ids), col(Certificate.revoked_at).is_not(None)
+            )
+        )
+        if certificate_ids
+        else ()
+    )
     deliveries = []
     for row in rows:
+        if (
+            row.kind == MessageKind.CERTIFICATE
+            and (row.detail or {}).get("certificate") in revoked
+        ):
+            row.state, row.done_at, row.last_error = SKIPPED, now, "certificate revoked meanwhile"
+            continue
         person = persons.get(row.person_id) if row.person_id else None
         course = courses.get(row.course_id) if row.course_id else None
         registration = registrations.get(row.registration_id) if row.registration_id else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, or_, select, update
@@ -16,7 +16,10 @@ from kurse.models import (
     AccessCodeAttempt,
     Agency,
     Approver,
+    Attendance,
+    AttendanceState,
     AuditEntry,
+    Certificate,
     Course,
     Dialog,
     Outbox,
@@ -32,7 +35,7 @@ from kurse.registrations import withdraw
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
@@ -71,6 +74,20 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         .where(col(Approver.person_id) == person_id)
         .order_by(col(Agency.code))
     ).all()
+    # Attendance and certificates (issue 18): absent without excuse is a no-show.
+    attended = session.execute(
+        select(Attendance, col(Course.code))
+        .join(Registration, col(Registration.id) == col(Attendance.registration_id))
+        .join(Course, col(Course.id) == col(Attendance.course_id))
+        .where(col(Registration.person_id) == person_id)
+        .order_by(col(Attendance.day), col(Attendance.id))
+    ).all()
+    issued = session.execute(
+        select(Certificate, col(Course.code))
+        .join(Course, col(Course.id) == col(Certificate.course_id))
+        .where(col(Certificate.person_id) == person_id)
+        .order_by(col(Certificate.id))
+    ).all()
     return {
         "profile": _row(person, [c.name for c in person_table.columns]),
         "agency": {"code": agency.code, "name": agency.name} if agency else None,
@@ -108,6 +125,21 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         ],
         "approver_for": [
             {"code": code, "name": name, "since": _plain(since)} for code, name, since in approves
+        ],
+        "attendance": [
+            {**_row(a, ["day", "state", "recorded_at"]), "course": code} for a, code in attended
+        ],
+        "no_shows": sum(1 for a, _code in attended if a.state == AttendanceState.ABSENT),
+        "certificates": [
+            {
+                **_row(
+                    c,
+                    ["serial", "verification", "holder_name", "holder_rank", "issued_at"],
+                ),
+                "revoked_at": _plain(c.revoked_at),
+                "course": code,
+            }
+            for c, code in issued
         ],
     }
 

@@ -31,6 +31,9 @@ from kurse import holds
 from kurse.models import Course, CourseStatus, Outbox, Task, TaskKind, TaskState, id_of
 
 DAY_BEFORE = timedelta(days=1)
+# Attendance locks this long after a course's end (`kurse.attendance`); then the certificates
+# are issued if the lead did not close the attendance before (`kurse.certificates`).
+ATTENDANCE_LOCK = timedelta(days=7)
 # A reminder due within this part of its offset after the sign-up is not sent (the
 # confirmation just said it all), but never more than `MAX_GRACE`.
 GRACE_SHARE = 4
@@ -128,6 +131,10 @@ def planned_work(course: Course, plan: Plan) -> dict[str, Planned]:
             TaskKind.RETENTION, course.end_at + timedelta(days=plan.retention_days)
         )
     }
+    if course.status != CourseStatus.CANCELLED:  # a finished course still locks
+        work[f"certificates:course:{cid}"] = Planned(
+            TaskKind.CERTIFICATES, course.end_at + ATTENDANCE_LOCK
+        )
     if course.status != CourseStatus.PUBLISHED:
         return work
     for offset in plan.reminders:

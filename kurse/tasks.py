@@ -18,10 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import approval, offers, outbox, people, schedule
+from kurse import approval, certificates, offers, outbox, people, schedule
 from kurse.claims import due_rows
 from kurse.courses import get_course
 from kurse.models import (
+    Certificate,
     Course,
     CourseStatus,
     Outbox,
@@ -214,6 +215,11 @@ def _retention(
         .values(person_id=None, decided_by=None, outcome_reason=None)
     )
     course.lead_id = None
+    # Certificates stay, with the holder's name as printed, so that they can still be
+    # verified; only the link to the profile goes (README, "Retention").
+    session.execute(
+        update(Certificate).where(col(Certificate.course_id) == course.id).values(person_id=None)
+    )
     anonymise_course_audit(session, id_of(course))
     session.execute(
         update(Outbox)
@@ -246,6 +252,16 @@ def _approval_reminder(
     return SKIPPED, "decided meanwhile"
 
 
+def _certificates(
+    session: Session, _task: Task, course: Course, now: datetime
+) -> tuple[str, str | None]:
+    """Attendance locks: the certificates that are due are issued (`kurse.certificates`)."""
+    if course.status == CourseStatus.CANCELLED:
+        return SKIPPED, "course cancelled"
+    certificates.close_at_lock(session, id_of(course), now)
+    return SENT, None
+
+
 _RUNNERS = {  # the lead list is called by run_task itself: it needs the admins
     TaskKind.REMINDER: _reminder,
     TaskKind.RELEASE: _release,
@@ -253,6 +269,7 @@ _RUNNERS = {  # the lead list is called by run_task itself: it needs the admins
     TaskKind.RETENTION: _retention,
     TaskKind.HOLD_EXPIRY: _hold_expiry,
     TaskKind.APPROVAL_REMINDER: _approval_reminder,
+    TaskKind.CERTIFICATES: _certificates,
 }
 
 

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
         "bench.signup_burst --scale",
         "bench.course_list",
         "bench.write_lock",
+        "bench.certificates",
     ],
 )
 def test_the_benchmark_runs_in_smoke_mode(bench):

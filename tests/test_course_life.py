@@ -207,7 +207,15 @@ def test_a_course_created_before_timed_work_existed_gets_it_at_the_next_start(tm
     looked_at = db.call(schedule.replan_all, schedule.DEFAULT_PLAN, clock.now())
     db.dispose()
     assert looked_at == 1
-    assert kinds == ["end", "leadlist", "leadlist", "reminder", "reminder", "retention"]
+    assert kinds == [
+        "certificates",  # issue 18
+        "end",
+        "leadlist",
+        "leadlist",
+        "reminder",
+        "reminder",
+        "retention",
+    ]
 
 
 async def test_changed_reminder_offsets_reach_existing_courses_at_the_next_start(

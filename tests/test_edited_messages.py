@@ -96,6 +96,18 @@ COMMANDS = {
     "agencyapproval": "/agencyapproval PD-Z on",
     "approvals": "/approvals",
     "refuse": "/refuse 1 duty roster",
+    # attendance and certificates (issue 18)
+    "anwesenheit": "/anwesenheit {code}",
+    "attendance": "/attendance {code}",
+    "anwesenheit_entsperren": "/anwesenheit_entsperren {code}",
+    "unlockattendance": "/unlockattendance {code}",
+    "anwesenheit_abschliessen": "/anwesenheit_abschliessen {code}",
+    "closeattendance": "/closeattendance {code}",
+    "pruefen": "/pruefen ABCDE-FGHJK",
+    "verify": "/verify ABCDE-FGHJK",
+    "bescheinigung": "/bescheinigung",
+    "certificates": "/certificates",
+    "checkin": "/checkin {code}",
 }
 
 
@@ -220,6 +232,8 @@ COURSE_ANSWERS = [
     "press:Fertig",
     "press:Überspringen",
     "press:Überspringen",
+    "press:Kurstage ändern",
+    "15.04.2027 08:00-12:00; 16.04.2027 09:00-12:00",
 ]
 COURSE_STEPS = {
     course_dialog.TITLE: 0,
@@ -232,6 +246,7 @@ COURSE_STEPS = {
     course_dialog.LEAD: 8,
     course_dialog.DESCRIPTION: 9,
     course_dialog.CONFIRM: 10,
+    course_dialog.DAYS: 11,
 }
 STATES = [("joining", s) for s in sorted(JOIN_STEPS)] + [
     ("new_course", s) for s in sorted(COURSE_STEPS)

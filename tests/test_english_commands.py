@@ -206,7 +206,8 @@ async def test_the_guided_dialog_checks_the_course_in_english_keys_for_an_englis
     assert check[-1].text == (
         "Step 9 of 9: Please check the course:\n\n"
         "Title: Joint control day\nStart: 15.04.2027 08:00\nEnd: 15.04.2027 16:00\n"
-        "Location: Plauen\nDeadline: 01.04.2027\nSeats: PP-OFR=6"
+        "Location: Plauen\nDeadline: 01.04.2027\nSeats: PP-OFR=6\n\n"
+        "Course days:\n• Thu, 15 April 2027, 08:00–16:00"
     )
     await h.press(boss_en, "Create the course")
     assert h.last(boss_en).text.startswith("Course <b>K-2027-001</b> created: Joint control day")

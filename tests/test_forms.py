@@ -29,12 +29,18 @@ ALL_SET = {
     "title": "Grenzüberschreitende Fahndung – Grundlagen (Übung „Fuchs“)",
     "start_at": START,
     "end_at": START + timedelta(days=1, hours=7),
+    # Explicit days: the second starts an hour earlier than the first.
+    "days": (
+        (START, START + timedelta(hours=7)),
+        (START + timedelta(hours=23), START + timedelta(days=1, hours=7)),
+    ),
     "location": "Hof, Polizeiinspektion – Raum 3.14",
     "registration_deadline": START - timedelta(days=11, hours=9, minutes=1),
     "cancellation_deadline": START - timedelta(days=7),
     "release_at": START - timedelta(days=20),
     "min_participants": 6,
     "offer_hours": 24,
+    "min_attendance": 80,
     "seats": {"PP-OFR": 10, "PD-Z": 8},
     "lead": "123456789",
     "description": DESCRIPTION,
@@ -71,7 +77,8 @@ def test_each_language_writes_its_own_keys_and_both_are_read():
     assert [line.split(":")[0] for line in german] == [f.german for f in forms.FIELDS]
     assert [line.split(":")[0] for line in english] == [f.english for f in forms.FIELDS]
     assert german[1] == "Beginn: 12.03.2027 09:00"
-    assert english[4] == "Deadline: 28.02.2027 23:59"
+    assert german[3] == "Termine: 12.03.2027 09:00-16:00; 13.03.2027 08:00-16:00"
+    assert english[5] == "Deadline: 28.02.2027 23:59"
 
 
 def test_a_description_line_that_reads_as_a_field_is_named_as_not_writable():

@@ -269,7 +269,8 @@ async def test_status_shows_pending_work_and_failures_to_admins(h, db, clock, ag
 
     answer = (await h.send(boss, "/status"))[0].text
 
-    assert "6 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben" in answer
+    # two reminders, two lists, the end, the certificates (issue 18), the anonymisation
+    assert "7 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben" in answer
     assert "; 0 fehlgeschlagen." in answer
     retention = course.end_at + timedelta(days=90)
     assert f"Als Nächstes: {course.code} am " in answer
@@ -295,12 +296,12 @@ async def test_status_speaks_in_sentences_with_the_next_due_time_in_german_and_e
     english = (await h.send({**boss, "language_code": "en"}, "/status"))[0].text
 
     assert (
-        "6 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben, die nächste ist "
+        "7 geplante Erinnerungen, Listen und andere zeitgesteuerte Aufgaben, die nächste ist "
         f"am {texts('de').when(due)} fällig." in german
     )
     assert "Nachrichten noch zu senden; 0 fehlgeschlagen." in german
     assert (
-        "6 reminders, lists and other timed tasks planned, the next falling due on "
+        "7 reminders, lists and other timed tasks planned, the next falling due on "
         f"{texts('en').when(due)}." in english
     )
     assert "0 courses anonymised after the retention period." in english

@@ -13,7 +13,7 @@ from bot import keyboards, render_admin, render_agencies
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, refuse, reply, show
-from kurse import admin, agencies
+from kurse import admin, agencies, attendance
 from kurse.errors import DomainError
 from kurse.models import id_of
 
@@ -27,7 +27,8 @@ async def list_agencies(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await reply(update, render_agencies.agencies_list(context.texts, found, deciders))
+    no_shows = await db.read(attendance.no_shows_by_agency)
+    await reply(update, render_agencies.agencies_list(context.texts, found, deciders, no_shows))
 
 
 async def new_agency(update: Update, context: KursContext) -> None:

@@ -32,6 +32,8 @@ from bot.handlers.course_admin import created_text, new_course
 from bot.handlers.guard import JOINING, NEW_COURSE
 from bot.persistence import StoredConversation
 from kurse import admin, agencies, courses, forms
+from kurse.clock import BERLIN
+from kurse.days import CourseDay, days_between
 from kurse.errors import DomainError, NotFound
 from kurse.forms import DIALOG_FIELDS, Kind, Problem, split_key
 
@@ -39,6 +41,9 @@ DIALOG = NEW_COURSE  # user_data key while the dialog runs (the guard lets its s
 STORED = (DIALOG,)  # the user_data keys of this dialog, kept in the database
 # The conversation's states (kept in the database: their numbers stay as they are).
 TITLE, START, END, LOCATION, DEADLINE, SEATS, SEAT_NUMBER, LEAD, DESCRIPTION, CONFIRM = range(10)
+# Reached from the summary's "Change the course days" (issue 18); back to the summary after.
+DAYS = 10
+_DAYS_KEY = forms.BY_NAME["days"].german
 # The state that asks each field of the form's dialog steps, in their order.
 _ASKING = (TITLE, START, END, LOCATION, DEADLINE, SEATS, LEAD, DESCRIPTION)
 STATES = dict(zip(_ASKING, DIALOG_FIELDS, strict=True))
@@ -129,8 +134,7 @@ async def answered(update: Update, context: KursContext) -> int:
 
 async def _check(context: KursContext, name: str, typed: str) -> str | None:
     """What is wrong with the answer for field ``name``, in words, or None."""
-    data = _data(context)
-    answers = {spec.name: data[spec.german] for spec in DIALOG_FIELDS if spec.german in data}
+    answers = _answers(_data(context))
     now = context.services.clock.now()
     value, problems = forms.check_answer(name, typed, forms.read_answers(answers), now)
     if problems:
@@ -141,6 +145,63 @@ async def _check(context: KursContext, name: str, typed: str) -> str | None:
         except NotFound:
             return render_form.unknown_lead(context.texts)
     return None
+
+
+def _answers(data: dict[str, Any]) -> dict[str, str]:
+    """The answers typed so far, by field name (the course days too, once given)."""
+    fields = (*DIALOG_FIELDS, forms.BY_NAME["days"])
+    return {spec.name: data[spec.german] for spec in fields if spec.german in data}
+
+
+def _days(data: dict[str, Any]) -> list[CourseDay]:
+    """The course days of the answers: those given, else those of start and end."""
+    values = forms.read_answers(_answers(data))
+    if values.get("days"):
+        return [CourseDay(s.astimezone(BERLIN).date(), s, e) for s, e in values["days"]]
+    return days_between(values["start_at"], values["end_at"])
+
+
+async def change_days(update: Update, context: KursContext) -> int:
+    """“Change the course days” under the summary: asks for them, showing the current ones."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    _data(context)["step"] = DAYS
+    text = render_form.days_question(context.texts, _days(_data(context)))
+    await context.bot.send_message(
+        update.effective_chat.id, text, reply_markup=keyboards.dialog_skip(context.texts)
+    )
+    return DAYS
+
+
+async def days_answered(update: Update, context: KursContext) -> int:
+    """Checks the typed course days; they set start and end; back to the summary."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    name, value = split_key(update.effective_message.text.strip())
+    typed = value if name == "days" else " ".join(update.effective_message.text.split())
+    problem = await _check(context, "days", typed)
+    if problem:
+        await update.effective_message.reply_text(problem)
+        return DAYS
+    data, days = _data(context), forms.parse_days(typed)
+    if days:  # the days set start and end (`kurse.forms.days_span`)
+        start, end = forms.days_span(days)
+        data[forms.BY_NAME["start_at"].german] = forms.write_value(start)
+        data[forms.BY_NAME["end_at"].german] = forms.write_value(end)
+        data[_DAYS_KEY] = typed
+    else:  # "standard": the days of start and end
+        data.pop(_DAYS_KEY, None)
+    return await _ask_confirm(update, context)
+
+
+async def days_kept(update: Update, context: KursContext) -> int:
+    """“Skip” under the days question: the days stay; back to the summary."""
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    return await _ask_confirm(update, context)
 
 
 async def _ask_seats(update: Update, context: KursContext) -> int:
@@ -196,6 +257,7 @@ def _form(data: dict[str, Any], language: str = "de") -> str:
     """The answers as a course form, with the keys of ``language`` (both are read); the
     agencies left at 0 seats are left out."""
     values: dict[str, Any] = {spec.name: data.get(spec.german) for spec in DIALOG_FIELDS}
+    values["days"] = data.get(_DAYS_KEY)
     values["seats"] = {code: n for code, n in data["seats"].items() if n}
     return "\n".join(forms.render_course_form(values, language))
 
@@ -204,7 +266,7 @@ async def _ask_confirm(update: Update, context: KursContext) -> int:
     assert update.effective_chat is not None
     t = context.texts
     _data(context)["step"] = CONFIRM
-    text = render_form.check_course(t, _form(_data(context), t.language))
+    text = render_form.check_course(t, _form(_data(context), t.language), _days(_data(context)))
     await context.bot.send_message(
         update.effective_chat.id, text, reply_markup=keyboards.dialog_confirm(t)
     )
@@ -266,9 +328,15 @@ def build_conversation() -> StoredConversation:
                 DESCRIPTION: [*typed, CallbackQueryHandler(skipped, pattern=r"^nk$")],
                 CONFIRM: [
                     CallbackQueryHandler(confirmed, pattern=r"^nky$"),
+                    CallbackQueryHandler(change_days, pattern=r"^nkd$"),
                     CallbackQueryHandler(cancelled, pattern=r"^no$"),
                 ],
+                DAYS: [
+                    MessageHandler(text, days_answered),
+                    CallbackQueryHandler(days_kept, pattern=r"^nk$"),
+                ],
             },
+            # DAYS comes last in the table as in the numbers: from the summary, back to it.
             fallbacks=[CommandHandler(names("abbrechen"), cancelled)],
             name="new_course",
         )

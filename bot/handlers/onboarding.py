@@ -17,6 +17,7 @@ from telegram.warnings import PTBUserWarning
 from bot import keyboards, render, render_admin
 from bot.commands import names
 from bot.context import KursApplication, KursContext
+from bot.handlers import checkin
 from bot.handlers.common import answer, leave_dialog, show, user_data
 from bot.handlers.courses import open_course
 from bot.handlers.guard import JOINING, NEW_COURSE
@@ -36,6 +37,12 @@ async def start(update: Update, context: KursContext) -> int:
     assert update.message is not None
     t = context.texts
     wanted = COURSE_CODE.match(" ".join(context.args or []))  # a deep link to a course
+    payload = " ".join(context.args or [])
+    if checkin.LINK.match(payload):  # a check-in link: only for those who have joined
+        if context.person is not None:
+            await checkin.link_opened(update, context, payload)
+            return ConversationHandler.END
+        context.args = []  # not an access code: not a wrong try either
     if context.person is not None:
         if wanted:
             await open_course(update, context, wanted.group(1).upper())

@@ -11,7 +11,7 @@ from bot import render_admin, render_people
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import args_text, refuse, reply
-from kurse import admin
+from kurse import admin, attendance
 from kurse.errors import DomainError
 
 
@@ -60,7 +60,9 @@ async def find_people(update: Update, context: KursContext) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await reply(update, render_people.people_found(context.texts, query[:50], found))
+    ids = [person.id for person, _agency in found if person.id is not None]
+    no_shows = await context.services.db.read(attendance.no_shows, ids)
+    await reply(update, render_people.people_found(context.texts, query[:50], found, no_shows))
 
 
 def register(application: KursApplication) -> None:

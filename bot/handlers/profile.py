@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, render, render_approval, render_leads
+from bot import keyboards, render, render_approval, render_attendance, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, callback_of, person_of, show
@@ -63,13 +63,15 @@ async def help_command(update: Update, context: KursContext) -> None:
     """Lists the commands (and, for admins and course leads, theirs)."""
     assert update.effective_message is not None and update.effective_user is not None
     t, services, person = context.texts, context.services, context.person
-    text = render.help_text(t)
+    text = render.help_text(t) + "\n" + render_attendance.officer_help(t)
     if people.is_admin(person, context.actor.bootstrap_admin):
         text += "\n\n" + render.admin_help(t)
+        text += "\n\n" + render_attendance.lead_help(t, admin=True)
     elif person is not None and person.id is not None:
         led = await services.db.read(courses.led_by, person.id, services.clock.now())
         if led:
             text += "\n\n" + render_leads.lead_help(t, led)
+            text += "\n\n" + render_attendance.lead_help(t, admin=False)
     if person is not None and person.id is not None:
         approves = await services.db.read(approvers.agencies_approved_by, person.id)
         if approves:
