@@ -46,6 +46,7 @@ class Kind(Enum):
     SEATS = "seats"  # PP-OFR=10, PD-Z=8
     INTEGER = "integer"
     LEAD = "lead"  # a Telegram id or @username; the caller looks the person up
+    AGENCY = "agency"  # an agency's code (PP-OFR); the caller looks the agency up
 
 
 class Reason(StrEnum):
@@ -141,6 +142,15 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("seats", "Plätze", "Seats", Kind.SEATS, True, 6, aliases=("plaetze",)),
     Field("lead", "Kursleitung", "Lead", Kind.LEAD, step=7, low=1, high=MAX_LEAD_REFERENCE),
+    # The host (issue 19); default: the creating admin's agency (`kurse.courses.default_host`).
+    Field(
+        "host",
+        "Ausrichter",
+        "Host",
+        Kind.AGENCY,
+        aliases=("host agency", "ausrichtende dienststelle"),
+        high=16,
+    ),
     Field(
         "description",
         "Beschreibung",
@@ -300,6 +310,8 @@ def parse_value(name: str, text: str) -> Any:
             return Problem(name, Reason.DUPLICATE_AGENCY, value[:30])
         except ValueError:
             return Problem(name, Reason.BAD_SEATS, value[:30])
+    if spec.kind is Kind.AGENCY:
+        return value.upper()[: spec.high]
     if spec.kind is Kind.INTEGER:
         if not value.isdecimal() or len(value) > 6:  # isdigit() takes "¹", int() not
             return Problem(name, Reason.NOT_A_NUMBER, value[:30])
@@ -410,13 +422,17 @@ def left_out(values: Mapping[str, Any], language: str) -> list[str]:
     ]
 
 
-def course_values(course: Any, lead_reference: int | str | None) -> dict[str, Any]:
+def course_values(
+    course: Any, lead_reference: int | str | None, host_code: str | None = None
+) -> dict[str, Any]:
     """A course's values by field name, as its form shows them (the lead as ``reference``,
-    a Telegram id; no minimum of 0; seats are not part of the edit form)."""
+    a Telegram id; the host as its agency's code; no minimum of 0; seats are not part of
+    the edit form)."""
     values = {spec.name: getattr(course, spec.name, None) for spec in FIELDS}
     values["seats"] = None
     values["min_participants"] = course.min_participants or None
     values["lead"] = str(lead_reference) if lead_reference is not None else None
+    values["host"] = host_code
     return values
 
 

@@ -165,6 +165,13 @@ class Course(SQLModel, table=True):
         default=CourseStatus.PUBLISHED, sa_column=Column(String(16), nullable=False)
     )
     cancel_reason: str | None = Field(default=None, sa_column=Column(String(500)))
+    # The agency that hosts the course (Ausrichter; issue 19: the figures per agency count
+    # its courses and the seats of them taken by other agencies' officers).
+    host_agency_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+    )
     # Arrival counter: every sign-up takes the next number under the course's row lock, so
     # waiting lists are first come, first served even across processes.
     reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
