@@ -123,3 +123,13 @@ class LastAdmin(DomainError):
     """The last admin cannot remove themself."""
 
     code = "last_admin"
+
+
+@dataclass(eq=False)
+class PeriodInvalid(DomainError):
+    """A period for the figures (`kurse.periods`) that cannot be read: ``reason`` is a
+    `kurse.periods.PeriodReason` value, ``given`` the part typed that is wrong (cut)."""
+
+    reason: str
+    given: str = ""
+    code = "period_invalid"
