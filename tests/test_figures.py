@@ -169,7 +169,8 @@ EXPECTED_Z = {
 }
 
 
-def test_the_term_was_anonymised_before_it_is_counted(db, term):
+@pytest.mark.usefixtures("term")
+def test_the_term_was_anonymised_before_it_is_counted(db):
     with db.transaction(readonly=True) as session:
         named = [
             session.get(Registration, rid).person_id for rid in term["registrations"].values()
@@ -178,14 +179,16 @@ def test_the_term_was_anonymised_before_it_is_counted(db, term):
     assert named == [None] * 14
 
 
-def test_each_agency_s_figures_are_the_known_answers(db, agencies, term):
+@pytest.mark.usefixtures("term")
+def test_each_agency_s_figures_are_the_known_answers(db):
     figures = figures_of(db)
 
     by_code = {row.code: counts(row) for row in figures.agencies}
     assert by_code == {"PD-Z": EXPECTED_Z, "PP-OFR": EXPECTED_OFR}
 
 
-def test_the_total_is_the_sum_and_the_joint_shares_are_guests_over_seats_taken(db, term):
+@pytest.mark.usefixtures("term")
+def test_the_total_is_the_sum_and_the_joint_shares_are_guests_over_seats_taken(db):
     figures = figures_of(db)
 
     assert counts(figures.total) == {k: EXPECTED_OFR[k] + EXPECTED_Z[k] for k in EXPECTED_OFR}
@@ -194,7 +197,8 @@ def test_the_total_is_the_sum_and_the_joint_shares_are_guests_over_seats_taken(d
     assert figures.total.joint_share == 4 / 8
 
 
-def test_the_joint_share_over_the_months_counts_each_course_in_its_starting_month(db, term):
+@pytest.mark.usefixtures("term")
+def test_the_joint_share_over_the_months_counts_each_course_in_its_starting_month(db):
     figures = figures_of(db)
 
     assert [(m.month, m.confirmed, m.joint) for m in figures.months] == [
@@ -204,7 +208,8 @@ def test_the_joint_share_over_the_months_counts_each_course_in_its_starting_mont
     ]
 
 
-def test_the_quarters_add_up_and_the_courses_outside_count_in_their_own(db, term):
+@pytest.mark.usefixtures("term")
+def test_the_quarters_add_up_and_the_courses_outside_count_in_their_own(db):
     q2 = figures_of(db, parse_period("Q2 2027", date(2027, 1, 1)))
     december = figures_of(db, parse_period("12.2026", date(2027, 1, 1)))
 
@@ -212,7 +217,8 @@ def test_the_quarters_add_up_and_the_courses_outside_count_in_their_own(db, term
     assert (december.total.hosted, december.total.confirmed) == (1, 1)  # F, across new year
 
 
-def test_waiting_demand_counts_as_unserved_only_once_the_course_has_started(db, term):
+@pytest.mark.usefixtures("term")
+def test_waiting_demand_counts_as_unserved_only_once_the_course_has_started(db):
     before_a = figures_of(db, now=at("14.01.2027"))
     after_a = figures_of(db, now=at("15.01.2027", 10))
 
@@ -235,7 +241,8 @@ def test_a_lead_s_figures_count_only_the_courses_they_lead(db, agencies):
     assert (figures.total.hosted, figures.total.confirmed, figures.total.guests) == (1, 1, 1)
 
 
-def test_an_empty_period_counts_zero_everywhere_and_no_share(db, agencies):
+@pytest.mark.usefixtures("agencies")
+def test_an_empty_period_counts_zero_everywhere_and_no_share(db):
     figures = figures_of(db, parse_period("2030", date(2027, 1, 1)))
 
     assert all(v == 0 for v in counts(figures.total).values())
