@@ -169,8 +169,7 @@ EXPECTED_Z = {
 }
 
 
-@pytest.mark.usefixtures("term")
-def test_the_term_was_anonymised_before_it_is_counted(db):
+def test_the_term_was_anonymised_before_it_is_counted(db, term):
     with db.transaction(readonly=True) as session:
         named = [
             session.get(Registration, rid).person_id for rid in term["registrations"].values()
