@@ -21,6 +21,7 @@ from bot.handlers import (
     course_dialog,
     courses,
     errors,
+    figures,
     guard,
     leads,
     onboarding,
@@ -122,6 +123,7 @@ def build_application(
     agencies.register(application)
     people.register(application)
     operations.register(application)
+    figures.register(application)  # /statistik, /bericht
     common.register(application)  # the "No" under any question, after the dialog's own
     privacy.register(application)
     profile.register(application)

@@ -38,6 +38,9 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from kurse import people
+from kurse.actors import Actor
+from kurse.errors import NotAllowed
 from kurse.models import (
     Agency,
     Attendance,
@@ -48,7 +51,7 @@ from kurse.models import (
     Registration,
     RegistrationStatus,
 )
-from kurse.periods import Period
+from kurse.periods import Period, berlin_today, parse_period
 
 
 @dataclass
@@ -245,3 +248,22 @@ def _attendance(
     for agency_id, present, absent in session.execute(query):
         _add(rows, agency_id, "attended", present)
         _add(rows, agency_id, "no_shows", absent)
+
+
+def figures_for(session: Session, period_text: str, now: datetime, *, actor: Actor) -> Figures:
+    """The figures an actor may see for the period typed (`kurse.periods.parse_period`;
+    empty: the current quarter): every course for an admin, their own courses for a lead
+    (a person who leads or led a course not yet anonymised); `NotAllowed` for anyone else,
+    before the period is read."""
+    person = people.find_by_telegram_id(session, actor.telegram_id) if actor.telegram_id else None
+    if people.is_admin(person, actor.bootstrap_admin):
+        return count_figures(session, parse_period(period_text, berlin_today(now)), now)
+    if person is None or not person.active or not _leads_any(session, person.id):
+        raise NotAllowed(role="lead")
+    period = parse_period(period_text, berlin_today(now))
+    return count_figures(session, period, now, lead_id=person.id)
+
+
+def _leads_any(session: Session, person_id: int | None) -> bool:
+    found = session.scalar(select(col(Course.id)).where(col(Course.lead_id) == person_id).limit(1))
+    return found is not None
