@@ -163,8 +163,8 @@ def table(t: Texts, figures: Figures, now: datetime) -> str:
     )
 
 
-def period_refused(t: Texts, error: PeriodInvalid) -> str:
-    """A period that cannot be read, and how to write one."""
+def period_refused(t: Texts, error: PeriodInvalid, *, examples: bool = True) -> str:
+    """A period that cannot be read, and how to write one (``examples``: in chat)."""
     _ = t.gettext
     given = escape(error.given)
     reason = {
@@ -173,11 +173,13 @@ def period_refused(t: Texts, error: PeriodInvalid) -> str:
         PeriodReason.BACKWARDS: _("The period ends before it begins: {given}."),
         PeriodReason.TOO_LONG: _("A period may be at most {given} years long."),
     }.get(PeriodReason(error.reason), _("“{given}” is not a period."))
-    examples = _(
+    if not examples:
+        return reason.format(given=error.given)
+    hint = _(
         "For example: /stats 2027, /stats Q1 2027, /stats 03.2027, "
         "/stats 01.01.2027-30.06.2027; /stats alone shows the current quarter."
     )
-    return f"{reason.format(given=given)} {examples}"
+    return f"{reason.format(given=given)} {hint}"
 
 
 def not_allowed(t: Texts) -> str:
