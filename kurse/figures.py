@@ -267,3 +267,49 @@ def figures_for(session: Session, period_text: str, now: datetime, *, actor: Act
 def _leads_any(session: Session, person_id: int | None) -> bool:
     found = session.scalar(select(col(Course.id)).where(col(Course.lead_id) == person_id).limit(1))
     return found is not None
+
+
+def own_figures(session: Session, person_id: int) -> dict[str, int]:
+    """An officer's own figures, as `/meine_daten` shows them: their sign-ups, confirmed
+    seats, attended, no-shows, cancellations and waiting places (held courses only, as in
+    `count_figures`; the same rules, over every period)."""
+    held = [
+        col(Registration.person_id) == person_id,
+        col(Course.status) != CourseStatus.CANCELLED,
+    ]
+    by_status = dict(
+        session.execute(
+            select(col(Registration.status), func.count())
+            .join(Course, col(Course.id) == col(Registration.course_id))
+            .where(*held)
+            .group_by(col(Registration.status))
+        ).all()
+    )
+    state = col(Attendance.state)
+    days = (
+        select(
+            func.max(case((state == AttendanceState.PRESENT, 1), else_=0)).label("present"),
+            func.max(case((state == AttendanceState.ABSENT, 1), else_=0)).label("absent"),
+        )
+        .join(Registration, col(Registration.id) == col(Attendance.registration_id))
+        .join(Course, col(Course.id) == col(Registration.course_id))
+        .where(*held, col(Registration.status) == RegistrationStatus.CONFIRMED)
+        .group_by(col(Attendance.registration_id))
+        .subquery()
+    )
+    attended, no_shows = session.execute(
+        select(
+            func.coalesce(func.sum(days.c.present), 0),
+            func.coalesce(
+                func.sum(case((and_(days.c.present == 0, days.c.absent == 1), 1), else_=0)), 0
+            ),
+        )
+    ).one()
+    return {
+        "sign_ups": sum(by_status.values()),
+        "confirmed": by_status.get(RegistrationStatus.CONFIRMED, 0),
+        "attended": int(attended),
+        "no_shows": int(no_shows),
+        "cancellations": by_status.get(RegistrationStatus.CANCELLED, 0),
+        "waiting": by_status.get(RegistrationStatus.WAITING, 0),
+    }

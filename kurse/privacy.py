@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import courses, outbox, people
+from kurse import courses, figures, outbox, people
 from kurse.models import (
     AccessCodeAttempt,
     Agency,
@@ -99,6 +99,8 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
         "messages": [
             _row(m, ["id", "key", "kind", "state", "due_at", "done_at"]) for m in messages
         ],
+        # Issue 19: the officer's own figures (officers see no one else's).
+        "figures": figures.own_figures(session, person_id),
     }
 
 

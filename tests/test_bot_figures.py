@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -189,3 +190,35 @@ async def test_the_report_in_english_is_english(h, boss_en):
     assert "Figures of the cooperation" in text
     assert "Courses hosted 0 0 1 1" in text
     assert "What the figures count" in text
+
+
+async def test_an_officer_finds_their_own_figures_in_my_data_and_no_one_else_s(
+    h, db, clock, agencies
+):
+    anna = user("Anna", id=888)
+    await h.join(anna, agencies["PP-OFR"].access_code, "Anna Beispiel")
+    now = clock.now()
+    with db.transaction() as session:
+        from kurse import people
+
+        me = people.find_by_telegram_id(session, 888)
+    other = builders.officer(db, agencies["PP-OFR"], now, name="Otto Anders")
+    first = builders.course(db, now, {"PP-OFR": 1, "PD-Z": 1})
+    second = builders.course(db, now, {"PP-OFR": 1, "PD-Z": 1}, title="Zweiter Kurs")
+    with db.transaction() as session:
+        mine = regs.sign_up(session, first.id, me.id, now).registration_id
+        regs.sign_up(session, second.id, other.id, now)
+        regs.sign_up(session, second.id, me.id, now)  # waiting behind Otto
+    builders.attendance(db, mine, first.start_at.astimezone(BERLIN).date(), "absent", now)
+
+    answer = await h.send(anna, "/meine_daten")
+
+    data = json.loads(answer[-1].document[1])
+    assert data["figures"] == {
+        "sign_ups": 2,
+        "confirmed": 1,
+        "attended": 0,
+        "no_shows": 1,
+        "cancellations": 0,
+        "waiting": 1,
+    }
