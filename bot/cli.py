@@ -16,7 +16,7 @@ from bot import render_figures
 from bot.check import cannot_open, run_check
 from bot.i18n import texts
 from bot.logs import configure as configure_logging
-from kurse import agencies, figures, migrate, periods, report, schedule
+from kurse import agencies, charts, figures, migrate, periods, report, schedule
 from kurse.checks import Listening
 from kurse.clock import SystemClock
 from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
@@ -96,6 +96,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except BotApiUnavailable as error:
         print(error, file=sys.stderr)
         return 1
+    charts.preload()  # matplotlib and its font before the first /statistik (bench/README.md)
     tune_garbage_collector()  # after start-up: see bot/process.py
     where = db.engine.url.render_as_string()
     health_port = args.health_port or settings.kursbot_health_port

@@ -1,7 +1,9 @@
 """The chart of the figures as a PNG picture (matplotlib, Agg backend, no display needed).
 
-matplotlib is imported on the first chart, not at start: a bot that never draws one does not
-carry it (measured in bench/README.md, "Figures"). The figure is built with the object API
+matplotlib is imported on the first chart, or by `preload`, which ``kursbot run`` calls at
+start (about 25 MB more, and the first ``/statistik`` does not wait a second or more for the
+import and the font; measured in bench/README.md, "Figures"); tests and ``kursbot chat`` that
+draw no chart do not carry it. The figure is built with the object API
 (`Figure`, no ``pyplot``), so nothing global is kept between charts and a chart can be drawn
 in a worker thread while the event loop answers others.
 """
@@ -32,6 +34,17 @@ class ChartLabels:
     total: str
 
 
+def preload() -> None:
+    """Imports matplotlib and draws a tiny picture with a word on it (loads the font)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(0.5, 0.5), dpi=DPI)
+    FigureCanvasAgg(figure)
+    figure.text(0.1, 0.5, "Kursbot")
+    figure.savefig(io.BytesIO(), format="png")
+
+
 def figures_chart(
     figures: Figures, labels: ChartLabels, *, width_px: int = WIDTH_PX, height_px: int = HEIGHT_PX
 ) -> bytes:
@@ -43,8 +56,10 @@ def figures_chart(
 
     if len(labels.months) != len(figures.months):
         raise ValueError("labels.months must name each month of the figures")
-    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
+    # Fixed margins: matplotlib's constrained layout measured twice the time of a whole draw.
+    figure.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.11, hspace=0.35)
     seats, share = figure.subplots(2, 1, height_ratios=[3, 2])
     figure.suptitle(labels.title, fontsize=15, fontweight="bold")
     codes = [a.code for a in figures.agencies]
@@ -77,5 +92,6 @@ def figures_chart(
     share.grid(axis="y", alpha=0.3)
     share.spines[["top", "right"]].set_visible(False)
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI)
+    # Fast zlib level: the picture is a few hundred kB either way, and level 6 took 0.2 s.
+    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return out.getvalue()

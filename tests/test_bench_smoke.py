@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
         "bench.signup_burst",
         "bench.course_list",
         "bench.write_lock",
+        "bench.figures",
     ],
 )
 def test_the_benchmark_runs_in_smoke_mode(bench):
