@@ -195,7 +195,8 @@ def report_name(t: Texts, period: Period) -> str:
     return f"{stem}-{period.first.isoformat()}-{period.last.isoformat()}.pdf"
 
 
-def csv_name(t: Texts, period: Period) -> str:
-    """The CSV's file name: zahlen-2027-01-01-2027-03-31.csv (figures-… in English)."""
+def file_name(t: Texts, period: Period, suffix: str) -> str:
+    """The chart's or the CSV's file name: zahlen-2027-01-01-2027-03-31.csv (figures-… in
+    English)."""
     stem = t.gettext("figures")
-    return f"{stem}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+    return f"{stem}-{period.first.isoformat()}-{period.last.isoformat()}.{suffix}"

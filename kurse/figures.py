@@ -228,6 +228,9 @@ def _attendance(
             func.max(case((state == AttendanceState.PRESENT, 1), else_=0)).label("present"),
             func.max(case((state == AttendanceState.ABSENT, 1), else_=0)).label("absent"),
         )
+        # Only the days of the period's courses (the copied course_id), not all history.
+        .join(Course, col(Course.id) == col(Attendance.course_id))
+        .where(*where)
         .group_by(col(Attendance.registration_id))
         .subquery()
     )

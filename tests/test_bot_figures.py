@@ -76,6 +76,7 @@ async def test_an_admin_gets_the_table_the_chart_and_the_csv_of_a_quarter(h, bos
     picture = Image.open(io.BytesIO(photo.document[1]))
     assert picture.size == (WIDTH_PX, HEIGHT_PX)
     assert len(picture.convert("RGB").getcolors(maxcolors=1 << 20)) > 20  # drawn, not blank
+    assert photo.document[0] == "zahlen-2027-01-01-2027-03-31.png"
     assert table.document[0] == "zahlen-2027-01-01-2027-03-31.csv"
 
 

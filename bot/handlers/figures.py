@@ -43,11 +43,15 @@ async def statistics(update: Update, context: KursContext) -> None:
     await reply(update, render_figures.table(t, figures, now))
     # Drawing takes a few hundred milliseconds: off the event loop, so others are answered.
     picture = await asyncio.to_thread(charts.figures_chart, figures, labels.chart)
-    await context.bot.send_photo(update.effective_chat.id, photo=picture)
+    await context.bot.send_photo(
+        update.effective_chat.id,
+        photo=picture,
+        filename=render_figures.file_name(t, figures.period, "png"),
+    )
     await context.bot.send_document(
         update.effective_chat.id,
         document=report.figures_csv(figures, labels),
-        filename=render_figures.csv_name(t, figures.period),
+        filename=render_figures.file_name(t, figures.period, "csv"),
     )
 
 
