@@ -5,8 +5,9 @@ another agency; a course now names its host. Existing courses get the agency wit
 seats in the course's quotas (on a tie the agency with the lowest id, i.e. the one seeded or
 added first; a course without quota rows the lowest agency id): the agency that set the most
 seats aside is, in the courses planned so far, the one that held them. An admin corrects a
-course's host with ``/kurs_bearbeiten CODE`` and ``Ausrichter: PD-Z``. Downgrade drops the
-column.
+course's host with ``/kurs_bearbeiten CODE`` and ``Ausrichter: PD-Z``. A database with
+courses but no agency at all (only made by hand: a course has quotas, quotas agencies) stops
+here, as the column cannot be filled. Downgrade drops the column.
 
 Revision ID: 0010
 Revises: 0007
