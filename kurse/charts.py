@@ -84,7 +84,9 @@ def figures_chart(
     share.plot(range(len(percent)), percent, marker="o", color="#b5542f")
     step = max(1, len(percent) // 24)  # at most about two years of month names on the axis
     share.set_xticks(
-        range(0, len(percent), step), labels.months[::step], rotation=45 if len(percent) > 6 else 0
+        range(0, len(percent), step),
+        labels.months[::step],
+        rotation=45 if len(percent) > 12 else 0,
     )
     share.set_ylim(0, 100)
     share.set_ylabel(labels.share_axis)

@@ -189,20 +189,33 @@ def _registrations(
 ) -> list[MonthFigures]:
     started = case((col(Course.start_at) <= now, 1), else_=0)
     month = _month_of(period)
-    host, agency, status = (
-        col(Course.host_agency_id),
-        col(Registration.agency_id),
-        col(Registration.status),
+    # Counted per course first (an index-only scan of the registrations of the period's
+    # courses), then per host, agency, state and month over those counts: the CASEs run once
+    # per course and agency, not once per registration (measured 0.50 → 0.29 s on SQLite for
+    # 200,000 registrations, bench/README.md).
+    per_course = (
+        select(
+            col(Registration.course_id).label("course_id"),
+            col(Registration.status).label("status"),
+            col(Registration.agency_id).label("agency_id"),
+            func.count().label("n"),
+        )
+        .where(col(Registration.course_id).in_(select(col(Course.id)).where(*where)))
+        .group_by(
+            col(Registration.course_id), col(Registration.status), col(Registration.agency_id)
+        )
+        .subquery()
     )
+    host, agency, status = col(Course.host_agency_id), per_course.c.agency_id, per_course.c.status
     query = (
-        select(host, agency, status, started, month, func.count())
-        .join(Course, col(Course.id) == col(Registration.course_id))
-        .where(*where)
+        select(host, agency, status, started, month, func.sum(per_course.c.n))
+        .join(Course, col(Course.id) == per_course.c.course_id)
         .group_by(host, agency, status, started, month)
     )
     confirmed = [0] * len(period.months())
     joint = [0] * len(period.months())
     for host_id, agency_id, state, has_started, index, n in session.execute(query):
+        n = int(n)
         _add(rows, agency_id, "sign_ups", n)
         if state == RegistrationStatus.CONFIRMED:
             _add(rows, agency_id, "confirmed", n)
