@@ -179,6 +179,11 @@ def fill(url: str, courses: int, registrations: int) -> None:
         ]
         for first in range(0, len(days), CHUNK):
             conn.execute(attendance_table.insert(), days[first : first + CHUNK])
+    if not db.is_sqlite:
+        # Autovacuum would have analysed tables filled over a year; a bulk load is new to the
+        # planner, which then takes the tables for empty (a nested loop ran for minutes).
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     db.dispose()
 
 
