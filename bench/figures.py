@@ -4,8 +4,8 @@
 
 Small: one year (2027) of 2,000 courses and 40,000 registrations; large: 10,000 courses and
 200,000 registrations. Three agencies host in turn; 5 % of the courses are cancelled; each
-agency has 8 seats per course, so that about a third of the registrations wait and a tenth
-are cancelled; every confirmed registration has one attendance row (85 % present, 10 %
+agency has 8 seats per course, its officers' registrations beyond them wait, a tenth are
+cancelled; every confirmed registration has one attendance row (85 % present, 10 %
 absent, 5 % excused). The data are made with bulk inserts in a child process (on
 PostgreSQL then analysed, as autovacuum would have). Each round starts one bot process per
 case (a bot has one database), which loads matplotlib as ``kursbot run`` does
