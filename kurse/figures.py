@@ -5,9 +5,8 @@ What each figure counts, decided where the issue is silent (README, "Figures"):
 - A course belongs to the period in which it **starts** (Berlin date), so a course across
   the period's end counts once, in the period it began; the quarters add up to the year.
 - **Held** courses are those of the period not cancelled (finished, running, or still to
-  come in a period that reaches into the future); a
-  cancelled course counts only as ``cancelled_courses`` of its host, and none of its seats
-  or registrations count anywhere.
+  come in a period that reaches into the future); a cancelled course counts only as
+  ``cancelled_courses`` of its host, and none of its seats or registrations count anywhere.
 - Per agency, as host: ``hosted`` (held courses it hosts), ``seats_offered`` (all seats of
   them, every agency's quota), ``guests`` (their seats held by officers of another agency,
   released seats included) out of ``taken_in_hosted`` (all their confirmed seats): the
