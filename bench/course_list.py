@@ -73,6 +73,7 @@ def fill(db: Any, courses: int, registrations: int, persons: int) -> None:
                     "registration_deadline": start - timedelta(days=3),
                     "cancellation_deadline": start - timedelta(days=3),
                     "status": "published",
+                    "host_agency_id": found[i % 2].id,
                     "reg_seq": 0,
                     "created_at": NOW,
                     "updated_at": NOW,

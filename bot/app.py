@@ -25,6 +25,7 @@ from bot.handlers import (
     course_dialog,
     courses,
     errors,
+    figures,
     guard,
     leads,
     offers,
@@ -135,6 +136,7 @@ def build_application(
     operations.register(application)
     approval.register(application)  # approval and offers: their own commands and buttons
     offers.register(application)
+    figures.register(application)  # /statistik, /bericht
     common.register(application)  # the "No" under any question, after the dialog's own
     privacy.register(application)
     profile.register(application)

@@ -12,13 +12,16 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
+from bot import render_figures
 from bot.check import cannot_open, run_check
+from bot.i18n import texts
 from bot.logs import configure as configure_logging
-from kurse import agencies, migrate, schedule
+from kurse import agencies, charts, figures, migrate, periods, report, schedule
 from kurse.checks import Listening
 from kurse.clock import SystemClock
 from kurse.config import WEBHOOK_SECRET, Settings, SettingsError, load_settings
 from kurse.db import Database
+from kurse.errors import PeriodInvalid
 from kurse.migrate import new_revision, upgrade
 
 log = logging.getLogger("kursbot")
@@ -93,6 +96,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except BotApiUnavailable as error:
         print(error, file=sys.stderr)
         return 1
+    charts.preload()  # matplotlib and its font before the first /statistik (bench/README.md)
     tune_garbage_collector()  # after start-up: see bot/process.py
     where = db.engine.url.render_as_string()
     health_port = args.health_port or settings.kursbot_health_port
@@ -291,6 +295,35 @@ def _agencies(settings: Settings) -> int:
     return 0
 
 
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """`kursbot report`: the figures of every course of the period as a PDF (and CSV)."""
+    now = SystemClock().now()
+    t = texts(args.language)
+    try:
+        if args.start or args.end:
+            period = periods.period_between(args.start or "", args.end or "")
+        else:
+            period = periods.parse_period("", periods.berlin_today(now))
+    except PeriodInvalid as error:
+        said = render_figures.period_refused(t, error, examples=False)
+        print(f"kursbot report: {said} (--from 2027-01-01 --to 2027-06-30)", file=sys.stderr)
+        return 2
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting, per glyph
+    db = prepare_database(settings)
+    with db.transaction(readonly=True) as session:
+        found = figures.count_figures(session, period, now)
+    db.dispose()
+    labels = render_figures.labels(t, found, now)
+    out = Path(args.out or render_figures.report_name(t, period))
+    out.write_bytes(report.report_pdf(found, labels, now))
+    written = [str(out)]
+    if args.csv:
+        Path(args.csv).write_bytes(report.figures_csv(found, labels))
+        written.append(args.csv)
+    print(f"Wrote {', '.join(written)}: {render_figures.period_words(t, period)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kursbot`` console script."""
     parser = argparse.ArgumentParser(prog="kursbot", description="Kursbot: joint police courses.")
@@ -350,6 +383,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--demo", action="store_true", help="load a demo term (empty database)")
     chat.add_argument("--admin", action="store_true", help="make this user (--user) an admin")
     chat.add_argument("--files", default="kursbot-chat-files", help="folder for files, per user")
+    report_parser = commands.add_parser("report", help="the figures of a period as a PDF report")
+    report_parser.add_argument("--from", dest="start", help="first day (2027-01-01 or 01.01.2027)")
+    report_parser.add_argument("--to", dest="end", help="last day; both left out: this quarter")
+    report_parser.add_argument("--out", help="the PDF file (default: bericht-FROM-TO.pdf)")
+    report_parser.add_argument("--csv", help="also write the table as CSV to this file")
+    report_parser.add_argument("--language", default="de", choices=["de", "en"], help="language")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -373,6 +412,8 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
         return _agencies(settings)
     if args.command == "chat":
         return _chat(settings, args)
+    if args.command == "report":
+        return _report(settings, args)
     if args.db_command == "revision":
         print(f"Wrote {new_revision(args.message)}: read it before committing.")
         return 0

@@ -86,6 +86,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("personen", "people", ADMIN),
     Command("protokoll", "log", ADMIN),
     Command("status", "status", ADMIN),
+    # the figures of the cooperation (issue 19): admins every course, leads their own
+    Command("statistik", "stats", LEAD_OR_ADMIN),
+    Command("bericht", "report", LEAD_OR_ADMIN),
     # course leads (and admins)
     Command("teilnehmer", "participants", LEAD_OR_ADMIN),
     Command("mitteilungen", "notifications", frozenset({Role.LEAD})),  # a lead's own setting

@@ -168,6 +168,8 @@ def admin_help(t: Texts) -> str:
         "/people Name – find a person\n"
         "/log [CODE] – audit log\n"
         "/status – pending and failed work\n"
+        "/stats [period] – the figures per agency (table, chart, CSV); /report [period] – as "
+        "PDF\n"
         "/notifications on|off – messages about sign-ups and cancellations on your courses\n"
         "/agencyapproval CODE on|off – whether an agency's sign-ups need approval\n"
         "/newapprover CODE id|@name, /removeapprover CODE id|@name – who approves for an "

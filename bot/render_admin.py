@@ -30,6 +30,8 @@ FIELDS = {
     "seats": _("Seats"),
     "lead": _("Lead"),
     "lead_id": _("Lead"),
+    "host": _("Host agency"),
+    "host_agency_id": _("Host agency"),
     "description": _("Description"),
     "code": _("Code"),
     "form": _("Form"),
@@ -156,7 +158,9 @@ def field_error(t: Texts, field_name: str, reason_code: str) -> str:
 _FORM_ROOM = 3600  # characters for the form; the rest of Telegram's 4,096 for the words around
 
 
-def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
+def edit_form(
+    t: Texts, course: Course, lead_telegram_id: int | None, host_code: str | None = None
+) -> str:
     """/kurs_bearbeiten <code> alone: the course's values as a form to copy, change and send.
 
     Written from the form's table (`kurse.forms.render_course_form`) with the reader's keys,
@@ -166,7 +170,7 @@ def edit_form(t: Texts, course: Course, lead_telegram_id: int | None) -> str:
     a line that reads as a field) is left out, and said so: left out, it stays as it is.
     """
     _ = t.gettext
-    values = forms.course_values(course, lead_telegram_id)
+    values = forms.course_values(course, lead_telegram_id, host_code)
     skipped = forms.left_out(values, t.language)
     lines = forms.render_course_form(
         {name: value for name, value in values.items() if name not in skipped}, t.language

@@ -113,6 +113,7 @@ def lead_help(t: Texts, led: list[Course]) -> str:
         _(
             "<b>For course leads</b>\n\n"
             "/participants [CODE] – your courses, or one course's participants, CSV and PDF\n"
+            "/stats [period] – the figures of your courses; /report [period] – as PDF\n"
             "/notifications on|off – messages about sign-ups and cancellations"
         )
         + "\n\n"

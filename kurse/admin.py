@@ -101,6 +101,7 @@ def create_course_from_form(
         raise FormInvalid(errors=form.errors)
     values = dict(form.values)
     problems = _seat_and_lead_problems(session, form.lines, values)
+    problems += _host(session, form.lines, values)
     try:
         lead = values.pop("lead", None)
         if lead is not None and not problems:
@@ -111,6 +112,19 @@ def create_course_from_form(
         return courses.create_course(session, CourseDraft(**values), now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=problems + _form_errors(form.lines, error)) from None
+
+
+def _host(session: Session, lines: dict[str, int], values: dict[str, Any]) -> list[FormError]:
+    """Turns the form's host (an agency code) into ``host_agency_id`` in ``values``; an
+    unknown code is a problem of its line."""
+    if "host" not in values:
+        return []
+    code = values.pop("host")
+    agency_id = session.scalar(select(col(Agency.id)).where(col(Agency.code) == code))
+    if agency_id is None:
+        return [FormError(lines.get("host", 0), "host", "unknown_agency", code)]
+    values["host_agency_id"] = agency_id
+    return []
 
 
 def _seat_and_lead_problems(
@@ -179,12 +193,20 @@ def overview(
     return [CourseFill(c, int(s or 0), int(n or 0), int(w or 0)) for c, s, n, w in rows]
 
 
-def course_for_edit(session: Session, code: str, *, actor: Actor) -> tuple[Course, int | None]:
-    """The course an admin is about to change, with its lead's Telegram id (if any)."""
+def course_for_edit(
+    session: Session, code: str, *, actor: Actor
+) -> tuple[Course, int | None, str | None]:
+    """The course an admin is about to change, with its lead's Telegram id (if any) and its
+    host agency's code."""
     require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = session.get(Person, course.lead_id) if course.lead_id else None
-    return course, lead.telegram_id if lead is not None else None
+    host = session.get(Agency, course.host_agency_id)
+    return (
+        course,
+        lead.telegram_id if lead is not None else None,
+        host.code if host is not None else None,
+    )
 
 
 def edit_course_from_form(
@@ -207,6 +229,9 @@ def edit_course_from_form(
     if form.errors:
         raise FormInvalid(errors=form.errors)
     values = dict(form.values)
+    host_problems = _host(session, form.lines, values)
+    if host_problems:
+        raise FormInvalid(errors=host_problems)
     try:
         if "lead" in values:
             values["lead_id"] = people.find_by_reference(session, values.pop("lead")).id

@@ -22,6 +22,7 @@ from kurse.days import days_between
 from kurse.errors import CourseNotOpen, InvalidInput, NotFound
 from kurse.forms import DayTimes, check_course, days_span, seat_problems, start_problem
 from kurse.models import (
+    Agency,
     Course,
     CourseStatus,
     Person,
@@ -58,6 +59,8 @@ class CourseDraft:
     offer_hours: int | None = None  # freed seats offered for so many hours; None: automatic
     days: DayTimes | None = None  # explicit course days (issue 18); None: from start and end
     min_attendance: int | None = None  # percent of the days a certificate needs; None: all
+    # None: `default_host` (the creating admin's agency, else the one with the most seats).
+    host_agency_id: int | None = None
 
 
 EDITABLE_FIELDS = tuple(f.name for f in fields(CourseDraft) if f.name != "seats")
@@ -108,6 +111,8 @@ def _validate(session: Session, draft: CourseDraft, now: datetime, *, new: bool)
         raise problems[0].error()
     if draft.lead_id is not None:
         _active_lead(session.get(Person, draft.lead_id))
+    if draft.host_agency_id is not None and session.get(Agency, draft.host_agency_id) is None:
+        raise NotFound(kind="agency", given=str(draft.host_agency_id))
     cleaned["cancellation_deadline"] = (
         cleaned["cancellation_deadline"] or cleaned["registration_deadline"]
     )
@@ -191,6 +196,8 @@ def create_course(
     if seat_rules:
         raise seat_rules[0].error()
     values = {name: getattr(draft, name) for name in EDITABLE_FIELDS}
+    if draft.host_agency_id is None:
+        values["host_agency_id"] = default_host(session, actor, quotas)
     course = Course(
         code=_next_code(session, draft.start_at), created_at=now, updated_at=now, **values
     )
@@ -219,6 +226,18 @@ def create_course(
     session.flush()
     plan_course(session, course, plan, now)
     return course
+
+
+def default_host(session: Session, actor: Actor | None, seats: Mapping[int, int]) -> int:
+    """The host of a course created without one: the agency of the admin who creates it;
+    for an admin who has not joined an agency (``KURSBOT_ADMIN_IDS``) or Kursbot itself, the
+    agency with the most seats (``seats``: agency id → seats, in the form's order; the first
+    named on a tie), the rule migration 0010 gave the courses from before."""
+    person = session.get(Person, actor.person_id) if actor and actor.person_id else None
+    if person is not None:
+        return person.agency_id
+    most = max(seats.values(), default=0)
+    return next(agency_id for agency_id, n in seats.items() if n == most)
 
 
 def get_course(session: Session, course_id: int, *, lock: bool = False) -> Course:
@@ -270,6 +289,8 @@ def edit_course(
     if unknown:
         raise InvalidInput(field=sorted(unknown)[0], reason="not_editable")
     course = get_course(session, course_id, lock=True)
+    if changes and set(changes) <= {"host_agency_id"}:
+        return _change_host(session, course, changes["host_agency_id"], now, actor)
     if course.status != CourseStatus.PUBLISHED:
         raise CourseNotOpen(status=course.status)
     if now >= course.start_at:
@@ -306,6 +327,31 @@ def edit_course(
     if diff.keys() & {"start_at", "release_at", "registration_deadline", "offer_hours"}:
         fill_free_seats(session, course, now)
     return CourseEdit(course, diff, registered_person_ids(session, course_id))
+
+
+def _change_host(
+    session: Session, course: Course, host_agency_id: int, now: datetime, actor: Actor | None
+) -> CourseEdit:
+    """Sets the host agency alone: bookkeeping for the figures, so also of a course that has
+    started, ended or was cancelled (the hosts migration 0010 gave older courses are
+    corrected this way); nobody is told."""
+    if session.get(Agency, host_agency_id) is None:
+        raise NotFound(kind="agency", given=str(host_agency_id))
+    before = course.host_agency_id
+    if before == host_agency_id:
+        return CourseEdit(course, {})
+    course.host_agency_id, course.updated_at = host_agency_id, now
+    audit.record(
+        session,
+        actor=actor,
+        action="course_edited",
+        now=now,
+        course_id=course.id,
+        before={"host_agency_id": before},
+        after={"host_agency_id": host_agency_id},
+    )
+    session.flush()
+    return CourseEdit(course, {"host_agency_id": (before, host_agency_id)})
 
 
 def _check_release_move(

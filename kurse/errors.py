@@ -190,3 +190,13 @@ class NoCourseDay(DomainError):
 
     given: date | None
     code = "no_course_day"
+
+
+@dataclass(eq=False)
+class PeriodInvalid(DomainError):
+    """A period for the figures (`kurse.periods`) that cannot be read: ``reason`` is a
+    `kurse.periods.PeriodReason` value, ``given`` the part typed that is wrong (cut)."""
+
+    reason: str
+    given: str = ""
+    code = "period_invalid"

@@ -51,6 +51,7 @@ class Kind(Enum):
     FILL = "fill"  # how freed seats are filled: automatisch (0) or Angebot 24h (hours)
     DAYS = "days"  # 12.03.2027 09:00-16:00; 13.03.2027 08:00-12:00 (or "standard")
     PERCENT = "percent"  # 80% (or 80)
+    AGENCY = "agency"  # an agency's code (PP-OFR); the caller looks the agency up
 
 
 class Reason(StrEnum):
@@ -175,6 +176,15 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("seats", "Plätze", "Seats", Kind.SEATS, True, 6, aliases=("plaetze",)),
     Field("lead", "Kursleitung", "Lead", Kind.LEAD, step=7, low=1, high=MAX_LEAD_REFERENCE),
+    # The host (issue 19); default: the creating admin's agency (`kurse.courses.default_host`).
+    Field(
+        "host",
+        "Ausrichter",
+        "Host",
+        Kind.AGENCY,
+        aliases=("host agency", "ausrichtende dienststelle"),
+        high=16,
+    ),
     Field(
         "description",
         "Beschreibung",
@@ -406,6 +416,8 @@ def parse_value(name: str, text: str) -> Any:
             return parse_percent(value)
         except ValueError:
             return Problem(name, Reason.OUT_OF_RANGE, value[:30], 100)
+    if spec.kind is Kind.AGENCY:
+        return value.upper()[: spec.high]
     if spec.kind is Kind.INTEGER:
         if not value.isdecimal() or len(value) > 6:  # isdigit() takes "¹", int() not
             return Problem(name, Reason.NOT_A_NUMBER, value[:30])
@@ -560,9 +572,12 @@ def left_out(values: Mapping[str, Any], language: str) -> list[str]:
     ]
 
 
-def course_values(course: Any, lead_reference: int | str | None) -> dict[str, Any]:
+def course_values(
+    course: Any, lead_reference: int | str | None, host_code: str | None = None
+) -> dict[str, Any]:
     """A course's values by field name, as its form shows them (the lead as ``reference``,
-    a Telegram id; no minimum of 0; seats are not part of the edit form)."""
+    a Telegram id; the host as its agency's code; no minimum of 0; seats are not part of
+    the edit form)."""
     values = {spec.name: getattr(course, spec.name, None) for spec in FIELDS}
     if course.days:  # start and end follow from the days, which the form shows
         values["start_at"] = values["end_at"] = None
@@ -570,6 +585,7 @@ def course_values(course: Any, lead_reference: int | str | None) -> dict[str, An
     values["min_participants"] = course.min_participants or None
     values["offer_hours"] = course.offer_hours or None  # automatic, the default: not shown
     values["lead"] = str(lead_reference) if lead_reference is not None else None
+    values["host"] = host_code
     return values
 
 

@@ -254,6 +254,13 @@ class Course(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, sa_column=Column(String(500)))
     # How freed seats are filled: NULL automatically, else by an offer of this many hours.
     offer_hours: int | None = Field(default=None, sa_column=Column(Integer))
+    # The agency that hosts the course (Ausrichter; issue 19: the figures per agency count
+    # its courses and the seats of them taken by other agencies' officers).
+    host_agency_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("agency.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+    )
     # Arrival counter: every sign-up takes the next number under the course's row lock, so
     # waiting lists are first come, first served even across processes.
     reg_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

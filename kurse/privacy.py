@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import courses, outbox, people
+from kurse import courses, figures, outbox, people
 from kurse.models import (
     AccessCodeAttempt,
     Agency,
@@ -141,6 +141,8 @@ def export_person(session: Session, person_id: int) -> dict[str, Any]:
             }
             for c, code in issued
         ],
+        # Issue 19: the officer's own figures (officers see no one else's).
+        "figures": figures.own_figures(session, person_id),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -80,3 +80,36 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted((tuple(row) for row in session.execute(table.select())), key=repr)
             for table in SQLModel.metadata.sorted_tables
         }
+
+
+def attendance(db: Database, registration_id: int, day: date, state: str, now: datetime) -> None:
+    """Records one course day of a registration as the lead would (issue 18's rows)."""
+    from kurse.models import Attendance, Registration
+
+    with db.transaction() as session:
+        registration = session.get(Registration, registration_id)
+        assert registration is not None
+        session.add(
+            Attendance(
+                course_id=registration.course_id,
+                registration_id=registration_id,
+                agency_id=registration.agency_id,
+                day=day,
+                state=state,
+                recorded_at=now,
+            )
+        )
+
+
+def run_due_tasks(db: Database, now: datetime, admin_ids: tuple[int, ...] = ()) -> None:
+    """Runs every task due at ``now`` (releases, course ends, retention), as the sweep does."""
+    from kurse import tasks
+
+    while True:
+        with db.transaction() as session:
+            claimed = tasks.claim_due_tasks(session, now)
+        if not claimed:
+            return
+        for task_id in claimed:
+            with db.transaction() as session:
+                tasks.run_task(session, task_id, now, admin_ids)

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
         "bench.course_list",
         "bench.write_lock",
         "bench.certificates",
+        "bench.figures",
     ],
 )
 def test_the_benchmark_runs_in_smoke_mode(bench):

@@ -133,3 +133,69 @@ def test_the_process_tuning_freezes_what_lives_from_start_and_collects_young_obj
     assert out[0] == "700"  # CPython's default, for comparison
     assert out[1] == out[3] == "10000"
     assert out[2] == "True"  # the bot's modules, loaded so far, are frozen
+
+
+def test_report_writes_the_pdf_and_csv_of_a_period_in_the_language_asked(tmp_path, project_env):
+    from datetime import datetime
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from kurse import agencies
+    from kurse.clock import BERLIN
+    from kurse.db import Database
+    from tests import builders
+
+    env = {**project_env, "KURSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'kursbot.db'}"}
+    assert kursbot("db", "upgrade", cwd=tmp_path, env_extra=env).returncode == 0
+    db = Database(env["KURSBOT_DATABASE_URL"])
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
+    with db.transaction() as session:
+        host = agencies.get_agency(session, "PD-Z").id
+    start = datetime(2027, 2, 9, 9, 0, tzinfo=BERLIN)
+    builders.course(db, now, {"PP-OFR": 3, "PD-Z": 4}, host_agency_id=host, start_at=start)
+    db.dispose()
+
+    result = kursbot(
+        "report",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "30.06.2027",
+        "--out",
+        "b.pdf",
+        "--csv",
+        "b.csv",
+        "--language",
+        "en",
+        cwd=tmp_path,
+        env_extra=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("01.01.2027–30.06.2027")
+    pages = PdfReader(BytesIO((tmp_path / "b.pdf").read_bytes())).pages
+    text = " ".join(" ".join(page.extract_text().split()) for page in pages)
+    assert "Figures of the cooperation" in text
+    assert "Seats in own courses 7 0 7" in text
+    assert (tmp_path / "b.csv").read_bytes().startswith("\ufeffAgency;Name;".encode())
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "said"),
+    [
+        ("2027-06-30", "2027-01-01", "The period ends before it begins"),
+        ("31.02.2027", "2027-06-30", "“31.02.2027” is not a day in the calendar"),
+        ("2027-01-01", "", "“” is not a day in the calendar"),
+    ],
+)
+def test_report_refuses_a_bad_period_in_one_line_and_writes_nothing(
+    tmp_path, project_env, start, end, said
+):
+    args = ["report", "--from", start, "--language", "en", "--out", "b.pdf"]
+    result = kursbot(*args, *(["--to", end] if end else []), cwd=tmp_path, env_extra=project_env)
+
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "b.pdf").exists()

@@ -183,6 +183,14 @@ def test_a_course_created_before_timed_work_existed_gets_it_at_the_next_start(tm
     upgrade(engine, "0001")
     start = clock.now() + timedelta(days=30)
     with engine.begin() as conn:
+        # An agency, as every database that has courses has (migration 0010 makes one host).
+        conn.execute(
+            text(
+                "INSERT INTO agency (code, name, state, access_code, created_at)"
+                " VALUES ('PP-OFR', 'Polizeipräsidium Oberfranken', 'Bayern', 'ALTCODE23', :n)"
+            ),
+            {"n": clock.now().replace(tzinfo=None)},
+        )
         conn.execute(
             text(
                 "INSERT INTO course (code, title, description, location, start_at, end_at,"

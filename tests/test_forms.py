@@ -43,6 +43,7 @@ ALL_SET = {
     "min_attendance": 80,
     "seats": {"PP-OFR": 10, "PD-Z": 8},
     "lead": "123456789",
+    "host": "PD-Z",
     "description": DESCRIPTION,
 }
 REQUIRED_ONLY = {name: ALL_SET[name] for name in forms.REQUIRED}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kurse.db import make_engine
 from kurse.migrate import downgrade, upgrade
-from kurse.models import AuditEntry, Dialog, Outbox, SQLModel, Task, UTCDateTime
+from kurse.models import AuditEntry, Dialog, Outbox, SQLModel, UTCDateTime
 from kurse.schedule import ListMoment
 
 
@@ -124,12 +124,19 @@ def test_migration_0005_fills_the_task_columns_from_the_keys_of_existing_tasks(e
             ],
         )
 
-    upgrade(engine)
+    upgrade(engine, "0007")  # later ones need the agencies a course has (0010: its host)
 
-    with Session(engine) as session:
+    task_at_0007 = table(
+        "task",
+        column("key"),
+        column("offset_minutes"),
+        column("planned_start", UTCDateTime()),
+        column("moment"),
+    )
+    with engine.connect() as connection:
         columns = {
-            t.key.split(":course:")[0]: (t.offset_minutes, t.planned_start, t.moment)
-            for t in session.scalars(select(Task))
+            key.split(":course:")[0]: (offset, planned, moment)
+            for key, offset, planned, moment in connection.execute(select(task_at_0007))
         }
     engine.dispose()
     assert columns == {
@@ -338,3 +345,82 @@ def test_undoing_migration_0008_turns_held_seats_into_confirmed_ones_as_the_coun
         ).scalar()
     engine.dispose()
     assert (states, held_tasks) == (["confirmed"], 0)
+
+
+def _course_at_0004():  # type: ignore[no-untyped-def]
+    """The course table as the migrations before 0010 made it (without the host)."""
+    names = ["id", "code", "title", "description", "location", "status", "reg_seq"]
+    times = ["start_at", "end_at", "registration_deadline", "cancellation_deadline"]
+    return table(
+        "course",
+        *(column(n) for n in names),
+        *(column(n, UTCDateTime()) for n in [*times, "created_at", "updated_at"]),
+    )
+
+
+def test_migration_0010_gives_each_existing_course_the_agency_with_the_most_seats_as_host(
+    empty_database_url,
+):
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0007")
+    start = datetime(2027, 3, 12, 8, 0, tzinfo=UTC)
+    agency = table(
+        "agency",
+        column("id"),
+        column("code"),
+        column("name"),
+        column("state"),
+        column("access_code"),
+        column("created_at", UTCDateTime()),
+    )
+    quota = table("quota", column("course_id"), column("agency_id"), column("seats"))
+    with Session(engine) as session:
+        for n, code in enumerate(["PP-OFR", "PD-Z"], start=1):
+            session.execute(
+                insert(agency).values(
+                    id=n,
+                    code=code,
+                    name=code,
+                    state="x",
+                    access_code=f"CODE{n}XYZ",
+                    created_at=start,
+                )
+            )
+        ids = []
+        for i, seats in enumerate([(10, 12), (8, 8), (5, 0)]):
+            course_id = session.execute(
+                insert(_course_at_0004())
+                .values(
+                    code=f"K-2027-00{i + 1}",
+                    title="Fahndung",
+                    description="",
+                    location="Hof",
+                    start_at=start,
+                    end_at=start + timedelta(hours=8),
+                    registration_deadline=start - timedelta(days=10),
+                    cancellation_deadline=start - timedelta(days=10),
+                    status="published",
+                    reg_seq=0,
+                    created_at=start,
+                    updated_at=start,
+                )
+                .returning(column("id"))
+            ).scalar_one()
+            ids.append(course_id)
+            for agency_id, n in zip((1, 2), seats, strict=True):
+                session.execute(
+                    insert(quota).values(course_id=course_id, agency_id=agency_id, seats=n)
+                )
+        session.commit()
+
+    upgrade(engine, "0010")
+
+    with Session(engine) as session:
+        hosts = dict(
+            session.execute(
+                select(column("id"), column("host_agency_id")).select_from(table("course"))
+            ).all()
+        )
+    engine.dispose()
+    # PD-Z set 12 seats aside, PP-OFR 10; a tie goes to the agency added first; 5 against 0.
+    assert [hosts[i] for i in ids] == [2, 1, 1]

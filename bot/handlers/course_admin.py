@@ -76,13 +76,13 @@ async def edit_course(update: Update, context: KursContext) -> None:
         return
     if not form.strip():  # the code alone: the current values, as a form to copy and change
         try:
-            course, lead = await context.services.db.read(
+            course, lead, host = await context.services.db.read(
                 admin.course_for_edit, code.strip(), actor=context.actor
             )
         except DomainError as error:
             await refuse(update, context, error)
             return
-        await reply(update, render_admin.edit_form(context.texts, course, lead))
+        await reply(update, render_admin.edit_form(context.texts, course, lead, host))
         return
     try:
         edit = await context.services.db.run(
