@@ -257,7 +257,7 @@ async def test_a_description_longer_than_a_form_holds_is_refused(
     answer = await h.send(BOSS_DE, "\n".join(f"Punkt {i}" for i in range(51)))
 
     assert [m.text for m in answer] == [
-        "Die Beschreibung hat mehr als 49 Zeilen, mehr als ein Kursformular aufnimmt. Bitte "
+        "Die Beschreibung hat mehr als 50 Zeilen, mehr als ein Kursformular aufnimmt. Bitte "
         "senden Sie eine kürzere oder tippen Sie auf „Überspringen“."
     ]
 
