@@ -113,3 +113,17 @@ def run_due_tasks(db: Database, now: datetime, admin_ids: tuple[int, ...] = ()) 
         for task_id in claimed:
             with db.transaction() as session:
                 tasks.run_task(session, task_id, now, admin_ids)
+
+
+def message_kinds(db: Database, person_id: int) -> list[str]:
+    """The kinds of the messages queued for the person, in order."""
+    from sqlalchemy import select
+
+    from kurse.models import Outbox
+
+    with db.transaction(readonly=True) as session:
+        return list(
+            session.scalars(
+                select(Outbox.kind).where(Outbox.person_id == person_id).order_by(Outbox.id)
+            )
+        )

@@ -181,3 +181,32 @@ async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"still not so after {seconds} s")
+
+
+async def deliver(h: Harness) -> None:
+    """Runs the due work, and waits for a wake-up the bot runs meanwhile in the background
+    (on PostgreSQL it holds the rows it claims, which the test's run then skips)."""
+    from sqlalchemy import and_, func, or_, select
+
+    from bot.jobs import run_due_work
+    from kurse.models import Outbox
+
+    db, clock = h.services.db, h.services.clock
+
+    def settled() -> bool:
+        with db.transaction(readonly=True) as session:
+            busy = session.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(
+                    or_(
+                        Outbox.state == "sending",
+                        and_(Outbox.state == "pending", Outbox.due_at <= clock.now()),
+                    )
+                )
+            )
+        return not busy
+
+    for _ in range(3):
+        await run_due_work(h.app)
+        await eventually(settled)

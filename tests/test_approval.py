@@ -7,14 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kurse import admin, approval, tasks
+from kurse import admin, approval
 from kurse import registrations as regs
 from kurse.actors import Actor
 from kurse.errors import AlreadyDecided, ApprovalTooLate, NotAllowed, NotFound, OwnRequest
 from kurse.invariants import invariant_violations
 from kurse.models import (
     AuditEntry,
-    Outbox,
     Registration,
     RegistrationStatus,
     Task,
@@ -49,22 +48,6 @@ def registration(db, registration_id) -> Registration:
         return found
 
 
-def run_due(db, clock) -> None:
-    with db.transaction() as session:
-        ids = tasks.claim_due_tasks(session, clock.now())
-    for task_id in ids:
-        db.call(tasks.run_task, task_id, clock.now())
-
-
-def kinds_sent_to(db, person_id) -> list[str]:
-    with db.transaction(readonly=True) as session:
-        return list(
-            session.scalars(
-                select(Outbox.kind).where(Outbox.person_id == person_id).order_by(Outbox.id)
-            )
-        )
-
-
 def test_a_sign_up_in_an_approval_agency_holds_the_seat_as_requested_with_a_deadline(
     db, clock, agencies
 ):
@@ -79,7 +62,7 @@ def test_a_sign_up_in_an_approval_agency_holds_the_seat_as_requested_with_a_dead
 
     assert (first.status, first.held_until) == (REQUESTED, clock.now() + timedelta(hours=72))
     assert (second.status, second.position) == (WAITING, 1)  # the held seat counts as taken
-    assert kinds_sent_to(db, boss.id) == [MessageKind.APPROVAL_REQUEST]
+    assert builders.message_kinds(db, boss.id) == [MessageKind.APPROVAL_REQUEST]
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
@@ -137,7 +120,7 @@ def test_an_approval_confirms_the_seat_tells_the_officer_and_is_logged(db, clock
         None,
         boss.id,
     )
-    assert MessageKind.APPROVED in kinds_sent_to(db, anna.id)
+    assert MessageKind.APPROVED in builders.message_kinds(db, anna.id)
     with db.transaction(readonly=True) as session:
         actions = session.scalars(select(AuditEntry.action)).all()
         pending = session.scalars(
@@ -246,18 +229,18 @@ def test_at_half_time_the_approvers_are_reminded_once_and_at_the_deadline_the_se
     second = db.call(regs.sign_up, course.id, bert.id, clock.now()).registration_id
 
     clock.advance(timedelta(hours=36))
-    run_due(db, clock)
-    run_due(db, clock)
-    reminded = kinds_sent_to(db, chefin.id).count(MessageKind.APPROVAL_REMINDER)
+    builders.run_due_tasks(db, clock.now())
+    builders.run_due_tasks(db, clock.now())
+    reminded = builders.message_kinds(db, chefin.id).count(MessageKind.APPROVAL_REMINDER)
     clock.advance(timedelta(hours=36))
-    run_due(db, clock)
+    builders.run_due_tasks(db, clock.now())
 
     assert reminded == 1
     assert (registration(db, first).status, registration(db, first).outcome) == (
         CANCELLED,
         "approval_expired",
     )
-    assert MessageKind.APPROVAL_EXPIRED in kinds_sent_to(db, anna.id)
+    assert MessageKind.APPROVAL_EXPIRED in builders.message_kinds(db, anna.id)
     assert registration(db, second).status == REQUESTED
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
@@ -389,7 +372,7 @@ def test_a_refusals_reason_is_not_written_to_the_audit_log_and_is_forgotten_at_r
     db.call(approval.decide, rid, False, clock.now(), actor=as_actor(chefin), reason=reason)
 
     clock.set(course.end_at + timedelta(days=91))
-    run_due(db, clock)
+    builders.run_due_tasks(db, clock.now())
 
     with db.transaction(readonly=True) as session:
         texts = [str(e.after) + str(e.before) for e in session.scalars(select(AuditEntry))]
@@ -414,5 +397,5 @@ def test_a_new_approver_hears_of_the_requests_already_waiting_and_the_others_not
         admin.change_approver, "PP-OFR", str(vertreter.telegram_id), True, clock.now(), actor=BOSS
     )
 
-    assert kinds_sent_to(db, vertreter.id) == [MessageKind.APPROVAL_REQUEST]
-    assert kinds_sent_to(db, chefin.id) == [MessageKind.APPROVAL_REQUEST]
+    assert builders.message_kinds(db, vertreter.id) == [MessageKind.APPROVAL_REQUEST]
+    assert builders.message_kinds(db, chefin.id) == [MessageKind.APPROVAL_REQUEST]

@@ -7,16 +7,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
-from bot.jobs import run_due_work
 from kurse import admin, approval
 from kurse import registrations as regs
 from kurse.actors import Actor
 from kurse.models import Approver, Outbox, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from tests import builders
-from tests.harness import eventually
+from tests.harness import deliver
 
 BOSS = 4242
 BOSS_ACTOR = Actor(telegram_id=BOSS, bootstrap_admin=True)
@@ -76,30 +75,6 @@ def seat_rows(db):
     """The rows an approval decision changes: registrations, approvers, the audit log."""
     snap = builders.snapshot(db)
     return {k: snap[k] for k in ("registration", "approver", "audit_log", "task") if k in snap}
-
-
-async def deliver(h):
-    """Runs the due work, and waits for a wake-up the bot runs meanwhile in the background
-    (on PostgreSQL it holds the rows it claims, which the test's run then skips)."""
-    db, clock = h.services.db, h.services.clock
-
-    def settled():
-        with db.transaction(readonly=True) as session:
-            busy = session.scalar(
-                select(func.count())
-                .select_from(Outbox)
-                .where(
-                    or_(
-                        Outbox.state == "sending",
-                        and_(Outbox.state == "pending", Outbox.due_at <= clock.now()),
-                    )
-                )
-            )
-        return not busy
-
-    for _ in range(3):
-        await run_due_work(h.app)
-        await eventually(settled)
 
 
 async def sign_up(h, who, course):

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
-from bot.jobs import run_due_work
 from kurse import admin, offers
 from kurse import registrations as regs
 from kurse.actors import Actor
@@ -16,7 +15,7 @@ from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from tests import builders
-from tests.harness import eventually, start_harness, stop_harness
+from tests.harness import deliver, eventually, start_harness, stop_harness
 
 BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
@@ -38,30 +37,6 @@ def state(db, registration_id):
 def seat_rows(db):
     snap = builders.snapshot(db)
     return {k: snap[k] for k in ("registration", "audit_log", "task") if k in snap}
-
-
-async def deliver(h):
-    """Runs the due work, and waits for a wake-up the bot runs meanwhile in the background
-    (on PostgreSQL it holds the rows it claims, which the test's run then skips)."""
-    db, clock = h.services.db, h.services.clock
-
-    def settled():
-        with db.transaction(readonly=True) as session:
-            busy = session.scalar(
-                select(func.count())
-                .select_from(Outbox)
-                .where(
-                    or_(
-                        Outbox.state == "sending",
-                        and_(Outbox.state == "pending", Outbox.due_at <= clock.now()),
-                    )
-                )
-            )
-        return not busy
-
-    for _ in range(3):
-        await run_due_work(h.app)
-        await eventually(settled)
 
 
 def offer_course(db, clock, agencies, *, waiting=2, hours=24, **overrides):

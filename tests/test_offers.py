@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kurse import admin, courses, offers, tasks
+from kurse import admin, courses, offers
 from kurse import registrations as regs
 from kurse.actors import Actor
 from kurse.errors import NotFound, OfferEnded
@@ -28,22 +28,6 @@ def status(db, registration_id) -> tuple[str, object]:
         row = session.get(Registration, registration_id)
         assert row is not None
         return row.status, row.held_until
-
-
-def run_due(db, clock) -> None:
-    with db.transaction() as session:
-        ids = tasks.claim_due_tasks(session, clock.now())
-    for task_id in ids:
-        db.call(tasks.run_task, task_id, clock.now())
-
-
-def messages(db, person_id) -> list[str]:
-    with db.transaction(readonly=True) as session:
-        return list(
-            session.scalars(
-                select(Outbox.kind).where(Outbox.person_id == person_id).order_by(Outbox.id)
-            )
-        )
 
 
 def full_course_with_queue(db, clock, agencies, *, hours=24, waiting=2, **overrides):
@@ -74,7 +58,7 @@ def test_a_freed_seat_of_an_offer_course_is_offered_to_the_first_in_line_and_hel
 
     assert status(db, first_id) == (OFFERED, clock.now() + timedelta(hours=24))
     assert status(db, second_id)[0] == WAITING
-    assert MessageKind.OFFER in messages(db, first.id)
+    assert MessageKind.OFFER in builders.message_kinds(db, first.id)
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
@@ -100,7 +84,7 @@ def test_declining_leaves_the_waiting_list_for_good_and_the_next_gets_their_own_
 
     assert status(db, first_id) == (CANCELLED, None)
     assert status(db, second_id)[0] == OFFERED
-    assert MessageKind.OFFER in messages(db, second.id)
+    assert MessageKind.OFFER in builders.message_kinds(db, second.id)
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
@@ -113,10 +97,10 @@ def test_an_offer_left_unanswered_expires_at_its_deadline_and_goes_to_the_next(
     db.call(regs.cancel, rid, holder.id, clock.now())
 
     clock.advance(timedelta(hours=6))
-    run_due(db, clock)
+    builders.run_due_tasks(db, clock.now())
 
     assert status(db, first_id) == (CANCELLED, None)
-    assert MessageKind.OFFER_EXPIRED in messages(db, first.id)
+    assert MessageKind.OFFER_EXPIRED in builders.message_kinds(db, first.id)
     assert status(db, second_id)[0] == OFFERED
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
@@ -130,7 +114,7 @@ def test_accepting_at_the_moment_the_offer_expires_has_exactly_one_outcome(db, c
 
     with pytest.raises(OfferEnded):
         db.call(offers.accept, first_id, first.id, clock.now())
-    run_due(db, clock)  # the expiry finds the offer ended already
+    builders.run_due_tasks(db, clock.now())  # the expiry finds the offer ended already
 
     assert status(db, first_id)[0] == CANCELLED
     assert status(db, second_id)[0] == OFFERED
@@ -231,7 +215,7 @@ def test_an_accepted_offer_in_an_approval_agency_becomes_a_request(db, clock, ag
     answer = db.call(offers.accept, ben_id, ben.id, clock.now())
 
     assert answer.status == REQUESTED
-    assert MessageKind.APPROVAL_REQUEST in messages(db, chefin.id)
+    assert MessageKind.APPROVAL_REQUEST in builders.message_kinds(db, chefin.id)
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
