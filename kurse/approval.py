@@ -30,7 +30,6 @@ from kurse.models import (
     Agency,
     Course,
     CourseStatus,
-    Outbox,
     Outcome,
     Person,
     Registration,
@@ -162,21 +161,14 @@ def _tell_officer(
     now: datetime,
     detail: dict[str, object] | None = None,
 ) -> None:
-    if registration.person_id is None:
-        return
-    outbox.add(
+    """The officer hears how their request ended (`kurse.outbox.seat_changes`)."""
+    outbox.seat_changes(
         session,
-        [
-            Outbox(
-                key=f"{kind}:registration:{registration.id}:{outbox.occasion(now)}",
-                kind=kind,
-                person_id=registration.person_id,
-                course_id=registration.course_id,
-                registration_id=registration.id,
-                detail=detail,
-                due_at=now,
-            )
-        ],
+        kind,
+        registration.course_id,
+        [(registration.id, registration.person_id)],
+        now,
+        detail,
     )
 
 

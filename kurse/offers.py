@@ -20,14 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import approvers, holds, lead_news
+from kurse import approvers, holds, lead_news, outbox
 from kurse.courses import get_course
 from kurse.errors import ApprovalTooLate, NotFound, OfferEnded
 from kurse.lead_news import News
 from kurse.models import (
     Course,
     CourseStatus,
-    Outbox,
     Outcome,
     Registration,
     RegistrationStatus,
@@ -159,14 +158,10 @@ def _expire(session: Session, registration: Registration, course: Course, now: d
     free_place(
         session, registration, course, now, outcome=Outcome.OFFER_EXPIRED, news=News.OFFER_EXPIRED
     )
-    if registration.person_id is not None:
-        session.add(
-            Outbox(
-                key=f"{MessageKind.OFFER_EXPIRED}:registration:{registration.id}:{now.timestamp()}",
-                kind=MessageKind.OFFER_EXPIRED,
-                person_id=registration.person_id,
-                course_id=registration.course_id,
-                registration_id=registration.id,
-                due_at=now,
-            )
-        )
+    outbox.seat_changes(
+        session,
+        MessageKind.OFFER_EXPIRED,
+        registration.course_id,
+        [(registration.id, registration.person_id)],
+        now,
+    )

@@ -131,9 +131,11 @@ def seat_changes(
     course_id: int,
     moved: Iterable[tuple[int | None, int | None]],
     now: datetime,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """One message of ``kind`` (``promoted``, ``demoted``) to each ``(registration id,
-    person id)`` whose seat changed; registrations without a person are left out."""
+    """One message of ``kind`` (``promoted``, ``demoted``, an offer, a decision on a request)
+    to each ``(registration id, person id)`` whose seat changed, with ``detail`` if given;
+    registrations without a person are left out."""
     at = occasion(now)
     add(
         session,
@@ -144,6 +146,7 @@ def seat_changes(
                 person_id=person_id,
                 course_id=course_id,
                 registration_id=registration_id,
+                detail=detail,
                 due_at=now,
             )
             for registration_id, person_id in moved
