@@ -30,10 +30,11 @@ def state(db, registration_id):
         return found.status, found.held_until
 
 
-async def offered_then_lead_changed(h, db, clock, agencies, **overrides):
+async def offered_then_lead_changed(h, db, clock, agencies, *, lead_later=False, **overrides):
     """A one-seat offer course led by Lea: its holder gave the seat back, the first of two
     waiting has the offer, Lea opened her list, and then the admin made Nora the lead.
-    Returns the course, Lea's and Nora's chats, Lea's list message and the two waiting."""
+    Returns the course, Lea's and Nora's chats, Lea's list message and the two waiting
+    (``lead_later``: Lea still leads; the test changes the lead itself)."""
     lea = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     nora = builders.officer(db, agencies["PD-Z"], clock.now(), name="Nora Neu")
     course = builders.course(
@@ -52,12 +53,15 @@ async def offered_then_lead_changed(h, db, clock, agencies, **overrides):
     await h.send(old, f"/teilnehmer {course.code}")
     old_list = h.with_button(old, "CSV-Datei")
     clock.advance(timedelta(hours=1))
+    queue_ids = [(p, r.registration_id) for p, r in queue]
+    if lead_later:
+        return course, old, new, old_list, queue_ids
 
     changed = await h.send(BOSS, f"/kursleitung {course.code} {nora.telegram_id}")
     await deliver(h)
 
     assert "Nora Neu" in changed[0].text
-    return course, old, new, old_list, [(p, r.registration_id) for p, r in queue]
+    return course, old, new, old_list, queue_ids
 
 
 async def test_the_old_lead_is_refused_and_the_new_lead_hears_that_the_seat_is_free_too_late(
@@ -125,3 +129,34 @@ async def test_an_offer_expiring_after_the_change_of_lead_is_offered_to_the_next
     assert "Иван Петров (PP-OFR) – hat den freien Platz angeboten bekommen" in to_new
     assert h.api.messages(old["id"])[seen_by_old:] == []
     assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+async def test_a_free_seat_told_to_the_old_lead_but_not_yet_sent_reaches_the_new_lead(
+    h, db, clock, agencies
+):
+    # Lea got news a moment ago, so the free seat's news waits for the end of her minute
+    # (`kurse.outbox`); the lead changes within that minute.
+    deadline = clock.now() + timedelta(hours=9)
+    course, old, new, _list, [(_, first_id), (_, second_id)] = await offered_then_lead_changed(
+        h, db, clock, agencies, offer_hours=8, registration_deadline=deadline, lead_later=True
+    )
+    _status, offer_deadline = state(db, first_id)
+    clock.set(offer_deadline - timedelta(seconds=20))
+    late = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Spät Angemeldet")
+    db.call(regs.sign_up, course.id, late.id, clock.now())
+    await deliver(h)  # Lea hears of the sign-up
+    clock.set(offer_deadline)
+    await deliver(h)  # the offer expires: the news for Lea waits for her minute to end
+    seen_by_old = len(h.api.messages(old["id"]))
+    clock.advance(timedelta(seconds=10))
+
+    await h.send(BOSS, f"/kursleitung {course.code} {new['id']}")
+    clock.advance(timedelta(minutes=1))
+    await deliver(h)
+
+    assert state(db, second_id) == (WAITING, None)
+    assert h.api.messages(old["id"])[seen_by_old:] == []
+    to_new = [m.text or "" for m in h.api.messages(new["id"])]
+    assert sum(NO_TIME in t for t in to_new) == 1
+    # Only the free seat is handed over: the rest of Lea's news was about her list.
+    assert not any("hat das Angebot verfallen lassen" in t for t in to_new)

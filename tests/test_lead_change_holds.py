@@ -276,3 +276,44 @@ def test_the_old_lead_may_not_see_the_list_or_the_attendance_any_more_and_the_ne
         call()
     with pytest.raises(DayNotStarted):  # past the role: the course has not begun yet
         db.call(checkin.show, course.code, clock.now(), actor=as_actor(new))
+
+
+# --- a free seat told to the old lead, not yet sent ------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["kursleitung", "form"])
+def test_a_free_seat_waiting_to_be_told_to_the_old_lead_is_told_to_the_new_lead(
+    db, clock, agencies, how
+):
+    old, new = leads(db, clock, agencies)
+    deadline = clock.now() + timedelta(hours=9)
+    course, [(_first, first_id), (_second, second_id)] = offered_course(
+        db, clock, agencies, old, hours=8, registration_deadline=deadline
+    )
+    clock.advance(timedelta(hours=8))
+    builders.run_due_tasks(db, clock.now())  # the offer expires, too late for another one
+    assert News.FREE_SEAT_NO_TIME in news_for(db, old.id)  # not sent yet: no sweep ran
+    assert hold_of(db, second_id)[0] == WAITING
+
+    if how == "kursleitung":
+        change_lead(db, clock, course, new)
+    else:
+        form = f"Kursleitung: {new.telegram_id}"
+        db.call(admin.edit_course_from_form, course.code, form, clock.now(), actor=BOSS)
+
+    assert news_for(db, new.id) == [News.FREE_SEAT_NO_TIME]
+    assert hold_of(db, first_id)[0] == CANCELLED
+    assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+def test_naming_the_same_lead_again_hands_nothing_over(db, clock, agencies):
+    old, _new = leads(db, clock, agencies)
+    deadline = clock.now() + timedelta(hours=9)
+    course, _ = offered_course(db, clock, agencies, old, hours=8, registration_deadline=deadline)
+    clock.advance(timedelta(hours=8))
+    builders.run_due_tasks(db, clock.now())
+    before = news_for(db, old.id)
+
+    change_lead(db, clock, course, old)
+
+    assert news_for(db, old.id) == before
