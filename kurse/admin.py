@@ -239,6 +239,7 @@ def edit_course_from_form(
         edit = courses.edit_course(session, id_of(course), values, now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+    _tell_new_lead(session, edit, now)
     if not edit.schedule_changed:
         return edit
     told = outbox.notices(
@@ -331,13 +332,19 @@ def assign_lead(
     actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
-    new_lead = course.lead_id != lead.id
     edit = courses.edit_course(
         session, id_of(course), {"lead_id": lead.id}, now, actor=actor, plan=plan
     )
-    if new_lead:  # the new lead is told (kurse.outbox); naming the same lead again is not news
-        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(course), [id_of(lead)], now)
+    _tell_new_lead(session, edit, now)
     return edit.course, lead
+
+
+def _tell_new_lead(session: Session, edit: CourseEdit, now: datetime) -> None:
+    """The course's new lead is told (`kurse.outbox`), whether `/kursleitung` or the edit
+    form named them; naming the same lead again is not news."""
+    lead_id = edit.course.lead_id
+    if "lead_id" in edit.changes and lead_id is not None:
+        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(edit.course), [lead_id], now)
 
 
 def create_agency(

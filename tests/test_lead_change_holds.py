@@ -317,3 +317,17 @@ def test_naming_the_same_lead_again_hands_nothing_over(db, clock, agencies):
     change_lead(db, clock, course, old)
 
     assert news_for(db, old.id) == before
+
+
+def test_a_lead_named_in_the_edit_form_is_told_as_by_kursleitung_and_the_same_lead_is_not(
+    db, clock, agencies
+):
+    old, new = leads(db, clock, agencies)
+    course, _ = offered_course(db, clock, agencies, old)
+
+    for person in (new, new):  # the second time the form names the lead the course has
+        form = f"Kursleitung: {person.telegram_id}"
+        db.call(admin.edit_course_from_form, course.code, form, clock.now(), actor=BOSS)
+
+    assert builders.message_kinds(db, new.id).count(MessageKind.LEAD_ASSIGNED) == 1
+    assert MessageKind.LEAD_ASSIGNED not in builders.message_kinds(db, old.id)
