@@ -19,11 +19,12 @@ FROM python:3.11-slim
 ENV PATH=/opt/kursbot/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    KURSBOT_DATABASE_URL=sqlite:////var/lib/kursbot/kursbot.db
+    KURSBOT_DATABASE_URL=sqlite:////var/lib/kursbot/kursbot.db \
+    MPLCONFIGDIR=/var/cache/kursbot/matplotlib
 RUN groupadd --system --gid 10001 kursbot \
  && useradd --system --uid 10001 --gid kursbot --home-dir /var/lib/kursbot \
         --no-create-home --shell /usr/sbin/nologin kursbot \
- && install -d -o kursbot -g kursbot -m 0750 /var/lib/kursbot
+ && install -d -o kursbot -g kursbot -m 0750 /var/lib/kursbot /var/cache/kursbot
 # Owned by root and not writable for the bot: code, venv and entrypoint are read-only to it.
 COPY --from=build /opt/kursbot /opt/kursbot
 COPY deploy/entrypoint.sh /usr/local/bin/kursbot-entrypoint
@@ -31,6 +32,10 @@ COPY deploy/entrypoint.sh /usr/local/bin/kursbot-entrypoint
 VOLUME /var/lib/kursbot
 WORKDIR /var/lib/kursbot
 USER kursbot:kursbot
+# matplotlib's font cache (the charts), built once here as the bot's user, in a folder of
+# its own (MPLCONFIGDIR) apart from the data; compose.yaml keeps it in a volume, writable on
+# the read-only root file system, so that no start builds it again in /tmp.
+RUN python -c "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
 # 8443: webhook (kursbot run --webhook … --port 8443); 8081: health (--health-port 8081).
 EXPOSE 8443 8081
 # /livez: is the bot alive (updates arriving, the sweep running); /healthz is readiness (the

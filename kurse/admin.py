@@ -31,6 +31,7 @@ from kurse import (
 from kurse.actors import Actor
 from kurse.courses import CourseDraft, CourseEdit
 from kurse.days import days_between
+from kurse.db import unicode_lower
 from kurse.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from kurse.forms import FormError, Reason, parse_course_form, parse_seats, seat_problems
 from kurse.models import Agency, Course, CourseStatus, Person, Quota, id_of
@@ -238,6 +239,7 @@ def edit_course_from_form(
         edit = courses.edit_course(session, id_of(course), values, now, actor=actor, plan=plan)
     except (InvalidInput, NotFound) as error:
         raise FormInvalid(errors=_form_errors(form.lines, error)) from None
+    _tell_new_lead(session, edit, now)
     if not edit.schedule_changed:
         return edit
     told = outbox.notices(
@@ -330,13 +332,19 @@ def assign_lead(
     actor = require_admin(session, actor)
     course = courses.get_course_by_code(session, code)
     lead = people.find_by_reference(session, reference)
-    new_lead = course.lead_id != lead.id
     edit = courses.edit_course(
         session, id_of(course), {"lead_id": lead.id}, now, actor=actor, plan=plan
     )
-    if new_lead:  # the new lead is told (kurse.outbox); naming the same lead again is not news
-        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(course), [id_of(lead)], now)
+    _tell_new_lead(session, edit, now)
     return edit.course, lead
+
+
+def _tell_new_lead(session: Session, edit: CourseEdit, now: datetime) -> None:
+    """The course's new lead is told (`kurse.outbox`), whether `/kursleitung` or the edit
+    form named them; naming the same lead again is not news."""
+    lead_id = edit.course.lead_id
+    if "lead_id" in edit.changes and lead_id is not None:
+        outbox.notices(session, MessageKind.LEAD_ASSIGNED, id_of(edit.course), [lead_id], now)
 
 
 def create_agency(
@@ -460,17 +468,26 @@ def change_admin(
     )
 
 
+def _contains(text: str) -> str:
+    """A LIKE pattern for values that contain ``text`` as typed (its wildcards escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def find_people(
     session: Session, query: str, *, actor: Actor, limit: int = 20
 ) -> list[tuple[Person, Agency]]:
     """People whose name or username contains ``query`` (an "@" before it is left out), or
     whose Telegram id it is, for admins."""
     require_admin(session, actor)
-    text = query.strip()[:50].lower()
-    pattern = f"%{text}%"
+    text = query.strip()[:50]
+    # Both sides are lowered by the database, in every script (`kurse.db.unicode_lower`);
+    # a "%" or "_" typed is a character like any other, not a wildcard.
+    name = unicode_lower(col(Person.name)).like(unicode_lower(_contains(text)), escape="\\")
+    username = _contains(text.lstrip("@").lower())  # stored in lower case (`kurse.people`)
     matches: list[ColumnElement[bool]] = [
-        func.lower(col(Person.name)).like(pattern),
-        col(Person.username).like(f"%{text.lstrip('@')}%"),
+        name,
+        col(Person.username).like(username, escape="\\"),
     ]
     if text.isdecimal() and len(text) <= 18:  # Telegram ids fit in a BIGINT
         matches.append(col(Person.telegram_id) == int(text))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from kurse import audit, people
+from kurse import audit, lead_news, people
 from kurse.actors import Actor
 from kurse.clock import BERLIN
 from kurse.days import days_between
@@ -321,6 +321,8 @@ def edit_course(
             after={k: v[1] for k, v in diff.items()},
         )
     session.flush()
+    if "lead_id" in diff:
+        lead_news.hand_over(session, course_id, course.lead_id, now)
     plan_course(session, course, plan, now)  # timed work follows the dates (kurse.schedule)
     # Out of the last day, released now, time again for an offer or an approval, or offers
     # switched off: free seats are filled as they may be now.

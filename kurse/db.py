@@ -40,11 +40,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, String, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from kurse import holds
 from kurse.config import normalise_database_url
@@ -125,11 +128,47 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 _JSON_TEXT = functools.partial(json.dumps, ensure_ascii=False)
 
 
+_SQLITE_LOWER = "kursbot_lower"  # the name `unicode_lower` has on SQLite
+
+
+def _simple_lower(text: str | None) -> str | None:
+    """Each character in lower case by itself (Unicode's simple case mapping), as
+    PostgreSQL's lower() does it: "İ" is "i" (not "i" and a combining dot), a final "Σ" is
+    "σ", and the text keeps its length."""
+    if text is None:
+        return None
+    return "".join(c.lower()[0] for c in text)
+
+
+class unicode_lower(FunctionElement[str]):
+    """``lower(value)`` for every script on both databases: PostgreSQL's own lower() (which
+    folds every letter), and on SQLite, whose lower() folds ASCII only, `_simple_lower`
+    registered on each connection (`_configure_sqlite`)."""
+
+    type = String()
+    name = "unicode_lower"
+    inherit_cache = True
+
+    def __init__(self, value: ColumnElement[str] | Mapped[str] | str) -> None:
+        super().__init__(value)
+
+
+@compiles(unicode_lower)
+def _lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _lower_on_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # The driver must not open transactions on its own: we issue BEGIN ourselves below.
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function(_SQLITE_LOWER, 1, _simple_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -9,10 +9,8 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import TypedDict
 
-from fpdf import FPDF, FontFace, XPos, YPos
+from fpdf import FPDF, FontFace
 from fpdf.enums import CellBordersLayout
 from fpdf.fonts import TTFFont
 from icalendar import Calendar, Event, Timezone
@@ -21,6 +19,7 @@ from pypdf import PdfReader, PdfWriter
 from kurse.clock import BERLIN
 from kurse.days import course_days
 from kurse.models import Course, CourseStatus, RegistrationStatus
+from kurse.pdf import BELOW, FONT, PagedDocument, add_fonts
 from kurse.registration_lists import ParticipantList
 
 PRODID = "-//Kursbot//Gemeinsame Fortbildung//DE"
@@ -205,35 +204,11 @@ def spreadsheet_cell(text: str) -> str:
     return text
 
 
-FONTS = Path(__file__).parent / "fonts"
-_FONT = "DejaVuSans"  # DejaVu Sans 2.37 (see fonts/README.md): Latin, Greek, Cyrillic
-_MARGIN = 15  # mm, all around
 _ROW = 12  # mm: the least height of a participant's row, room for a signature
 _LANDSCAPE_FROM_DAYS = 3  # from three signature columns on, portrait makes them too narrow
 _DAYS_PER_TABLE = 5  # signature columns side by side, at least 31 mm wide each (landscape)
 _PORTRAIT_WIDTHS = (8.0, 62.0, 26.0)  # mm: number, name, rank; the days share the rest
 _LANDSCAPE_WIDTHS = (8.0, 70.0, 30.0)
-
-
-class _AttendanceList(FPDF):
-    """A4 with DejaVu Sans embedded, and a footer: course code, print time, page x of y."""
-
-    def __init__(self, orientation: str, footer: str, page: str) -> None:
-        super().__init__(orientation=orientation, format="A4")
-        self.add_font(_FONT, "", FONTS / "DejaVuSans.ttf")
-        self.add_font(_FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
-        self._footer_text, self._page_text = footer, page
-        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
-        self.set_auto_page_break(auto=True, margin=_MARGIN + 5)
-        self.alias_nb_pages()
-
-    def footer(self) -> None:
-        """Writes the course code, the print time and "page x of y" at the page's foot."""
-        self.set_y(-_MARGIN)
-        self.set_font(_FONT, size=8)
-        self.cell(0, 6, self._footer_text, align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 6, self._page_text.format(page=self.page_no(), pages="{nb}"), align="R")
 
 
 def participants_pdf(listing: ParticipantList, labels: ListLabels, now: datetime) -> bytes:
@@ -256,7 +231,7 @@ def participants_pdf(listing: ParticipantList, labels: ListLabels, now: datetime
     if len(days) != len(labels.days):
         raise ValueError("labels.days must name each day of kurse.days.course_days")
     landscape = len(days) >= _LANDSCAPE_FROM_DAYS
-    pdf = _AttendanceList(
+    pdf = PagedDocument(
         "landscape" if landscape else "portrait",
         footer=f"{course.code} · {labels.printed}",
         page=labels.page,
@@ -293,24 +268,13 @@ def _held_seats(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> None
     (whoever holds them may still come; they have no signature line until confirmed)."""
     if not listing.held:
         return
-    pdf.set_font(_FONT, "B", size=10)
-    pdf.multi_cell(0, 6, labels.held, **_BELOW)
-    pdf.set_font(_FONT, size=9)
+    pdf.set_font(FONT, "B", size=10)
+    pdf.multi_cell(0, 6, labels.held, **BELOW)
+    pdf.set_font(FONT, size=9)
     for p in listing.held:
         state = labels.requested if p.status == RegistrationStatus.REQUESTED else labels.offered
         line = f"{p.name or '–'}{', ' + p.rank if p.rank else ''} ({p.agency_code}) – {state}"
-        pdf.multi_cell(0, 5, line, **_BELOW)
-
-
-class _Below(TypedDict):
-    """`FPDF.multi_cell`'s keywords for "the next line below, at the left margin" (typed, so
-    that mypy checks them against the signature)."""
-
-    new_x: XPos
-    new_y: YPos
-
-
-_BELOW = _Below(new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 5, line, **BELOW)
 
 
 def _agency_tables(
@@ -356,12 +320,12 @@ def _agency_tables(
 def _course_header(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> None:
     """The heading, the course and the print time, at the top of the first page."""
     course = listing.course
-    pdf.set_font(_FONT, "B", 16)
-    pdf.multi_cell(0, 8, labels.heading, **_BELOW)
-    pdf.set_font(_FONT, "B", 12)
-    pdf.multi_cell(0, 6, f"{course.title} ({course.code})", **_BELOW)
+    pdf.set_font(FONT, "B", 16)
+    pdf.multi_cell(0, 8, labels.heading, **BELOW)
+    pdf.set_font(FONT, "B", 12)
+    pdf.multi_cell(0, 6, f"{course.title} ({course.code})", **BELOW)
     pdf.ln(1)
-    pdf.set_font(_FONT, size=10)
+    pdf.set_font(FONT, size=10)
     agencies = ", ".join(f"{name} ({code})" for code, name in listing.agency_names.items())
     lines = (
         labels.when,
@@ -372,7 +336,7 @@ def _course_header(pdf: FPDF, listing: ParticipantList, labels: ListLabels) -> N
     )
     for line in lines:
         if line:
-            pdf.multi_cell(0, 5, line, **_BELOW)
+            pdf.multi_cell(0, 5, line, **BELOW)
     pdf.ln(4)
 
 
@@ -411,8 +375,7 @@ def certificates_pdf(
     if not items:
         return {}
     pdf = FPDF(format="A4")
-    pdf.add_font(_FONT, "", FONTS / "DejaVuSans.ttf")
-    pdf.add_font(_FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+    add_fonts(pdf)
     pdf.set_margins(25, 25, 25)
     pdf.set_auto_page_break(auto=False)
     pdf.set_creator("Kursbot")
@@ -466,9 +429,9 @@ def _line(pdf: FPDF, height: float, text: str, style: str, size: float, align: s
     """A paragraph, centred unless ``align`` says otherwise, wrapped at words. Wrapped here
     rather than by ``multi_cell``, whose line breaking measures every character again and
     again: it was nine tenths of the time a certificate took."""
-    pdf.set_font(_FONT, style, size)
+    pdf.set_font(FONT, style, size)
     for part in _wrapped(pdf, text, pdf.epw):
-        pdf.cell(0, height, part, align=align, **_BELOW)
+        pdf.cell(0, height, part, align=align, **BELOW)
 
 
 def _wrapped(pdf: FPDF, text: str, width: float) -> list[str]:

@@ -93,6 +93,26 @@ def tell_lead(
     session.add(row)
 
 
+FREE_SEATS = (News.FREE_SEAT, News.FREE_SEAT_NO_TIME)  # for the lead to fill, not news only
+
+
+def hand_over(session: Session, course_id: int, lead_id: int | None, now: datetime) -> None:
+    """The course has a new lead (``lead_id``): a free seat left for the lead to fill whose
+    news the old lead has not got yet (it waits for the end of their minute) is told to the
+    new lead instead. The rest of the old lead's news is about a list that is no longer
+    theirs, and is not sent (`kurse.outbox`); the new lead hears what follows."""
+    waiting = session.scalars(
+        select(col(Outbox.detail)).where(
+            col(Outbox.kind) == MessageKind.LEAD_NEWS,
+            col(Outbox.course_id) == course_id,
+            col(Outbox.state) == outbox.PENDING,
+            col(Outbox.person_id) != lead_id,
+        )
+    )
+    told = {str(what) for detail in waiting for _rid, what in (detail or {}).get("news", [])}
+    tell_lead(session, course_id, lead_id, [(None, n) for n in FREE_SEATS if n in told], now)
+
+
 def lines(session: Session, news: Sequence[Sequence[object]]) -> list[NewsLine]:
     """The news of a merged row (``[[registration id, news], …]``) as lines to read, with
     names and agencies as they are now."""

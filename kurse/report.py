@@ -2,7 +2,7 @@
 
 Both take their words from `ReportLabels`, which the bot fills in the reader's language
 (`bot.render_figures`); the PDF has the same font (DejaVu Sans, embedded) and page foot as
-the attendance list (`kurse.exports`).
+the attendance list (`kurse.pdf`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from datetime import datetime
 from fpdf import FontFace
 
 from kurse.charts import ChartLabels, figures_chart
-from kurse.exports import _BELOW, _FONT, _AttendanceList, spreadsheet_csv
+from kurse.exports import spreadsheet_csv
 from kurse.figures import AgencyFigures, Figures
+from kurse.pdf import BELOW, FONT, PagedDocument
 
 # The table's rows (and the CSV's columns), in this order; `ReportLabels.rows` names them.
 ROWS = (
@@ -89,18 +90,18 @@ def table_rows(figures: Figures, labels: ReportLabels) -> list[list[str]]:
 def report_pdf(figures: Figures, labels: ReportLabels, now: datetime) -> bytes:
     """The report: title, period, whose courses, the time it was made; the chart; the table
     per agency; the months; what each figure counts. A4 portrait, page x of y."""
-    pdf = _AttendanceList("portrait", footer=f"{labels.title} · {labels.period}", page=labels.page)
+    pdf = PagedDocument("portrait", footer=f"{labels.title} · {labels.period}", page=labels.page)
     pdf.set_title(f"{labels.title}: {labels.period}")
     pdf.set_creator("Kursbot")
     pdf.set_creation_date(now)
     pdf.add_page()
-    pdf.set_font(_FONT, "B", 16)
-    pdf.multi_cell(0, 8, labels.title, **_BELOW)
-    pdf.set_font(_FONT, "B", 12)
-    pdf.multi_cell(0, 6, labels.period, **_BELOW)
-    pdf.set_font(_FONT, size=10)
+    pdf.set_font(FONT, "B", 16)
+    pdf.multi_cell(0, 8, labels.title, **BELOW)
+    pdf.set_font(FONT, "B", 12)
+    pdf.multi_cell(0, 6, labels.period, **BELOW)
+    pdf.set_font(FONT, size=10)
     for line in (labels.scope, labels.made):
-        pdf.multi_cell(0, 5, line, **_BELOW)
+        pdf.multi_cell(0, 5, line, **BELOW)
     pdf.ln(3)
     chart = figures_chart(figures, labels.chart, width_px=1200, height_px=800)
     pdf.image(io.BytesIO(chart), w=pdf.epw)
@@ -121,17 +122,17 @@ def report_pdf(figures: Figures, labels: ReportLabels, now: datetime) -> bytes:
     pdf.ln(6)
     if pdf.will_page_break(30):
         pdf.add_page()
-    pdf.set_font(_FONT, "B", 11)
-    pdf.multi_cell(0, 6, labels.notes_title, **_BELOW)
-    pdf.set_font(_FONT, size=9)
+    pdf.set_font(FONT, "B", 11)
+    pdf.multi_cell(0, 6, labels.notes_title, **BELOW)
+    pdf.set_font(FONT, size=9)
     for note in labels.notes:
-        pdf.multi_cell(0, 4.5, note, **_BELOW)
+        pdf.multi_cell(0, 4.5, note, **BELOW)
         pdf.ln(1)
     return bytes(pdf.output())
 
 
-def _table(pdf: _AttendanceList, rows: list[list[str]], widths: Sequence[float]) -> None:
-    pdf.set_font(_FONT, size=9)
+def _table(pdf: PagedDocument, rows: list[list[str]], widths: Sequence[float]) -> None:
+    pdf.set_font(FONT, size=9)
     with (
         pdf.table(
             col_widths=tuple(widths),

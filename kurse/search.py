@@ -47,8 +47,12 @@ _YEAR = re.compile(r"^\d{4}$")
 
 def fold(text: str) -> str:
     """Text for comparing: no case, no accents, ``ß`` as ``ss``, and ``ae``/``oe``/``ue`` read
-    as the umlauts they stand for (so both spellings of "Führung" fold to ``fuhrung``)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
+    as the umlauts they stand for (so both spellings of "Führung" fold to ``fuhrung``). The
+    Turkish dotless ``ı`` is ``i`` too: "IŞIK" lowers to "işik" by Unicode's rules and to
+    "ışık" by Turkish ones, and both are to find it (the dotted "İ" loses its dot as an
+    accent)."""
+    lowered = text.casefold().replace("ß", "ss").replace("ı", "i")
+    decomposed = unicodedata.normalize("NFKD", lowered)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return plain.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 

@@ -85,6 +85,50 @@ def test_the_systemd_unit_leaves_code_and_env_read_only_and_only_the_data_folder
     assert unit["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
 
 
+def test_the_systemd_unit_gives_matplotlib_a_cache_folder_it_may_write():
+    unit = directives(UNIT.read_text())
+
+    # ProtectHome= and PrivateTmp= leave matplotlib no writable home: without a folder of
+    # its own it would build its font cache anew in a fresh /tmp on every start.
+    assert unit["CacheDirectory"] == ["kursbot"]  # %C/kursbot: /var/cache/kursbot, writable
+    assert "MPLCONFIGDIR=%C/kursbot/matplotlib" in unit["Environment"]
+    assert unit["ProtectHome"] == ["yes"]
+
+
+def test_the_image_keeps_matplotlibs_cache_apart_from_the_data_and_compose_keeps_it_writable():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    compose = (ROOT / "deploy/compose.yaml").read_text()
+
+    assert re.search(r"^\s+MPLCONFIGDIR=/var/cache/kursbot/matplotlib$", dockerfile, re.M)
+    assert re.search(
+        r"install -d -o kursbot -g kursbot -m 0750 .*/var/cache/kursbot$", dockerfile, re.M
+    )
+    assert "- kursbot-cache:/var/cache/kursbot" in compose
+    assert re.search(r"^  kursbot-cache:$", compose, re.M)
+    assert "read_only: true" in compose  # the reason the cache needs a volume
+
+
+def test_matplotlib_writes_its_font_cache_where_mplconfigdir_says_with_no_home(tmp_path):
+    cache = tmp_path / "cache" / "matplotlib"  # not there yet: matplotlib makes it
+    env = {**os.environ, "MPLCONFIGDIR": str(cache), "HOME": "/nonexistent"}
+    env.pop("XDG_CACHE_HOME", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    script = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "is not a writable directory" not in result.stderr
+    assert [p.name.startswith("fontlist-") for p in cache.iterdir()] == [True]
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 def test_systemd_analyze_rates_the_unit_ok(tmp_path):
     shutil.copy(UNIT, tmp_path / UNIT.name)
