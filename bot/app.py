@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import certificate_files, jobs, persistence
+from bot import certificate_files, checkin_codes, jobs, persistence
 from bot.commands import menu
 from bot.commands import name as command_name
 from bot.context import KursApplication, KursContext, Services
@@ -145,6 +145,7 @@ def build_application(
     # Group 1, after everything: writes what the update changed in its user's dialog.
     persistence.register(application)
     jobs.register(application)  # timed work: reminders, lead lists, release, end, retention
+    checkin_codes.register(application)  # the check-in codes on show, renewed in place
     return application
 
 

@@ -223,6 +223,32 @@ class LocalBotApi(BaseRequest):
         self._told(sent, edited=True)
         return self._message_json(sent)
 
+    def _api_editMessageMedia(self, params: dict[str, Any], files: Any) -> Any:
+        """A new picture (and caption) in a message sent with one (the check-in code)."""
+        sent = self._find(int(params["chat_id"]), int(params["message_id"]))
+        if sent is None or sent.document is None:
+            return self._error(400, "Bad Request: message to edit not found")
+        media = params["media"]
+        media = json.loads(media) if isinstance(media, str) else media
+        for part in files.values():
+            content = part[1] if isinstance(part[1], bytes) else part[1].read()
+            sent.document = (part[0], content)
+        sent.text, sent.buttons = media.get("caption"), _buttons(params)
+        sent.edits += 1
+        self._told(sent, edited=True)
+        return self._message_json(sent)
+
+    def _api_editMessageCaption(self, params: dict[str, Any], _files: Any) -> Any:
+        sent = self._find(int(params["chat_id"]), int(params["message_id"]))
+        if sent is None or sent.document is None:
+            return self._error(400, "Bad Request: message to edit not found")
+        buttons = _buttons(params)
+        if sent.text == params.get("caption") and sent.buttons == buttons:
+            return self._error(400, "Bad Request: message is not modified")
+        sent.text, sent.buttons, sent.edits = params.get("caption"), buttons, sent.edits + 1
+        self._told(sent, edited=True)
+        return self._message_json(sent)
+
     def _api_editMessageReplyMarkup(self, params: dict[str, Any], _files: Any) -> Any:
         sent = self._find(int(params["chat_id"]), int(params["message_id"]))
         if sent is None:

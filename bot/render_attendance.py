@@ -7,6 +7,7 @@ from html import escape
 from bot.i18n import Texts, _
 from kurse.attendance import Line, Sheet
 from kurse.checkin import WINDOW, CheckedIn, ShownCode
+from kurse.checkin_display import Closed
 from kurse.clock import BERLIN
 from kurse.errors import AttendanceLocked, DayNotStarted, DomainError, NoCourseDay
 from kurse.models import AttendanceState, Course
@@ -139,8 +140,8 @@ def checkin_code(t: Texts, shown: ShownCode, link: str) -> str:
     return t.gettext(
         "Check-in for <b>{title}</b> ({code}), day {number}: code <b>{checkin}</b>\n"
         "Participants type the code in their chat with Kursbot, or scan the picture "
-        "({link}). The code changes every two minutes (next at {time}) and is taken two "
-        "minutes longer; “New code” shows the current one."
+        "({link}). This message shows the new code every two minutes (next at {time}) until "
+        "the day ends; a code is taken two minutes longer."
     ).format(
         title=escape(shown.course.title),
         code=escape(shown.course.code),
@@ -149,6 +150,27 @@ def checkin_code(t: Texts, shown: ShownCode, link: str) -> str:
         link=escape(link),
         time=valid.astimezone(BERLIN).strftime("%H:%M"),
     )
+
+
+def checkin_closed(t: Texts, course: Course, why: Closed) -> str:
+    """The caption of a check-in message that shows no new code any more."""
+    _ = t.gettext
+    texts = {
+        Closed.DAY_OVER: _("The check-in for <b>{title}</b> ({code}) is closed: the day is over."),
+        Closed.REPLACED: _(
+            "This check-in code for <b>{title}</b> ({code}) is no longer valid: the current "
+            "one is in the newer message below."
+        ),
+        Closed.NOT_LEAD: _(
+            "This check-in code for <b>{title}</b> ({code}) is no longer renewed: you do not "
+            "lead the course any more."
+        ),
+        Closed.COURSE_CHANGED: _(
+            "This check-in code for <b>{title}</b> ({code}) is no longer renewed: the course "
+            "was cancelled or its days changed. Send /checkin {code} for the current code."
+        ),
+    }
+    return texts[why].format(title=escape(course.title), code=escape(course.code))
 
 
 def checked_in(t: Texts, done: CheckedIn) -> str:

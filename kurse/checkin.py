@@ -71,7 +71,9 @@ class CheckedIn:
     already: bool
 
 
-def _window(now: datetime) -> int:
+def window_of(now: datetime) -> int:
+    """The number of the two-minute window ``now`` is in (counted in UTC: a clock change in
+    Berlin moves no window)."""
     return int(now.astimezone(UTC).timestamp() // WINDOW.total_seconds())
 
 
@@ -117,7 +119,13 @@ def show(session: Session, code: str, now: datetime, *, actor: Actor) -> ShownCo
         course.checkin_secret = secrets.token_hex(32)
         session.flush()
     index, day = under_way
-    window = _window(now)
+    return shown_code(course, index, day, now)
+
+
+def shown_code(course: Course, index: int, day: CourseDay, now: datetime) -> ShownCode:
+    """The code of course day ``index`` (``day``) at ``now`` (the course has its secret)."""
+    assert course.checkin_secret is not None  # made at the first `show`
+    window = window_of(now)
     shown = code_for(course.checkin_secret, id_of(course), day, window)
     renewed = datetime.fromtimestamp(window * WINDOW.total_seconds(), UTC)
     return ShownCode(course, day, index, shown, renewed, f"{LINK_PREFIX}{course.id}-{shown}")
@@ -128,7 +136,7 @@ def _matches(course: Course, typed: str, now: datetime) -> CourseDay | None:
     if under_way is None or course.checkin_secret is None:
         return None
     _index, day = under_way
-    window = _window(now)
+    window = window_of(now)
     for w in (window, window - 1):
         if hmac.compare_digest(code_for(course.checkin_secret, id_of(course), day, w), typed):
             return day

@@ -461,6 +461,37 @@ class Certificate(SQLModel, table=True):
     pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
+class CheckinDisplay(SQLModel, table=True):
+    """A check-in code on show in a chat (`/checkin`, issue 18), renewed in place by the bot
+    as its two-minute window changes until the course day ends (`kurse.checkin`).
+
+    ``shown_window`` is the window of the code the message shows; the process that moves it
+    on is the one that edits the message, so two processes never renew it twice. The role
+    of whoever asked (``telegram_id``, ``person_id``) is checked again at every renewal.
+    """
+
+    __tablename__ = "checkin_display"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id", name="uq_checkin_display_message"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"))
+    )
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    shown_window: int = Field(sa_column=Column(BigInteger, nullable=False))
+    until: datetime = _time(index=True)  # the end of the day: then it is closed
+
+
 class AuditEntry(SQLModel, table=True):
     """Who did what, when, with the state before and after (JSON)."""
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import checkin_codes
 from bot.app import build_application
 from bot.context import KursApplication, Services
 from bot.local_api import LocalBotApi, Sent
@@ -143,10 +144,12 @@ async def start_harness(
     """Builds and starts the application on the local Bot API (no rate limiter unless
     ``messages_per_second`` is given).
 
-    The periodic sweep of timed work is paused unless ``sweeping``: tests move the clock and
-    call `bot.jobs.run_due_work` themselves, so that nothing depends on real time. ``api``
-    shares another harness's Bot API: a second instance, or the same bot after a restart,
-    talking to the same Telegram (the chats keep their messages and buttons).
+    The periodic sweep of timed work (and the renewal of check-in codes) is paused unless
+    ``sweeping``: tests move the clock and call `bot.jobs.run_due_work` (and
+    `bot.checkin_codes.renew_shown_codes`) themselves, so that nothing depends on real
+    time. ``api`` shares another harness's Bot API: a second instance, or the same bot
+    after a restart, talking to the same Telegram (the chats keep their messages and
+    buttons).
     """
     api = api or LocalBotApi()
     app = build_application(
@@ -162,8 +165,9 @@ async def start_harness(
         await app.post_init(app)
     await app.start()
     if not sweeping and app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name("tasks:sweep"):
-            job.schedule_removal()
+        for name in ("tasks:sweep", checkin_codes.JOB):
+            for job in app.job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
     return Harness(app, api, services)
 
 

@@ -3,18 +3,17 @@ officer types the code or opens the link (t.me/<bot>?start=ci-<course>-<code>)."
 
 from __future__ import annotations
 
-import io
 import re
 
-import segno
-from telegram import Update
+from telegram import InputMediaPhoto, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, render, render_admin, render_attendance, render_leads
+from bot import checkin_codes, keyboards, render, render_admin, render_attendance, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, person_of, reply
-from kurse import checkin, courses
+from kurse import checkin, checkin_display, courses
 from kurse.agencies import ACCESS_CODE_ALPHABET
 from kurse.errors import DomainError, NotAllowed, NotFound, NotRegistered
 from kurse.models import id_of
@@ -38,26 +37,50 @@ def _refusal(context: KursContext, error: DomainError) -> str:
     return render_attendance.refusal(t, error) or render.domain_error(t, error)
 
 
-async def _show(update: Update, context: KursContext, code: str) -> None:
+async def _show(
+    update: Update, context: KursContext, code: str, *, in_place: int | None = None
+) -> None:
+    """Shows the code of this moment: a new message, or the one ``in_place`` edited; the bot
+    keeps it renewed (`bot.checkin_codes`)."""
     assert update.effective_chat is not None
-    t = context.texts
+    t, db, chat_id = context.texts, context.services.db, update.effective_chat.id
     try:
-        shown = await context.services.db.run(
-            checkin.show, code, context.services.clock.now(), actor=context.actor
-        )
+        shown = await db.run(checkin.show, code, context.services.clock.now(), actor=context.actor)
     except DomainError as error:
         await update.effective_chat.send_message(_refusal(context, error))
         return
-    link = f"https://t.me/{context.bot.username}?start={shown.link}"
-    picture = io.BytesIO()
-    segno.make(link, error="m").save(picture, kind="png", scale=10, border=4)
-    await context.bot.send_photo(
-        update.effective_chat.id,
-        photo=picture.getvalue(),
-        filename=f"checkin-{shown.course.code}.png",
-        caption=render_attendance.checkin_code(t, shown, link),
-        reply_markup=keyboards.checkin_renew(t, id_of(shown.course)),
+    link = checkin_codes.link_of(shown, context.bot.username)
+    caption = render_attendance.checkin_code(t, shown, link)
+    markup = keyboards.checkin_renew(t, id_of(shown.course))
+    filename = f"checkin-{shown.course.code}.png"
+    message_id = in_place
+    if in_place is not None:
+        try:
+            await context.bot.edit_message_media(
+                media=InputMediaPhoto(
+                    checkin_codes.picture(link), caption=caption, filename=filename
+                ),
+                chat_id=chat_id,
+                message_id=in_place,
+                reply_markup=markup,
+            )
+        except BadRequest as error:  # the same code still (not modified), or too old to edit
+            if "not modified" not in str(error):
+                message_id = None
+    if message_id is None:
+        sent = await context.bot.send_photo(
+            chat_id,
+            photo=checkin_codes.picture(link),
+            filename=filename,
+            caption=caption,
+            reply_markup=markup,
+        )
+        message_id = sent.message_id
+    replaced = await db.run(
+        checkin_display.keep_showing, shown, chat_id, message_id, actor=context.actor
     )
+    for older in replaced:
+        await checkin_codes.show(context.application, older)
 
 
 async def show_code(update: Update, context: KursContext) -> None:
@@ -70,7 +93,8 @@ async def show_code(update: Update, context: KursContext) -> None:
 
 
 async def renew(update: Update, context: KursContext) -> None:
-    """“New code” under a check-in code: the code of this moment, the role checked again."""
+    """“New code” under a check-in code: the code of this moment in the same message, the
+    role checked again."""
     callback = await callback_of(update, context)
     if callback is None:
         return
@@ -81,7 +105,8 @@ async def renew(update: Update, context: KursContext) -> None:
         await answer(update.callback_query, _refusal(context, error), show_alert=True)
         return
     await answer(update.callback_query)
-    await _show(update, context, course.code)
+    message = update.callback_query.message
+    await _show(update, context, course.code, in_place=message.message_id if message else None)
 
 
 async def typed(update: Update, context: KursContext) -> None:

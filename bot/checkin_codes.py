@@ -1,0 +1,124 @@
+"""The check-in code in the lead's chat (issue 18): its picture, and its renewal in place.
+
+`/checkin` sends the code with a QR code of its deep link; from then on the bot edits that
+message with each new code (every two minutes) until the course day ends, and then says
+that the check-in is closed (`kurse.checkin_display` decides; a round runs every `EVERY`).
+The edits are the outbox's kind of message for the rate limiter: answers to people typing
+go first (`bot.ratelimit`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import segno
+from telegram import InputMediaPhoto
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import keyboards, render_attendance
+from bot.context import KursApplication, Services
+from bot.i18n import texts
+from bot.jobs import SendCheck
+from bot.ratelimit import Stale
+from kurse import checkin_display
+from kurse.checkin import ShownCode
+from kurse.checkin_display import Renewal
+from kurse.models import id_of
+
+log = logging.getLogger(__name__)
+
+EVERY = 10.0  # seconds between rounds: a new code is shown at most this late
+JOB = "checkin:renew"
+
+
+def link_of(shown: ShownCode, bot_username: str) -> str:
+    """The deep link an officer opens to check in with this code."""
+    return f"https://t.me/{bot_username}?start={shown.link}"
+
+
+def picture(link: str) -> bytes:
+    """The QR code of ``link``, as a PNG."""
+    png = io.BytesIO()
+    segno.make(link, error="m").save(png, kind="png", scale=10, border=4)
+    return png.getvalue()
+
+
+async def renew_shown_codes(application: KursApplication) -> int:
+    """One round: every check-in message whose code is out of date shows the new one (or
+    that it is closed); returns how many messages were looked at."""
+    services: Services = application.bot_data["services"]
+    renewals = await services.db.run(
+        checkin_display.due,
+        services.clock.now(),
+        admin_ids=services.settings.kursbot_admin_ids,
+    )
+    for renewal in renewals:
+        await show(application, renewal)
+    return len(renewals)
+
+
+async def show(application: Application[Any, Any, Any, Any, Any, Any], renewal: Renewal) -> None:
+    """Edits the message of ``renewal``: the new code and its picture, or that it is closed.
+    A message that is gone is forgotten; one that Telegram did not take now is tried again
+    in the next round. (Any `Application`: handlers pass ``context.application``, which PTB
+    types with an open context type.)"""
+    services: Services = application.bot_data["services"]
+    bot, t, db = application.bot, texts(renewal.language), services.db
+
+    async def still_due() -> bool:
+        return await db.read(checkin_display.still_shown, renewal)
+
+    limited: dict[str, Any] = {"rate_limit_args": SendCheck(still_due)} if bot.rate_limiter else {}
+    course_id = id_of(renewal.course)
+    try:
+        if renewal.shown is not None:
+            link = link_of(renewal.shown, bot.username)
+            await bot.edit_message_media(
+                media=InputMediaPhoto(
+                    picture(link),
+                    caption=render_attendance.checkin_code(t, renewal.shown, link),
+                    filename=f"checkin-{renewal.course.code}.png",
+                ),
+                chat_id=renewal.chat_id,
+                message_id=renewal.message_id,
+                reply_markup=keyboards.checkin_renew(t, course_id),
+                **limited,
+            )
+        else:
+            assert renewal.closed is not None
+            await bot.edit_message_caption(
+                chat_id=renewal.chat_id,
+                message_id=renewal.message_id,
+                caption=render_attendance.checkin_closed(t, renewal.course, renewal.closed),
+                reply_markup=None,
+                **limited,
+            )
+    except Stale:
+        return
+    except (Forbidden, BadRequest) as error:
+        # Deleted in the chat, too old to edit, the bot blocked: it will not get better.
+        if "not modified" not in str(error):
+            log.info("check-in message %s no longer renewed: %s", renewal.display_id, error)
+            await db.run(checkin_display.forget, renewal.display_id)
+    except TelegramError as error:
+        log.warning("check-in message %s not renewed now: %s", renewal.display_id, error)
+        if renewal.shown is not None:
+            await db.run(checkin_display.give_back, renewal)
+
+
+async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The job: one round of renewals (a failure is logged; the next round tries again)."""
+    application: KursApplication = context.application  # type: ignore[assignment]
+    try:
+        await renew_shown_codes(application)
+    except Exception:
+        log.exception("renewing the check-in codes failed; the next round tries again")
+
+
+def register(application: KursApplication) -> None:
+    """Starts the rounds."""
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(_tick, interval=EVERY, first=EVERY, name=JOB)

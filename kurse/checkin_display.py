@@ -1,0 +1,238 @@
+"""Check-in codes on show (issue 18): the lead's `/checkin` message renews itself.
+
+The bot keeps each message that shows a check-in code (`CheckinDisplay`) and edits it in
+place with the new code as each two-minute window begins, until the course day ends. The
+database says what is due, so the renewal survives a restart, and the process that moves a
+display's ``shown_window`` on is the only one that edits it (a standby instance renews
+nothing twice). At each renewal the role of whoever asked is checked again: a lead replaced
+meanwhile, a course cancelled or a day taken out of the course closes the display instead.
+A newer `/checkin` of the same course in the same chat replaces the older message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from kurse import people
+from kurse.actors import Actor
+from kurse.admin import require_lead_or_admin
+from kurse.checkin import ShownCode, shown_code, window_of
+from kurse.days import course_days
+from kurse.errors import NotAllowed
+from kurse.models import CheckinDisplay, Course, CourseStatus, id_of
+
+BATCH = 100  # displays renewed in one round at most (the next round takes the rest)
+
+
+class Closed(StrEnum):
+    """Why a display shows no new code any more."""
+
+    DAY_OVER = "day_over"
+    REPLACED = "replaced"  # a newer /checkin of the course in the same chat
+    NOT_LEAD = "not_lead"  # whoever asked leads the course no longer (nor is an admin)
+    COURSE_CHANGED = "course_changed"  # cancelled, or the day is not one of its days now
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What to show in a display's message now: a new code, or that it is closed."""
+
+    display_id: int
+    chat_id: int
+    message_id: int
+    language: str
+    window: int  # the window the display was moved on to
+    previous_window: int
+    course: Course
+    shown: ShownCode | None = None
+    closed: Closed | None = None
+
+
+def keep_showing(
+    session: Session, shown: ShownCode, chat_id: int, message_id: int, *, actor: Actor
+) -> list[Renewal]:
+    """Keeps the message ``message_id`` renewed with the codes of ``shown``'s day; returns
+    the older displays of the course in that chat, now closed (`Closed.REPLACED`)."""
+    course_id = id_of(shown.course)
+    older = session.scalars(
+        select(CheckinDisplay).where(
+            col(CheckinDisplay.course_id) == course_id,
+            col(CheckinDisplay.chat_id) == chat_id,
+            col(CheckinDisplay.message_id) != message_id,
+        )
+    ).all()
+    replaced = [
+        _closed(row, shown.course, Closed.REPLACED, _language(session, row)) for row in older
+    ]
+    for row in older:
+        session.delete(row)
+    display = session.scalar(
+        select(CheckinDisplay).where(
+            col(CheckinDisplay.chat_id) == chat_id, col(CheckinDisplay.message_id) == message_id
+        )
+    )
+    if display is None:
+        display = CheckinDisplay(
+            course_id=course_id,
+            telegram_id=actor.telegram_id or chat_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            day=shown.day.day,
+            shown_window=window_of(shown.renewed_at),
+            until=shown.day.end_at,
+        )
+        session.add(display)
+    display.person_id = actor.person_id
+    display.day, display.until = shown.day.day, shown.day.end_at
+    display.shown_window = window_of(shown.renewed_at)
+    session.flush()
+    return replaced
+
+
+def due(session: Session, now: datetime, *, admin_ids: Collection[int]) -> list[Renewal]:
+    """Claims every display whose code is out of date (or whose day is over) and says what
+    each shows now; a closed one is forgotten. ``admin_ids``: `KURSBOT_ADMIN_IDS`."""
+    window = window_of(now)
+    rows = session.scalars(
+        select(CheckinDisplay)
+        .where(
+            or_(
+                col(CheckinDisplay.shown_window) < window,
+                col(CheckinDisplay.until) <= now,
+            )
+        )
+        .order_by(col(CheckinDisplay.id))
+        .limit(BATCH)
+    ).all()
+    renewals: list[Renewal] = []
+    for row in rows:
+        if not _claim(session, row, window):
+            continue  # another process renews it
+        course = session.get(Course, row.course_id)
+        assert course is not None  # the display goes with its course (ON DELETE CASCADE)
+        language = _language(session, row)
+        closed = _why_closed(session, row, course, now, admin_ids)
+        if closed is not None:
+            renewals.append(_closed(row, course, closed, language, window))
+            session.delete(row)
+            continue
+        index, day = next((i, d) for i, d in enumerate(course_days(course)) if d.day == row.day)
+        renewals.append(
+            Renewal(
+                id_of(row),
+                row.chat_id,
+                row.message_id,
+                language,
+                window,
+                row.shown_window,
+                course,
+                shown=shown_code(course, index, day, now),
+            )
+        )
+        row.shown_window, row.until = window, day.end_at
+    session.flush()
+    return renewals
+
+
+def _claim(session: Session, row: CheckinDisplay, window: int) -> bool:
+    """Moves the display on to ``window`` unless another process did since it was read."""
+    previous = row.shown_window
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(CheckinDisplay)
+            .where(
+                col(CheckinDisplay.id) == row.id,
+                col(CheckinDisplay.shown_window) == previous,
+            )
+            .values(shown_window=window)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if not result.rowcount:
+        return False
+    row.shown_window = previous  # as the message still shows it (`Renewal.previous_window`)
+    return True
+
+
+def _why_closed(
+    session: Session,
+    row: CheckinDisplay,
+    course: Course,
+    now: datetime,
+    admin_ids: Collection[int],
+) -> Closed | None:
+    day = next((d for d in course_days(course) if d.day == row.day), None)
+    if course.status == CourseStatus.CANCELLED or day is None:
+        return Closed.COURSE_CHANGED
+    if now >= day.end_at:
+        return Closed.DAY_OVER
+    actor = Actor(telegram_id=row.telegram_id, bootstrap_admin=row.telegram_id in admin_ids)
+    try:
+        require_lead_or_admin(session, course, actor)
+    except NotAllowed:
+        return Closed.NOT_LEAD
+    return None
+
+
+def _closed(
+    row: CheckinDisplay, course: Course, why: Closed, language: str, window: int | None = None
+) -> Renewal:
+    return Renewal(
+        id_of(row),
+        row.chat_id,
+        row.message_id,
+        language,
+        window if window is not None else row.shown_window,
+        row.shown_window,
+        course,
+        closed=why,
+    )
+
+
+def _language(session: Session, row: CheckinDisplay) -> str:
+    person = people.find_by_telegram_id(session, row.telegram_id)
+    return person.language if person is not None else people.LANGUAGES[0]  # German
+
+
+def give_back(session: Session, renewal: Renewal) -> None:
+    """The new code could not be shown (Telegram did not answer): the next round tries
+    again (the code the message shows is taken until the end of this window)."""
+    session.execute(
+        update(CheckinDisplay)
+        .where(
+            col(CheckinDisplay.id) == renewal.display_id,
+            col(CheckinDisplay.shown_window) == renewal.window,
+        )
+        .values(shown_window=renewal.previous_window)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def forget(session: Session, display_id: int) -> None:
+    """The message is gone (deleted in the chat, the bot blocked): it is renewed no more."""
+    session.execute(delete(CheckinDisplay).where(col(CheckinDisplay.id) == display_id))
+
+
+def still_shown(session: Session, renewal: Renewal) -> bool:
+    """Whether the display is still the one this renewal claimed (checked right before the
+    edit goes out, after the wait for Telegram's limits)."""
+    if renewal.closed is not None:
+        return True  # closing it is still right: the row is gone already
+    return (
+        session.scalar(
+            select(col(CheckinDisplay.id)).where(
+                col(CheckinDisplay.id) == renewal.display_id,
+                col(CheckinDisplay.shown_window) == renewal.window,
+            )
+        )
+        is not None
+    )

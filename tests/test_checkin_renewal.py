@@ -1,0 +1,228 @@
+"""The lead's check-in code renews itself in the same message every two minutes (issue 18),
+through the real Application: after a restart, with a second instance, across the clock
+change, and it stops when the day ends, the lead is replaced, the course is cancelled, the
+message is deleted or a newer code is shown."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.checkin_codes import renew_shown_codes
+from kurse import admin, checkin, people
+from kurse import registrations as regs
+from kurse.actors import Actor
+from kurse.clock import BERLIN
+from kurse.models import CheckinDisplay
+from tests import builders
+from tests.harness import start_harness, stop_harness, user
+from tests.test_checkin import present, setting, shown_code
+
+__all__ = ["setting"]  # the fixture, shared with tests/test_checkin.py
+
+BOSS = Actor(telegram_id=4242, bootstrap_admin=True)  # conftest.ADMIN_ID
+
+
+def edits_of_media(h) -> int:
+    return sum(1 for name, _params in h.api.calls if name == "editMessageMedia")
+
+
+def displays(db) -> int:
+    with db.transaction(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(CheckinDisplay)) or 0
+
+
+async def test_the_code_renews_itself_in_the_same_message_when_its_two_minutes_are_over(
+    h, db, clock, setting
+):
+    lea, course, officers = setting
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+    first_code, first_picture = shown_code(shown.text), shown.document[1]
+    same_window = await renew_shown_codes(h.app)
+    clock.advance(checkin.WINDOW)
+
+    renewed = await renew_shown_codes(h.app)
+    again = await renew_shown_codes(h.app)  # the same window: nothing to do
+    message = h.api.messages(lea["id"])[-1]
+    answer = await h.send(officers["pl"], shown_code(message.text))
+
+    assert (same_window, renewed, again) == (0, 1, 0)
+    assert message.message_id == shown.message_id
+    assert message.edits == 1
+    assert shown_code(message.text) != first_code
+    assert message.document[1] != first_picture  # the QR code of the new link
+    assert f"start=ci-{course.id}-{shown_code(message.text)}" in message.text
+    assert [b["text"] for row in message.buttons for b in row] == ["↻ Neuer Code"]
+    assert answer[0].text.startswith("✅ Eingecheckt")
+    assert len(present(db, course.id)) == 1
+
+
+async def test_two_instances_renew_a_code_once(h, clock, setting):
+    lea, course, _officers = setting
+    await h.send(lea, f"/checkin {course.code}")
+    standby = await start_harness(h.services, api=h.api)
+    try:
+        clock.advance(checkin.WINDOW)
+
+        counts = await asyncio.gather(renew_shown_codes(h.app), renew_shown_codes(standby.app))
+    finally:
+        await stop_harness(standby)
+
+    assert sorted(counts) == [0, 1]
+    assert edits_of_media(h) == 1
+    assert h.api.messages(lea["id"])[-1].edits == 1
+
+
+async def test_after_a_restart_the_code_shown_before_is_still_renewed(h, clock, setting):
+    lea, course, _officers = setting
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+    code_before = shown_code(shown.text)
+    await stop_harness(h)
+    clock.advance(checkin.WINDOW * 3)  # down for six minutes
+
+    restarted = await start_harness(h.services, api=h.api)
+    try:
+        renewed = await renew_shown_codes(restarted.app)
+    finally:
+        await stop_harness(restarted)
+
+    message = h.api.messages(lea["id"])[-1]
+    assert renewed == 1
+    assert message.message_id == shown.message_id
+    assert message.edits == 1
+    assert shown_code(message.text) != code_before
+
+
+async def test_when_the_day_is_over_the_message_says_the_check_in_is_closed(h, db, clock, setting):
+    lea, course, _officers = setting
+    await h.send(lea, f"/checkin {course.code}")
+    first_day_end = datetime.combine(
+        course.start_at.astimezone(BERLIN).date(), course.end_at.astimezone(BERLIN).timetz()
+    )
+    clock.set(first_day_end + timedelta(seconds=1))
+
+    closed = await renew_shown_codes(h.app)
+    clock.advance(checkin.WINDOW)
+    later = await renew_shown_codes(h.app)
+
+    message = h.api.messages(lea["id"])[-1]
+    assert (closed, later) == (1, 0)
+    assert "ist geschlossen: Der Kurstag ist vorbei" in message.text
+    assert "Code <b>" not in message.text
+    assert message.buttons == []
+    assert displays(db) == 0
+
+
+async def test_a_lead_replaced_meanwhile_gets_no_new_code(h, db, clock, agencies, setting):
+    lea, course, _officers = setting
+    clock.set(course.start_at - timedelta(minutes=20))  # the code is shown; the lead may change
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+    code_before = shown_code(shown.text)
+    mia = user("Mia")
+    await h.join(mia, agencies["PP-OFR"].access_code, "Mia Neu")
+    db.call(admin.assign_lead, course.code, str(mia["id"]), clock.now(), actor=BOSS)
+    clock.advance(checkin.WINDOW)
+
+    await renew_shown_codes(h.app)
+
+    message = h.api.messages(lea["id"])[-1]
+    assert message.message_id == shown.message_id
+    assert "Sie leiten den Kurs nicht mehr" in message.text
+    assert code_before not in message.text
+    assert edits_of_media(h) == 0
+    assert displays(db) == 0
+
+
+async def test_a_cancelled_course_s_code_is_no_longer_renewed(h, db, clock, setting):
+    lea, course, _officers = setting
+    await h.send(lea, f"/checkin {course.code}")
+    db.call(admin.cancel_course_by_code, course.code, "Unwetter", clock.now(), actor=BOSS)
+    clock.advance(checkin.WINDOW)
+
+    await renew_shown_codes(h.app)
+
+    message = h.api.messages(lea["id"])[-1]
+    assert "abgesagt oder seine Termine wurden geändert" in message.text
+    assert edits_of_media(h) == 0
+    assert displays(db) == 0
+
+
+async def test_a_message_deleted_in_the_chat_is_forgotten(h, db, clock, setting):
+    lea, course, _officers = setting
+    await h.send(lea, f"/checkin {course.code}")
+    h.api.chats[lea["id"]].pop()  # the lead deleted it
+    clock.advance(checkin.WINDOW)
+
+    await renew_shown_codes(h.app)
+    clock.advance(checkin.WINDOW)
+    calls = len(h.api.calls)
+    await renew_shown_codes(h.app)
+
+    assert displays(db) == 0
+    assert len(h.api.calls) == calls  # not tried again
+
+
+async def test_a_newer_checkin_replaces_the_older_message_which_is_renewed_no_more(
+    h, db, clock, setting
+):
+    lea, course, _officers = setting
+    older = (await h.send(lea, f"/checkin {course.code}"))[0]
+    newer = (await h.send(lea, f"/checkin {course.code}"))[0]
+    clock.advance(checkin.WINDOW)
+
+    await renew_shown_codes(h.app)
+
+    assert "nicht mehr gültig: Der aktuelle steht in der neueren Nachricht" in older.text
+    assert older.buttons == []
+    assert newer.edits == 1
+    assert "Code <b>" in newer.text
+    assert displays(db) == 1
+
+
+async def test_the_new_code_button_shows_the_current_code_in_the_same_message(h, clock, setting):
+    lea, course, _officers = setting
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+    code_before = shown_code(shown.text)
+    clock.advance(checkin.WINDOW)
+
+    answer = await h.press(lea, "Neuer Code", shown)
+
+    assert answer == []  # no new message
+    message = h.api.messages(lea["id"])[-1]
+    assert message.message_id == shown.message_id
+    assert message.edits == 1
+    assert shown_code(message.text) != code_before
+    assert await renew_shown_codes(h.app) == 0  # already the code of this window
+
+
+async def test_the_code_renews_every_two_minutes_across_the_clock_change(h, db, clock, agencies):
+    clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=BERLIN))
+    lea = user("Lea")
+    await h.join(lea, agencies["PD-Z"].access_code, "Lea Leitung")
+    lead = db.call(people.find_by_telegram_id, lea["id"])
+    night = builders.course(
+        db,
+        clock.now(),
+        start_at=datetime(2027, 3, 28, 0, 30, tzinfo=BERLIN),  # 02:00 CET is 03:00 CEST
+        end_at=datetime(2027, 3, 28, 5, 0, tzinfo=BERLIN),
+        lead_id=lead.id,
+    )
+    officer = user("Zdeněk")
+    await h.join(officer, agencies["PP-OFR"].access_code, "Zdeněk Řezníček")
+    person = db.call(people.find_by_telegram_id, officer["id"])
+    db.call(regs.sign_up, night.id, person.id, clock.now())
+    clock.set(datetime(2027, 3, 28, 1, 58, 30, tzinfo=BERLIN))
+    shown = (await h.send(lea, f"/checkin {night.code}"))[0]
+    caption_before = shown.text
+    clock.advance(timedelta(minutes=2))  # 03:00:30 summer time, two minutes later
+
+    renewed = await renew_shown_codes(h.app)
+    message = h.api.messages(lea["id"])[-1]
+    answer = await h.send(officer, shown_code(message.text))
+
+    assert renewed == 1
+    assert "(als Nächstes um 03:00 Uhr)" in caption_before  # 02:00 CET does not exist
+    assert "(als Nächstes um 03:02 Uhr)" in message.text
+    assert answer[0].text.startswith("✅ Eingecheckt")
