@@ -26,6 +26,7 @@ from bot.ratelimit import Stale
 from kurse import checkin_display
 from kurse.checkin import ShownCode
 from kurse.checkin_display import Renewal
+from kurse.db import background
 from kurse.models import id_of
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,14 @@ async def renew_shown_codes(application: KursApplication) -> int:
     """One round: every check-in message whose code is out of date shows the new one (or
     that it is closed); returns how many messages were looked at."""
     services: Services = application.bot_data["services"]
-    renewals = await services.db.run(
-        checkin_display.due,
-        services.clock.now(),
-        admin_ids=services.settings.kursbot_admin_ids,
-    )
-    for renewal in renewals:
-        await show(application, renewal)
+    with background():  # answers to people typing go first (`kurse.db.background`)
+        renewals = await services.db.run(
+            checkin_display.due,
+            services.clock.now(),
+            admin_ids=services.settings.kursbot_admin_ids,
+        )
+        for renewal in renewals:
+            await show(application, renewal)
     return len(renewals)
 
 

@@ -49,6 +49,7 @@ from kurse import (
 )
 from kurse.actors import Actor
 from kurse.approval import PendingRequest
+from kurse.db import background
 from kurse.errors import NotAllowed
 from kurse.exports import course_calendar
 from kurse.lead_lists import Mark
@@ -116,6 +117,11 @@ async def run_due_work(
     and not sent by then is given back (pending again, for the next start or the other
     instance), so that no row is left claimed by a process that is gone.
     """
+    with background():  # answers to people typing go first (`kurse.db.background`)
+        return await _run_due_work(application, renew_every)
+
+
+async def _run_due_work(application: KursApplication, renew_every: float) -> WorkDone:
     services: Services = application.bot_data["services"]
     db, done = services.db, WorkDone()
     shutdown = _Shutdown(application, services.settings.kursbot_shutdown_grace)

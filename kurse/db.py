@@ -26,6 +26,10 @@ Why it looks like this (measured, see the README's "Database access" section):
   (`Database.run_grouped` with ``readonly=True``: the guard's person lookups) are batched
   apart from writes, in read transactions, so that they never wait behind a write batch
   that waits for a lock.
+* **Answers first** (`background`): the bot's own work (the timed work, the outbox's sends)
+  takes at most half of PostgreSQL's threads at once, so that a hundred certificates or
+  reminders going out never leave an officer's answer waiting for a thread (measured in
+  `bench/certificates.py`: the p99 of other users' answers 138 ms before, see bench/README).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -204,6 +209,20 @@ class _Queue:
         self.drainer: asyncio.Task[None] | None = None
 
 
+_BACKGROUND: ContextVar[bool] = ContextVar("kursbot_background", default=False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Marks the database calls made inside (also in tasks started inside) as the bot's own
+    work, not an answer to someone: on PostgreSQL they take at most half of the threads."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
 class Database:
     """One database: engine, transactions, and `run` for calling services from async code."""
 
@@ -238,6 +257,10 @@ class Database:
             self._waiter = ThreadPoolExecutor(1, thread_name_prefix="kursbot-db-wait")
         else:
             self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="kursbot-db")
+        self._background_threads = max(1, pool_size // 2)
+        # The event loop and its semaphore for `background` calls (made on first use: the
+        # database may outlive one event loop, as in the benchmarks).
+        self._background_turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
@@ -299,9 +322,11 @@ class Database:
         loop = asyncio.get_running_loop()
         job = functools.partial(self._call, service, args, kwargs, readonly=readonly)
         if self._executor is not None:
-            return await loop.run_in_executor(
-                self._executor, functools.partial(job, on_loop=False)
-            )
+            off_loop = functools.partial(job, on_loop=False)
+            if not _BACKGROUND.get():
+                return await loop.run_in_executor(self._executor, off_loop)
+            async with self._turns(loop):
+                return await loop.run_in_executor(self._executor, off_loop)
         if readonly or not self._waiting:  # a write never overtakes one that waits
             try:
                 return job(on_loop=True)
@@ -309,6 +334,12 @@ class Database:
                 if not _lock_busy(error):
                     raise
         return await self._off_loop(functools.partial(job, on_loop=False), readonly=readonly)
+
+    def _turns(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+        """The semaphore `background` calls on this event loop take a thread with."""
+        if self._background_turns is None or self._background_turns[0] is not loop:
+            self._background_turns = (loop, asyncio.Semaphore(self._background_threads))
+        return self._background_turns[1]
 
     async def _off_loop(self, job: Callable[[], T], *, readonly: bool) -> T:
         """SQLite: runs ``job`` in a thread, where it may wait for the lock with the full

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from kurse import registrations as regs
 from kurse import views
 from kurse.clock import BERLIN
+from kurse.db import Database, background
 from kurse.errors import NotFound
 from kurse.invariants import invariant_violations
 from kurse.models import AuditEntry, Registration, audit_table
 from tests import builders
+from tests.conftest import POSTGRES_URL
 
 
 def write_audit(session, action: str, now) -> str:
@@ -165,3 +169,34 @@ async def test_200_grouped_sign_ups_match_200_sign_ups_one_after_another(db, clo
         stored = dict(session.execute(select(Registration.id, Registration.person_id)).all())
     assert [stored[i] for i in ids] == [p.id for p in officers]
     assert db.call(invariant_violations, course.id, clock.now()) == []
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="threads for database calls exist on PostgreSQL")
+async def test_an_answer_finds_a_thread_while_the_bots_own_work_waits_on_every_one_it_may_take():
+    # The bot's own work (`background`: timed work, the outbox) takes at most half of the
+    # threads; six such calls that hang still leave an answer's call a thread at once.
+    db = Database(POSTGRES_URL, pool_size=4)
+    release, running, most = threading.Event(), [0], [0]
+    lock = threading.Lock()
+
+    def hangs(_session) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+
+    try:
+        with background():
+            hanging = [asyncio.create_task(db.run(hangs)) for _ in range(6)]
+        await asyncio.sleep(0.2)
+
+        answer = await asyncio.wait_for(db.run(lambda _session: 42), timeout=5)
+
+        assert answer == 42
+        assert most[0] == 2  # half of the four threads
+    finally:
+        release.set()
+        await asyncio.gather(*hanging, return_exceptions=True)
+        db.dispose()
