@@ -64,6 +64,11 @@ WAKE_UP = "tasks:now"  # the job that runs the timed work at once (`wake`)
 RENEW_EVERY = claims.CLAIM_TIMEOUT / 5
 CAPTION_LIMIT = 1024  # Telegram's limit for a file's caption
 PARALLEL_SENDS = 50  # in flight at once; the rate limiter paces them further
+# A message that waited for Telegram's limits longer than this is checked again right before
+# it goes out; one that waited less is as fresh as a second check would make it, which on
+# PostgreSQL would double the database work of a fan-out (measured: 2,000 reminders at
+# 200/s took 19 s instead of 10 with a second check for every message).
+RECHECK_AFTER = 0.5
 
 
 @dataclass
@@ -210,6 +215,7 @@ async def _deliver(
     # Re-read right before sending: a course cancelled, a registration given back or a lead
     # changed since the claim; the content is built from this moment's state.
     fresh = await db.run(outbox.recheck, item.outbox_id, now())
+    checked_at = time.monotonic()
     if fresh is None:
         done.skipped += 1
         metrics.message(item.kind, SKIPPED)
@@ -218,6 +224,8 @@ async def _deliver(
     async def still_due() -> bool:
         if shutdown.over:
             raise GiveBack
+        if time.monotonic() - checked_at < RECHECK_AFTER:  # as fresh as a second check
+            return True
         return await db.run(outbox.recheck, item.outbox_id, now()) is not None
 
     try:

@@ -63,7 +63,10 @@ class ChatRateLimiter(AIORateLimiter):
         self._overall: AsyncLimiter | None = None
         if overall_max_rate and overall_time_period:
             self._overall = AsyncLimiter(overall_max_rate, overall_time_period)
-        self._reserve = max(1, round(overall_max_rate * RESERVE_SHARE))
+        # At least one place, and never all of them (at one message a second: none).
+        self._reserve = min(
+            max(1, round(overall_max_rate * RESERVE_SHARE)), int(overall_max_rate) - 1
+        )
         self._outbox_turn = asyncio.Lock()  # one outbox message at a time waits for its turn
         self._chat_burst = chat_burst
         self._chats: dict[int, AsyncLimiter] = {}

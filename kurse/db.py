@@ -27,9 +27,9 @@ Why it looks like this (measured, see the README's "Database access" section):
   apart from writes, in read transactions, so that they never wait behind a write batch
   that waits for a lock.
 * **Answers first** (`background`): the bot's own work (the timed work, the outbox's sends)
-  takes at most half of PostgreSQL's threads at once, so that a hundred certificates or
-  reminders going out never leave an officer's answer waiting for a thread (measured in
-  `bench/certificates.py`: the p99 of other users' answers 138 ms before, see bench/README).
+  takes all of PostgreSQL's threads but `ANSWER_THREADS`, so that a hundred certificates or
+  reminders going out never leave an officer's answer queued behind them for a thread
+  (measured in `bench/certificates.py`, see bench/README).
 """
 
 from __future__ import annotations
@@ -210,12 +210,13 @@ class _Queue:
 
 
 _BACKGROUND: ContextVar[bool] = ContextVar("kursbot_background", default=False)
+ANSWER_THREADS = 1  # of PostgreSQL's threads, kept free of `background` calls
 
 
 @contextmanager
 def background() -> Iterator[None]:
     """Marks the database calls made inside (also in tasks started inside) as the bot's own
-    work, not an answer to someone: on PostgreSQL they take at most half of the threads."""
+    work, not an answer to someone: on PostgreSQL they leave `ANSWER_THREADS` threads free."""
     token = _BACKGROUND.set(True)
     try:
         yield
@@ -257,7 +258,7 @@ class Database:
             self._waiter = ThreadPoolExecutor(1, thread_name_prefix="kursbot-db-wait")
         else:
             self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="kursbot-db")
-        self._background_threads = max(1, pool_size // 2)
+        self._background_threads = max(1, pool_size - ANSWER_THREADS)
         # The event loop and its semaphore for `background` calls (made on first use: the
         # database may outlive one event loop, as in the benchmarks).
         self._background_turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
