@@ -8,9 +8,13 @@ from itertools import count
 from typing import Any
 
 from kurse import agencies, courses, people
+from kurse.actors import Actor
 from kurse.courses import CourseDraft
 from kurse.db import Database
 from kurse.models import Agency, Course, Person
+
+# The bootstrap admin of the tests (`conftest.ADMIN_ID`), as services see them.
+ADMIN = Actor(telegram_id=4242, bootstrap_admin=True)
 
 _telegram_ids = count(10_000)
 

@@ -29,6 +29,11 @@ def user(first_name: str = "Anna", language: str = "de", **extra: Any) -> dict[s
     }
 
 
+def user_of(person: Any) -> dict[str, Any]:
+    """The Telegram user of a person made by `tests.builders` (to send or press as them)."""
+    return {"id": person.telegram_id, "is_bot": False, "first_name": "X", "language_code": "de"}
+
+
 @dataclass
 class Harness:
     """The application, its local Bot API and helpers to type and press buttons."""

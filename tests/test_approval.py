@@ -24,7 +24,7 @@ from kurse.outbox import MessageKind
 from kurse.seats import load_seats
 from tests import builders
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
 REQUESTED, CANCELLED = RegistrationStatus.REQUESTED, RegistrationStatus.CANCELLED
 

@@ -10,17 +10,13 @@ from kurse import registrations as regs
 from kurse.invariants import invariant_violations
 from kurse.models import Registration, RegistrationStatus
 from tests import builders
-from tests.harness import deliver
+from tests.harness import deliver, user_of
 
 BOSS = {"id": 4242, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
 NOT_LEAD = "Die Teilnehmenden eines Kurses sehen nur die Kursleitung und die Administration."
 NO_TIME = "ist ein Platz frei geworden, zu spät für ein Angebot oder eine Genehmigung"
 CANCELLED, WAITING = RegistrationStatus.CANCELLED, RegistrationStatus.WAITING
 OFFERED = RegistrationStatus.OFFERED
-
-
-def chat_user(person):
-    return {"id": person.telegram_id, "is_bot": False, "first_name": "X", "language_code": "de"}
 
 
 def state(db, registration_id):
@@ -49,7 +45,7 @@ async def offered_then_lead_changed(h, db, clock, agencies, *, lead_later=False,
         queue.append((person, db.call(regs.sign_up, course.id, person.id, clock.now())))
     db.call(regs.cancel, held, holder.id, clock.now())
     await deliver(h)
-    old, new = chat_user(lea), chat_user(nora)
+    old, new = user_of(lea), user_of(nora)
     await h.send(old, f"/teilnehmer {course.code}")
     old_list = h.with_button(old, "CSV-Datei")
     clock.advance(timedelta(hours=1))
@@ -121,7 +117,7 @@ async def test_an_offer_expiring_after_the_change_of_lead_is_offered_to_the_next
 
     assert state(db, first_id) == (CANCELLED, None)
     assert state(db, second_id) == (OFFERED, clock.now() + timedelta(hours=6))
-    assert h.with_button(chat_user(second), "Annehmen").text.startswith("🎁 In <b>")
+    assert h.with_button(user_of(second), "Annehmen").text.startswith("🎁 In <b>")
     told_first = [m.text for m in h.api.messages(first.telegram_id)]
     assert any(t.startswith("Das Angebot eines Platzes in <b>Grenz") for t in told_first)
     to_new = "\n".join(m.text for m in h.api.messages(new["id"]) if m.text)

@@ -10,21 +10,16 @@ from sqlalchemy import select
 
 from kurse import admin, offers
 from kurse import registrations as regs
-from kurse.actors import Actor
 from kurse.invariants import invariant_violations
 from kurse.models import Outbox, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from tests import builders
-from tests.harness import deliver, eventually, start_harness, stop_harness
+from tests.harness import deliver, eventually, start_harness, stop_harness, user_of
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
 OFFERED, REQUESTED = RegistrationStatus.OFFERED, RegistrationStatus.REQUESTED
 CANCELLED = RegistrationStatus.CANCELLED
-
-
-def chat_user(person):
-    return {"id": person.telegram_id, "is_bot": False, "first_name": "X", "language_code": "de"}
 
 
 def state(db, registration_id):
@@ -71,7 +66,7 @@ async def test_pressing_accept_on_someone_elses_offer_is_refused_and_changes_not
     h, db, clock, agencies
 ):
     _course, [(first, first_id), (second, _)] = await offered(h, db, clock, agencies)
-    intruder = chat_user(second)
+    intruder = user_of(second)
     page = h.api.show(intruder["id"], "x", [])
     before = seat_rows(db)
 
@@ -90,7 +85,7 @@ async def test_pressing_accept_on_someone_elses_offer_is_refused_and_changes_not
 
 async def test_a_second_press_on_the_same_button_says_it_is_done_already(h, db, clock, agencies):
     _course, [(first, first_id), _] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
     message = h.with_button(chat, "Annehmen")
 
     await h.press(chat, "Annehmen", message)
@@ -110,7 +105,7 @@ async def test_the_first_in_line_gets_the_offer_with_its_deadline_and_buttons(
     h, db, clock, agencies
 ):
     course, [(first, first_id), (second, _)] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
 
     message = h.with_button(chat, "Annehmen")
     mine = await h.send(chat, "/meine")
@@ -131,7 +126,7 @@ async def test_the_first_in_line_gets_the_offer_with_its_deadline_and_buttons(
 
 async def test_accepting_edits_the_message_and_sends_the_calendar_file(h, db, clock, agencies):
     course, [(first, first_id), _] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
     message = h.with_button(chat, "Annehmen")
 
     sent = await h.press(chat, "Annehmen", message)
@@ -147,7 +142,7 @@ async def test_declining_leaves_the_waiting_list_and_the_next_in_line_gets_an_of
     h, db, clock, agencies
 ):
     course, [(first, first_id), (second, second_id)] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
     message = h.with_button(chat, "Ablehnen")
 
     await h.press(chat, "Ablehnen", message)
@@ -156,7 +151,7 @@ async def test_declining_leaves_the_waiting_list_and_the_next_in_line_gets_an_of
     assert message.text.startswith("Sie haben den Platz in <b>Grenz")
     assert state(db, first_id) == CANCELLED
     assert state(db, second_id) == OFFERED
-    assert h.with_button(chat_user(second), "Annehmen").text.startswith("🎁 In <b>")
+    assert h.with_button(user_of(second), "Annehmen").text.startswith("🎁 In <b>")
     assert db.call(invariant_violations, course.id, clock.now()) == []
 
 
@@ -164,7 +159,7 @@ async def test_an_unanswered_offer_expires_the_officer_is_told_and_the_next_is_o
     h, db, clock, agencies
 ):
     _course, [(first, first_id), (_second, second_id)] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
     old = h.with_button(chat, "Annehmen")
 
     clock.advance(timedelta(hours=24, seconds=1))
@@ -195,7 +190,7 @@ async def test_an_offer_to_a_blocked_chat_goes_to_the_next_in_line_at_once(h, db
 
     assert state(db, first_id) == CANCELLED
     assert state(db, second_id) == OFFERED
-    assert h.with_button(chat_user(second), "Annehmen")
+    assert h.with_button(user_of(second), "Annehmen")
     assert db.call(invariant_violations, course.id, clock.now()) == []
     assert holder.id != first.id
 
@@ -225,7 +220,7 @@ async def test_accepting_in_an_approval_agency_requests_the_seat_and_asks_the_ap
     db.call(admin.change_approver, "PP-OFR", str(dora.telegram_id), True, clock.now(), actor=BOSS)
     db.call(regs.cancel, held, holder.id, clock.now())
     await deliver(h)
-    chat = chat_user(first)
+    chat = user_of(first)
     message = h.with_button(chat, "Annehmen")
 
     sent = await h.press(chat, "Annehmen", message)
@@ -235,7 +230,7 @@ async def test_accepting_in_an_approval_agency_requests_the_seat_and_asks_the_ap
     assert "Die Genehmigung durch Ihre Dienststelle ist beantragt" in message.text
     assert not [m for m in sent if m.document]  # no calendar file before the approval
     assert state(db, first_id) == REQUESTED
-    assert h.with_button(chat_user(dora), "Genehmigen").text.startswith("📝 <b>Genehmigung")
+    assert h.with_button(user_of(dora), "Genehmigen").text.startswith("📝 <b>Genehmigung")
     assert course.id
 
 
@@ -265,7 +260,7 @@ async def test_moved_up_into_a_requested_seat_the_officer_is_told_of_the_approva
 
 async def test_an_offer_button_still_works_after_a_restart(h, db, clock, agencies):
     _course, [(first, first_id), _] = await offered(h, db, clock, agencies)
-    chat = chat_user(first)
+    chat = user_of(first)
     message = h.with_button(chat, "Annehmen")
     await stop_harness(h)
 

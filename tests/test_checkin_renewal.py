@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from bot.checkin_codes import renew_shown_codes
 from kurse import admin, checkin, people
 from kurse import registrations as regs
-from kurse.actors import Actor
 from kurse.clock import BERLIN
 from kurse.models import CheckinDisplay
 from tests import builders
@@ -22,7 +21,7 @@ from tests.test_checkin import present, setting, shown_code
 
 __all__ = ["setting"]  # the fixture, shared with tests/test_checkin.py
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)  # conftest.ADMIN_ID
+BOSS = builders.ADMIN
 
 
 def edits_of_media(h) -> int:

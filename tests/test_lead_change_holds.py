@@ -28,7 +28,7 @@ from kurse.models import (
 from kurse.outbox import MessageKind
 from tests import builders
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 WAITING, CANCELLED = RegistrationStatus.WAITING, RegistrationStatus.CANCELLED
 OFFERED, REQUESTED = RegistrationStatus.OFFERED, RegistrationStatus.REQUESTED
 

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from kurse import admin, courses, offers
 from kurse import registrations as regs
-from kurse.actors import Actor
 from kurse.errors import NotFound, OfferEnded
 from kurse.invariants import invariant_violations
 from kurse.lead_news import News
@@ -17,7 +16,7 @@ from kurse.models import Outbox, Registration, RegistrationStatus
 from kurse.outbox import MessageKind
 from tests import builders
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 CONFIRMED, WAITING = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITING
 OFFERED, REQUESTED = RegistrationStatus.OFFERED, RegistrationStatus.REQUESTED
 CANCELLED = RegistrationStatus.CANCELLED

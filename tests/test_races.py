@@ -167,7 +167,7 @@ def test_one_officer_cancelling_20_times_at_once_promotes_exactly_one_waiting_of
 
 # --- approval and offers (issue 17) -----------------------------------------------------------
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 
 
 def _approvers(db, clock, agencies, code, n):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from bot.app import build_application
 from bot.context import Services
@@ -52,26 +55,50 @@ async def _always_due() -> bool:
     return True
 
 
+@contextlib.asynccontextmanager
+async def limited(services: Services, rate: float) -> AsyncIterator[tuple[Any, LocalBotApi]]:
+    """The Application with the production rate limiter at ``rate`` messages a second."""
+    api = LocalBotApi()
+    app = build_application(services, request=api, rate_limit=True, messages_per_second=rate)
+    api.bind(app.bot)
+    await app.initialize()
+    try:
+        yield app, api
+    finally:
+        await app.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def queued(app: Any, chats: range) -> AsyncIterator[None]:
+    """One of the outbox's messages (they carry a `SendCheck`) to each of ``chats``, all
+    waiting for their turn meanwhile."""
+    tasks = [
+        asyncio.create_task(
+            app.bot.send_message(chat, "Erinnerung", rate_limit_args=SendCheck(_always_due))
+        )
+        for chat in chats
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _sent_to(api: LocalBotApi, chats: range) -> int:
+    return sum(1 for name, p in api.calls if name == "sendMessage" and int(p["chat_id"]) in chats)
+
+
 async def test_an_answer_goes_out_before_the_queued_messages_that_wait_for_their_turn(
     db, clock, settings
 ):
-    # 40 queued messages (the outbox's: they carry a SendCheck) at 10 a second overall: four
-    # seconds of sending. An answer to someone typing, asked for while they wait, goes next.
-    api = LocalBotApi()
-    app = build_application(
-        Services(db, clock, settings), request=api, rate_limit=True, messages_per_second=10
-    )
-    api.bind(app.bot)
-    await app.initialize()
-    queued = [
-        asyncio.create_task(
-            app.bot.send_message(6000 + i, "Erinnerung", rate_limit_args=SendCheck(_always_due))
-        )
-        for i in range(40)
-    ]
-    try:
+    # 40 queued messages at 10 a second overall: four seconds of sending. An answer to
+    # someone typing, asked for while they wait, goes next.
+    reminded = range(6000, 6040)
+    async with limited(Services(db, clock, settings), 10) as (app, api), queued(app, reminded):
         await asyncio.sleep(0.35)
-        sent_before = _sent_to(api, range(6000, 6040))
+        sent_before = _sent_to(api, reminded)
 
         await app.bot.send_message(4711, "Kurse")
 
@@ -79,31 +106,18 @@ async def test_an_answer_goes_out_before_the_queued_messages_that_wait_for_their
         assert 0 < sent_before < 40
         # at most one queued message slipped in between (the one whose turn had come)
         assert order.index(4711) <= sent_before + 1
-    finally:
-        for task in queued:
-            task.cancel()
-        await asyncio.gather(*queued, return_exceptions=True)
-        await app.shutdown()
+
+
+RESERVE_OF_12 = 2  # a sixth of the overall rate
 
 
 async def test_queued_messages_leave_part_of_the_burst_for_answers_and_use_the_rest(
     db, clock, settings
 ):
-    api = LocalBotApi()
-    app = build_application(
-        Services(db, clock, settings), request=api, rate_limit=True, messages_per_second=12
-    )
-    api.bind(app.bot)
-    await app.initialize()
-    queued = [
-        asyncio.create_task(
-            app.bot.send_message(6000 + i, "Erinnerung", rate_limit_args=SendCheck(_always_due))
-        )
-        for i in range(30)
-    ]
-    try:
+    reminded = range(6000, 6030)
+    async with limited(Services(db, clock, settings), 12) as (app, api), queued(app, reminded):
         await asyncio.sleep(0.02)
-        at_once = _sent_to(api, range(6000, 6030))
+        at_once = _sent_to(api, reminded)
         answers = [app.bot.send_message(4711 + i, "Kurse") for i in range(RESERVE_OF_12)]
         began = time.monotonic()
         await asyncio.gather(*answers)
@@ -111,48 +125,30 @@ async def test_queued_messages_leave_part_of_the_burst_for_answers_and_use_the_r
         # the burst of 12, less the reserve of 2, went out at once; the reserve is the answers'
         assert at_once == 12 - RESERVE_OF_12
         assert time.monotonic() - began < 0.05
-    finally:
-        for task in queued:
-            task.cancel()
-        await asyncio.gather(*queued, return_exceptions=True)
-        await app.shutdown()
-
-
-RESERVE_OF_12 = 2  # a sixth of the overall rate
-
-
-def _sent_to(api: LocalBotApi, chats: range) -> int:
-    return sum(1 for name, p in api.calls if name == "sendMessage" and int(p["chat_id"]) in chats)
 
 
 async def test_a_queued_message_still_goes_out_while_answers_take_the_whole_rate(
     db, clock, settings
 ):
-    api = LocalBotApi()
-    app = build_application(
-        Services(db, clock, settings), request=api, rate_limit=True, messages_per_second=10
-    )
-    api.bind(app.bot)
-    await app.initialize()
     busy = True
+    async with limited(Services(db, clock, settings), 10) as (app, _api):
 
-    async def answering(first_chat: int) -> None:  # more answers than the rate allows
-        chat = first_chat
-        while busy:
-            await app.bot.send_message(chat, "Kurse")
-            chat += 10
+        async def answering(first_chat: int) -> None:  # more answers than the rate allows
+            chat = first_chat
+            while busy:
+                await app.bot.send_message(chat, "Kurse")
+                chat += 10
 
-    answerers = [asyncio.create_task(answering(5000 + i)) for i in range(10)]
-    try:
-        await asyncio.sleep(0.2)
+        answerers = [asyncio.create_task(answering(5000 + i)) for i in range(10)]
+        try:
+            await asyncio.sleep(0.2)
 
-        await asyncio.wait_for(
-            app.bot.send_message(6000, "Erinnerung", rate_limit_args=SendCheck(_always_due)),
-            timeout=2 * OUTBOX_PATIENCE + 0.5,
-        )
+            await asyncio.wait_for(
+                app.bot.send_message(6000, "Erinnerung", rate_limit_args=SendCheck(_always_due)),
+                timeout=2 * OUTBOX_PATIENCE + 0.5,
+            )
 
-        assert busy  # it went out while answers still took every place
-    finally:
-        busy = False
-        await asyncio.gather(*answerers, return_exceptions=True)
-        await app.shutdown()
+            assert busy  # it went out while answers still took every place
+        finally:
+            busy = False
+            await asyncio.gather(*answerers, return_exceptions=True)

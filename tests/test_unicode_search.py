@@ -7,11 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from kurse import admin, courses, search
-from kurse.actors import Actor
 from kurse.db import unicode_lower
 from tests import builders
 
-BOSS = Actor(telegram_id=4242, bootstrap_admin=True)
+BOSS = builders.ADMIN
 
 NAMES = ["Иван Петров", "Łukasz Wójcik", "Řehoř Dvořák", "İlknur Işık", "Çağrı Yılmaz"]
 
