@@ -9,6 +9,7 @@ go first (`bot.ratelimit`).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Any
@@ -62,11 +63,28 @@ async def renew_shown_codes(application: KursApplication) -> int:
     return len(renewals)
 
 
+def message_lock(
+    application: Application[Any, Any, Any, Any, Any, Any], chat_id: int, message_id: int
+) -> asyncio.Lock:
+    """One edit of a check-in message at a time in this process: a renewal on its way and
+    the closing of the same message (a newer /checkin) do not overtake each other."""
+    locks: dict[tuple[int, int], asyncio.Lock] = application.bot_data.setdefault(
+        "checkin_message_locks", {}
+    )
+    if len(locks) > _KEEP_LOCKS:
+        for key in [key for key, lock in locks.items() if not lock.locked()]:
+            del locks[key]
+    return locks.setdefault((chat_id, message_id), asyncio.Lock())
+
+
+_KEEP_LOCKS = 256
+
+
 async def show(application: Application[Any, Any, Any, Any, Any, Any], renewal: Renewal) -> None:
-    """Edits the message of ``renewal``: the new code and its picture, or that it is closed.
-    A message that is gone is forgotten; one that Telegram did not take now is tried again
-    in the next round. (Any `Application`: handlers pass ``context.application``, which PTB
-    types with an open context type.)"""
+    """Edits the message of ``renewal``: the new code and its picture, or that it is closed
+    (then the display is forgotten). A message that is gone is forgotten; an edit Telegram
+    did not take now is tried again in the next round. (Any `Application`: handlers pass
+    ``context.application``, which PTB types with an open context type.)"""
     services: Services = application.bot_data["services"]
     bot, t, db = application.bot, texts(renewal.language), services.db
 
@@ -75,40 +93,49 @@ async def show(application: Application[Any, Any, Any, Any, Any, Any], renewal: 
 
     limited: dict[str, Any] = {"rate_limit_args": SendCheck(still_due)} if bot.rate_limiter else {}
     course_id = id_of(renewal.course)
-    try:
-        if renewal.shown is not None:
-            link = link_of(renewal.shown, bot.username)
-            await bot.edit_message_media(
-                media=InputMediaPhoto(
-                    picture(link),
-                    caption=render_attendance.checkin_code(t, renewal.shown, link),
-                    filename=f"checkin-{renewal.course.code}.png",
-                ),
-                chat_id=renewal.chat_id,
-                message_id=renewal.message_id,
-                reply_markup=keyboards.checkin_renew(t, course_id),
-                **limited,
-            )
-        else:
-            assert renewal.closed is not None
-            await bot.edit_message_caption(
-                chat_id=renewal.chat_id,
-                message_id=renewal.message_id,
-                caption=render_attendance.checkin_closed(t, renewal.course, renewal.closed),
-                reply_markup=None,
-                **limited,
-            )
-    except Stale:
-        return
-    except (Forbidden, BadRequest) as error:
-        # Deleted in the chat, too old to edit, the bot blocked: it will not get better.
-        if "not modified" not in str(error):
-            log.info("check-in message %s no longer renewed: %s", renewal.display_id, error)
+    async with message_lock(application, renewal.chat_id, renewal.message_id):
+        # Checked again after the wait for the lock (and, with the rate limiter, after the
+        # wait for Telegram's limits): closed or replaced meanwhile, it is not renewed.
+        if not await still_due():
+            return
+        try:
+            if renewal.shown is not None:
+                link = link_of(renewal.shown, bot.username)
+                await bot.edit_message_media(
+                    media=InputMediaPhoto(
+                        picture(link),
+                        caption=render_attendance.checkin_code(t, renewal.shown, link),
+                        filename=f"checkin-{renewal.course.code}.png",
+                    ),
+                    chat_id=renewal.chat_id,
+                    message_id=renewal.message_id,
+                    reply_markup=keyboards.checkin_renew(t, course_id),
+                    **limited,
+                )
+            else:
+                assert renewal.closed is not None
+                await bot.edit_message_caption(
+                    chat_id=renewal.chat_id,
+                    message_id=renewal.message_id,
+                    caption=render_attendance.checkin_closed(t, renewal.course, renewal.closed),
+                    reply_markup=None,
+                    **limited,
+                )
+        except Stale:
+            return
+        except (Forbidden, BadRequest) as error:
+            # Deleted in the chat, too old to edit, the bot blocked: it will not get better.
+            if "not modified" in str(error) and renewal.shown is not None:
+                return
+            if "not modified" not in str(error):
+                log.info("check-in message %s no longer renewed: %s", renewal.display_id, error)
             await db.run(checkin_display.forget, renewal.display_id)
-    except TelegramError as error:
-        log.warning("check-in message %s not renewed now: %s", renewal.display_id, error)
-        if renewal.shown is not None:
+        except TelegramError as error:
+            log.warning("check-in message %s not edited now: %s", renewal.display_id, error)
             await db.run(checkin_display.give_back, renewal)
+        else:
+            if renewal.closed is not None:  # it says so now: nothing more to do with it
+                await db.run(checkin_display.forget, renewal.display_id)
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:

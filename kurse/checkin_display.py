@@ -6,7 +6,9 @@ database says what is due, so the renewal survives a restart, and the process th
 display's ``shown_window`` on is the only one that edits it (a standby instance renews
 nothing twice). At each renewal the role of whoever asked is checked again: a lead replaced
 meanwhile, a course cancelled or a day taken out of the course closes the display instead.
-A newer `/checkin` of the same course in the same chat replaces the older message.
+A newer `/checkin` of the same course in the same chat replaces the older message. A closed
+display stays (``closed``) until the edit that says so went through, so that one Telegram
+did not take now is tried again in the next round.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -57,23 +59,32 @@ class Renewal:
 
 
 def keep_showing(
-    session: Session, shown: ShownCode, chat_id: int, message_id: int, *, actor: Actor
+    session: Session,
+    shown: ShownCode,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+    *,
+    actor: Actor,
 ) -> list[Renewal]:
-    """Keeps the message ``message_id`` renewed with the codes of ``shown``'s day; returns
-    the older displays of the course in that chat, now closed (`Closed.REPLACED`)."""
-    course_id = id_of(shown.course)
+    """Keeps the message ``message_id`` renewed with the codes of ``shown``'s day (whoever
+    shows it now is the one whose role counts); returns the older displays of the course in
+    that chat, now closed (`Closed.REPLACED`) and claimed for the caller to edit."""
+    course_id, window = id_of(shown.course), window_of(now)
     older = session.scalars(
-        select(CheckinDisplay).where(
+        select(CheckinDisplay)
+        .where(
             col(CheckinDisplay.course_id) == course_id,
             col(CheckinDisplay.chat_id) == chat_id,
             col(CheckinDisplay.message_id) != message_id,
+            col(CheckinDisplay.closed).is_(None),
         )
+        .order_by(col(CheckinDisplay.id))  # rows in the order `due` takes them: no deadlock
     ).all()
-    replaced = [
-        _closed(row, shown.course, Closed.REPLACED, _language(session, row)) for row in older
-    ]
+    replaced = []
     for row in older:
-        session.delete(row)
+        row.closed, row.shown_window = Closed.REPLACED, window
+        replaced.append(_closed(row, shown.course, _language(session, row), window - 1))
     display = session.scalar(
         select(CheckinDisplay).where(
             col(CheckinDisplay.chat_id) == chat_id, col(CheckinDisplay.message_id) == message_id
@@ -90,23 +101,36 @@ def keep_showing(
             until=shown.day.end_at,
         )
         session.add(display)
-    display.person_id = actor.person_id
+    display.course_id, display.closed = course_id, None
+    display.telegram_id, display.person_id = actor.telegram_id or chat_id, actor.person_id
     display.day, display.until = shown.day.day, shown.day.end_at
     display.shown_window = window_of(shown.renewed_at)
     session.flush()
     return replaced
 
 
+def course_shown(session: Session, chat_id: int, message_id: int) -> int | None:
+    """The course whose codes the message shows now, if it is a display."""
+    return session.scalar(
+        select(col(CheckinDisplay.course_id)).where(
+            col(CheckinDisplay.chat_id) == chat_id,
+            col(CheckinDisplay.message_id) == message_id,
+            col(CheckinDisplay.closed).is_(None),
+        )
+    )
+
+
 def due(session: Session, now: datetime, *, admin_ids: Collection[int]) -> list[Renewal]:
-    """Claims every display whose code is out of date (or whose day is over) and says what
-    each shows now; a closed one is forgotten. ``admin_ids``: `KURSBOT_ADMIN_IDS`."""
+    """Claims every display whose code is out of date, whose day is over or whose closing
+    edit is still to be made, and says what each is to show now. ``admin_ids``:
+    `KURSBOT_ADMIN_IDS`."""
     window = window_of(now)
     rows = session.scalars(
         select(CheckinDisplay)
         .where(
             or_(
                 col(CheckinDisplay.shown_window) < window,
-                col(CheckinDisplay.until) <= now,
+                and_(col(CheckinDisplay.closed).is_(None), col(CheckinDisplay.until) <= now),
             )
         )
         .order_by(col(CheckinDisplay.id))
@@ -114,15 +138,17 @@ def due(session: Session, now: datetime, *, admin_ids: Collection[int]) -> list[
     ).all()
     renewals: list[Renewal] = []
     for row in rows:
+        previous = row.shown_window
         if not _claim(session, row, window):
             continue  # another process renews it
         course = session.get(Course, row.course_id)
         assert course is not None  # the display goes with its course (ON DELETE CASCADE)
         language = _language(session, row)
-        closed = _why_closed(session, row, course, now, admin_ids)
-        if closed is not None:
-            renewals.append(_closed(row, course, closed, language, window))
-            session.delete(row)
+        if row.closed is None:
+            why = _why_closed(session, row, course, now, admin_ids)
+            row.closed = why.value if why is not None else None
+        if row.closed is not None:
+            renewals.append(_closed(row, course, language, previous))
             continue
         index, day = next((i, d) for i, d in enumerate(course_days(course)) if d.day == row.day)
         renewals.append(
@@ -132,26 +158,29 @@ def due(session: Session, now: datetime, *, admin_ids: Collection[int]) -> list[
                 row.message_id,
                 language,
                 window,
-                row.shown_window,
+                previous,
                 course,
                 shown=shown_code(course, index, day, now),
             )
         )
-        row.shown_window, row.until = window, day.end_at
+        row.until = day.end_at
     session.flush()
     return renewals
 
 
 def _claim(session: Session, row: CheckinDisplay, window: int) -> bool:
     """Moves the display on to ``window`` unless another process did since it was read."""
-    previous = row.shown_window
     result = cast(
         CursorResult[Any],
         session.execute(
             update(CheckinDisplay)
             .where(
                 col(CheckinDisplay.id) == row.id,
-                col(CheckinDisplay.shown_window) == previous,
+                col(CheckinDisplay.shown_window) == row.shown_window,
+                # as read: a row another process closed meanwhile (same window) is its own
+                col(CheckinDisplay.closed).is_(None)
+                if row.closed is None
+                else col(CheckinDisplay.closed).is_not(None),
             )
             .values(shown_window=window)
             .execution_options(synchronize_session=False)
@@ -159,7 +188,7 @@ def _claim(session: Session, row: CheckinDisplay, window: int) -> bool:
     )
     if not result.rowcount:
         return False
-    row.shown_window = previous  # as the message still shows it (`Renewal.previous_window`)
+    row.shown_window = window
     return True
 
 
@@ -183,18 +212,17 @@ def _why_closed(
     return None
 
 
-def _closed(
-    row: CheckinDisplay, course: Course, why: Closed, language: str, window: int | None = None
-) -> Renewal:
+def _closed(row: CheckinDisplay, course: Course, language: str, previous: int) -> Renewal:
+    assert row.closed is not None
     return Renewal(
         id_of(row),
         row.chat_id,
         row.message_id,
         language,
-        window if window is not None else row.shown_window,
         row.shown_window,
+        previous,
         course,
-        closed=why,
+        closed=Closed(row.closed),
     )
 
 
@@ -204,8 +232,8 @@ def _language(session: Session, row: CheckinDisplay) -> str:
 
 
 def give_back(session: Session, renewal: Renewal) -> None:
-    """The new code could not be shown (Telegram did not answer): the next round tries
-    again (the code the message shows is taken until the end of this window)."""
+    """The edit could not be made now (Telegram did not answer): the next round tries again
+    (a code the message shows is taken until the end of this window)."""
     session.execute(
         update(CheckinDisplay)
         .where(
@@ -218,21 +246,15 @@ def give_back(session: Session, renewal: Renewal) -> None:
 
 
 def forget(session: Session, display_id: int) -> None:
-    """The message is gone (deleted in the chat, the bot blocked): it is renewed no more."""
+    """The message says it is closed, or it is gone (deleted in the chat, the bot blocked):
+    it is edited no more."""
     session.execute(delete(CheckinDisplay).where(col(CheckinDisplay.id) == display_id))
 
 
 def still_shown(session: Session, renewal: Renewal) -> bool:
-    """Whether the display is still the one this renewal claimed (checked right before the
-    edit goes out, after the wait for Telegram's limits)."""
-    if renewal.closed is not None:
-        return True  # closing it is still right: the row is gone already
-    return (
-        session.scalar(
-            select(col(CheckinDisplay.id)).where(
-                col(CheckinDisplay.id) == renewal.display_id,
-                col(CheckinDisplay.shown_window) == renewal.window,
-            )
-        )
-        is not None
-    )
+    """Whether the display is still as this renewal claimed it: the same window, and closed
+    if and only if the renewal closes it (checked right before the edit goes out)."""
+    row = session.get(CheckinDisplay, renewal.display_id)
+    if row is None or row.shown_window != renewal.window:
+        return False
+    return (row.closed is None) == (renewal.closed is None)

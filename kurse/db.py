@@ -84,6 +84,7 @@ class _Job:
     kwargs: dict[str, Any]
     future: asyncio.Future[Any]
     grouped: bool = False
+    background: bool = False  # made inside `background` (the bot's own work)
 
 
 # A grouped service: ``service(session, key, items)`` returns one result per item, in order;
@@ -390,7 +391,7 @@ class Database:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         queue = self._queues[readonly]
-        queue.pending.append(_Job(service, args, kwargs, future, grouped))
+        queue.pending.append(_Job(service, args, kwargs, future, grouped, _BACKGROUND.get()))
         if queue.drainer is None:
             queue.drainer = loop.create_task(self._drain(queue))
         return future
@@ -416,7 +417,12 @@ class Database:
         run = functools.partial(self._run_batch, readonly=readonly)
         if self._executor is not None:
             loop = asyncio.get_running_loop()
-            done = await loop.run_in_executor(self._executor, functools.partial(run, batch))
+            call = functools.partial(run, batch)
+            if all(job.background for job in batch):  # the bot's own work only: its share
+                async with self._turns(loop):
+                    done = await loop.run_in_executor(self._executor, call)
+            else:
+                done = await loop.run_in_executor(self._executor, call)
             return [outcome for outcome in done if outcome is not None]
         # SQLite: on the loop unless writes wait for the lock; what found it busy goes after.
         first: list[_Outcome | None] = [None] * len(batch)

@@ -466,7 +466,8 @@ class CheckinDisplay(SQLModel, table=True):
     as its two-minute window changes until the course day ends (`kurse.checkin`).
 
     ``shown_window`` is the window of the code the message shows; the process that moves it
-    on is the one that edits the message, so two processes never renew it twice. The role
+    on is the one that edits the message, so two processes never renew it twice. A closed
+    display (``closed``) stays until its closing edit went through. The role
     of whoever asked (``telegram_id``, ``person_id``) is checked again at every renewal.
     """
 
@@ -490,6 +491,9 @@ class CheckinDisplay(SQLModel, table=True):
     day: date = Field(sa_column=Column(Date, nullable=False))
     shown_window: int = Field(sa_column=Column(BigInteger, nullable=False))
     until: datetime = _time(index=True)  # the end of the day: then it is closed
+    # Set when the message is to say that it shows no new code any more
+    # (`kurse.checkin_display.Closed`); the row goes once Telegram took that edit.
+    closed: str | None = Field(default=None, sa_column=Column(String(16)))
 
 
 class AuditEntry(SQLModel, table=True):

@@ -16,7 +16,7 @@ from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.models import CheckinDisplay
 from tests import builders
-from tests.harness import start_harness, stop_harness, user
+from tests.harness import eventually, start_harness, stop_harness, user
 from tests.test_checkin import present, setting, shown_code
 
 __all__ = ["setting"]  # the fixture, shared with tests/test_checkin.py
@@ -225,3 +225,64 @@ async def test_the_code_renews_every_two_minutes_across_the_clock_change(h, db, 
     assert "(als Nächstes um 03:00 Uhr)" in caption_before  # 02:00 CET does not exist
     assert "(als Nächstes um 03:02 Uhr)" in message.text
     assert answer[0].text.startswith("✅ Eingecheckt")
+
+
+async def test_a_closing_that_telegram_did_not_take_now_is_tried_again(h, db, clock, setting):
+    lea, course, _officers = setting
+    await h.send(lea, f"/checkin {course.code}")
+    first_day_end = datetime.combine(
+        course.start_at.astimezone(BERLIN).date(), course.end_at.astimezone(BERLIN).timetz()
+    )
+    clock.set(first_day_end + timedelta(seconds=1))
+    h.api.retry_after[lea["id"]] = 5  # one 429 for the next call into the lead's chat
+
+    await renew_shown_codes(h.app)
+    clock.advance(timedelta(seconds=10))
+    await renew_shown_codes(h.app)  # the next round
+
+    message = h.api.messages(lea["id"])[-1]
+    assert "ist geschlossen: Der Kurstag ist vorbei" in message.text
+    assert message.buttons == []
+    assert displays(db) == 0
+
+
+async def test_a_button_of_another_course_under_a_code_leaves_that_message_to_its_course(
+    h, db, clock, setting
+):
+    lea, course, _officers = setting
+    lead = db.call(people.find_by_telegram_id, lea["id"])
+    other = builders.course(
+        db, course.start_at - timedelta(days=30), seats={"PP-OFR": 1}, lead_id=lead.id
+    )
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+
+    answer = await h.press_data(lea, f"ci:{other.id}", shown)  # the other course's button
+    clock.advance(checkin.WINDOW)
+    await renew_shown_codes(h.app)
+
+    assert course.code in shown.text  # the message goes on showing its own course
+    assert other.code not in shown.text
+    assert shown.edits == 1  # renewed once, as its course's code
+    assert len(answer) == 1  # the other course's code in a message of its own
+    assert other.code in answer[0].text
+    assert answer[0].edits == 1
+    assert other.code in answer[0].text
+    assert displays(db) == 2
+
+
+async def test_a_renewal_on_its_way_does_not_undo_the_replaced_caption(h, clock, setting):
+    lea, course, _officers = setting
+    old = (await h.send(lea, f"/checkin {course.code}"))[0]
+    clock.advance(checkin.WINDOW)
+    release = h.api.hold[lea["id"]] = asyncio.Event()
+    renewing = asyncio.create_task(renew_shown_codes(h.app))
+    await eventually(lambda: lea["id"] in h.api.holding)
+
+    newer = asyncio.create_task(h.send(lea, f"/checkin {course.code}"))
+    await asyncio.sleep(0.1)
+    release.set()
+    await renewing
+    await newer
+
+    assert "nicht mehr gültig: Der aktuelle steht in der neueren Nachricht" in old.text
+    assert old.buttons == []

@@ -200,3 +200,26 @@ async def test_an_answer_finds_a_thread_while_the_bots_own_work_waits_on_every_o
         release.set()
         await asyncio.gather(*hanging, return_exceptions=True)
         db.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="threads for database calls exist on PostgreSQL")
+async def test_the_bots_own_batched_writes_also_leave_an_answer_a_thread():
+    db = Database(POSTGRES_URL, pool_size=4)
+    release = threading.Event()
+
+    def hangs(_session) -> None:
+        release.wait(10)
+
+    try:
+        with background():  # as the outbox: the sends' checks, then their marks, batched
+            hanging = [asyncio.create_task(db.run(hangs)) for _ in range(6)]
+            batched = asyncio.create_task(db.run_batched(hangs))
+        await asyncio.sleep(0.2)
+
+        answer = await asyncio.wait_for(db.run(lambda _session: 42), timeout=5)
+
+        assert answer == 42
+    finally:
+        release.set()
+        await asyncio.gather(*hanging, batched, return_exceptions=True)
+        db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import InputMediaPhoto, Update
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -53,17 +53,14 @@ async def _show(
     caption = render_attendance.checkin_code(t, shown, link)
     markup = keyboards.checkin_renew(t, id_of(shown.course))
     filename = f"checkin-{shown.course.code}.png"
+    if in_place is not None and await db.read(
+        checkin_display.course_shown, chat_id, in_place
+    ) not in (None, id_of(shown.course)):
+        in_place = None  # a button of another course under this code: a message of its own
     message_id = in_place
     if in_place is not None:
         try:
-            await context.bot.edit_message_media(
-                media=InputMediaPhoto(
-                    checkin_codes.picture(link), caption=caption, filename=filename
-                ),
-                chat_id=chat_id,
-                message_id=in_place,
-                reply_markup=markup,
-            )
+            await _edit_in_place(context, chat_id, in_place, link, caption, markup, filename)
         except BadRequest as error:  # the same code still (not modified), or too old to edit
             if "not modified" not in str(error):
                 message_id = None
@@ -77,10 +74,35 @@ async def _show(
         )
         message_id = sent.message_id
     replaced = await db.run(
-        checkin_display.keep_showing, shown, chat_id, message_id, actor=context.actor
+        checkin_display.keep_showing,
+        shown,
+        chat_id,
+        message_id,
+        context.services.clock.now(),
+        actor=context.actor,
     )
     for older in replaced:
         await checkin_codes.show(context.application, older)
+
+
+async def _edit_in_place(
+    context: KursContext,
+    chat_id: int,
+    message_id: int,
+    link: str,
+    caption: str,
+    markup: InlineKeyboardMarkup,
+    filename: str,
+) -> None:
+    """The code of this moment in the message the button is under (one edit of it at a
+    time: a renewal on its way goes first)."""
+    async with checkin_codes.message_lock(context.application, chat_id, message_id):
+        await context.bot.edit_message_media(
+            media=InputMediaPhoto(checkin_codes.picture(link), caption=caption, filename=filename),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=markup,
+        )
 
 
 async def show_code(update: Update, context: KursContext) -> None:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("shown_window", sa.BigInteger(), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed", sa.String(length=16), nullable=True),
         sa.ForeignKeyConstraint(
             ["course_id"],
             ["course.id"],
