@@ -294,6 +294,8 @@ def edit_course(
     if course.status != CourseStatus.PUBLISHED:
         raise CourseNotOpen(status=course.status)
     if now >= course.start_at:
+        if changes and set(changes) <= {"lead_id"}:  # a lead who fell ill, say
+            return _change_lead_of_started(session, course, changes["lead_id"], now, actor)
         raise InvalidInput(field="start_at", reason="course_started")
     changes = with_days_span(changes)
     current = {name: getattr(course, name) for name in EDITABLE_FIELDS}
@@ -354,6 +356,34 @@ def _change_host(
     )
     session.flush()
     return CourseEdit(course, {"host_agency_id": (before, host_agency_id)})
+
+
+def _change_lead_of_started(
+    session: Session, course: Course, lead_id: int | None, now: datetime, actor: Actor | None
+) -> CourseEdit:
+    """Sets the lead alone of a course under way (nothing else of it changes after the
+    start): the new lead takes over the attendance and the check-in; the old one's roles end
+    with it, and news waiting for them goes to the new lead."""
+    if lead_id is not None:
+        _active_lead(session.get(Person, lead_id))
+    before = course.lead_id
+    if before == lead_id:
+        return CourseEdit(course, {})
+    course.lead_id, course.updated_at = lead_id, now
+    audit.record(
+        session,
+        actor=actor,
+        action="course_edited",
+        now=now,
+        course_id=course.id,
+        before={"lead_id": before},
+        after={"lead_id": lead_id},
+    )
+    session.flush()
+    lead_news.hand_over(session, id_of(course), lead_id, now)
+    return CourseEdit(
+        course, {"lead_id": (before, lead_id)}, registered_person_ids(session, id_of(course))
+    )
 
 
 def _check_release_move(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.checkin_codes import renew_shown_codes
-from kurse import admin, checkin, people
+from kurse import admin, checkin, courses, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN
 from kurse.models import CheckinDisplay
@@ -286,3 +286,34 @@ async def test_a_renewal_on_its_way_does_not_undo_the_replaced_caption(h, clock,
 
     assert "nicht mehr gültig: Der aktuelle steht in der neueren Nachricht" in old.text
     assert old.buttons == []
+
+
+async def test_a_started_course_gets_a_new_lead_who_takes_over_attendance_and_check_in(
+    h, db, clock, agencies, setting
+):
+    # Lea falls ill on the first day: the admin names Mia, who shows the check-in and takes
+    # the attendance from then on; Lea's check-in message closes. Other edits stay refused.
+    lea, course, _officers = setting
+    shown = (await h.send(lea, f"/checkin {course.code}"))[0]
+    mia = user("Mia")
+    await h.join(mia, agencies["PP-OFR"].access_code, "Mia Vertretung")
+    boss = {"id": 4242, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
+
+    named = await h.send(boss, f"/kursleitung {course.code} {mia['id']}")
+    moved = await h.send(boss, f"/kurs_bearbeiten {course.code}\nOrt: Plauen")
+    clock.advance(checkin.WINDOW)
+    await renew_shown_codes(h.app)
+    lea_sheet = await h.send(lea, f"/anwesenheit {course.code}")
+    mia_code = await h.send(mia, f"/checkin {course.code}")
+    mia_sheet = await h.send(mia, f"/anwesenheit {course.code}")
+
+    assert "Mia Vertretung" in named[0].text
+    assert "kann nach Beginn nicht mehr geändert werden" in moved[-1].text  # the place
+    lead_now = db.call(courses.get_course, course.id).lead_id
+    assert lead_now == db.call(people.find_by_telegram_id, mia["id"]).id
+    assert "Sie leiten den Kurs nicht mehr" in shown.text
+    assert lea_sheet[0].text.startswith("Die Teilnehmenden eines Kurses sehen nur")
+    assert any("Code <b>" in (m.text or "") for m in mia_code)
+    sheet = next(m for m in mia_sheet if m.buttons)
+    assert "▫️ POK Łukasz Wójcik (PP-OFR)" in sheet.button_texts()
+    assert any(m.text.startswith("Sie leiten jetzt") for m in h.api.messages(mia["id"]))
