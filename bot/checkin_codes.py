@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import datetime
 from typing import Any
 
 import segno
@@ -21,10 +22,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot import keyboards, render_attendance
 from bot.context import KursApplication, Services
-from bot.i18n import texts
+from bot.i18n import Texts, texts
 from bot.jobs import SendCheck
 from bot.ratelimit import Stale
 from kurse import checkin_display
+from kurse.actors import Actor
 from kurse.checkin import ShownCode
 from kurse.checkin_display import Renewal
 from kurse.db import background
@@ -46,6 +48,56 @@ def picture(link: str) -> bytes:
     png = io.BytesIO()
     segno.make(link, error="m").save(png, kind="png", scale=10, border=4)
     return png.getvalue()
+
+
+async def put_on_show(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    shown: ShownCode,
+    chat_id: int,
+    now: datetime,
+    *,
+    actor: Actor,
+    t: Texts,
+    in_place: int | None = None,
+) -> None:
+    """Shows ``shown`` in the chat: in the message ``in_place`` (the "New code" button is
+    under it) if that shows the same course, else in a new message; keeps it renewed from
+    now on and closes the older messages of the course in the chat."""
+    db, bot = application.bot_data["services"].db, application.bot
+    link = link_of(shown, bot.username)
+    caption = render_attendance.checkin_code(t, shown, link)
+    markup = keyboards.checkin_renew(t, id_of(shown.course))
+    filename = f"checkin-{shown.course.code}.png"
+    course_there = (
+        await db.read(checkin_display.course_shown, chat_id, in_place)
+        if in_place is not None
+        else None
+    )
+    if course_there not in (None, id_of(shown.course)):
+        in_place = None  # a button of another course under this code: a message of its own
+    message_id = in_place
+    if in_place is not None:
+        try:
+            async with message_lock(application, chat_id, in_place):  # a renewal goes first
+                await bot.edit_message_media(
+                    media=InputMediaPhoto(picture(link), caption=caption, filename=filename),
+                    chat_id=chat_id,
+                    message_id=in_place,
+                    reply_markup=markup,
+                )
+        except BadRequest as error:  # the same code still (not modified), or too old to edit
+            if "not modified" not in str(error):
+                message_id = None
+    if message_id is None:
+        sent = await bot.send_photo(
+            chat_id, photo=picture(link), filename=filename, caption=caption, reply_markup=markup
+        )
+        message_id = sent.message_id
+    replaced = await db.run(
+        checkin_display.keep_showing, shown, chat_id, message_id, now, actor=actor
+    )
+    for older in replaced:
+        await show(application, older)
 
 
 async def renew_shown_codes(application: KursApplication) -> int:

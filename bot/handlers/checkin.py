@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 
-from telegram import InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import checkin_codes, keyboards, render, render_admin, render_attendance, render_leads
+from bot import checkin_codes, render, render_admin, render_attendance, render_leads
 from bot.commands import names
 from bot.context import KursApplication, KursContext
 from bot.handlers.common import answer, args_text, callback_of, person_of, reply
-from kurse import checkin, checkin_display, courses
+from kurse import checkin, courses
 from kurse.agencies import ACCESS_CODE_ALPHABET
 from kurse.errors import DomainError, NotAllowed, NotFound, NotRegistered
 from kurse.models import id_of
@@ -43,66 +42,21 @@ async def _show(
     """Shows the code of this moment: a new message, or the one ``in_place`` edited; the bot
     keeps it renewed (`bot.checkin_codes`)."""
     assert update.effective_chat is not None
-    t, db, chat_id = context.texts, context.services.db, update.effective_chat.id
+    now = context.services.clock.now()
     try:
-        shown = await db.run(checkin.show, code, context.services.clock.now(), actor=context.actor)
+        shown = await context.services.db.run(checkin.show, code, now, actor=context.actor)
     except DomainError as error:
         await update.effective_chat.send_message(_refusal(context, error))
         return
-    link = checkin_codes.link_of(shown, context.bot.username)
-    caption = render_attendance.checkin_code(t, shown, link)
-    markup = keyboards.checkin_renew(t, id_of(shown.course))
-    filename = f"checkin-{shown.course.code}.png"
-    if in_place is not None and await db.read(
-        checkin_display.course_shown, chat_id, in_place
-    ) not in (None, id_of(shown.course)):
-        in_place = None  # a button of another course under this code: a message of its own
-    message_id = in_place
-    if in_place is not None:
-        try:
-            await _edit_in_place(context, chat_id, in_place, link, caption, markup, filename)
-        except BadRequest as error:  # the same code still (not modified), or too old to edit
-            if "not modified" not in str(error):
-                message_id = None
-    if message_id is None:
-        sent = await context.bot.send_photo(
-            chat_id,
-            photo=checkin_codes.picture(link),
-            filename=filename,
-            caption=caption,
-            reply_markup=markup,
-        )
-        message_id = sent.message_id
-    replaced = await db.run(
-        checkin_display.keep_showing,
+    await checkin_codes.put_on_show(
+        context.application,
         shown,
-        chat_id,
-        message_id,
-        context.services.clock.now(),
+        update.effective_chat.id,
+        now,
         actor=context.actor,
+        t=context.texts,
+        in_place=in_place,
     )
-    for older in replaced:
-        await checkin_codes.show(context.application, older)
-
-
-async def _edit_in_place(
-    context: KursContext,
-    chat_id: int,
-    message_id: int,
-    link: str,
-    caption: str,
-    markup: InlineKeyboardMarkup,
-    filename: str,
-) -> None:
-    """The code of this moment in the message the button is under (one edit of it at a
-    time: a renewal on its way goes first)."""
-    async with checkin_codes.message_lock(context.application, chat_id, message_id):
-        await context.bot.edit_message_media(
-            media=InputMediaPhoto(checkin_codes.picture(link), caption=caption, filename=filename),
-            chat_id=chat_id,
-            message_id=message_id,
-            reply_markup=markup,
-        )
 
 
 async def show_code(update: Update, context: KursContext) -> None:
