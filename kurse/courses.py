@@ -341,21 +341,9 @@ def _change_host(
     corrected this way); nobody is told."""
     if session.get(Agency, host_agency_id) is None:
         raise NotFound(kind="agency", given=str(host_agency_id))
-    before = course.host_agency_id
-    if before == host_agency_id:
-        return CourseEdit(course, {})
-    course.host_agency_id, course.updated_at = host_agency_id, now
-    audit.record(
-        session,
-        actor=actor,
-        action="course_edited",
-        now=now,
-        course_id=course.id,
-        before={"host_agency_id": before},
-        after={"host_agency_id": host_agency_id},
+    return CourseEdit(
+        course, _set_alone(session, course, "host_agency_id", host_agency_id, now, actor)
     )
-    session.flush()
-    return CourseEdit(course, {"host_agency_id": (before, host_agency_id)})
 
 
 def _change_lead_of_started(
@@ -366,24 +354,34 @@ def _change_lead_of_started(
     with it, and news waiting for them goes to the new lead."""
     if lead_id is not None:
         _active_lead(session.get(Person, lead_id))
-    before = course.lead_id
-    if before == lead_id:
+    diff = _set_alone(session, course, "lead_id", lead_id, now, actor)
+    if not diff:
         return CourseEdit(course, {})
-    course.lead_id, course.updated_at = lead_id, now
+    lead_news.hand_over(session, id_of(course), lead_id, now)
+    return CourseEdit(course, diff, registered_person_ids(session, id_of(course)))
+
+
+def _set_alone(
+    session: Session, course: Course, name: str, value: Any, now: datetime, actor: Actor | None
+) -> dict[str, tuple[Any, Any]]:
+    """Sets one field of the course (already checked), audited; returns the change (none
+    if it had that value)."""
+    before = getattr(course, name)
+    if before == value:
+        return {}
+    setattr(course, name, value)
+    course.updated_at = now
     audit.record(
         session,
         actor=actor,
         action="course_edited",
         now=now,
         course_id=course.id,
-        before={"lead_id": before},
-        after={"lead_id": lead_id},
+        before={name: before},
+        after={name: value},
     )
     session.flush()
-    lead_news.hand_over(session, id_of(course), lead_id, now)
-    return CourseEdit(
-        course, {"lead_id": (before, lead_id)}, registered_person_ids(session, id_of(course))
-    )
+    return {name: (before, value)}
 
 
 def _check_release_move(
