@@ -50,6 +50,16 @@ def picture(link: str) -> bytes:
     return png.getvalue()
 
 
+def _code_media(t: Texts, shown: ShownCode, bot_username: str) -> InputMediaPhoto:
+    """The code as the message shows it: its QR code, with the code and link as caption."""
+    link = link_of(shown, bot_username)
+    return InputMediaPhoto(
+        picture(link),
+        caption=render_attendance.checkin_code(t, shown, link),
+        filename=f"checkin-{shown.course.code}.png",
+    )
+
+
 async def put_on_show(
     application: Application[Any, Any, Any, Any, Any, Any],
     shown: ShownCode,
@@ -64,10 +74,8 @@ async def put_on_show(
     under it) if that shows the same course, else in a new message; keeps it renewed from
     now on and closes the older messages of the course in the chat."""
     db, bot = application.bot_data["services"].db, application.bot
-    link = link_of(shown, bot.username)
-    caption = render_attendance.checkin_code(t, shown, link)
+    media = _code_media(t, shown, bot.username)
     markup = keyboards.checkin_renew(t, id_of(shown.course))
-    filename = f"checkin-{shown.course.code}.png"
     course_there = (
         await db.read(checkin_display.course_shown, chat_id, in_place)
         if in_place is not None
@@ -80,17 +88,15 @@ async def put_on_show(
         try:
             async with message_lock(application, chat_id, in_place):  # a renewal goes first
                 await bot.edit_message_media(
-                    media=InputMediaPhoto(picture(link), caption=caption, filename=filename),
-                    chat_id=chat_id,
-                    message_id=in_place,
-                    reply_markup=markup,
+                    media=media, chat_id=chat_id, message_id=in_place, reply_markup=markup
                 )
         except BadRequest as error:  # the same code still (not modified), or too old to edit
             if "not modified" not in str(error):
                 message_id = None
     if message_id is None:
+        # ``media.media`` is the picture as an InputFile, which keeps its file name.
         sent = await bot.send_photo(
-            chat_id, photo=picture(link), filename=filename, caption=caption, reply_markup=markup
+            chat_id, photo=media.media, caption=media.caption, reply_markup=markup
         )
         message_id = sent.message_id
     replaced = await db.run(
@@ -152,13 +158,8 @@ async def show(application: Application[Any, Any, Any, Any, Any, Any], renewal: 
             return
         try:
             if renewal.shown is not None:
-                link = link_of(renewal.shown, bot.username)
                 await bot.edit_message_media(
-                    media=InputMediaPhoto(
-                        picture(link),
-                        caption=render_attendance.checkin_code(t, renewal.shown, link),
-                        filename=f"checkin-{renewal.course.code}.png",
-                    ),
+                    media=_code_media(t, renewal.shown, bot.username),
                     chat_id=renewal.chat_id,
                     message_id=renewal.message_id,
                     reply_markup=keyboards.checkin_renew(t, course_id),
@@ -176,11 +177,12 @@ async def show(application: Application[Any, Any, Any, Any, Any, Any], renewal: 
         except Stale:
             return
         except (Forbidden, BadRequest) as error:
-            # Deleted in the chat, too old to edit, the bot blocked: it will not get better.
-            if "not modified" in str(error) and renewal.shown is not None:
+            if "not modified" in str(error):  # it shows this already
+                if renewal.closed is not None:
+                    await db.run(checkin_display.forget, renewal.display_id)
                 return
-            if "not modified" not in str(error):
-                log.info("check-in message %s no longer renewed: %s", renewal.display_id, error)
+            # Deleted in the chat, too old to edit, the bot blocked: it will not get better.
+            log.info("check-in message %s no longer renewed: %s", renewal.display_id, error)
             await db.run(checkin_display.forget, renewal.display_id)
         except TelegramError as error:
             log.warning("check-in message %s not edited now: %s", renewal.display_id, error)

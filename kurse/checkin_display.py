@@ -27,7 +27,7 @@ from kurse import people
 from kurse.actors import Actor
 from kurse.admin import require_lead_or_admin
 from kurse.checkin import ShownCode, shown_code, window_of
-from kurse.days import course_days
+from kurse.days import CourseDay, course_days
 from kurse.errors import NotAllowed
 from kurse.models import CheckinDisplay, Course, CourseStatus, id_of
 
@@ -85,26 +85,25 @@ def keep_showing(
     for row in older:
         row.closed, row.shown_window = Closed.REPLACED, window
         replaced.append(_closed(row, shown.course, _language(session, row), window - 1))
+    values: dict[str, Any] = {
+        "course_id": course_id,
+        "closed": None,
+        "telegram_id": actor.telegram_id or chat_id,
+        "person_id": actor.person_id,
+        "day": shown.day.day,
+        "until": shown.day.end_at,
+        "shown_window": window_of(shown.renewed_at),
+    }
     display = session.scalar(
         select(CheckinDisplay).where(
             col(CheckinDisplay.chat_id) == chat_id, col(CheckinDisplay.message_id) == message_id
         )
     )
     if display is None:
-        display = CheckinDisplay(
-            course_id=course_id,
-            telegram_id=actor.telegram_id or chat_id,
-            chat_id=chat_id,
-            message_id=message_id,
-            day=shown.day.day,
-            shown_window=window_of(shown.renewed_at),
-            until=shown.day.end_at,
-        )
-        session.add(display)
-    display.course_id, display.closed = course_id, None
-    display.telegram_id, display.person_id = actor.telegram_id or chat_id, actor.person_id
-    display.day, display.until = shown.day.day, shown.day.end_at
-    display.shown_window = window_of(shown.renewed_at)
+        session.add(CheckinDisplay(chat_id=chat_id, message_id=message_id, **values))
+    else:  # shown again in the same message ("New code")
+        for name, value in values.items():
+            setattr(display, name, value)
     session.flush()
     return replaced
 
@@ -144,13 +143,15 @@ def due(session: Session, now: datetime, *, admin_ids: Collection[int]) -> list[
         course = session.get(Course, row.course_id)
         assert course is not None  # the display goes with its course (ON DELETE CASCADE)
         language = _language(session, row)
+        index, day = next(
+            ((i, d) for i, d in enumerate(course_days(course)) if d.day == row.day), (0, None)
+        )
         if row.closed is None:
-            why = _why_closed(session, row, course, now, admin_ids)
+            why = _why_closed(session, row, course, day, now, admin_ids)
             row.closed = why.value if why is not None else None
-        if row.closed is not None:
+        if row.closed is not None or day is None:  # (no day: closed above)
             renewals.append(_closed(row, course, language, previous))
             continue
-        index, day = next((i, d) for i, d in enumerate(course_days(course)) if d.day == row.day)
         renewals.append(
             Renewal(
                 id_of(row),
@@ -196,10 +197,11 @@ def _why_closed(
     session: Session,
     row: CheckinDisplay,
     course: Course,
+    day: CourseDay | None,
     now: datetime,
     admin_ids: Collection[int],
 ) -> Closed | None:
-    day = next((d for d in course_days(course) if d.day == row.day), None)
+    """Why the display of ``day`` (None: no longer a day of the course) is to close now."""
     if course.status == CourseStatus.CANCELLED or day is None:
         return Closed.COURSE_CHANGED
     if now >= day.end_at:
