@@ -321,14 +321,11 @@ class Database:
         *,
         readonly: bool,
     ) -> T:
-        loop = asyncio.get_running_loop()
         job = functools.partial(self._call, service, args, kwargs, readonly=readonly)
         if self._executor is not None:
-            off_loop = functools.partial(job, on_loop=False)
-            if not _BACKGROUND.get():
-                return await loop.run_in_executor(self._executor, off_loop)
-            async with self._turns(loop):
-                return await loop.run_in_executor(self._executor, off_loop)
+            return await self._in_thread(
+                functools.partial(job, on_loop=False), background=_BACKGROUND.get()
+            )
         if readonly or not self._waiting:  # a write never overtakes one that waits
             try:
                 return job(on_loop=True)
@@ -337,11 +334,17 @@ class Database:
                     raise
         return await self._off_loop(functools.partial(job, on_loop=False), readonly=readonly)
 
-    def _turns(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
-        """The semaphore `background` calls on this event loop take a thread with."""
+    async def _in_thread(self, job: Callable[[], T], *, background: bool) -> T:
+        """PostgreSQL: runs ``job`` in the pool's threads; the bot's own work (`background`)
+        only in its share of them."""
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        if not background:
+            return await loop.run_in_executor(self._executor, job)
         if self._background_turns is None or self._background_turns[0] is not loop:
             self._background_turns = (loop, asyncio.Semaphore(self._background_threads))
-        return self._background_turns[1]
+        async with self._background_turns[1]:
+            return await loop.run_in_executor(self._executor, job)
 
     async def _off_loop(self, job: Callable[[], T], *, readonly: bool) -> T:
         """SQLite: runs ``job`` in a thread, where it may wait for the lock with the full
@@ -416,13 +419,9 @@ class Database:
     async def _run_batch_async(self, batch: list[_Job], readonly: bool) -> list[_Outcome]:
         run = functools.partial(self._run_batch, readonly=readonly)
         if self._executor is not None:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(run, batch)
-            if all(job.background for job in batch):  # the bot's own work only: its share
-                async with self._turns(loop):
-                    done = await loop.run_in_executor(self._executor, call)
-            else:
-                done = await loop.run_in_executor(self._executor, call)
+            # A batch of the bot's own work only takes its share of the threads.
+            background = all(job.background for job in batch)
+            done = await self._in_thread(functools.partial(run, batch), background=background)
             return [outcome for outcome in done if outcome is not None]
         # SQLite: on the loop unless writes wait for the lock; what found it busy goes after.
         first: list[_Outcome | None] = [None] * len(batch)
