@@ -11,6 +11,7 @@ from kurse.invariants import invariant_violations
 from kurse.models import Registration, RegistrationStatus
 from tests import builders
 from tests.harness import deliver, user_of
+from tests.test_lead_change_holds import offered_course
 
 BOSS = {"id": 4242, "is_bot": False, "first_name": "Chefin", "language_code": "de"}
 NOT_LEAD = "Die Teilnehmenden eines Kurses sehen nur die Kursleitung und die Administration."
@@ -26,30 +27,23 @@ def state(db, registration_id):
         return found.status, found.held_until
 
 
-async def offered_then_lead_changed(h, db, clock, agencies, *, lead_later=False, **overrides):
+async def offered_then_lead_changed(
+    h, db, clock, agencies, *, hours: int, lead_later=False, **overrides
+):
     """A one-seat offer course led by Lea: its holder gave the seat back, the first of two
     waiting has the offer, Lea opened her list, and then the admin made Nora the lead.
     Returns the course, Lea's and Nora's chats, Lea's list message and the two waiting
     (``lead_later``: Lea still leads; the test changes the lead itself)."""
     lea = builders.officer(db, agencies["PD-Z"], clock.now(), name="Lea Leitung")
     nora = builders.officer(db, agencies["PD-Z"], clock.now(), name="Nora Neu")
-    course = builders.course(
-        db, clock.now(), {"PP-OFR": 1, "PD-Z": 0}, lead_id=lea.id, **overrides
+    course, queue_ids = offered_course(
+        db, clock, agencies, lea, hours=hours, names=("Łukasz Wróbel", "Иван Петров"), **overrides
     )
-    holder = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Inhaberin")
-    held = db.call(regs.sign_up, course.id, holder.id, clock.now()).registration_id
-    queue = []
-    for name in ("Łukasz Wróbel", "Иван Петров"):
-        clock.advance(timedelta(seconds=1))
-        person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=name)
-        queue.append((person, db.call(regs.sign_up, course.id, person.id, clock.now())))
-    db.call(regs.cancel, held, holder.id, clock.now())
     await deliver(h)
     old, new = user_of(lea), user_of(nora)
     await h.send(old, f"/teilnehmer {course.code}")
     old_list = h.with_button(old, "CSV-Datei")
     clock.advance(timedelta(hours=1))
-    queue_ids = [(p, r.registration_id) for p, r in queue]
     if lead_later:
         return course, old, new, old_list, queue_ids
 
@@ -65,7 +59,7 @@ async def test_the_old_lead_is_refused_and_the_new_lead_hears_that_the_seat_is_f
 ):
     deadline = clock.now() + timedelta(hours=9)
     course, old, new, old_list, [(_, first_id), (_, second_id)] = await offered_then_lead_changed(
-        h, db, clock, agencies, offer_hours=8, registration_deadline=deadline
+        h, db, clock, agencies, hours=8, registration_deadline=deadline
     )
     _status, offer_deadline = state(db, first_id)
     files_before = sum(1 for m in h.api.messages(old["id"]) if m.document)
@@ -107,7 +101,7 @@ async def test_an_offer_expiring_after_the_change_of_lead_is_offered_to_the_next
         new,
         _list,
         [(first, first_id), (second, second_id)],
-    ) = await offered_then_lead_changed(h, db, clock, agencies, offer_hours=6)
+    ) = await offered_then_lead_changed(h, db, clock, agencies, hours=6)
     _status, offer_deadline = state(db, first_id)
     seen_by_old = len(h.api.messages(old["id"]))
 
@@ -134,7 +128,7 @@ async def test_a_free_seat_told_to_the_old_lead_but_not_yet_sent_reaches_the_new
     # (`kurse.outbox`); the lead changes within that minute.
     deadline = clock.now() + timedelta(hours=9)
     course, old, new, _list, [(_, first_id), (_, second_id)] = await offered_then_lead_changed(
-        h, db, clock, agencies, offer_hours=8, registration_deadline=deadline, lead_later=True
+        h, db, clock, agencies, hours=8, registration_deadline=deadline, lead_later=True
     )
     _status, offer_deadline = state(db, first_id)
     clock.set(offer_deadline - timedelta(seconds=20))

@@ -14,6 +14,7 @@ from bot.checkin_codes import renew_shown_codes
 from kurse import admin, checkin, courses, people
 from kurse import registrations as regs
 from kurse.clock import BERLIN
+from kurse.days import course_days
 from kurse.models import CheckinDisplay
 from tests import builders
 from tests.harness import eventually, start_harness, stop_harness, user
@@ -97,10 +98,7 @@ async def test_after_a_restart_the_code_shown_before_is_still_renewed(h, clock, 
 async def test_when_the_day_is_over_the_message_says_the_check_in_is_closed(h, db, clock, setting):
     lea, course, _officers = setting
     await h.send(lea, f"/checkin {course.code}")
-    first_day_end = datetime.combine(
-        course.start_at.astimezone(BERLIN).date(), course.end_at.astimezone(BERLIN).timetz()
-    )
-    clock.set(first_day_end + timedelta(seconds=1))
+    clock.set(course_days(course)[0].end_at + timedelta(seconds=1))
 
     closed = await renew_shown_codes(h.app)
     clock.advance(checkin.WINDOW)
@@ -230,10 +228,7 @@ async def test_the_code_renews_every_two_minutes_across_the_clock_change(h, db, 
 async def test_a_closing_that_telegram_did_not_take_now_is_tried_again(h, db, clock, setting):
     lea, course, _officers = setting
     await h.send(lea, f"/checkin {course.code}")
-    first_day_end = datetime.combine(
-        course.start_at.astimezone(BERLIN).date(), course.end_at.astimezone(BERLIN).timetz()
-    )
-    clock.set(first_day_end + timedelta(seconds=1))
+    clock.set(course_days(course)[0].end_at + timedelta(seconds=1))
     h.api.retry_after[lea["id"]] = 5  # one 429 for the next call into the lead's chat
 
     await renew_shown_codes(h.app)

@@ -97,7 +97,16 @@ def requested_course(db, clock, agencies, lead: Person, *, waiting: int = 1, **o
     return course, queue
 
 
-def offered_course(db, clock, agencies, lead: Person, *, hours: int = 24, **overrides):
+def offered_course(
+    db,
+    clock,
+    agencies,
+    lead: Person,
+    *,
+    hours: int = 24,
+    names: tuple[str, str] = ("Çağrı Yılmaz", "Jiří Dvořák"),
+    **overrides,
+):
     """A course of one PP-OFR seat filled by offers: its holder gave it back, so the first of
     two waiting officers has the offer; returns the course and the two waiting."""
     course = builders.course(
@@ -106,7 +115,7 @@ def offered_course(db, clock, agencies, lead: Person, *, hours: int = 24, **over
     holder = builders.officer(db, agencies["PP-OFR"], clock.now(), name="Inhaberin")
     held = db.call(regs.sign_up, course.id, holder.id, clock.now()).registration_id
     queue = []
-    for name in ("Çağrı Yılmaz", "Jiří Dvořák"):
+    for name in names:
         clock.advance(timedelta(seconds=1))
         person = builders.officer(db, agencies["PP-OFR"], clock.now(), name=name)
         queue.append(
